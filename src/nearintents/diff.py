@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from nearintents.amounts import I128_MAX, I128_MIN
 from nearintents.tokens import TokenId, TokenStandard
 
 MAX_FEE_PIPS = 1_000_000  # 100 %; 1 pip = 1/1,000,000
-
-I128_MIN = -(2**127)
-I128_MAX = 2**127 - 1
 
 
 class DiffError(ValueError):

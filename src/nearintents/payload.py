@@ -42,23 +42,21 @@ from pydantic import (
 )
 
 from nearintents.accounts import validate_account_id
-from nearintents.encoding import EncodingError, b58decode, b58encode, b64decode, b64encode
+from nearintents.amounts import (
+    I128_MAX,
+    I128_MIN,
+    U64_MAX,
+    U128_MAX,
+    parse_decimal,
+)
+from nearintents.encoding import EncodingError, b64decode, b64encode
+from nearintents.keys import KeyFormatError, PublicKey
 from nearintents.tokens import TokenId
 
-U64_MAX = 2**64 - 1
-U128_MAX = 2**128 - 1
-I128_MIN = -(2**127)
-I128_MAX = 2**127 - 1
 NONCE_LEN = 32
 
 # Validation context of the wire form; without it, models take Python values.
 _WIRE: dict[str, bool] = {"wire": True}
-
-_UNSIGNED = re.compile(r"0|[1-9][0-9]*", re.ASCII)
-_SIGNED = re.compile(r"0|-?[1-9][0-9]*", re.ASCII)
-
-# Curve → key length of `<curve>:<base58>`; bare base58 means ed25519 (CONTRACT public_key.rs).
-_KEY_LENGTHS = {"ed25519": 32, "secp256k1": 64, "p256": 64}
 
 
 class InvalidPayload(ValueError):  # noqa: N818 (name fixed by the design)
@@ -66,26 +64,6 @@ class InvalidPayload(ValueError):  # noqa: N818 (name fixed by the design)
 
 
 # --- scalar codecs ----------------------------------------------------------------------------
-
-
-def _parse_decimal(text: str, *, signed: bool, low: int, high: int, what: str) -> int:
-    pattern = _SIGNED if signed else _UNSIGNED
-    if not isinstance(text, str) or not pattern.fullmatch(text):
-        raise ValueError(f"{what} must be a canonical decimal string, got {text!r}")
-    value = int(text)
-    if not low <= value <= high:
-        raise ValueError(f"{what} {text} is out of range")
-    return value
-
-
-def parse_u128(text: str) -> int:
-    """A canonical unsigned decimal string in u128 range (token amounts, yoctoNEAR)."""
-    return _parse_decimal(text, signed=False, low=0, high=U128_MAX, what="u128")
-
-
-def parse_i128(text: str) -> int:
-    """A canonical signed decimal string in i128 range (``token_diff`` deltas)."""
-    return _parse_decimal(text, signed=True, low=I128_MIN, high=I128_MAX, what="i128")
 
 
 def _is_wire(info: ValidationInfo) -> bool:
@@ -97,7 +75,7 @@ def _integer_validator(*, signed: bool, low: int, high: int, what: str) -> Plain
         if _is_wire(info):
             if not isinstance(value, str):
                 raise ValueError(f"{what} must be a decimal string, got {type(value).__name__}")
-            return _parse_decimal(value, signed=signed, low=low, high=high, what=what)
+            return parse_decimal(value, signed=signed, low=low, high=high, what=what)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{what} must be an int, got {type(value).__name__}")
         if not low <= value <= high:
@@ -141,20 +119,15 @@ TokenIdStr = Annotated[str, PlainValidator(_validate_token_id)]
 
 
 def normalize_public_key(value: object) -> str:
-    """``<curve>:<base58>`` with the right length; bare base58 is ed25519, as in the contract."""
+    """``<curve>:<base58>`` with the right length; bare base58 is ed25519, as in the contract
+    (CONTRACT ``public_key.rs``)."""
     if not isinstance(value, str):
         raise ValueError(f"public key must be a string, got {type(value).__name__}")
-    curve, sep, data = value.partition(":")
-    if not sep:
-        curve, data = "ed25519", value
-    length = _KEY_LENGTHS.get(curve)
-    if length is None:
-        raise ValueError(f"public key {value!r} has an unknown curve {curve!r}")
+    text = value if ":" in value else f"ed25519:{value}"
     try:
-        raw = b58decode(data, length=length)
-    except EncodingError as exc:
+        return str(PublicKey.parse(text))
+    except KeyFormatError as exc:
         raise ValueError(f"public key {value!r}: {exc}") from exc
-    return f"{curve}:{b58encode(raw)}"
 
 
 PublicKeyStr = Annotated[str, PlainValidator(normalize_public_key)]

@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Annotated, Any, Literal, Self, TypeVar
 
@@ -29,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from nearintents.amounts import parse_i128, parse_u128
 from nearintents.encoding import EncodingError, b58decode
 from nearintents.rpc.errors import (
     RpcMalformedResponse,
@@ -44,33 +44,20 @@ T = TypeVar("T")
 
 # --- wire scalars -------------------------------------------------------------------------------
 
-_U128_MAX = 2**128 - 1
-_I128_MIN, _I128_MAX = -(2**127), 2**127 - 1
-# ASCII digits only (``\d`` would accept other scripts); no sign, no leading zero, no spaces.
-_UNSIGNED_RE = re.compile(r"0|[1-9][0-9]{0,38}")
-_SIGNED_RE = re.compile(r"0|-?[1-9][0-9]{0,38}")
 
-
-def _parse_integer(value: object, pattern: re.Pattern[str], low: int, high: int) -> int:
+def _from_wire(parse: Callable[[object], int]) -> Callable[[object], int]:
     # JSON integers are accepted too: the PoA bridge sends some amounts as numbers, and models
     # are also built in Python from ints. Floats and bools never are (money is never a float).
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError("expected a decimal integer string")
-    if isinstance(value, str):
-        if not pattern.fullmatch(value):
-            raise ValueError(f"not a canonical decimal integer: {value[:50]!r}")
-        value = int(value)
-    if not low <= value <= high:
-        raise ValueError("integer out of range")
-    return value
+    def validate(value: object) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return parse(str(value))
+        return parse(value)
+
+    return validate
 
 
-def _parse_u128(value: object) -> int:
-    return _parse_integer(value, _UNSIGNED_RE, 0, _U128_MAX)
-
-
-def _parse_i128(value: object) -> int:
-    return _parse_integer(value, _SIGNED_RE, _I128_MIN, _I128_MAX)
+_parse_u128 = _from_wire(parse_u128)
+_parse_i128 = _from_wire(parse_i128)
 
 
 def _check_crypto_hash(value: str) -> str:

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from nearintents.amounts import parse_i128, parse_u128
 from nearintents.nonce import decode_nonce
 from nearintents.payload import (
     AddPublicKey,
@@ -26,10 +27,8 @@ from nearintents.payload import (
     TokenDiff,
     Transfer,
     format_rfc3339,
-    parse_i128,
     parse_intent,
     parse_rfc3339,
-    parse_u128,
 )
 
 VECTORS: dict[str, Any] = json.loads(
