@@ -1,48 +1,81 @@
 # The two commands a newcomer needs: `make run` (the whole stack) and `make test` (every check).
-# Both install what they need first, into ./.venv; re-running them is cheap and idempotent.
+# Both install what they need first: the Python venv in ./.venv, the npm packages (anvil, the 1Click
+# TypeScript SDK) in ./node_modules, and, for `make test`, the PostgreSQL server binaries (with
+# apt-get, when missing). Re-running them is cheap and idempotent: only changed inputs redo work.
 
 PYTHON ?= python3
+NPM    ?= npm
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
 
-.PHONY: help install lint format typecheck imports unit test run clean
+.PHONY: help install venv npm postgres lint format typecheck imports unit test run clean
 
 help:
 	@echo "make run   - start the whole stack on the embedded default (not available yet, see README)"
 	@echo "make test  - install everything, then lint, type-check, check import rules and run all tests"
 
+# --- installing ---------------------------------------------------------------------------------
+
 $(STAMP): pyproject.toml
+	@echo "==> Python: installing into $(VENV) (pyproject.toml changed or first run)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# Exact versions from package-lock.json. --ignore-scripts: anvil's binary comes in its per-platform
+# package (@foundry-rs/anvil-linux-amd64, ...) and needs no install script.
+$(NPM_STAMP): package.json package-lock.json
+	@command -v $(NPM) >/dev/null || { echo "npm not found: install node 20 and npm" >&2; exit 1; }
+	@echo "==> npm: installing node_modules (package-lock.json changed or first run)"
+	$(NPM) ci --no-audit --no-fund --ignore-scripts
+	@touch $(NPM_STAMP)
 
-lint: install
+venv: $(STAMP)
+
+npm: $(NPM_STAMP)
+
+# Checks every time (instant when present); installs Debian's postgresql with apt-get if missing.
+postgres:
+	@bash scripts/ensure-postgres >/dev/null
+
+install: venv npm postgres
+
+# --- checking -----------------------------------------------------------------------------------
+
+lint: venv
+	@echo "==> lint"
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 
-format: install
+format: venv
 	$(BIN)/ruff check --fix src tests
 	$(BIN)/ruff format src tests
 
-typecheck: install
+typecheck: venv
+	@echo "==> typecheck"
 	$(BIN)/mypy
 
-imports: install
+imports: venv
+	@echo "==> import rules"
 	$(BIN)/lint-imports --no-cache
 
-unit: install
-	$(BIN)/pytest
+# ONECLICK_PG_BIN tells tests/conftest.py where the PostgreSQL binaries are (the same directory
+# scripts/ensure-postgres found or installed), so `make test` and the fixture always agree.
+unit: venv npm postgres
+	@echo "==> pytest"
+	@pg_bin="$$(bash scripts/ensure-postgres)" && ONECLICK_PG_BIN="$$pg_bin" $(BIN)/pytest
 
-test: lint typecheck imports unit
+test: install lint typecheck imports unit
 
-run: install
+# --- running ------------------------------------------------------------------------------------
+
+run: venv npm
 	@echo "make run: the 1Click stack (devnet, API, worker) is not built yet."
 	@echo "Today the repository holds the nearintents protocol library; 'make test' checks it."
 	@exit 1
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis src/*.egg-info
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis src/*.egg-info
