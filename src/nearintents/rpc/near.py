@@ -220,12 +220,31 @@ _PANIC_RES = (
 )
 
 
+_RUST_ESCAPE = re.compile(r"\\(u\{[0-9a-fA-F]{1,6}\}|.)", re.DOTALL)
+_RUST_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "0": "\0"}
+
+
+def _unescape_rust_debug(text: str) -> str:
+    """Undo Rust's ``{:?}`` string escaping (``\\"``, ``\\\\``, ``\\n``, ``\\u{..}``)."""
+
+    def replace(found: re.Match[str]) -> str:
+        escape = found.group(1)
+        if escape.startswith("u{"):
+            return chr(int(escape[2:-1], 16))
+        return _RUST_ESCAPES.get(escape, escape)
+
+    return _RUST_ESCAPE.sub(replace, text)
+
+
 def _panic_text(raw: str) -> str:
-    """The contract's own message inside the node's ``wasm execution failed ...`` wrapper."""
+    """The contract's own message inside the node's ``wasm execution failed ...`` wrapper.
+
+    The wrapper is Rust ``Debug`` output, so the message inside it is escaped (a JSON panic such
+    as ``invariant violated: {"error":...}`` arrives as ``{\\"error\\":...}``); undo that."""
     for pattern in _PANIC_RES:
         found = pattern.search(raw)
         if found:
-            return found.group(1)
+            return _unescape_rust_debug(found.group(1))
     return raw
 
 

@@ -176,6 +176,33 @@ async def test_a_contract_panic_in_result_error_on_older_nodes(rpc_server):
     assert caught.value.data == old
 
 
+async def test_a_json_panic_is_unescaped_from_the_rust_debug_wrapper(rpc_server):
+    # A node formats the VM error with Rust's {:?}: quotes inside the message arrive escaped.
+    message = (
+        'invariant violated: {"error":"unmatched_deltas",'
+        '"unmatched_deltas":{"nep141:a.near":"-100"}}'
+    )
+    escaped = message.replace("\\", "\\\\").replace('"', '\\"')
+    vm_error = (
+        'wasm execution failed with error: FunctionCallError(ExecutionError("Smart contract '
+        f'panicked: {escaped}"))'
+    )
+    rpc_server.error(
+        "query",
+        {
+            "name": "HANDLER_ERROR",
+            "cause": {"name": "CONTRACT_EXECUTION_ERROR", "info": {"vm_error": vm_error}},
+            "code": -32000,
+            "message": "Server error",
+            "data": vm_error,
+        },
+    )
+    async with HttpNearRpc(rpc_server.url) as near:
+        with pytest.raises(ViewCallError) as caught:
+            await near.view("intents.near", "simulate_intents", {"signed": []})
+    assert caught.value.message == message
+
+
 async def test_a_contract_panic_in_a_legacy_error_without_cause(rpc_server):
     rpc_server.error(
         "query", {"code": -32000, "message": "Server error", "data": "wasm execution failed: boom"}
