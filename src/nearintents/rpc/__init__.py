@@ -27,7 +27,7 @@ from nearintents.rpc.errors import (
     UnknownTransaction,
     ViewCallError,
 )
-from nearintents.rpc.jsonrpc import JsonRpcTransport
+from nearintents.rpc.jsonrpc import JsonRpcClient, JsonRpcTransport
 from nearintents.rpc.near import (
     ExecutionOutcome,
     ExecutionOutcomeWithId,
@@ -74,6 +74,7 @@ __all__ = [
     "IntentExecuted",
     "IntentStatus",
     "InvariantViolated",
+    "JsonRpcClient",
     "JsonRpcTransport",
     "PublishIntentRequest",
     "PublishIntentsRequest",

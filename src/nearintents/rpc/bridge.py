@@ -7,10 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from types import TracebackType
 from typing import Annotated, Any, Self
 
-import httpx
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -24,7 +22,7 @@ from pydantic import (
 )
 
 from nearintents.rpc.errors import RpcMalformedResponse
-from nearintents.rpc.jsonrpc import U128, JsonRpcTransport, NonEmptyStr, TokenId, auth_headers
+from nearintents.rpc.jsonrpc import U128, JsonRpcClient, NonEmptyStr, TokenId
 
 _WIRE = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
@@ -207,38 +205,12 @@ def _chain(chain: str) -> str:
     return _CHAIN.validate_python(chain)
 
 
-class HttpPoaBridge:
+class HttpPoaBridge(JsonRpcClient):
     """Async client of the PoA bridge's JSON-RPC endpoint (``https://bridge.chaindefuser.com/rpc``).
 
     ``base_url`` is the full endpoint URL; ``api_key``, if any, is sent in both header styles.
     An injected ``client`` is shared and left open on close.
     """
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        api_key: str | None = None,
-        timeout: float = 10.0,
-        client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self._rpc = JsonRpcTransport(
-            base_url, timeout=timeout, headers=auth_headers(api_key), client=client
-        )
-
-    async def aclose(self) -> None:
-        await self._rpc.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def supported_tokens(self, chains: Sequence[str] | None = None) -> list[SupportedToken]:
         params: dict[str, Any] = {}

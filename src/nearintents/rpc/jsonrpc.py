@@ -333,3 +333,34 @@ class JsonRpcTransport:
                 method=method,
                 body=_snippet(content),
             ) from exc
+
+
+class JsonRpcClient:
+    """Base of the protocol clients: one :class:`JsonRpcTransport` to ``base_url`` with the API
+    key (if any) in both header styles; an async context manager that closes what it owns."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 10.0,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._rpc = JsonRpcTransport(
+            base_url, timeout=timeout, headers=auth_headers(api_key), client=client
+        )
+
+    async def aclose(self) -> None:
+        await self._rpc.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

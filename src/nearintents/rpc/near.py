@@ -8,10 +8,8 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from types import TracebackType
 from typing import Annotated, Any, Self, TypeVar
 
-import httpx
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -40,10 +38,9 @@ from nearintents.rpc.jsonrpc import (
     I128,
     U128,
     CryptoHash,
-    JsonRpcTransport,
+    JsonRpcClient,
     NonEmptyStr,
     TokenId,
-    auth_headers,
     decode_json,
 )
 
@@ -273,38 +270,12 @@ def _copy(exc: RpcServerError) -> dict[str, Any]:
     }
 
 
-class HttpNearRpc:
+class HttpNearRpc(JsonRpcClient):
     """Async client of a NEAR RPC node (``https://rpc.mainnet.near.org``, or the devnet's).
 
     ``base_url`` is the JSON-RPC endpoint; ``api_key`` (for providers that want one) is sent in
     both header styles. An injected ``client`` is shared and left open on close.
     """
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        api_key: str | None = None,
-        timeout: float = 10.0,
-        client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self._rpc = JsonRpcTransport(
-            base_url, timeout=timeout, headers=auth_headers(api_key), client=client
-        )
-
-    async def aclose(self) -> None:
-        await self._rpc.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def call_function_result(
         self,

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
-from types import TracebackType
 from typing import Annotated, Any, Literal, Self
 
-import httpx
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -30,10 +28,9 @@ from nearintents.rpc.errors import RpcMalformedResponse
 from nearintents.rpc.jsonrpc import (
     U128,
     CryptoHash,
-    JsonRpcTransport,
+    JsonRpcClient,
     NonEmptyStr,
     TokenId,
-    auth_headers,
 )
 
 DEFAULT_MIN_DEADLINE_MS = 60_000
@@ -249,38 +246,12 @@ _PUBLISH = TypeAdapter(PublishResult)
 _STATUS = TypeAdapter(StatusResult)
 
 
-class HttpSolverRelay:
+class HttpSolverRelay(JsonRpcClient):
     """Async client of the solver relay's JSON-RPC endpoint (``.../rpc``).
 
     ``base_url`` is the full endpoint URL. With an ``api_key`` both ``Authorization: Bearer`` and
     ``X-API-Key`` are sent. An injected ``client`` is shared and left open on close.
     """
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        api_key: str | None = None,
-        timeout: float = 10.0,
-        client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self._rpc = JsonRpcTransport(
-            base_url, timeout=timeout, headers=auth_headers(api_key), client=client
-        )
-
-    async def aclose(self) -> None:
-        await self._rpc.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def quote(self, request: QuoteRequest) -> list[Quote | QuoteFailure]:
         """Ask solvers for offers; ``null`` (nobody answered) becomes ``[]``.
