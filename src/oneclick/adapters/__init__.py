@@ -1,0 +1,1 @@
+"""Adapters for ports that no ``nearintents`` client covers (the price source)."""

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): wire schemas in camelCase, thin routes, error mapping."""

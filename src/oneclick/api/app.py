@@ -1,0 +1,69 @@
+"""The FastAPI app factory. The app receives a ready ``ServiceContext`` (built by
+:mod:`oneclick.bootstrap`) and builds nothing at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import yaml
+from fastapi import FastAPI
+from fastapi.responses import Response
+
+from oneclick.api import errors
+from oneclick.api.correlation import CorrelationMiddleware
+from oneclick.api.routes import router
+from oneclick.services.context import ServiceContext
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+TITLE = "1Click Swap API"
+API_VERSION = "0.1.10"
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document without the 422 responses it adds by itself: validation failures
+    are answered 400 ``{"message"}`` here."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    document = get_openapi(
+        title=TITLE,
+        version=API_VERSION,
+        description="API for One-Click Swaps (self-hosted oneclick)",
+        routes=app.routes,
+        separate_input_output_schemas=False,
+    )
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    app.openapi_schema = document
+    return document
+
+
+def create_app(ctx: ServiceContext | None, *, lifespan: Lifespan | None = None) -> FastAPI:
+    """The app over ``ctx``; with ``ctx=None`` the ``lifespan`` must set ``app.state.ctx``."""
+    app = FastAPI(
+        title=TITLE,
+        version=API_VERSION,
+        separate_input_output_schemas=False,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    if ctx is not None:
+        app.state.ctx = ctx
+    app.add_middleware(CorrelationMiddleware)
+    errors.install(app)
+    app.include_router(router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+
+    @app.get("/docs/v0/openapi.yaml", include_in_schema=False)
+    async def openapi_yaml() -> Response:
+        text = yaml.safe_dump(app.openapi(), sort_keys=False, allow_unicode=True)
+        return Response(text, media_type="application/yaml")
+
+    return app

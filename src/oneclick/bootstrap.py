@@ -1,0 +1,182 @@
+"""The composition root: settings in, a wired ``ServiceContext`` (and the API app) out.
+The only module that knows which adapter serves which port."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+from fastapi import FastAPI
+
+from nearintents.rpc import HttpNearRpc, HttpPoaBridge, HttpSolverRelay, RpcError, VerifierViews
+from oneclick.adapters.coingecko import CoinGeckoPrices
+from oneclick.api.app import create_app
+from oneclick.config import Settings
+from oneclick.custody.keys import KeyCustody, KeyMaterial, load_key_file
+from oneclick.domain.assets import Asset, AssetRegistry
+from oneclick.domain.errors import ConfigurationError
+from oneclick.services.context import QuotePolicy, ServiceContext
+from oneclick.services.fees import ProtocolFeeCache
+from oneclick.services.ports import Bridge
+from oneclick.store.database import default_url, make_engine, upgrade
+from oneclick.store.sql import SqlStore
+
+logger = logging.getLogger(__name__)
+
+# Bridge chain ids whose blockchain slug is not simply the part before the colon.
+CHAIN_BLOCKCHAINS = {
+    "eth:1": "eth", "eth:8453": "base", "eth:42161": "arb", "eth:100": "gnosis",
+    "eth:80094": "bera", "eth:137": "pol", "eth:56": "bsc", "eth:10": "op",
+    "eth:43114": "avax", "eth:143": "monad", "eth:196": "xlayer", "eth:9745": "plasma",
+    "near:mainnet": "near",
+}  # fmt: skip
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def load_keys(settings: Settings) -> KeyMaterial:
+    """From ``ONECLICK_KEYS__*`` when given, else from the key file."""
+    keys = settings.keys
+    if keys.master_secret and keys.manager_key and keys.jwt_secret:
+        return KeyMaterial.from_strings(
+            keys.master_secret.get_secret_value(),
+            keys.manager_key.get_secret_value(),
+            keys.jwt_secret.get_secret_value(),
+        )
+    return load_key_file(settings.key_file)
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database.url is not None:
+        return settings.database.url.get_secret_value()
+    return default_url(settings.data_dir)
+
+
+def registry_from_settings(settings: Settings) -> AssetRegistry:
+    try:
+        return AssetRegistry(Asset(**token.model_dump()) for token in settings.tokens)
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid token in the asset registry: {exc}") from exc
+
+
+async def sync_registry(registry: AssetRegistry, bridge: Bridge, settings: Settings) -> None:
+    """Add the bridge's ``supported_tokens`` that are not configured (configured ones win)."""
+    try:
+        tokens = await bridge.supported_tokens()
+    except RpcError as exc:
+        logger.warning("token sync from the bridge failed: %s", exc, extra={"action": "sync"})
+        return
+    mapping = CHAIN_BLOCKCHAINS | settings.bridge.chain_blockchains
+    for token in tokens:
+        if registry.by_token_id(token.intents_token_id) is not None:
+            continue
+        chain = token.defuse_asset_identifier.rsplit(":", 1)[0]
+        blockchain = mapping.get(chain, chain.split(":")[0])
+        reference = token.defuse_asset_identifier.rsplit(":", 1)[1]
+        try:
+            registry.add(
+                Asset(
+                    token.intents_token_id, blockchain, token.asset_name, token.decimals,
+                    bridge_chain=chain,
+                    contract_address=None if reference == "native" else reference,
+                    min_deposit_amount=token.min_deposit_amount,
+                    min_withdrawal_amount=token.min_withdrawal_amount,
+                    withdrawal_fee=token.withdrawal_fee,
+                )
+            )  # fmt: skip
+        except ValueError as exc:
+            logger.warning("skipping bridge token %s: %s", token.intents_token_id, exc)
+
+
+def policy_from_settings(settings: Settings) -> QuotePolicy:
+    q = settings.quotes
+    return QuotePolicy(
+        platform_fee_bps=q.platform_fee_bps,
+        platform_fee_recipient=q.platform_fee_recipient,
+        min_deadline=timedelta(seconds=q.min_deadline_s),
+        inactive_grace=timedelta(seconds=q.inactive_grace_s),
+        time_estimate_s=q.time_estimate_s,
+        route_time_estimates=dict(q.route_time_estimates),
+        relay_min_deadline_ms=settings.relay.min_deadline_ms,
+        verifier_contract=settings.near.verifier_contract,
+        intent_lifetime=timedelta(seconds=q.intent_lifetime_s),
+    )
+
+
+def _secret(value: object) -> str | None:
+    get = getattr(value, "get_secret_value", None)
+    return str(get()) if get else None
+
+
+@asynccontextmanager
+async def runtime(settings: Settings) -> AsyncIterator[ServiceContext]:
+    """Every adapter wired, migrations applied; everything closed on exit."""
+    keys = load_keys(settings)
+    clock = SystemClock()
+    async with AsyncExitStack() as stack:
+        relay = HttpSolverRelay(
+            settings.relay.url,
+            api_key=_secret(settings.relay.api_key),
+            timeout=settings.relay.timeout_s,
+        )
+        stack.push_async_callback(relay.aclose)
+        bridge = HttpPoaBridge(
+            settings.bridge.url,
+            api_key=_secret(settings.bridge.api_key),
+            timeout=settings.bridge.timeout_s,
+        )
+        stack.push_async_callback(bridge.aclose)
+        near = HttpNearRpc(
+            settings.near.rpc_url,
+            api_key=_secret(settings.near.api_key),
+            timeout=settings.near.timeout_s,
+        )
+        stack.push_async_callback(near.aclose)
+        verifier = VerifierViews(near, settings.near.verifier_contract)
+        prices = CoinGeckoPrices(
+            settings.prices.url,
+            clock=clock,
+            api_key=_secret(settings.prices.api_key),
+            timeout=settings.prices.timeout_s,
+            cache_ttl=timedelta(seconds=settings.prices.cache_s),
+        )
+        stack.push_async_callback(prices.aclose)
+        engine = make_engine(database_url(settings))
+        stack.push_async_callback(engine.dispose)
+        await upgrade(engine)
+        registry = registry_from_settings(settings)
+        if settings.bridge.sync_tokens:
+            await sync_registry(registry, bridge, settings)
+        yield ServiceContext(
+            relay=relay,
+            bridge=bridge,
+            verifier=verifier,
+            prices=prices,
+            clock=clock,
+            store=SqlStore(engine),
+            custody=KeyCustody(keys),
+            registry=registry,
+            fee_cache=ProtocolFeeCache(
+                verifier, clock, timedelta(seconds=settings.near.fee_cache_s)
+            ),
+            policy=policy_from_settings(settings),
+            jwt_secret=keys.jwt_secret,
+        )
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """The production app: adapters are built on startup (migrations run), closed on shutdown."""
+    load_keys(settings)  # fail before serving if the keys are missing
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime(settings) as ctx:
+            app.state.ctx = ctx
+            yield
+
+    return create_app(None, lifespan=lifespan)

@@ -1,0 +1,1 @@
+"""The ``oneclick`` command line (typer)."""

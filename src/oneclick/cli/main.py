@@ -1,0 +1,189 @@
+"""``oneclick``: keys, partners, database and the API server. Every command takes
+``--data-dir`` and ``--config``; a configuration problem exits with status 2."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from oneclick.bootstrap import SystemClock, build_app, database_url, load_keys
+from oneclick.config import Settings, load_settings
+from oneclick.custody.keys import init_key_file
+from oneclick.domain.errors import ConfigurationError, RequestError
+from oneclick.services import partners as partner_service
+from oneclick.store.database import make_engine, upgrade
+from oneclick.store.sql import SqlStore
+
+T = TypeVar("T")
+
+app = typer.Typer(no_args_is_help=True, help="A self-hostable 1Click API service.")
+keys_app = typer.Typer(no_args_is_help=True, help="The key file: master secret, manager key.")
+partners_app = typer.Typer(no_args_is_help=True, help="Partners and their JWTs.")
+db_app = typer.Typer(no_args_is_help=True, help="The database.")
+app.add_typer(keys_app, name="keys")
+app.add_typer(partners_app, name="partners")
+app.add_typer(db_app, name="db")
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (default ./.oneclick).")
+]
+ConfigFile = Annotated[Path | None, typer.Option("--config", help="TOML configuration file.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _settings(data_dir: Path | None, config: Path | None, **cli: Any) -> Settings:
+    try:
+        return load_settings(config, data_dir=data_dir, **cli)
+    except ConfigurationError as exc:
+        _fail(exc.message, 2)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _run(action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except ConfigurationError as exc:
+        _fail(exc.message, 2)
+    except RequestError as exc:
+        _fail(exc.message, 1)
+
+
+async def _with_store(settings: Settings, use: Callable[[SqlStore], Awaitable[T]]) -> T:
+    engine = make_engine(database_url(settings))
+    try:
+        await upgrade(engine)
+        return await use(SqlStore(engine))
+    finally:
+        await engine.dispose()
+
+
+@keys_app.command("init")
+def keys_init(data_dir: DataDir = None, config: ConfigFile = None) -> None:
+    """Create the key file (mode 0600); refuses to overwrite an existing one."""
+    settings = _settings(data_dir, config)
+    material = _run(lambda: init_key_file(settings.key_file))
+    typer.echo(f"created {settings.key_file}")
+    typer.echo(f"manager public key: {material.manager_public_key}")
+
+
+@keys_app.command("show")
+def keys_show(data_dir: DataDir = None, config: ConfigFile = None, as_json: AsJson = False) -> None:
+    """Print the manager public key (what clients pass to verifyQuoteSignature)."""
+    settings = _settings(data_dir, config)
+    material = _run(lambda: load_keys(settings))
+    source = "environment" if settings.keys_from_env else str(settings.key_file)
+    if as_json:
+        typer.echo(json.dumps({"managerPublicKey": material.manager_public_key, "source": source}))
+    else:
+        typer.echo(material.manager_public_key)
+
+
+@partners_app.command("add")
+def partners_add(
+    name: str,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    days: Annotated[int, typer.Option(help="Token validity in days (0: no expiry).")] = 365,
+) -> None:
+    """Register a partner and print its JWT (shown once; only its validity is stored)."""
+    settings = _settings(data_dir, config)
+    secret = _run(lambda: load_keys(settings)).jwt_secret
+    now = SystemClock().now()
+    ttl = timedelta(days=days) if days > 0 else None
+    _, token = _run(
+        lambda: asyncio.run(
+            _with_store(
+                settings,
+                lambda store: partner_service.add_partner(
+                    store, name, secret=secret, now=now, ttl=ttl
+                ),
+            )
+        )
+    )
+    typer.echo(token)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+@partners_app.command("list")
+def partners_list(
+    data_dir: DataDir = None, config: ConfigFile = None, as_json: AsJson = False
+) -> None:
+    """List partners with their expiry and revocation."""
+    settings = _settings(data_dir, config)
+    found = _run(lambda: asyncio.run(_with_store(settings, partner_service.list_partners)))
+    rows = [
+        {"name": p.name, "id": p.id, "createdAt": _iso(p.created_at),
+         "expiresAt": _iso(p.expires_at), "revokedAt": _iso(p.revoked_at)}
+        for p in found
+    ]  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        state = "revoked" if row["revokedAt"] else "active"
+        typer.echo(f"{row['name']}\t{state}\texpires {row['expiresAt'] or 'never'}")
+
+
+@partners_app.command("revoke")
+def partners_revoke(name: str, data_dir: DataDir = None, config: ConfigFile = None) -> None:
+    """Revoke a partner: its tokens get 401 from now on."""
+    settings = _settings(data_dir, config)
+    now = SystemClock().now()
+    _run(
+        lambda: asyncio.run(
+            _with_store(
+                settings, lambda store: partner_service.revoke_partner(store, name, now=now)
+            )
+        )
+    )
+    typer.echo(f"revoked {name}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None, config: ConfigFile = None) -> None:
+    """Apply the packaged migrations (also done when the API starts)."""
+    settings = _settings(data_dir, config)
+
+    async def migrate() -> None:
+        engine = make_engine(database_url(settings))
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    _run(lambda: asyncio.run(migrate()))
+    typer.echo("database is up to date")
+
+
+@app.command("api")
+def api(
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+) -> None:
+    """Serve the 1Click API (uvicorn)."""
+    import uvicorn
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = _settings(data_dir, config, api=overrides or None)
+    application = _run(lambda: build_app(settings))
+    uvicorn.run(application, host=settings.api.host, port=settings.api.port, log_level="info")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())

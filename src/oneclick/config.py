@@ -1,0 +1,182 @@
+"""Settings: one nested pydantic-settings model. Precedence: CLI (init arguments) >
+``ONECLICK_SECTION__KEY`` environment variables > TOML file > defaults. Nothing is read at import.
+
+The TOML file is ``--config``, else ``$ONECLICK_CONFIG_FILE``, else ``<data dir>/oneclick.toml``
+if it exists. Secrets are ``SecretStr`` and never printed.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from oneclick.domain.errors import ConfigurationError
+
+DEFAULT_DATA_DIR = Path(".oneclick")
+CONFIG_FILE_ENV = "ONECLICK_CONFIG_FILE"
+_toml_file: ContextVar[Path | None] = ContextVar("oneclick_toml_file", default=None)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RelaySettings(_Section):
+    url: str = "https://solver-relay-v2.chaindefuser.com/rpc"
+    api_key: SecretStr | None = None
+    timeout_s: float = 10.0
+    min_deadline_ms: int = Field(default=60_000, gt=0)
+
+
+class BridgeSettings(_Section):
+    url: str = "https://bridge.chaindefuser.com/rpc"
+    api_key: SecretStr | None = None
+    timeout_s: float = 10.0
+    sync_tokens: bool = False
+    # bridge chain id -> TokenResponse blockchain, for tokens learnt from supported_tokens
+    chain_blockchains: dict[str, str] = Field(default_factory=dict)
+
+
+class NearSettings(_Section):
+    rpc_url: str = "https://rpc.mainnet.near.org"
+    api_key: SecretStr | None = None
+    verifier_contract: str = "intents.near"
+    timeout_s: float = 10.0
+    fee_cache_s: float = Field(default=30.0, ge=0)
+
+
+class PricesSettings(_Section):
+    url: str = "https://api.coingecko.com"
+    api_key: SecretStr | None = None
+    timeout_s: float = 5.0
+    cache_s: float = Field(default=60.0, ge=0)
+
+
+class DatabaseSettings(_Section):
+    url: SecretStr | None = None  # may carry a password; default: SQLite under data_dir
+
+
+class ApiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+
+class QuoteSettings(_Section):
+    platform_fee_bps: int = Field(default=20, ge=0, le=500)
+    platform_fee_recipient: str = "fees.oneclick.near"
+    min_deadline_s: int = Field(default=60, ge=0)
+    inactive_grace_s: int = Field(default=86_400, ge=0)
+    time_estimate_s: int = Field(default=120, ge=0)
+    route_time_estimates: dict[str, int] = Field(default_factory=dict)
+    intent_lifetime_s: int = Field(default=300, gt=0)
+
+
+class KeySettings(_Section):
+    file: Path | None = None  # default: <data_dir>/keys.json
+    master_secret: SecretStr | None = None  # hex
+    manager_key: SecretStr | None = None  # ed25519:<base58 secret key>
+    jwt_secret: SecretStr | None = None  # hex, >= 32 bytes
+
+    @model_validator(mode="after")
+    def _all_or_none(self) -> KeySettings:
+        given = [v is not None for v in (self.master_secret, self.manager_key, self.jwt_secret)]
+        if any(given) and not all(given):
+            raise ValueError(
+                "keys from the environment need all of master_secret, manager_key and jwt_secret"
+            )
+        return self
+
+
+class TokenSettings(_Section):
+    asset_id: str
+    blockchain: str
+    symbol: str
+    decimals: int = Field(ge=0, le=255)
+    cs_asset_id: str | None = None
+    bridge_chain: str | None = None
+    contract_address: str | None = None
+    coingecko_id: str | None = None
+    min_deposit_amount: int = Field(default=0, ge=0)
+    min_withdrawal_amount: int = Field(default=0, ge=0)
+    withdrawal_fee: int = Field(default=0, ge=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ONECLICK_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        nested_model_default_partial_update=True,
+    )
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    relay: RelaySettings = RelaySettings()
+    bridge: BridgeSettings = BridgeSettings()
+    near: NearSettings = NearSettings()
+    prices: PricesSettings = PricesSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    api: ApiSettings = ApiSettings()
+    quotes: QuoteSettings = QuoteSettings()
+    keys: KeySettings = KeySettings()
+    tokens: list[TokenSettings] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = _toml_file.get()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @property
+    def key_file(self) -> Path:
+        return self.keys.file or self.data_dir / "keys.json"
+
+    @property
+    def keys_from_env(self) -> bool:
+        return self.keys.master_secret is not None
+
+
+def load_settings(config_file: Path | None = None, **cli: Any) -> Settings:
+    """Settings from every layer; ``cli`` holds only the options given on the command line
+    (nested as dicts, e.g. ``api={"port": 9000}``). Bad settings raise ``ConfigurationError``."""
+    cli = {k: v for k, v in cli.items() if v is not None}
+    path = config_file or (Path(p) if (p := os.environ.get(CONFIG_FILE_ENV)) else None)
+    if path is None:
+        data_dir = Path(
+            cli.get("data_dir") or os.environ.get("ONECLICK_DATA_DIR") or DEFAULT_DATA_DIR
+        )
+        candidate = data_dir / "oneclick.toml"
+        path = candidate if candidate.exists() else None
+    elif not path.exists():
+        raise ConfigurationError(f"config file {path} does not exist")
+    token = _toml_file.set(path)
+    try:
+        return Settings(**cli)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_input=False)
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from exc
+    except ValueError as exc:  # a malformed TOML file
+        raise ConfigurationError(f"cannot read settings: {exc}") from exc
+    finally:
+        _toml_file.reset(token)

@@ -1,0 +1,213 @@
+"""``request_quote``: validate, price through the relay, apply fees and slippage, and for a
+non-dry quote allocate a custody account and a deposit address, sign and persist the response.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from decimal import Decimal
+
+from nearintents.rpc import DepositMode as BridgeDepositMode
+from nearintents.rpc import Quote, QuoteFailure, QuoteRequest
+from oneclick.domain.documents import (
+    Deposit,
+    JsonObject,
+    quote_body,
+    quote_document,
+    request_echo,
+)
+from oneclick.domain.errors import NoQuote, PermanentError, RequestError
+from oneclick.domain.quotes import (
+    Fees,
+    InputFee,
+    QuoteAmounts,
+    SwapType,
+    offer_rank,
+    quote_amounts,
+    solver_ask,
+)
+from oneclick.domain.records import NewSwap, Partner
+from oneclick.domain.requests import (
+    DepositMode,
+    DepositType,
+    QuoteInput,
+    QuoteSpec,
+    RecipientType,
+    RefundType,
+    validate_quote_request,
+)
+from oneclick.domain.swaps import SwapStatus
+from oneclick.services.boundary import calling
+from oneclick.services.context import ServiceContext
+from oneclick.services.pricing import asset_prices
+
+logger = logging.getLogger(__name__)
+
+
+def _fees(ctx: ServiceContext, spec: QuoteSpec, protocol_fee: int, partner: Partner | None) -> Fees:
+    input_fees = list(spec.app_fees)
+    if partner is None and ctx.policy.platform_fee_bps > 0:
+        input_fees.append(InputFee(ctx.policy.platform_fee_recipient, ctx.policy.platform_fee_bps))
+    withdraw_fee = 0
+    if (
+        spec.recipient_type is RecipientType.DESTINATION_CHAIN
+        and not spec.destination.is_near_native
+    ):
+        withdraw_fee = spec.destination.withdrawal_fee
+    return Fees(protocol_fee, tuple(input_fees), withdraw_fee)
+
+
+async def _best_offer(ctx: ServiceContext, spec: QuoteSpec, fees: Fees) -> Quote:
+    ask = solver_ask(
+        spec.swap_type, spec.amount, fees, spec.origin.asset_id, spec.destination.asset_id
+    )
+    request = QuoteRequest(
+        defuse_asset_identifier_in=spec.origin.asset_id,
+        defuse_asset_identifier_out=spec.destination.asset_id,
+        exact_amount_in=ask.exact_amount_in,
+        exact_amount_out=ask.exact_amount_out,
+        min_deadline_ms=ctx.policy.relay_min_deadline_ms,
+        # 0 (the default) leaves the collection window to the relay: the fastest answer.
+        wait_ms=spec.quote_waiting_ms or None,
+    )
+    async with calling("the solver relay"):
+        answers = await ctx.relay.quote(request)
+    now = ctx.clock.now()
+    # Solvers are untrusted: keep only offers for what we asked that are still valid.
+    offers = [
+        a
+        for a in answers
+        if isinstance(a, Quote) and a.matches(request) and a.expiration_time > now
+    ]
+    if not offers:
+        minimums = [a.min_amount for a in answers if isinstance(a, QuoteFailure)]
+        if minimums:
+            raise NoQuote("amount is too low for the available solvers")
+        raise NoQuote("no quote is available for this swap right now")
+    return max(offers, key=lambda q: offer_rank(spec.swap_type, q.amount_in, q.amount_out))
+
+
+async def _amounts(ctx: ServiceContext, spec: QuoteSpec, fees: Fees) -> QuoteAmounts:
+    offer = await _best_offer(ctx, spec, fees)
+    try:
+        return quote_amounts(
+            spec.swap_type,
+            spec.amount,
+            spec.slippage_bps,
+            fees,
+            spec.origin.asset_id,
+            spec.destination.asset_id,
+            offer.amount_in,
+            offer.amount_out,
+        )
+    except ValueError as exc:  # a matched offer always fits; this is a bug or a lying relay
+        raise PermanentError(f"solver offer {offer.quote_hash} is inconsistent: {exc}") from exc
+
+
+async def _deposit(ctx: ServiceContext, spec: QuoteSpec, account_id: str) -> tuple[str, str | None]:
+    if spec.deposit_type is DepositType.INTENTS or spec.origin.is_near_native:
+        return account_id, None
+    chain = spec.origin.bridge_chain
+    assert chain is not None  # not NEAR-native
+    mode = BridgeDepositMode.MEMO if spec.deposit_mode is DepositMode.MEMO else None
+    async with calling("the bridge (deposit_address)"):
+        answer = await ctx.bridge.deposit_address(account_id, chain, mode)
+    if mode is BridgeDepositMode.MEMO and not answer.memo:
+        raise PermanentError("the bridge gave no memo for a MEMO deposit address")
+    return answer.address, answer.memo
+
+
+def _fee_plan(fees: Fees, amounts: QuoteAmounts) -> str:
+    return json.dumps(
+        {
+            "protocol_fee_pips": fees.protocol_fee_pips,
+            "input_fees": [
+                {"recipient": fee.recipient, "bps": fee.bps, "amount": str(amount)}
+                for fee, (_, amount) in zip(fees.input_fees, amounts.fee_amounts, strict=True)
+            ],
+            "withdraw_fee": str(amounts.withdraw_fee),
+            "solver_amount_in": str(amounts.solver_amount_in),
+            "solver_amount_out": str(amounts.solver_amount_out),
+            "swap_amount_in": str(amounts.swap_amount_in),
+            "received_out": str(amounts.received_out),
+        },
+        separators=(",", ":"),
+    )
+
+
+async def request_quote(
+    ctx: ServiceContext, raw: QuoteInput, *, partner: Partner | None, correlation_id: str
+) -> JsonObject:
+    """The signed QuoteResponse. Dry: priced only, nothing allocated or stored."""
+    spec = validate_quote_request(
+        raw, ctx.registry, now=ctx.clock.now(), min_deadline=ctx.policy.min_deadline
+    )
+    if spec.swap_type is SwapType.ANY_INPUT:  # validate_quote_request refuses it; be explicit
+        raise RequestError("swapType ANY_INPUT is not supported by this service")
+    fees = _fees(ctx, spec, await ctx.fee_cache.get(), partner)
+    amounts = await _amounts(ctx, spec, fees)
+    prices: dict[str, Decimal] = await asset_prices(ctx.prices, [spec.origin, spec.destination])
+    time_estimate = ctx.policy.time_estimate(spec.origin.blockchain, spec.destination.blockchain)
+    echo = request_echo(raw)
+
+    if spec.dry:
+        body = quote_body(
+            amounts, spec.origin, spec.destination, prices,
+            time_estimate=time_estimate, deposit=None, refund_fee=0,
+        )  # fmt: skip
+        document = quote_document(correlation_id, ctx.clock.now(), echo, body)
+        document["signature"] = ctx.custody.sign_quote(document)
+        return document
+
+    async with ctx.store.transaction() as tx:
+        index = await tx.reserve_custody_index()
+        account = ctx.custody.account(index)
+        await tx.record_custody_account(account, ctx.clock.now())
+    address, memo = await _deposit(ctx, spec, account.account_id)  # outside any transaction
+    deadline = spec.deadline + ctx.policy.inactive_grace
+    refund_fee = 0
+    if spec.refund_type is RefundType.ORIGIN_CHAIN and not spec.origin.is_near_native:
+        refund_fee = spec.origin.withdrawal_fee
+    body = quote_body(
+        amounts, spec.origin, spec.destination, prices,
+        time_estimate=time_estimate, deposit=Deposit(address, memo, deadline, deadline),
+        refund_fee=refund_fee,
+    )  # fmt: skip
+    now = ctx.clock.now()
+    document = quote_document(correlation_id, now, echo, body)
+    document["signature"] = ctx.custody.sign_quote(document)
+    swap = NewSwap(
+        id=str(uuid.uuid4()),
+        custody_index=index,
+        custody_account_id=account.account_id,
+        deposit_address=address,
+        deposit_memo=memo,
+        status=SwapStatus.PENDING_DEPOSIT,
+        swap_type=spec.swap_type.value,
+        deposit_type=spec.deposit_type.value,
+        recipient_type=spec.recipient_type.value,
+        refund_type=spec.refund_type.value,
+        origin_asset=spec.origin.asset_id,
+        destination_asset=spec.destination.asset_id,
+        amount_in=amounts.amount_in,
+        min_amount_in=amounts.min_amount_in,
+        amount_out=amounts.amount_out,
+        min_amount_out=amounts.min_amount_out,
+        recipient=spec.recipient,
+        refund_to=spec.refund_to,
+        request_deadline=spec.deadline,
+        quote_deadline=deadline,
+        partner_id=partner.id if partner else None,
+        quote_response=json.dumps(document, separators=(",", ":"), ensure_ascii=False),
+        fees=_fee_plan(fees, amounts),
+        created_at=now,
+    )
+    async with ctx.store.transaction() as tx:
+        await tx.add_swap(swap)
+    logger.info(
+        "quote issued",
+        extra={"action": "quote", "swap_id": swap.id, "deposit_address": address},
+    )
+    return document

@@ -1,0 +1,241 @@
+"""``SqlStore``: the ``Store`` port on SQLAlchemy Core (async), one connection per transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from oneclick.domain.errors import PermanentError
+from oneclick.domain.records import (
+    CustodyAccount,
+    DepositTx,
+    IntentKind,
+    IntentRecord,
+    IntentState,
+    NewSwap,
+    Partner,
+)
+from oneclick.domain.swaps import SwapRecord, SwapStatus
+from oneclick.store.tables import custody_accounts, deposits, intents, partners, swaps
+
+
+def _swap(row: Row[tuple[object, ...]]) -> SwapRecord:
+    m = row._mapping
+    return SwapRecord(
+        id=m["id"],
+        deposit_address=m["deposit_address"],
+        deposit_memo=m["deposit_memo"] or None,
+        status=SwapStatus(m["status"]),
+        quote_response=m["quote_response"],
+        origin_asset=m["origin_asset"],
+        destination_asset=m["destination_asset"],
+        deposit_type=m["deposit_type"],
+        custody_account_id=m["custody_account_id"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        version=m["version"],
+    )
+
+
+def _partner(row: Row[tuple[object, ...]]) -> Partner:
+    m = row._mapping
+    return Partner(m["id"], m["name"], m["created_at"], m["expires_at"], m["revoked_at"])
+
+
+class SqlSession:
+    """One transaction's worth of repository operations (the ``StoreSession`` port)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def reserve_custody_index(self) -> int:
+        result = await self._conn.execute(
+            insert(custody_accounts)
+            .values(created_at=datetime.now(UTC))
+            .returning(custody_accounts.c.index)
+        )
+        return int(result.scalar_one())
+
+    async def record_custody_account(self, account: CustodyAccount, now: datetime) -> None:
+        await self._conn.execute(
+            update(custody_accounts)
+            .where(custody_accounts.c.index == account.index)
+            .values(account_id=account.account_id, public_key=account.public_key, created_at=now)
+        )
+
+    async def custody_account(self, account_id: str) -> CustodyAccount | None:
+        row = (
+            await self._conn.execute(
+                select(custody_accounts).where(custody_accounts.c.account_id == account_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return CustodyAccount(m["index"], m["account_id"], m["public_key"])
+
+    async def add_swap(self, swap: NewSwap) -> None:
+        values = {
+            name: getattr(swap, name)
+            for name in NewSwap.__dataclass_fields__
+            if name not in ("deposit_memo", "status")
+        }
+        values.update(
+            deposit_memo=swap.deposit_memo or "",
+            status=swap.status.value,
+            updated_at=swap.created_at,
+            next_run_at=swap.created_at,
+        )
+        try:
+            await self._conn.execute(insert(swaps).values(**values))
+        except IntegrityError as exc:
+            raise PermanentError(
+                f"deposit address {swap.deposit_address} is already used by another swap"
+            ) from exc
+
+    async def swap_by_deposit(self, address: str, memo: str | None) -> SwapRecord | None:
+        row = (
+            await self._conn.execute(
+                select(swaps).where(
+                    swaps.c.deposit_address == address, swaps.c.deposit_memo == (memo or "")
+                )
+            )
+        ).first()
+        return _swap(row) if row else None
+
+    async def swap_by_custody_account(self, account_id: str) -> SwapRecord | None:
+        row = (
+            await self._conn.execute(select(swaps).where(swaps.c.custody_account_id == account_id))
+        ).first()
+        return _swap(row) if row else None
+
+    async def deposit_address_exists(self, address: str) -> bool:
+        query = select(swaps.c.id).where(swaps.c.deposit_address == address).limit(1)
+        return (await self._conn.execute(query)).first() is not None
+
+    async def record_deposit_tx(self, deposit: DepositTx) -> bool:
+        known = (
+            await self._conn.execute(
+                select(deposits.c.id).where(
+                    deposits.c.swap_id == deposit.swap_id, deposits.c.tx_hash == deposit.tx_hash
+                )
+            )
+        ).first()
+        if known is not None:
+            return False
+        await self._conn.execute(
+            insert(deposits).values(
+                swap_id=deposit.swap_id,
+                tx_hash=deposit.tx_hash,
+                source="SUBMITTED",
+                near_sender_account=deposit.near_sender_account,
+                memo=deposit.memo,
+                created_at=deposit.created_at,
+            )
+        )
+        return True
+
+    async def deposit_txs(self, swap_id: str) -> list[str]:
+        query = select(deposits.c.tx_hash).where(deposits.c.swap_id == swap_id)
+        return [str(r[0]) for r in (await self._conn.execute(query.order_by(deposits.c.id)))]
+
+    async def set_status(
+        self, swap_id: str, status: SwapStatus, *, expected_version: int, now: datetime
+    ) -> None:
+        result = await self._conn.execute(
+            update(swaps)
+            .where(swaps.c.id == swap_id, swaps.c.version == expected_version)
+            .values(status=status.value, updated_at=now, version=swaps.c.version + 1)
+        )
+        if result.rowcount != 1:
+            raise PermanentError(f"swap {swap_id} changed concurrently (version conflict)")
+
+    async def add_intent(self, intent: IntentRecord) -> None:
+        await self._conn.execute(
+            insert(intents).values(
+                intent_hash=intent.intent_hash,
+                swap_id=intent.swap_id,
+                kind=intent.kind.value,
+                signer_id=intent.signer_id,
+                nonce=intent.nonce,
+                signed_data=intent.signed_data,
+                quote_hashes=json.dumps(list(intent.quote_hashes)),
+                state=intent.state.value,
+                created_at=intent.created_at,
+                updated_at=intent.created_at,
+            )
+        )
+
+    async def intent(self, intent_hash: str) -> IntentRecord | None:
+        row = (
+            await self._conn.execute(select(intents).where(intents.c.intent_hash == intent_hash))
+        ).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return IntentRecord(
+            intent_hash=m["intent_hash"],
+            swap_id=m["swap_id"],
+            kind=IntentKind(m["kind"]),
+            signer_id=m["signer_id"],
+            nonce=m["nonce"],
+            signed_data=m["signed_data"],
+            state=IntentState(m["state"]),
+            created_at=m["created_at"],
+            quote_hashes=tuple(json.loads(m["quote_hashes"])),
+        )
+
+    async def set_intent_state(self, intent_hash: str, state: IntentState) -> None:
+        await self._conn.execute(
+            update(intents)
+            .where(intents.c.intent_hash == intent_hash)
+            .values(state=state.value, updated_at=datetime.now(UTC))
+        )
+
+    async def add_partner(self, partner: Partner) -> None:
+        await self._conn.execute(
+            insert(partners).values(
+                id=partner.id,
+                name=partner.name,
+                created_at=partner.created_at,
+                expires_at=partner.expires_at,
+                revoked_at=partner.revoked_at,
+            )
+        )
+
+    async def partner(self, partner_id: str) -> Partner | None:
+        row = (
+            await self._conn.execute(select(partners).where(partners.c.id == partner_id))
+        ).first()
+        return _partner(row) if row else None
+
+    async def partner_by_name(self, name: str) -> Partner | None:
+        row = (await self._conn.execute(select(partners).where(partners.c.name == name))).first()
+        return _partner(row) if row else None
+
+    async def partners(self) -> list[Partner]:
+        rows = await self._conn.execute(select(partners).order_by(partners.c.created_at))
+        return [_partner(r) for r in rows]
+
+    async def revoke_partner(self, partner_id: str, now: datetime) -> None:
+        await self._conn.execute(
+            update(partners).where(partners.c.id == partner_id).values(revoked_at=now)
+        )
+
+
+class SqlStore:
+    """The ``Store`` port: ``async with store.transaction() as tx`` commits on success."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlSession]:
+        async with self.engine.begin() as conn:
+            yield SqlSession(conn)

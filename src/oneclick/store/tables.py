@@ -1,0 +1,129 @@
+"""The schema (the migrations in ``migrations/versions`` create exactly this; a test compares).
+
+- ``custody_accounts``: derivation index → implicit account id and public key (no secrets).
+- ``swaps``: one per non-dry quote: the signed response verbatim, the wire status, and the
+  engine's claim columns (``next_run_at``, ``lease_owner``/``lease_until``, ``version``).
+- ``deposits``: deposit transactions, submitted or seen (one row per swap and tx hash).
+- ``intents``: every signed intent, written before it is published.
+- ``partners``: partner names and token validity (tokens themselves are never stored).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from oneclick.store.types import Amount, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+custody_accounts = Table(
+    "custody_accounts",
+    metadata,
+    Column("index", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("account_id", String(64), unique=True),
+    Column("public_key", String(128)),
+    Column("created_at", UtcDateTime, nullable=False),
+    sqlite_autoincrement=True,  # never hand out an index twice, even after deletes
+)  # fmt: skip
+
+partners = Table(
+    "partners",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+)
+
+swaps = Table(
+    "swaps",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("custody_index", BigInteger().with_variant(Integer, "sqlite"),
+           ForeignKey("custody_accounts.index"), nullable=False, unique=True),
+    Column("custody_account_id", String(64), nullable=False, index=True),
+    Column("deposit_address", String(128), nullable=False),
+    # '' when the quote has no memo, so the unique constraint holds (NULLs never collide).
+    Column("deposit_memo", String(64), nullable=False, server_default=""),
+    Column("status", String(32), nullable=False),
+    Column("swap_type", String(32), nullable=False),
+    Column("deposit_type", String(32), nullable=False),
+    Column("recipient_type", String(32), nullable=False),
+    Column("refund_type", String(32), nullable=False),
+    Column("origin_asset", String(256), nullable=False),
+    Column("destination_asset", String(256), nullable=False),
+    Column("amount_in", Amount, nullable=False),
+    Column("min_amount_in", Amount, nullable=False),
+    Column("amount_out", Amount, nullable=False),
+    Column("min_amount_out", Amount, nullable=False),
+    Column("recipient", String(256), nullable=False),
+    Column("refund_to", String(256), nullable=False),
+    Column("request_deadline", UtcDateTime, nullable=False),
+    Column("quote_deadline", UtcDateTime, nullable=False),
+    Column("partner_id", String(36), ForeignKey("partners.id")),
+    Column("quote_response", Text, nullable=False),
+    Column("fees", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("next_run_at", UtcDateTime),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime),
+    Column("version", Integer, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    UniqueConstraint("deposit_address", "deposit_memo"),
+    Index("ix_swaps_status_next_run_at", "status", "next_run_at"),
+)  # fmt: skip
+
+deposits = Table(
+    "deposits",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("swap_id", String(36), ForeignKey("swaps.id"), nullable=False),
+    Column("tx_hash", String(256), nullable=False),
+    Column("source", String(16), nullable=False),  # SUBMITTED (by the user) or BRIDGE (seen)
+    Column("chain", String(64)),
+    Column("amount", Amount),
+    Column("near_sender_account", String(64)),
+    Column("memo", String(64)),
+    Column("status", String(16)),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("swap_id", "tx_hash"),
+)  # fmt: skip
+
+intents = Table(
+    "intents",
+    metadata,
+    Column("intent_hash", String(64), primary_key=True),
+    Column("swap_id", String(36), ForeignKey("swaps.id"), index=True),
+    Column("kind", String(16), nullable=False),
+    Column("signer_id", String(64), nullable=False),
+    Column("nonce", String(64), nullable=False),
+    Column("signed_data", Text, nullable=False),
+    Column("quote_hashes", Text, nullable=False, server_default="[]"),
+    Column("state", String(16), nullable=False),
+    Column("tx_hash", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,82 @@
+"""A whole service on fakes: the sample registry, fake relay/bridge/verifier/prices, a settable
+clock, generated keys and a SQLite store. Used by tests, schemathesis and demos."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from oneclick.api.app import create_app
+from oneclick.custody.keys import KeyCustody, KeyMaterial
+from oneclick.domain.assets import AssetRegistry
+from oneclick.services.context import QuotePolicy, ServiceContext
+from oneclick.services.fees import ProtocolFeeCache
+from oneclick.store.database import make_engine, upgrade
+from oneclick.store.sql import SqlStore
+from oneclick.testing.assets import SAMPLE_ASSETS, SAMPLE_PRICES_MICRO_USD
+from oneclick.testing.fakes import (
+    FakeBridge,
+    FakeClock,
+    FakePrices,
+    FakeSolverRelay,
+    FakeVerifierViews,
+)
+
+
+@dataclass
+class FakeWorld:
+    ctx: ServiceContext
+    clock: FakeClock
+    relay: FakeSolverRelay
+    bridge: FakeBridge
+    verifier: FakeVerifierViews
+    prices: FakePrices
+    keys: KeyMaterial
+    store: SqlStore
+
+    def app(self) -> FastAPI:
+        return create_app(self.ctx)
+
+    async def aclose(self) -> None:
+        await self.store.engine.dispose()
+
+
+async def fake_world(
+    database_url: str, *, policy: QuotePolicy | None = None, keys: KeyMaterial | None = None
+) -> FakeWorld:
+    """Build the world on ``database_url`` (migrated here)."""
+    clock = FakeClock()
+    relay_prices = {
+        a.asset_id: (SAMPLE_PRICES_MICRO_USD[a.coingecko_id], a.decimals)
+        for a in SAMPLE_ASSETS
+        if a.coingecko_id
+    }
+    relay = FakeSolverRelay(clock, relay_prices)
+    bridge = FakeBridge.for_assets(SAMPLE_ASSETS)
+    verifier = FakeVerifierViews()
+    prices = FakePrices.from_micro_usd(clock, SAMPLE_PRICES_MICRO_USD)
+    keys = keys or KeyMaterial.generate()
+    engine = make_engine(database_url)
+    await upgrade(engine)
+    store = SqlStore(engine)
+    ctx = ServiceContext(
+        relay=relay,
+        bridge=bridge,
+        verifier=verifier,
+        prices=prices,
+        clock=clock,
+        store=store,
+        custody=KeyCustody(keys),
+        registry=AssetRegistry(SAMPLE_ASSETS),
+        fee_cache=ProtocolFeeCache(verifier, clock, timedelta(seconds=30)),
+        policy=policy or QuotePolicy(),
+        jwt_secret=keys.jwt_secret,
+    )
+    return FakeWorld(ctx, clock, relay, bridge, verifier, prices, keys, store)
+
+
+def sqlite_url(directory: Path) -> str:
+    return f"sqlite+aiosqlite:///{(directory / 'oneclick.db').resolve()}"

@@ -1,0 +1,129 @@
+"""Contract suites for the ports. Each suite is a base class; a concrete test class provides
+the adapter (fake now, the nearintents client against the devnet later) and the data it knows.
+Subclass, override the fixtures, and the same assertions run against the new adapter."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from nearintents.rpc import (
+    DepositMode,
+    IntentStatus,
+    Quote,
+    QuoteFailure,
+    QuoteRequest,
+    SupportedToken,
+)
+from nearintents.tokens import TokenId
+from oneclick.services.ports import Bridge, Prices, SolverRelay, Verifier
+
+
+class RelayContract:
+    """Fixtures: ``relay``; ``pair`` = two quotable token ids; ``amount`` a quotable input."""
+
+    @pytest.fixture
+    def amount(self) -> int:
+        return 1_000_000
+
+    async def test_exact_in_quotes_match_the_request(
+        self, relay: SolverRelay, pair, amount
+    ) -> None:
+        request = QuoteRequest(
+            defuse_asset_identifier_in=pair[0], defuse_asset_identifier_out=pair[1],
+            exact_amount_in=amount,
+        )  # fmt: skip
+        answers = await relay.quote(request)
+        offers = [a for a in answers if isinstance(a, Quote)]
+        assert offers, "a quotable pair gets at least one offer"
+        assert all(a.matches(request) and a.amount_out > 0 for a in offers)
+        assert all(a.expiration_time > datetime(2000, 1, 1, tzinfo=UTC) for a in offers)
+
+    async def test_exact_out_quotes_fix_the_output(self, relay: SolverRelay, pair, amount) -> None:
+        request = QuoteRequest(
+            defuse_asset_identifier_in=pair[0], defuse_asset_identifier_out=pair[1],
+            exact_amount_out=amount,
+        )  # fmt: skip
+        offers = [a for a in await relay.quote(request) if isinstance(a, Quote)]
+        assert offers
+        assert all(a.amount_out == amount and a.amount_in > 0 for a in offers)
+
+    async def test_unknown_pair_gets_no_offer(self, relay: SolverRelay, pair) -> None:
+        request = QuoteRequest(
+            defuse_asset_identifier_in=pair[0],
+            defuse_asset_identifier_out="nep141:no-such-token.near", exact_amount_in=1000,
+        )  # fmt: skip
+        answers = await relay.quote(request)
+        assert all(isinstance(a, QuoteFailure) or not a.matches(request) for a in answers)
+
+    async def test_a_badly_signed_intent_is_not_published(self, relay: SolverRelay) -> None:
+        garbage = {"standard": "raw_ed25519", "payload": "{}", "public_key": "ed25519:1",
+                   "signature": "ed25519:1"}  # fmt: skip
+        result = await relay.publish_intent(garbage, [])
+        assert not result.ok
+
+    async def test_unknown_intent_status(self, relay: SolverRelay) -> None:
+        unknown = "11111111111111111111111111111111"
+        status = await relay.get_status(unknown)
+        assert status.status is IntentStatus.NOT_FOUND_OR_NOT_VALID
+
+
+class BridgeContract:
+    """Fixtures: ``bridge``; ``chain`` a supported chain; ``memo_chain`` one with MEMO mode."""
+
+    async def test_supported_tokens_are_verifier_tokens(self, bridge: Bridge) -> None:
+        tokens = await bridge.supported_tokens()
+        assert tokens
+        assert all(isinstance(t, SupportedToken) for t in tokens)
+        assert all(TokenId.parse(t.intents_token_id) for t in tokens)
+
+    async def test_deposit_addresses_are_stable_and_per_account(
+        self, bridge: Bridge, chain
+    ) -> None:
+        a1 = await bridge.deposit_address("a" * 64, chain)
+        a2 = await bridge.deposit_address("a" * 64, chain)
+        b = await bridge.deposit_address("b" * 64, chain)
+        assert a1.address == a2.address != b.address
+        assert a1.chain == chain
+        assert a1.memo is None
+
+    async def test_memo_mode_gives_a_memo(self, bridge: Bridge, memo_chain) -> None:
+        answer = await bridge.deposit_address("c" * 64, memo_chain, DepositMode.MEMO)
+        assert answer.memo
+
+    async def test_notify_deposit_accepts_a_deposit(self, bridge: Bridge, chain) -> None:
+        address = (await bridge.deposit_address("d" * 64, chain)).address
+        assert await bridge.notify_deposit(chain, address, "ab" * 32) is None
+
+    async def test_bad_chain_ids_are_refused_before_sending(self, bridge: Bridge) -> None:
+        with pytest.raises(ValueError, match="chain"):
+            await bridge.deposit_address("a" * 64, "Not A Chain")
+
+
+class VerifierContract:
+    """Fixture: ``verifier``."""
+
+    async def test_fee_is_in_pips(self, verifier: Verifier) -> None:
+        assert 0 <= await verifier.fee() < 1_000_000
+
+    async def test_salt_is_four_bytes(self, verifier: Verifier) -> None:
+        assert len(await verifier.current_salt()) == 4
+
+    async def test_fresh_nonce_is_unused(self, verifier: Verifier) -> None:
+        assert await verifier.is_nonce_used("fresh-account.near", bytes(range(32))) is False
+
+    async def test_unknown_account_has_no_balance(self, verifier: Verifier) -> None:
+        assert await verifier.mt_balance_of("nobody-here.near", "nep141:wrap.near") == 0
+
+
+class PricesContract:
+    """Fixtures: ``prices``; ``known_id`` a priced CoinGecko id."""
+
+    async def test_known_ids_have_decimal_prices(self, prices: Prices, known_id: str) -> None:
+        points = await prices.usd_prices([known_id])
+        assert isinstance(points[known_id].usd, Decimal)
+        assert points[known_id].usd > 0
+
+    async def test_unknown_ids_are_left_out(self, prices: Prices, known_id: str) -> None:
+        points = await prices.usd_prices([known_id, "no-such-coin-xyz"])
+        assert set(points) == {known_id}

@@ -1,0 +1,165 @@
+"""The repository suite, run on SQLite always and on PostgreSQL with ``-m postgres``."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from oneclick.domain.errors import PermanentError
+from oneclick.domain.records import (
+    CustodyAccount,
+    DepositTx,
+    IntentKind,
+    IntentRecord,
+    IntentState,
+    NewSwap,
+    Partner,
+)
+from oneclick.domain.swaps import SwapStatus
+from oneclick.store.database import make_engine, upgrade
+from oneclick.store.sql import SqlStore
+from oneclick.store.tables import metadata
+from oneclick.testing.world import sqlite_url
+
+NOW = datetime(2026, 1, 1, 12, 0, 0, 123000, tzinfo=UTC)
+HUGE = 2**256 - 1  # beyond any SQLite/PostgreSQL integer type
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path)
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[SqlStore]:
+    engine = make_engine(database_url)
+    await upgrade(engine)
+    yield SqlStore(engine)
+    await engine.dispose()
+
+
+def _swap(index: int, account: str, address: str, memo: str | None = None) -> NewSwap:
+    return NewSwap(
+        id=f"00000000-0000-0000-0000-{index:012d}", custody_index=index, custody_account_id=account,
+        deposit_address=address, deposit_memo=memo, status=SwapStatus.PENDING_DEPOSIT,
+        swap_type="EXACT_INPUT", deposit_type="ORIGIN_CHAIN", recipient_type="DESTINATION_CHAIN",
+        refund_type="ORIGIN_CHAIN", origin_asset="nep141:btc.omft.near",
+        destination_asset="nep141:eth.omft.near", amount_in=HUGE, min_amount_in=HUGE - 1,
+        amount_out=10**30, min_amount_out=0, recipient="0xabc", refund_to="bc1q",
+        request_deadline=NOW, quote_deadline=NOW + timedelta(days=1), partner_id=None,
+        quote_response='{"quote":{"amountIn":"1"},"b":"é"}', fees="{}", created_at=NOW,
+    )  # fmt: skip
+
+
+async def _account(store: SqlStore) -> CustodyAccount:
+    async with store.transaction() as tx:
+        index = await tx.reserve_custody_index()
+        account = CustodyAccount(index, f"{index:064x}", f"ed25519:key{index}")
+        await tx.record_custody_account(account, NOW)
+    return account
+
+
+async def test_migrations_match_the_tables_and_are_idempotent(store: SqlStore) -> None:
+    await upgrade(store.engine)
+    async with store.engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+        )
+        version = (await conn.execute(text("select version_num from alembic_version"))).scalar()
+    assert diff == []
+    assert version == "0001"
+
+
+async def test_custody_indexes_are_never_reused(store: SqlStore) -> None:
+    first = await _account(store)
+
+    async def reserve_then_fail() -> None:
+        async with store.transaction() as tx:
+            await tx.reserve_custody_index()
+            raise RuntimeError("the quote failed after reserving")
+
+    with pytest.raises(RuntimeError):
+        await reserve_then_fail()
+    second = await _account(store)
+    assert second.index > first.index
+    async with store.transaction() as tx:
+        assert await tx.custody_account(second.account_id) == second
+
+
+async def test_swaps_round_trip_exactly_and_addresses_are_unique(store: SqlStore) -> None:
+    account = await _account(store)
+    swap = _swap(account.index, account.account_id, "addr-1")
+    async with store.transaction() as tx:
+        await tx.add_swap(swap)
+    async with store.transaction() as tx:
+        found = await tx.swap_by_deposit("addr-1", None)
+        assert await tx.swap_by_deposit("addr-1", "memo") is None
+        assert await tx.swap_by_custody_account(account.account_id) == found
+        assert await tx.deposit_address_exists("addr-1")
+        amounts = (await tx._conn.execute(text("select amount_in, amount_out from swaps"))).one()
+    assert found is not None
+    assert found.quote_response == swap.quote_response
+    assert found.created_at == NOW
+    assert found.status is SwapStatus.PENDING_DEPOSIT
+    assert [int(a) for a in amounts] == [HUGE, 10**30]
+    other = await _account(store)
+    with pytest.raises(PermanentError, match="already used"):
+        async with store.transaction() as tx:
+            await tx.add_swap(_swap(other.index, other.account_id, "addr-1"))
+
+
+async def test_memo_addresses_share_an_address(store: SqlStore) -> None:
+    for memo in ("1", "2"):
+        account = await _account(store)
+        async with store.transaction() as tx:
+            await tx.add_swap(_swap(account.index, account.account_id, "pool", memo))
+    async with store.transaction() as tx:
+        one, two = await tx.swap_by_deposit("pool", "1"), await tx.swap_by_deposit("pool", "2")
+    assert one is not None
+    assert two is not None
+    assert one.id != two.id
+    assert one.deposit_memo == "1"
+
+
+async def test_deposits_status_versions_and_intents(store: SqlStore) -> None:
+    account = await _account(store)
+    swap = _swap(account.index, account.account_id, "addr")
+    async with store.transaction() as tx:
+        await tx.add_swap(swap)
+        assert await tx.record_deposit_tx(DepositTx(swap.id, "tx1", None, None, NOW))
+        assert not await tx.record_deposit_tx(DepositTx(swap.id, "tx1", None, None, NOW))
+        assert await tx.deposit_txs(swap.id) == ["tx1"]
+        await tx.set_status(swap.id, SwapStatus.KNOWN_DEPOSIT_TX, expected_version=0, now=NOW)
+        with pytest.raises(PermanentError, match="version"):
+            await tx.set_status(swap.id, SwapStatus.PROCESSING, expected_version=0, now=NOW)
+    async with store.transaction() as tx:
+        record = await tx.swap_by_deposit("addr", None)
+        assert record is not None
+        assert record.status is SwapStatus.KNOWN_DEPOSIT_TX
+        assert record.version == 1
+        intent = IntentRecord("h" * 44, swap.id, IntentKind.USER_TRANSFER, "alice.near", "n",
+                              "{}", IntentState.SIGNED, NOW, ("q1",))  # fmt: skip
+        await tx.add_intent(intent)
+        await tx.set_intent_state(intent.intent_hash, IntentState.PUBLISHED)
+        stored = await tx.intent(intent.intent_hash)
+    assert stored is not None
+    assert stored.state is IntentState.PUBLISHED
+    assert stored.quote_hashes == ("q1",)
+
+
+async def test_partners(store: SqlStore) -> None:
+    partner = Partner("p-1", "acme", NOW, NOW + timedelta(days=1))
+    async with store.transaction() as tx:
+        await tx.add_partner(partner)
+        await tx.revoke_partner("p-1", NOW)
+        assert (await tx.partner_by_name("acme")) == Partner(
+            "p-1", "acme", NOW, partner.expires_at, NOW
+        )
+        assert [p.name for p in await tx.partners()] == ["acme"]
+        assert await tx.partner("missing") is None
