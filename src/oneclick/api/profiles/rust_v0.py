@@ -1,0 +1,262 @@
+"""What the Rust SDK's ``v0`` models decode: the ``oneclick`` crate 0.1.10 in
+github.com/defuse-protocol/one-click-sdk-rs, ``v0/src/models/*.rs`` at commit f9741c3 (the
+0.1.17 release; openapi-generator 7.20.0). Transcribed from the serde structs: properties by
+their ``rename``, required = not ``Option<…>``, enums = the ``rename``s of each Rust enum
+(serde rejects any other value). The structs do not ``deny_unknown_fields``: other properties are
+ignored by the client, so this profile keeps them."""
+
+from oneclick.api.profiles.shapes import Node, ObjectShape, Operation
+
+SCHEMAS: dict[str, ObjectShape] = {
+    "AnyInputQuoteWithdrawal": ObjectShape(
+        properties={
+            "amountOut": Node(),
+            "amountOutFormatted": Node(),
+            "amountOutUsd": Node(),
+            "hash": Node(),
+            "status": Node(enum=("SUCCESS", "FAILED")),
+            "timestamp": Node(),
+            "withdrawFee": Node(),
+            "withdrawFeeFormatted": Node(),
+            "withdrawFeeUsd": Node(),
+        },
+        required=(
+            "status",
+            "amountOutFormatted",
+            "amountOutUsd",
+            "amountOut",
+            "withdrawFeeFormatted",
+            "withdrawFee",
+            "withdrawFeeUsd",
+            "timestamp",
+            "hash",
+        ),
+    ),
+    "AppFee": ObjectShape(
+        properties={"fee": Node(), "recipient": Node()}, required=("recipient", "fee")
+    ),
+    "BadRequestResponse": ObjectShape(properties={"message": Node()}, required=("message",)),
+    "GetAnyInputQuoteWithdrawals": ObjectShape(
+        properties={
+            "affiliateRecipient": Node(),
+            "asset": Node(),
+            "recipient": Node(),
+            "withdrawals": Node(ref="AnyInputQuoteWithdrawal"),
+        },
+        required=("asset", "recipient", "affiliateRecipient"),
+    ),
+    "GetExecutionStatusResponse": ObjectShape(
+        properties={
+            "correlationId": Node(),
+            "quoteResponse": Node(ref="QuoteResponse"),
+            "status": Node(
+                enum=(
+                    "KNOWN_DEPOSIT_TX",
+                    "PENDING_DEPOSIT",
+                    "INCOMPLETE_DEPOSIT",
+                    "PROCESSING",
+                    "SUCCESS",
+                    "REFUNDED",
+                    "FAILED",
+                )
+            ),
+            "swapDetails": Node(ref="SwapDetails"),
+            "updatedAt": Node(),
+        },
+        required=("correlationId", "quoteResponse", "status", "updatedAt", "swapDetails"),
+    ),
+    "Quote": ObjectShape(
+        properties={
+            "amountIn": Node(),
+            "amountInFormatted": Node(),
+            "amountInUsd": Node(),
+            "amountOut": Node(),
+            "amountOutFormatted": Node(),
+            "amountOutUsd": Node(),
+            "customRecipientMsg": Node(),
+            "deadline": Node(),
+            "depositAddress": Node(),
+            "depositMemo": Node(),
+            "minAmountIn": Node(),
+            "minAmountOut": Node(),
+            "refundFee": Node(),
+            "timeEstimate": Node(),
+            "timeWhenInactive": Node(),
+            "virtualChainRecipient": Node(),
+            "virtualChainRefundRecipient": Node(),
+        },
+        required=(
+            "amountIn",
+            "amountInFormatted",
+            "amountInUsd",
+            "minAmountIn",
+            "amountOut",
+            "amountOutFormatted",
+            "amountOutUsd",
+            "minAmountOut",
+            "timeEstimate",
+        ),
+    ),
+    "QuoteRequest": ObjectShape(
+        properties={
+            "amount": Node(),
+            "appFees": Node(items=Node(ref="AppFee")),
+            "connectedWallets": Node(items=Node()),
+            "customRecipientMsg": Node(),
+            "deadline": Node(),
+            "depositMode": Node(enum=("SIMPLE", "MEMO")),
+            "depositType": Node(enum=("ORIGIN_CHAIN", "INTENTS")),
+            "destinationAsset": Node(),
+            "dry": Node(),
+            "originAsset": Node(),
+            "quoteWaitingTimeMs": Node(),
+            "recipient": Node(),
+            "recipientType": Node(enum=("DESTINATION_CHAIN", "INTENTS")),
+            "referral": Node(),
+            "refundTo": Node(),
+            "refundType": Node(enum=("ORIGIN_CHAIN", "INTENTS")),
+            "sessionId": Node(),
+            "slippageTolerance": Node(),
+            "swapType": Node(enum=("EXACT_INPUT", "EXACT_OUTPUT", "FLEX_INPUT", "ANY_INPUT")),
+            "virtualChainRecipient": Node(),
+            "virtualChainRefundRecipient": Node(),
+        },
+        required=(
+            "dry",
+            "swapType",
+            "slippageTolerance",
+            "originAsset",
+            "depositType",
+            "destinationAsset",
+            "amount",
+            "refundTo",
+            "refundType",
+            "recipient",
+            "recipientType",
+            "deadline",
+        ),
+    ),
+    "QuoteResponse": ObjectShape(
+        properties={
+            "correlationId": Node(),
+            "quote": Node(ref="Quote"),
+            "quoteRequest": Node(ref="QuoteRequest"),
+            "signature": Node(),
+            "timestamp": Node(),
+        },
+        required=("correlationId", "timestamp", "signature", "quoteRequest", "quote"),
+    ),
+    "SubmitDepositTxRequest": ObjectShape(
+        properties={
+            "depositAddress": Node(),
+            "memo": Node(),
+            "nearSenderAccount": Node(),
+            "txHash": Node(),
+        },
+        required=("txHash", "depositAddress"),
+    ),
+    "SubmitDepositTxResponse": ObjectShape(
+        properties={
+            "correlationId": Node(),
+            "quoteResponse": Node(ref="QuoteResponse"),
+            "status": Node(
+                enum=(
+                    "KNOWN_DEPOSIT_TX",
+                    "PENDING_DEPOSIT",
+                    "INCOMPLETE_DEPOSIT",
+                    "PROCESSING",
+                    "SUCCESS",
+                    "REFUNDED",
+                    "FAILED",
+                )
+            ),
+            "swapDetails": Node(ref="SwapDetails"),
+            "updatedAt": Node(),
+        },
+        required=("correlationId", "quoteResponse", "status", "updatedAt", "swapDetails"),
+    ),
+    "SwapDetails": ObjectShape(
+        properties={
+            "amountIn": Node(),
+            "amountInFormatted": Node(),
+            "amountInUsd": Node(),
+            "amountOut": Node(),
+            "amountOutFormatted": Node(),
+            "amountOutUsd": Node(),
+            "depositedAmount": Node(),
+            "depositedAmountFormatted": Node(),
+            "depositedAmountUsd": Node(),
+            "destinationChainTxHashes": Node(items=Node(ref="TransactionDetails")),
+            "intentHashes": Node(items=Node()),
+            "nearTxHashes": Node(items=Node()),
+            "originChainTxHashes": Node(items=Node(ref="TransactionDetails")),
+            "referral": Node(),
+            "refundReason": Node(),
+            "refundedAmount": Node(),
+            "refundedAmountFormatted": Node(),
+            "refundedAmountUsd": Node(),
+            "slippage": Node(),
+        },
+        required=(
+            "intentHashes",
+            "nearTxHashes",
+            "originChainTxHashes",
+            "destinationChainTxHashes",
+        ),
+    ),
+    "TokenResponse": ObjectShape(
+        properties={
+            "assetId": Node(),
+            "blockchain": Node(
+                enum=(
+                    "near",
+                    "eth",
+                    "base",
+                    "arb",
+                    "btc",
+                    "sol",
+                    "ton",
+                    "dash",
+                    "doge",
+                    "xrp",
+                    "zec",
+                    "gnosis",
+                    "bera",
+                    "bsc",
+                    "pol",
+                    "tron",
+                    "sui",
+                    "op",
+                    "avax",
+                    "cardano",
+                    "ltc",
+                    "xlayer",
+                    "monad",
+                    "bch",
+                    "adi",
+                    "plasma",
+                    "scroll",
+                    "starknet",
+                    "aleo",
+                )
+            ),
+            "contractAddress": Node(),
+            "decimals": Node(),
+            "price": Node(),
+            "priceUpdatedAt": Node(),
+            "symbol": Node(),
+        },
+        required=("assetId", "decimals", "blockchain", "symbol", "price", "priceUpdatedAt"),
+    ),
+    "TransactionDetails": ObjectShape(
+        properties={"explorerUrl": Node(), "hash": Node()}, required=("hash", "explorerUrl")
+    ),
+}
+
+RESPONSES: dict[Operation, dict[int, Node]] = {
+    ("GET", "/v0/tokens"): {200: Node(items=Node(ref="TokenResponse"))},
+    ("POST", "/v0/quote"): {200: Node(ref="QuoteResponse")},
+    ("GET", "/v0/status"): {200: Node(ref="GetExecutionStatusResponse")},
+    ("POST", "/v0/deposit/submit"): {200: Node(ref="SubmitDepositTxResponse")},
+    ("GET", "/v0/any-input/withdrawals"): {200: Node(ref="GetAnyInputQuoteWithdrawals")},
+}
