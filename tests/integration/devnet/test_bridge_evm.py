@@ -4,7 +4,8 @@ chain minus the fee, an invalid address refunded, and restarts in the middle of 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,17 @@ async def chain(node: AnvilProcess) -> AsyncIterator[EvmChain]:
 
 def open_bridge(verifier: Verifier, chain: EvmChain, data_dir: Path) -> PoaBridge:
     return PoaBridge(verifier, [chain], seed=SEED, data_dir=data_dir, confirmations={"eth:1": 3})
+
+
+async def sync_until(bridge: PoaBridge, done: Callable[[], bool], limit_s: float = 15.0) -> None:
+    """Run bridge passes until ``done()``: anvil mines a broadcast transaction asynchronously, so
+    a payout may still be pending right after the pass that sent it."""
+    async with asyncio.timeout(limit_s):
+        while True:
+            await bridge.sync()
+            if done():
+                return
+            await asyncio.sleep(0.02)
 
 
 def balance(verifier: Verifier, account_id: str, token: str) -> int:
@@ -170,7 +182,9 @@ async def test_a_withdrawal_arrives_minus_the_fee_and_an_invalid_address_comes_b
         ):
             [pending] = await client.withdrawal_status(burn.hash)
             assert pending.status is WithdrawalStatus.PENDING
-            await bridge.sync()
+            await sync_until(
+                bridge, lambda: bridge.withdrawal_status(burn.hash)["status"] == "COMPLETED"
+            )
             [done] = await client.withdrawal_status(burn.hash)
             [rejected] = await client.withdrawal_status(bad.hash)
         assert done.status is WithdrawalStatus.COMPLETED
@@ -222,8 +236,7 @@ async def test_a_restart_in_the_middle_of_a_payout_neither_loses_nor_duplicates_
 
     verifier = Verifier.open(verifier_dir)
     bridge = open_bridge(verifier, chain, bridge_dir)
-    await bridge.sync()
-    await bridge.sync()
+    await sync_until(bridge, lambda: bridge.withdrawal_status(burn.hash)["status"] != "PENDING")
     status = bridge.withdrawal_status(burn.hash)
     assert status["status"] == "COMPLETED"
     assert await chain.balance(DEST, NATIVE) - before == 10**16 - 10**14
