@@ -17,11 +17,14 @@ from oneclick.config import Settings
 from oneclick.custody.keys import KeyCustody, KeyMaterial, load_key_file
 from oneclick.domain.assets import Asset, AssetRegistry
 from oneclick.domain.errors import ConfigurationError
-from oneclick.services.context import QuotePolicy, ServiceContext
+from oneclick.services.context import DEFAULT_EXPLORERS, EnginePolicy, QuotePolicy, ServiceContext
+from oneclick.services.engine import EngineContext
 from oneclick.services.fees import ProtocolFeeCache
-from oneclick.services.ports import Bridge
+from oneclick.services.ports import Bridge, EngineMetrics
+from oneclick.store.claims import SqlClaims
 from oneclick.store.database import default_url, make_engine, upgrade
 from oneclick.store.sql import SqlStore
+from oneclick.workers.runner import Worker, WorkerOptions, new_owner
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +111,31 @@ def policy_from_settings(settings: Settings) -> QuotePolicy:
     )
 
 
+def engine_policy_from_settings(settings: Settings) -> EnginePolicy:
+    e = settings.engine
+
+    def s(seconds: float) -> timedelta:
+        return timedelta(seconds=seconds)
+
+    return EnginePolicy(
+        signing_standard=e.signing_standard,
+        swap_intent_lifetime=s(e.swap_intent_lifetime_s),
+        withdraw_intent_lifetime=s(e.withdraw_intent_lifetime_s),
+        dead_margin=s(e.dead_margin_s),
+        deposit_poll=s(e.deposit_poll_s),
+        follow_poll=s(e.follow_poll_s),
+        withdrawal_poll=s(e.withdrawal_poll_s),
+        quote_retry=s(e.quote_retry_s),
+        sweep_poll=s(e.sweep_poll_s),
+        backoff_base=s(e.backoff_base_s),
+        backoff_max=s(e.backoff_max_s),
+        max_attempts=e.max_attempts,
+        max_unexpected=e.max_unexpected,
+        stuck_grace=s(e.stuck_grace_s),
+        explorers=DEFAULT_EXPLORERS | e.explorers,
+    )
+
+
 def _secret(value: object) -> str | None:
     get = getattr(value, "get_secret_value", None)
     return str(get()) if get else None
@@ -166,7 +194,29 @@ async def runtime(settings: Settings) -> AsyncIterator[ServiceContext]:
             ),
             policy=policy_from_settings(settings),
             jwt_secret=keys.jwt_secret,
+            engine=engine_policy_from_settings(settings),
         )
+
+
+def worker_options(settings: Settings) -> WorkerOptions:
+    w = settings.worker
+    return WorkerOptions(
+        lease_s=w.lease_s,
+        batch=w.batch,
+        concurrency=w.concurrency,
+        idle_s=w.idle_s,
+        stop_grace_s=w.stop_grace_s,
+        attention_every_s=w.attention_every_s,
+    )
+
+
+def build_worker(ctx: ServiceContext, settings: Settings, metrics: EngineMetrics) -> Worker:
+    """A worker over the runtime's adapters (the store must be the SQL store it built)."""
+    store = ctx.store
+    if not isinstance(store, SqlStore):
+        raise ConfigurationError("the worker needs the SQL store")
+    engine_ctx = EngineContext.of(ctx, store, owner=new_owner(), metrics=metrics)
+    return Worker(engine_ctx, SqlClaims(store.engine), worker_options(settings))
 
 
 def build_app(settings: Settings) -> FastAPI:

@@ -81,6 +81,34 @@ class QuoteSettings(_Section):
     intent_lifetime_s: int = Field(default=300, gt=0)
 
 
+class EngineSettings(_Section):
+    signing_standard: str = Field(default="nep413", pattern="^(nep413|raw_ed25519)$")
+    swap_intent_lifetime_s: float = Field(default=60.0, gt=0)
+    withdraw_intent_lifetime_s: float = Field(default=300.0, gt=0)
+    dead_margin_s: float = Field(default=30.0, ge=0)
+    deposit_poll_s: float = Field(default=10.0, gt=0)
+    follow_poll_s: float = Field(default=2.0, gt=0)
+    withdrawal_poll_s: float = Field(default=10.0, gt=0)
+    quote_retry_s: float = Field(default=15.0, gt=0)
+    sweep_poll_s: float = Field(default=60.0, gt=0)
+    backoff_base_s: float = Field(default=2.0, gt=0)
+    backoff_max_s: float = Field(default=300.0, gt=0)
+    max_attempts: int = Field(default=60, ge=1)
+    max_unexpected: int = Field(default=5, ge=1)
+    stuck_grace_s: float = Field(default=3600.0, ge=0)
+    # blockchain slug -> explorer URL template with "{hash}" (merged over the defaults)
+    explorers: dict[str, str] = Field(default_factory=dict)
+
+
+class WorkerSettings(_Section):
+    lease_s: float = Field(default=60.0, gt=0)
+    batch: int = Field(default=20, ge=1)
+    concurrency: int = Field(default=8, ge=1)
+    idle_s: float = Field(default=1.0, gt=0)
+    stop_grace_s: float = Field(default=20.0, ge=0)
+    attention_every_s: float = Field(default=300.0, gt=0)
+
+
 class KeySettings(_Section):
     file: Path | None = None  # default: <data_dir>/keys.json
     master_secret: SecretStr | None = None  # hex
@@ -127,6 +155,8 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     api: ApiSettings = ApiSettings()
     quotes: QuoteSettings = QuoteSettings()
+    engine: EngineSettings = EngineSettings()
+    worker: WorkerSettings = WorkerSettings()
     keys: KeySettings = KeySettings()
     tokens: list[TokenSettings] = Field(default_factory=list)
 

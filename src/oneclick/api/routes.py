@@ -129,18 +129,44 @@ async def post_quote(body: QuoteRequest, request: Request, caller: Caller) -> JS
     return JSONResponse(document)
 
 
-def _status_body(swap: SwapRecord) -> dict[str, Any]:
+def _details(progress: status.SwapProgress) -> dict[str, Any]:
+    details: dict[str, Any] = {
+        "intentHashes": progress.intent_hashes,
+        "nearTxHashes": progress.near_tx_hashes,
+        "originChainTxHashes": [
+            {"hash": t.hash, "explorerUrl": t.explorer_url} for t in progress.origin_chain_txs
+        ],
+        "destinationChainTxHashes": [
+            {"hash": t.hash, "explorerUrl": t.explorer_url} for t in progress.destination_chain_txs
+        ],
+    }
+    for name, amount in (
+        ("amountIn", progress.amount_in),
+        ("amountOut", progress.amount_out),
+        ("depositedAmount", progress.deposited),
+        ("refundedAmount", progress.refunded),
+    ):
+        if amount is not None:
+            details.update(
+                {name: amount.value, f"{name}Formatted": amount.formatted, f"{name}Usd": amount.usd}
+            )
+    optional = {
+        "slippage": progress.slippage,
+        "refundReason": progress.refund_reason,
+        "withdrawFee": progress.withdraw_fee,
+        "referral": progress.referral,
+    }
+    details.update({k: v for k, v in optional.items() if v is not None})
+    return details
+
+
+async def _status_body(ctx: ServiceContext, swap: SwapRecord) -> dict[str, Any]:
     return {
         "correlationId": current_correlation_id(),
         "quoteResponse": json.loads(swap.quote_response),
         "status": swap.status.value,
         "updatedAt": format_timestamp(swap.updated_at),
-        "swapDetails": {
-            "intentHashes": [],
-            "nearTxHashes": [],
-            "originChainTxHashes": [],
-            "destinationChainTxHashes": [],
-        },
+        "swapDetails": _details(await status.swap_progress(ctx, swap)),
     }
 
 
@@ -154,7 +180,7 @@ async def get_status(
     depositMemo: Annotated[str | None, Query()] = None,  # noqa: N803
 ) -> JSONResponse:
     swap = await status.get_status(_ctx(request), depositAddress, depositMemo)
-    return JSONResponse(_status_body(swap))
+    return JSONResponse(await _status_body(_ctx(request), swap))
 
 
 @router.post("/v0/deposit/submit", response_model=SubmitDepositTxResponse,
@@ -170,7 +196,7 @@ async def submit_deposit(
         memo=body.memo,
         near_sender_account=body.nearSenderAccount,
     )
-    return JSONResponse(_status_body(swap))
+    return JSONResponse(await _status_body(_ctx(request), swap))
 
 
 @router.post("/v0/generate-intent", response_model=GenerateIntentResponse,

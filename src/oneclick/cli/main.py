@@ -13,11 +13,22 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from oneclick.bootstrap import SystemClock, build_app, database_url, load_keys
+from oneclick.bootstrap import (
+    SystemClock,
+    build_app,
+    build_worker,
+    database_url,
+    engine_policy_from_settings,
+    load_keys,
+    runtime,
+)
 from oneclick.config import Settings, load_settings
 from oneclick.custody.keys import init_key_file
+from oneclick.domain.engine import EngineSwap
 from oneclick.domain.errors import ConfigurationError, RequestError
 from oneclick.services import partners as partner_service
+from oneclick.services.engine import admin
+from oneclick.services.engine.metrics import CountingMetrics
 from oneclick.store.database import make_engine, upgrade
 from oneclick.store.sql import SqlStore
 
@@ -27,6 +38,8 @@ app = typer.Typer(no_args_is_help=True, help="A self-hostable 1Click API service
 keys_app = typer.Typer(no_args_is_help=True, help="The key file: master secret, manager key.")
 partners_app = typer.Typer(no_args_is_help=True, help="Partners and their JWTs.")
 db_app = typer.Typer(no_args_is_help=True, help="The database.")
+admin_app = typer.Typer(no_args_is_help=True, help="Operator actions on swaps.")
+app.add_typer(admin_app, name="admin")
 app.add_typer(keys_app, name="keys")
 app.add_typer(partners_app, name="partners")
 app.add_typer(db_app, name="db")
@@ -183,6 +196,107 @@ def api(
     settings = _settings(data_dir, config, api=overrides or None)
     application = _run(lambda: build_app(settings))
     uvicorn.run(application, host=settings.api.host, port=settings.api.port, log_level="info")
+
+
+@app.command("worker")
+def worker(data_dir: DataDir = None, config: ConfigFile = None) -> None:
+    """Run the swap engine until SIGTERM/SIGINT (any number on PostgreSQL, one on SQLite)."""
+    import logging
+    import signal
+
+    settings = _settings(data_dir, config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        async with runtime(settings) as ctx:
+            await build_worker(ctx, settings, CountingMetrics()).run(stop)
+
+    _run(lambda: asyncio.run(work()))
+
+
+def _swap_row(swap: EngineSwap) -> dict[str, Any]:
+    return {
+        "depositAddress": swap.deposit_address,
+        "depositMemo": swap.deposit_memo,
+        "swapId": swap.id,
+        "status": swap.status.value,
+        "phase": swap.phase.value,
+        "deadline": _iso(swap.request_deadline),
+        "updatedAt": _iso(swap.updated_at),
+        "attempts": swap.attempts,
+        "lastError": swap.last_error,
+    }
+
+
+def _print_swaps(swaps: list[EngineSwap], as_json: bool) -> None:
+    rows = [_swap_row(s) for s in swaps]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        typer.echo(
+            f"{row['depositAddress']}\t{row['status']}\t{row['phase']}\t"
+            f"deadline {row['deadline']}\t{row['lastError'] or ''}"
+        )
+
+
+Memo = Annotated[str | None, typer.Option("--memo", help="The deposit memo, if the quote had one.")]
+
+
+@admin_app.command("refund")
+def admin_refund(
+    deposit_address: str,
+    memo: Memo = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    as_json: AsJson = False,
+) -> None:
+    """Refund what a swap's custody account holds to its refundTo (a running worker does it)."""
+    settings = _settings(data_dir, config)
+    clock = SystemClock()
+    swap = _run(
+        lambda: asyncio.run(
+            _with_store(settings, lambda s: admin.refund_swap(s, clock, deposit_address, memo))
+        )
+    )
+    _print_swaps([swap], as_json)
+
+
+@admin_app.command("retry")
+def admin_retry(
+    deposit_address: str,
+    memo: Memo = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    as_json: AsJson = False,
+) -> None:
+    """Run a parked swap again from the step where it stopped."""
+    settings = _settings(data_dir, config)
+    clock = SystemClock()
+    swap = _run(
+        lambda: asyncio.run(
+            _with_store(settings, lambda s: admin.retry_swap(s, clock, deposit_address, memo))
+        )
+    )
+    _print_swaps([swap], as_json)
+
+
+@admin_app.command("stuck")
+def admin_stuck(
+    data_dir: DataDir = None, config: ConfigFile = None, as_json: AsJson = False
+) -> None:
+    """List parked swaps and swaps without an outcome past their deadline plus the grace."""
+    settings = _settings(data_dir, config)
+    grace = engine_policy_from_settings(settings).stuck_grace
+    clock = SystemClock()
+    found = _run(
+        lambda: asyncio.run(_with_store(settings, lambda s: admin.stuck_swaps(s, clock, grace)))
+    )
+    _print_swaps(found, as_json)
 
 
 def main() -> None:  # pragma: no cover - console entry

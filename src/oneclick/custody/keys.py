@@ -13,9 +13,11 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bip_utils import Bip32Slip10Ed25519  # type: ignore[import-untyped]
 
+from nearintents import signing
 from nearintents.encoding import EncodingError, hex_decode
 from nearintents.keys import Ed25519SecretKey, KeyFormatError, implicit_account_id
 from nearintents.quote_signature import sign_quote
@@ -25,6 +27,7 @@ from oneclick.domain.records import CustodyAccount
 KEY_FILE_VERSION = 1
 CUSTODY_PATH = "m/44'/397'/1'/{index}'"
 MAX_INDEX = 2**31 - 1
+CUSTODY_STANDARDS = ("nep413", "raw_ed25519")
 
 
 @dataclass(frozen=True)
@@ -140,3 +143,10 @@ class KeyCustody:
 
     def sign_quote(self, response: Mapping[str, object]) -> str:
         return sign_quote(response, self._material.manager_key.seed_bytes())
+
+    def sign_intent(self, index: int, standard: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if standard not in CUSTODY_STANDARDS:
+            raise ConfigurationError(
+                f"custody accounts sign with {' or '.join(CUSTODY_STANDARDS)}, not {standard!r}"
+            )
+        return signing.sign(standard, payload, self.signer(index))

@@ -170,6 +170,22 @@ def _min_gross(target: int, fees: Fees) -> int:
     return gross
 
 
+def min_gross(target: int, fees: Fees) -> int:
+    """The least input whose net of input fees covers ``target`` (EXACT_OUTPUT's minAmountIn)."""
+    _check_fees(fees)
+    return _min_gross(target, fees)
+
+
+def paid_in(token_in: str, token_out: str, x: int, y: int, fee_pips: int) -> int:
+    """What the custody account pays for the solver's ``+x`` (the closure's input side)."""
+    return _paid_in(token_in, token_out, x, y, fee_pips)
+
+
+def received_out(token_out: str, y: int, fee_pips: int) -> int:
+    """``R``: what the custody account receives for the solver's ``-y``."""
+    return _received_out(token_out, y, fee_pips)
+
+
 def quote_amounts(
     swap_type: SwapType,
     amount: int,

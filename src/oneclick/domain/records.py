@@ -67,8 +67,9 @@ class IntentKind(StrEnum):
 class IntentState(StrEnum):
     SIGNED = "SIGNED"  # persisted, not yet (known to be) published
     PUBLISHED = "PUBLISHED"
-    FAILED = "FAILED"
+    FAILED = "FAILED"  # the relay refused it; alive until its deadline passes unused
     SETTLED = "SETTLED"
+    DEAD = "DEAD"  # deadline passed and nonce unused: it can never execute
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,12 +40,21 @@ TRANSITIONS: dict[SwapStatus, frozenset[SwapStatus]] = {
 }
 
 
-def can_transition(current: SwapStatus, new: SwapStatus) -> bool:
-    return new in TRANSITIONS[current]
+# What only an operator may do (``oneclick admin retry|refund``): take a parked swap back into
+# the engine. The engine itself never leaves a terminal status.
+OPERATOR_TRANSITIONS: dict[SwapStatus, frozenset[SwapStatus]] = {
+    S.FAILED: frozenset({S.PENDING_DEPOSIT, S.PROCESSING}),
+}
 
 
-def check_transition(current: SwapStatus, new: SwapStatus) -> None:
-    if not can_transition(current, new):
+def can_transition(current: SwapStatus, new: SwapStatus, *, operator: bool = False) -> bool:
+    if new in TRANSITIONS[current]:
+        return True
+    return operator and new in OPERATOR_TRANSITIONS.get(current, frozenset())
+
+
+def check_transition(current: SwapStatus, new: SwapStatus, *, operator: bool = False) -> None:
+    if not can_transition(current, new, operator=operator):
         raise PermanentError(f"illegal swap transition {current} -> {new}")
 
 

@@ -37,6 +37,51 @@ class QuotePolicy:
         return self.time_estimate_s
 
 
+DEFAULT_EXPLORERS: dict[str, str] = {
+    "near": "https://nearblocks.io/txns/{hash}",
+    "eth": "https://etherscan.io/tx/{hash}",
+    "base": "https://basescan.org/tx/{hash}",
+    "arb": "https://arbiscan.io/tx/{hash}",
+    "op": "https://optimistic.etherscan.io/tx/{hash}",
+    "pol": "https://polygonscan.com/tx/{hash}",
+    "bsc": "https://bscscan.com/tx/{hash}",
+    "gnosis": "https://gnosisscan.io/tx/{hash}",
+    "avax": "https://snowtrace.io/tx/{hash}",
+    "btc": "https://mempool.space/tx/{hash}",
+    "sol": "https://solscan.io/tx/{hash}",
+    "stellar": "https://stellar.expert/explorer/public/tx/{hash}",
+    "xrp": "https://xrpscan.com/tx/{hash}",
+    "tron": "https://tronscan.org/#/transaction/{hash}",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EnginePolicy:
+    """Operator choices for the swap engine (config section ``engine``)."""
+
+    signing_standard: str = "nep413"  # or raw_ed25519
+    swap_intent_lifetime: timedelta = timedelta(seconds=60)  # capped by the quote's expiry
+    withdraw_intent_lifetime: timedelta = timedelta(minutes=5)
+    # An intent is declared dead this long after its deadline if its nonce is still unused
+    # (room for clock skew between us and the chain).
+    dead_margin: timedelta = timedelta(seconds=30)
+    deposit_poll: timedelta = timedelta(seconds=10)
+    follow_poll: timedelta = timedelta(seconds=2)
+    withdrawal_poll: timedelta = timedelta(seconds=10)
+    quote_retry: timedelta = timedelta(seconds=15)
+    sweep_poll: timedelta = timedelta(seconds=60)
+    backoff_base: timedelta = timedelta(seconds=2)
+    backoff_max: timedelta = timedelta(minutes=5)
+    max_attempts: int = 60  # temporary failures in a row before the swap is parked
+    max_unexpected: int = 5  # unexpected exceptions in a row before the swap is parked
+    stuck_grace: timedelta = timedelta(hours=1)
+    explorers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXPLORERS))
+
+    def explorer_url(self, blockchain: str, tx_hash: str) -> str:
+        template = self.explorers.get(blockchain)
+        return template.replace("{hash}", tx_hash) if template else ""
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceContext:
     relay: SolverRelay
@@ -50,3 +95,4 @@ class ServiceContext:
     fee_cache: ProtocolFeeCache
     policy: QuotePolicy = field(default_factory=QuotePolicy)
     jwt_secret: bytes = field(default=b"", repr=False)
+    engine: EnginePolicy = field(default_factory=EnginePolicy)

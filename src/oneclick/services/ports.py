@@ -20,13 +20,17 @@ from typing import Any, Protocol
 from nearintents.rpc import (
     DepositAddress,
     DepositMode,
+    DepositStatus,
     PublishResult,
     Quote,
     QuoteFailure,
     QuoteRequest,
+    RecentDeposits,
     StatusResult,
     SupportedToken,
+    Withdrawal,
 )
+from oneclick.domain.engine import DepositRecord, EngineSwap, Leg, Phase, RefundReason
 from oneclick.domain.records import (
     CustodyAccount,
     DepositTx,
@@ -73,6 +77,18 @@ class Bridge(Protocol):
         memo: str | None = None,
     ) -> None: ...
 
+    async def recent_deposits(
+        self,
+        account_id: str,
+        *,
+        chain: str | None = None,
+        status: DepositStatus | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> RecentDeposits: ...
+
+    async def withdrawal_status(self, withdrawal_hash: str) -> list[Withdrawal]: ...
+
 
 class Verifier(Protocol):
     async def fee(self) -> int: ...
@@ -105,6 +121,11 @@ class Custody(Protocol):
     def account(self, index: int) -> CustodyAccount: ...
 
     def sign_quote(self, response: Mapping[str, object]) -> str: ...
+
+    def sign_intent(self, index: int, standard: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The MultiPayload of ``payload`` signed by custody account ``index`` (an ed25519
+        standard: ``nep413`` or ``raw_ed25519``). The key never leaves the custody adapter."""
+        ...
 
 
 class StoreSession(Protocol):
@@ -150,6 +171,130 @@ class StoreSession(Protocol):
 
     async def revoke_partner(self, partner_id: str, now: datetime) -> None: ...
 
+    async def wake(self, swap_id: str, now: datetime) -> None:
+        """Ask the engine to look at a swap now (a submitted deposit); a no-op for swaps the
+        engine no longer schedules."""
+        ...
+
+    async def engine_swap(self, swap_id: str) -> EngineSwap | None: ...
+
+    async def legs(self, swap_id: str) -> list[Leg]: ...
+
+    async def deposits(self, swap_id: str) -> list[DepositRecord]: ...
+
 
 class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[StoreSession]: ...
+
+
+class LeaseLost(Exception):  # noqa: N818 (reads as the event)
+    """This worker no longer holds the swap's lease: stop without writing anything more."""
+
+
+class EngineSession(StoreSession, Protocol):
+    """The engine's writes. Each engine transaction starts with :meth:`fence`."""
+
+    async def fence(self, swap_id: str, owner: str, now: datetime) -> EngineSwap:
+        """The swap, if ``owner`` still holds its lease (row-locked on PostgreSQL until the
+        transaction ends); raises :class:`LeaseLost` otherwise."""
+        ...
+
+    async def update_swap(
+        self,
+        swap_id: str,
+        now: datetime,
+        *,
+        status: SwapStatus | None = None,
+        phase: Phase | None = None,
+        deposited_amount: int | None = None,
+        refund_reason: RefundReason | None = None,
+    ) -> None: ...
+
+    async def record_bridge_deposit(self, swap_id: str, deposit: DepositRecord) -> None:
+        """Insert or update (amount, status) the deposit ``(swap_id, tx_hash)``."""
+        ...
+
+    async def add_leg(self, leg: Leg) -> None: ...
+
+    async def update_leg(
+        self,
+        intent_hash: str,
+        now: datetime,
+        *,
+        state: IntentState | None = None,
+        tx_hash: str | None = None,
+        destination_tx_hash: str | None = None,
+        delivered: int | None = None,
+        reason: str | None = None,
+    ) -> None: ...
+
+    async def attention(self, now: datetime, grace_seconds: float) -> list[EngineSwap]:
+        """Swaps an operator should look at: FAILED ones, and non-terminal ones whose request
+        deadline is more than ``grace_seconds`` ago."""
+        ...
+
+    async def reopen(
+        self,
+        swap_id: str,
+        now: datetime,
+        *,
+        status: SwapStatus,
+        phase: Phase,
+        refund_reason: RefundReason | None,
+    ) -> bool:
+        """An operator's decision: status and phase set, scheduled now, errors cleared. False
+        (nothing changed) while a worker holds the swap's lease."""
+        ...
+
+
+class EngineStore(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[EngineSession]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    swap_id: str
+    claimed_at: datetime
+    lease_until: datetime
+
+
+class Claims(Protocol):
+    """Work claiming on ``swaps.next_run_at`` with leases (ARCHITECTURE.md §4)."""
+
+    @property
+    def single_worker(self) -> bool:
+        """True where only one worker may run (SQLite)."""
+        ...
+
+    async def claim(self, owner: str, now: datetime, lease_s: float, limit: int) -> list[Claim]:
+        """Due swaps not leased by anyone, leased to ``owner`` (``SKIP LOCKED`` on PostgreSQL)."""
+        ...
+
+    async def renew(self, swap_id: str, owner: str, until: datetime) -> bool: ...
+
+    async def release(
+        self,
+        claim: Claim,
+        owner: str,
+        *,
+        next_run_at: datetime | None,
+        attempts: int,
+        last_error: str | None,
+    ) -> bool:
+        """Hand the swap back with its next run (None: never); a wake-up that arrived during
+        the step wins over a later ``next_run_at``. False when the lease was lost."""
+        ...
+
+    async def acquire_lock(self, name: str, owner: str, now: datetime, lease_s: float) -> bool: ...
+
+    async def release_lock(self, name: str, owner: str) -> None: ...
+
+
+class EngineMetrics(Protocol):
+    """Counters of the engine (a Prometheus adapter plugs in here)."""
+
+    def step(self, phase: str, outcome: str) -> None: ...
+
+    def parked(self, reason: str) -> None: ...
+
+    def stuck(self, swap_id: str, status: str) -> None: ...

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from dataclasses import dataclass
+from decimal import Decimal
 
+from oneclick.domain.amounts import format_units, usd_value
+from oneclick.domain.assets import Asset
+from oneclick.domain.engine import slippage_bps
 from oneclick.domain.errors import NotFound, RequestError, TemporaryError
-from oneclick.domain.records import DepositTx
-from oneclick.domain.requests import DepositType
-from oneclick.domain.swaps import SwapRecord, after_deposit_submitted
+from oneclick.domain.records import DepositTx, IntentKind, IntentState
+from oneclick.domain.requests import DepositType, RecipientType
+from oneclick.domain.swaps import SwapRecord, SwapStatus, after_deposit_submitted
 from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
 from oneclick.services.ports import StoreSession
+from oneclick.services.pricing import asset_prices
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +60,7 @@ async def submit_deposit(
             await tx.set_status(
                 swap.id, new_status, expected_version=swap.version, now=ctx.clock.now()
             )
+        await tx.wake(swap.id, ctx.clock.now())  # the engine looks at it right away
         swap = await _find(tx, address, memo)
     origin = ctx.registry.by_token_id(swap.origin_asset)
     if (
@@ -77,3 +85,111 @@ async def submit_deposit(
                 extra={"action": "notify_deposit", "swap_id": swap.id, "deposit_address": address},
             )
     return swap
+
+
+@dataclass(frozen=True, slots=True)
+class TxLink:
+    hash: str
+    explorer_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """An amount as the wire shows it: base units, formatted, USD."""
+
+    value: str
+    formatted: str
+    usd: str
+
+
+@dataclass(frozen=True, slots=True)
+class SwapProgress:
+    """``swapDetails`` of ``/v0/status``: what the engine has done so far (PROTOCOL.md §5.4)."""
+
+    intent_hashes: list[str]
+    near_tx_hashes: list[str]
+    origin_chain_txs: list[TxLink]
+    destination_chain_txs: list[TxLink]
+    amount_in: Amount | None = None
+    amount_out: Amount | None = None
+    slippage: int | None = None
+    deposited: Amount | None = None
+    refunded: Amount | None = None
+    refund_reason: str | None = None
+    withdraw_fee: str | None = None
+    referral: str | None = None
+
+
+def _amount(value: int, asset: Asset | None, prices: dict[str, Decimal]) -> Amount:
+    if asset is None:
+        return Amount(str(value), str(value), "0")
+    usd = usd_value(value, asset.decimals, prices.get(asset.asset_id))
+    return Amount(str(value), format_units(value, asset.decimals), usd)
+
+
+async def swap_progress(ctx: ServiceContext, swap: SwapRecord) -> SwapProgress:
+    """The engine's progress on ``swap``, read from the store (no network but cached prices)."""
+    async with ctx.store.transaction() as tx:
+        engine = await tx.engine_swap(swap.id)
+        legs = await tx.legs(swap.id)
+        deposits = await tx.deposits(swap.id)
+    document = json.loads(swap.quote_response)
+    referral = document.get("quoteRequest", {}).get("referral")
+    origin = ctx.registry.by_token_id(swap.origin_asset)
+    destination = ctx.registry.by_token_id(swap.destination_asset)
+    explorer = ctx.engine.explorer_url
+    origin_chain = "near" if swap.deposit_type == DepositType.INTENTS.value else None
+    origin_chain = origin_chain or (origin.blockchain if origin else "near")
+    visible = [leg for leg in legs if leg.state is not IntentState.DEAD]
+    progress = SwapProgress(
+        intent_hashes=[leg.intent_hash for leg in visible],
+        near_tx_hashes=[leg.tx_hash for leg in visible if leg.tx_hash],
+        origin_chain_txs=[TxLink(d.tx_hash, explorer(origin_chain, d.tx_hash)) for d in deposits],
+        destination_chain_txs=[],
+        referral=referral if isinstance(referral, str) else None,
+    )
+    if engine is None:
+        return progress
+    prices = await asset_prices(ctx.prices, [a for a in (origin, destination) if a])
+    swapped = [
+        leg for leg in legs if leg.kind is IntentKind.SWAP and leg.state is IntentState.SETTLED
+    ]
+    payouts = [leg for leg in legs if leg.kind is IntentKind.WITHDRAW and leg.delivered is not None]
+    refunds = [leg for leg in legs if leg.kind is IntentKind.REFUND and leg.delivered is not None]
+    internal_out = engine.recipient_type == RecipientType.INTENTS.value
+    dest_chain = "near" if internal_out or destination is None else destination.blockchain
+    destination_txs = [
+        TxLink(leg.destination_tx_hash, explorer(dest_chain, leg.destination_tx_hash))
+        for leg in payouts
+        if leg.destination_tx_hash
+    ]
+    refund_chain = "near" if engine.refund_type != "ORIGIN_CHAIN" else origin_chain
+    refund_txs = [
+        TxLink(leg.destination_tx_hash, explorer(refund_chain, leg.destination_tx_hash))
+        for leg in refunds
+        if leg.destination_tx_hash
+    ]
+    amount_in = sum(leg.debits.get(swap.origin_asset, 0) for leg in swapped)
+    delivered = sum(leg.delivered or 0 for leg in payouts)
+    paid_out = sum(leg.debits.get(swap.destination_asset, 0) for leg in payouts)
+    refunded = sum(leg.delivered or 0 for leg in refunds)
+    quoted_out = int(document.get("quote", {}).get("amountOut", "0") or 0)
+    done = swap.status is SwapStatus.SUCCESS and payouts
+    return SwapProgress(
+        intent_hashes=progress.intent_hashes,
+        near_tx_hashes=progress.near_tx_hashes,
+        origin_chain_txs=progress.origin_chain_txs + refund_txs,
+        destination_chain_txs=destination_txs,
+        amount_in=_amount(amount_in, origin, prices) if swapped else None,
+        amount_out=_amount(delivered, destination, prices) if payouts else None,
+        slippage=slippage_bps(quoted_out, delivered) if done else None,
+        deposited=_amount(engine.deposited_amount, origin, prices)
+        if engine.deposited_amount
+        else None,
+        refunded=_amount(refunded, origin, prices) if refunds else None,
+        refund_reason=engine.refund_reason.value
+        if engine.refund_reason and swap.status is SwapStatus.REFUNDED
+        else None,
+        withdraw_fee=str(paid_out - delivered) if payouts else None,
+        referral=progress.referral,
+    )

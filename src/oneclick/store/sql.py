@@ -22,6 +22,7 @@ from oneclick.domain.records import (
     Partner,
 )
 from oneclick.domain.swaps import SwapRecord, SwapStatus
+from oneclick.store.engine import EngineQueries
 from oneclick.store.tables import custody_accounts, deposits, intents, partners, swaps
 
 
@@ -48,8 +49,9 @@ def _partner(row: Row[tuple[object, ...]]) -> Partner:
     return Partner(m["id"], m["name"], m["created_at"], m["expires_at"], m["revoked_at"])
 
 
-class SqlSession:
-    """One transaction's worth of repository operations (the ``StoreSession`` port)."""
+class SqlSession(EngineQueries):
+    """One transaction's worth of repository operations (the ``StoreSession`` and
+    ``EngineSession`` ports)."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn

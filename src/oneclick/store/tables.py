@@ -6,6 +6,13 @@
 - ``deposits``: deposit transactions, submitted or seen (one row per swap and tx hash).
 - ``intents``: every signed intent, written before it is published.
 - ``partners``: partner names and token validity (tokens themselves are never stored).
+- ``worker_locks``: named leases (on SQLite, the one worker allowed holds ``sqlite-worker``).
+
+The engine columns (migration 0002): ``swaps.phase`` (where the engine is within the wire
+status), ``deposited_amount``, ``refund_reason``, ``woken_at`` (a wake-up that arrived during a
+step); ``intents`` legs carry their ``deadline``, ``debits``/``credits`` (JSON, the custody
+account's token movements), ``reason`` and, for withdrawals, ``destination_tx_hash`` and
+``delivered`` (what reached the receiver after the bridge's fee).
 """
 
 from __future__ import annotations
@@ -91,6 +98,10 @@ swaps = Table(
     Column("version", Integer, nullable=False, server_default="0"),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
+    Column("phase", String(16), nullable=False, server_default="DEPOSIT"),
+    Column("deposited_amount", Amount),
+    Column("refund_reason", String(32)),
+    Column("woken_at", UtcDateTime),
     UniqueConstraint("deposit_address", "deposit_memo"),
     Index("ix_swaps_status_next_run_at", "status", "next_run_at"),
 )  # fmt: skip
@@ -126,4 +137,18 @@ intents = Table(
     Column("tx_hash", String(64)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("deadline", UtcDateTime),
+    Column("debits", Text, nullable=False, server_default="{}"),
+    Column("credits", Text, nullable=False, server_default="{}"),
+    Column("reason", Text),
+    Column("destination_tx_hash", String(256)),
+    Column("delivered", Amount),
+)
+
+worker_locks = Table(
+    "worker_locks",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("lease_until", UtcDateTime, nullable=False),
 )

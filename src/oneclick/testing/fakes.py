@@ -3,6 +3,11 @@
 They behave like the real services where the service relies on it (validation of arguments,
 deterministic deposit addresses, signature checks on publish) and record what they were asked,
 so tests assert on outcomes rather than on calls to mocks.
+
+Wired together (``relay.verifier = bridge.verifier = verifier``, as ``fake_world`` does) they
+model settlement: the relay executes a published swap against the solver's side of its quote in
+the verifier's ledger (:mod:`oneclick.testing.ledger`) when its status is first asked, the
+bridge mints deposits into the ledger and pays out the ledger's ``WITHDRAW_TO:`` burns.
 """
 
 from __future__ import annotations
@@ -20,21 +25,28 @@ from bip_utils import SegwitBech32Encoder  # type: ignore[import-untyped]
 from nearintents import signing
 from nearintents.encoding import b58encode
 from nearintents.rpc import (
+    Deposit,
     DepositAddress,
     DepositMode,
+    DepositStatus,
     PublishResult,
     Quote,
     QuoteFailure,
     QuoteFailureType,
     QuoteRequest,
+    RecentDeposits,
     RpcServerError,
     StatusResult,
     SupportedToken,
+    Withdrawal,
+    WithdrawalData,
+    WithdrawalStatus,
 )
 from nearintents.rpc.bridge import NEAR_MAINNET, STELLAR_MEMO_MAX_LEN
 from oneclick.domain.assets import Asset
 from oneclick.domain.errors import TemporaryError
 from oneclick.services.ports import PricePoint
+from oneclick.testing.ledger import Ledger, Rejected
 
 _CHAIN = re.compile(r"^[a-z][a-z0-9]*:[a-z0-9]+$")
 BPS = 10_000
@@ -76,6 +88,11 @@ class FakeSolverRelay:
     reject_reason: str | None = None
     requests: list[QuoteRequest] = field(default_factory=list)
     published: list[dict[str, Any]] = field(default_factory=list)
+    verifier: FakeVerifierViews | None = None  # set: publishes settle in its ledger
+    solver_account: str = "solver.near"
+    settle: bool = True  # False: published intents stay PENDING
+    issued: dict[str, Quote] = field(default_factory=dict)
+    intents: dict[str, _Published] = field(default_factory=dict)
 
     def _offer(self, request: QuoteRequest, margin: int) -> Quote | QuoteFailure | None:
         token_in, token_out = (
@@ -97,7 +114,10 @@ class FakeSolverRelay:
             return QuoteFailure(
                 type=QuoteFailureType.INSUFFICIENT_AMOUNT, min_amount=-((-den) // num)
             )
-        digest = _digest(token_in, token_out, str(amount_in), str(amount_out), str(margin))
+        digest = _digest(
+            token_in, token_out, str(amount_in), str(amount_out), str(margin),
+            self.clock.now().isoformat(),
+        )  # fmt: skip
         return Quote(
             quote_hash=b58encode(digest),
             defuse_asset_identifier_in=token_in,
@@ -112,9 +132,24 @@ class FakeSolverRelay:
         answers: list[Quote | QuoteFailure] = list(self.extra_answers)
         for margin in self.margins_bps:
             offer = self._offer(request, margin)
+            if isinstance(offer, Quote):
+                self.issued[offer.quote_hash] = offer
             if offer is not None:
                 answers.append(offer)
         return answers
+
+    def _solver_side(self, quote_hashes: Sequence[str]) -> list[tuple[str, dict[str, int]]]:
+        sides = []
+        for quote_hash in quote_hashes:
+            quote = self.issued.get(quote_hash)
+            if quote is None:
+                raise Rejected(f"unknown quote {quote_hash}")
+            if quote.expiration_time <= self.clock.now():
+                raise Rejected("expired")
+            diff = {quote.defuse_asset_identifier_in: quote.amount_in,
+                    quote.defuse_asset_identifier_out: -quote.amount_out}  # fmt: skip
+            sides.append((self.solver_account, diff))
+        return sides
 
     async def publish_intent(
         self, signed_data: dict[str, Any], quote_hashes: Sequence[str] = ()
@@ -128,13 +163,50 @@ class FakeSolverRelay:
             return PublishResult.model_validate(
                 {"status": "FAILED", "reason": self.reject_reason, "intent_hash": intent_hash}
             )
+        if intent_hash in self.intents:  # a repeat of the same bytes: nothing new happens
+            return PublishResult.model_validate({"status": "OK", "intent_hash": intent_hash})
+        trusted: list[tuple[str, dict[str, int]]] = []
+        if self.verifier is not None and quote_hashes:
+            # The relay simulates a matched intent against the solver's before accepting it.
+            try:
+                trusted = self._solver_side(quote_hashes)
+                self.verifier.run([signed_data], trusted=trusted, dry_run=True)
+            except Rejected as exc:
+                return PublishResult.model_validate(
+                    {"status": "FAILED", "reason": str(exc), "intent_hash": intent_hash}
+                )
         self.published.append(signed_data)
+        self.intents[intent_hash] = _Published(signed_data, trusted)
         return PublishResult.model_validate({"status": "OK", "intent_hash": intent_hash})
 
     async def get_status(self, intent_hash: str) -> StatusResult:
-        known = {signing.intent_hash(mp) for mp in self.published}
-        status = "PENDING" if intent_hash in known else "NOT_FOUND_OR_NOT_VALID"
-        return StatusResult.model_validate({"intent_hash": intent_hash, "status": status})
+        record = self.intents.get(intent_hash)
+        body: dict[str, Any] = {"intent_hash": intent_hash, "status": "NOT_FOUND_OR_NOT_VALID"}
+        if record is None:
+            return StatusResult.model_validate(body)
+        if record.status == "PENDING" and self.verifier is not None and self.settle:
+            try:
+                record.tx_hash = self.verifier.run([record.signed_data], trusted=record.trusted)
+                record.status = "SETTLED"
+            except Rejected as exc:
+                record.status, record.reason = "FAILED", str(exc)
+                record.tx_hash = b58encode(_digest("failed", intent_hash))
+        if record.status == "SETTLED":
+            body.update(status="SETTLED", data={"hash": record.tx_hash})
+        elif record.status == "FAILED":
+            body.update(status_details="FAILED", data={"hash": record.tx_hash})
+        else:
+            body["status"] = "PENDING"
+        return StatusResult.model_validate(body)
+
+
+@dataclass
+class _Published:
+    signed_data: dict[str, Any]
+    trusted: list[tuple[str, dict[str, int]]]
+    status: str = "PENDING"
+    tx_hash: str | None = None
+    reason: str | None = None
 
 
 def supported_token(asset: Asset) -> SupportedToken:
@@ -159,6 +231,11 @@ class FakeBridge:
     tokens: list[SupportedToken] = field(default_factory=list)
     memo_chains: frozenset[str] = frozenset({"stellar:mainnet", "xrp:mainnet", "ton:mainnet"})
     notified: list[dict[str, Any]] = field(default_factory=list)
+    verifier: FakeVerifierViews | None = None  # set: deposits mint, withdrawals pay out
+    clock: FakeClock | None = None
+    withdrawal_delay: timedelta = timedelta(0)  # payouts stay PENDING this long
+    failed_withdrawals: set[str] = field(default_factory=set)  # NEAR tx hashes to report FAILED
+    seen: dict[str, list[Deposit]] = field(default_factory=dict)  # account id -> deposits
 
     @classmethod
     def for_assets(cls, assets: Iterable[Asset]) -> FakeBridge:
@@ -226,16 +303,130 @@ class FakeBridge:
              "near_sender_account": near_sender_account, "memo": memo}
         )  # fmt: skip
 
+    def _token(self, token_id: str) -> SupportedToken:
+        for token in self.tokens:
+            if token.intents_token_id == token_id:
+                return token
+        raise ValueError(f"the bridge does not support {token_id}")
+
+    def deposit(
+        self, account_id: str, token_id: str, amount: int, *, credited: bool = True,
+        tx_hash: str | None = None,
+    ) -> str:  # fmt: skip
+        """A user's deposit on the token's chain to ``account_id``'s deposit address: seen as
+        PENDING, minted into the verifier once ``credited`` (or :meth:`credit` later)."""
+        token = self._token(token_id)
+        seen = self.seen.setdefault(account_id, [])
+        tx_hash = tx_hash or "0x" + _digest("deposit", account_id, str(len(seen))).hex()
+        chain = token.defuse_asset_identifier.rsplit(":", 1)[0]
+        when = self.clock.now() if self.clock else datetime(2026, 1, 1, tzinfo=UTC)
+        seen.append(
+            Deposit(
+                tx_hash=tx_hash, chain=chain, defuse_asset_identifier=token.defuse_asset_identifier,
+                near_token_id=token.near_token_id, decimals=token.decimals, amount=amount,
+                account_id=account_id, address=account_id, status=DepositStatus.PENDING,
+                created_at=when,
+            )
+        )  # fmt: skip
+        if credited:
+            self.credit(tx_hash)
+        return tx_hash
+
+    def credit(self, tx_hash: str) -> None:
+        """The bridge confirms a deposit and mints it into the account."""
+        for account_id, deposits in self.seen.items():
+            for i, deposit in enumerate(deposits):
+                if deposit.tx_hash == tx_hash and deposit.status is DepositStatus.PENDING:
+                    deposits[i] = deposit.model_copy(update={"status": DepositStatus.COMPLETED})
+                    if self.verifier is not None:
+                        token_id = f"nep141:{deposit.near_token_id}"
+                        self.verifier.ledger.mint(account_id, token_id, deposit.amount)
+                    return
+        raise ValueError(f"no pending deposit {tx_hash}")
+
+    async def recent_deposits(
+        self,
+        account_id: str,
+        *,
+        chain: str | None = None,
+        status: DepositStatus | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> RecentDeposits:
+        if chain is not None:
+            self._check_chain(chain)
+        found = [
+            d for d in self.seen.get(account_id, [])
+            if (chain is None or d.chain == chain) and (status is None or d.status is status)
+        ]  # fmt: skip
+        start, size = offset or 0, limit or 20
+        return RecentDeposits(
+            deposits=found[start : start + size], total=len(found), limit=size, offset=start
+        )
+
+    async def withdrawal_status(self, withdrawal_hash: str) -> list[Withdrawal]:
+        records = []
+        if self.verifier is not None:
+            records = [
+                w for w in self.verifier.ledger.withdrawals
+                if w.tx_hash == withdrawal_hash and w.receiver_id == w.token
+                and (w.memo or "").startswith("WITHDRAW_TO:")
+            ]  # fmt: skip
+        if not records:
+            return [Withdrawal(status=WithdrawalStatus.NOT_FOUND)]
+        answers = []
+        for record in records:
+            token = self._token(f"nep141:{record.token}")
+            fee = token.withdrawal_fee
+            data = WithdrawalData(
+                tx_hash=record.tx_hash, chain=token.defuse_asset_identifier.rsplit(":", 1)[0],
+                near_token_id=record.token, amount=record.amount, account_id=record.account_id,
+                address=(record.memo or "").removeprefix("WITHDRAW_TO:"), withdrawal_fee=fee,
+                withdraw_amount=max(record.amount - fee, 0), created_at=record.at,
+            )  # fmt: skip
+            now = self.clock.now() if self.clock else record.at
+            if withdrawal_hash in self.failed_withdrawals:
+                answers.append(Withdrawal(status=WithdrawalStatus.FAILED, data=data))
+            elif now < record.at + self.withdrawal_delay:
+                answers.append(Withdrawal(status=WithdrawalStatus.PENDING, data=data))
+            else:
+                transfer = "0x" + _digest("payout", record.tx_hash, record.token).hex()
+                data = data.model_copy(update={"transfer_tx_hash": transfer})
+                answers.append(Withdrawal(status=WithdrawalStatus.COMPLETED, data=data))
+        return answers
+
 
 @dataclass
 class FakeVerifierViews:
-    """The verifier's views over in-memory state."""
+    """The verifier's views over an in-memory :class:`Ledger` that also executes intents."""
 
     fee_pips: int = 1
     salt: bytes = bytes.fromhex("252812b3")
-    balances: dict[tuple[str, str], int] = field(default_factory=dict)
-    used_nonces: set[tuple[str, bytes]] = field(default_factory=set)
+    ledger: Ledger = field(default_factory=Ledger)
+    clock: FakeClock | None = None
     fee_reads: int = 0
+
+    @property
+    def balances(self) -> dict[tuple[str, str], int]:
+        return self.ledger.balances
+
+    @property
+    def used_nonces(self) -> set[tuple[str, bytes]]:
+        return self.ledger.used_nonces
+
+    def run(
+        self,
+        signed: Sequence[dict[str, Any]],
+        *,
+        trusted: Sequence[tuple[str, dict[str, int]]] = (),
+        dry_run: bool = False,
+    ) -> str:
+        """``execute_intents`` (or ``simulate_intents`` with ``dry_run``); raises ``Rejected``."""
+        now = self.clock.now() if self.clock else datetime.now(UTC)
+        return self.ledger.execute(
+            signed, now=now, salts={self.salt}, fee_pips=self.fee_pips, trusted=trusted,
+            dry_run=dry_run,
+        )  # fmt: skip
 
     async def fee(self) -> int:
         self.fee_reads += 1

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from oneclick.api.app import create_app
 from oneclick.custody.keys import KeyCustody, KeyMaterial
 from oneclick.domain.assets import AssetRegistry
-from oneclick.services.context import QuotePolicy, ServiceContext
+from oneclick.services.context import EnginePolicy, QuotePolicy, ServiceContext
 from oneclick.services.fees import ProtocolFeeCache
 from oneclick.store.database import make_engine, upgrade
 from oneclick.store.sql import SqlStore
@@ -44,19 +44,30 @@ class FakeWorld:
         await self.store.engine.dispose()
 
 
+SOLVER_INVENTORY = 10**40  # of every sample token, held by the fake relay's solver
+
+
 async def fake_world(
-    database_url: str, *, policy: QuotePolicy | None = None, keys: KeyMaterial | None = None
+    database_url: str,
+    *,
+    policy: QuotePolicy | None = None,
+    keys: KeyMaterial | None = None,
+    engine_policy: EnginePolicy | None = None,
 ) -> FakeWorld:
-    """Build the world on ``database_url`` (migrated here)."""
+    """Build the world on ``database_url`` (migrated here). The relay, bridge and verifier share
+    one ledger: publishes settle in it, deposits mint into it, withdrawals pay out of it."""
     clock = FakeClock()
     relay_prices = {
         a.asset_id: (SAMPLE_PRICES_MICRO_USD[a.coingecko_id], a.decimals)
         for a in SAMPLE_ASSETS
         if a.coingecko_id
     }
-    relay = FakeSolverRelay(clock, relay_prices)
+    verifier = FakeVerifierViews(clock=clock)
+    relay = FakeSolverRelay(clock, relay_prices, verifier=verifier)
     bridge = FakeBridge.for_assets(SAMPLE_ASSETS)
-    verifier = FakeVerifierViews()
+    bridge.verifier, bridge.clock = verifier, clock
+    for asset in SAMPLE_ASSETS:
+        verifier.ledger.mint(relay.solver_account, asset.asset_id, SOLVER_INVENTORY)
     prices = FakePrices.from_micro_usd(clock, SAMPLE_PRICES_MICRO_USD)
     keys = keys or KeyMaterial.generate()
     engine = make_engine(database_url)
@@ -74,6 +85,7 @@ async def fake_world(
         fee_cache=ProtocolFeeCache(verifier, clock, timedelta(seconds=30)),
         policy=policy or QuotePolicy(),
         jwt_secret=keys.jwt_secret,
+        engine=engine_policy or EnginePolicy(),
     )
     return FakeWorld(ctx, clock, relay, bridge, verifier, prices, keys, store)
 

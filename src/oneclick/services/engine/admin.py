@@ -1,0 +1,75 @@
+"""What an operator does with a swap the engine cannot finish (``oneclick admin``): refund it,
+retry it, and list the swaps that need attention."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from oneclick.domain.engine import EngineSwap, Phase, RefundReason
+from oneclick.domain.errors import NotFound, RequestError
+from oneclick.domain.swaps import SwapStatus, check_transition
+from oneclick.services.ports import Clock, EngineSession, EngineStore
+
+
+async def _swap(tx: EngineSession, address: str, memo: str | None) -> EngineSwap:
+    record = await tx.swap_by_deposit(address, memo or None)
+    swap = await tx.engine_swap(record.id) if record else None
+    if swap is None:
+        raise NotFound(f"Deposit address {address} not found")
+    return swap
+
+
+def _busy() -> RequestError:
+    return RequestError("a worker is stepping this swap right now; try again in a moment")
+
+
+async def refund_swap(
+    store: EngineStore, clock: Clock, address: str, memo: str | None
+) -> EngineSwap:
+    """Refund everything the custody account holds: for a parked (FAILED) swap or one that is
+    still waiting or processing. A live swap intent is still resolved first (rule 2)."""
+    now = clock.now()
+    async with store.transaction() as tx:
+        swap = await _swap(tx, address, memo)
+        if swap.status.is_terminal and swap.status is not SwapStatus.FAILED:
+            raise RequestError(f"the swap is {swap.status}: leftovers are refunded by its sweep")
+        status = SwapStatus.PROCESSING if swap.status is SwapStatus.FAILED else swap.status
+        if status is not swap.status:
+            check_transition(swap.status, status, operator=True)
+        reason = swap.refund_reason or RefundReason.OPERATOR_REFUND
+        if not await tx.reopen(
+            swap.id, now, status=status, phase=Phase.REFUND, refund_reason=reason
+        ):
+            raise _busy()
+        found = await tx.engine_swap(swap.id)
+    assert found is not None
+    return found
+
+
+async def retry_swap(
+    store: EngineStore, clock: Clock, address: str, memo: str | None
+) -> EngineSwap:
+    """Run a parked swap again from where it stopped."""
+    now = clock.now()
+    async with store.transaction() as tx:
+        swap = await _swap(tx, address, memo)
+        if swap.status is SwapStatus.FAILED:
+            status = (
+                SwapStatus.PENDING_DEPOSIT if swap.phase is Phase.DEPOSIT else SwapStatus.PROCESSING
+            )
+            check_transition(swap.status, status, operator=True)
+        elif swap.phase is Phase.SWEEP or not swap.status.is_terminal:
+            status = swap.status
+        else:
+            raise RequestError(f"the swap is {swap.status} and has nothing left to do")
+        if not await tx.reopen(swap.id, now, status=status, phase=swap.phase, refund_reason=None):
+            raise _busy()
+        found = await tx.engine_swap(swap.id)
+    assert found is not None
+    return found
+
+
+async def stuck_swaps(store: EngineStore, clock: Clock, grace: timedelta) -> list[EngineSwap]:
+    """Parked swaps and those without an outcome past their request deadline plus ``grace``."""
+    async with store.transaction() as tx:
+        return await tx.attention(clock.now(), grace.total_seconds())

@@ -1,0 +1,60 @@
+"""What a step needs: the ports, the policies, the metrics and the worker's lease identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oneclick.domain.assets import Asset, AssetRegistry
+from oneclick.domain.errors import PermanentError
+from oneclick.services.context import EnginePolicy, QuotePolicy, ServiceContext
+from oneclick.services.fees import ProtocolFeeCache
+from oneclick.services.ports import (
+    Bridge,
+    Clock,
+    Custody,
+    EngineMetrics,
+    EngineStore,
+    SolverRelay,
+    Verifier,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineContext:
+    relay: SolverRelay
+    bridge: Bridge
+    verifier: Verifier
+    clock: Clock
+    store: EngineStore
+    custody: Custody
+    registry: AssetRegistry
+    fee_cache: ProtocolFeeCache
+    quotes: QuotePolicy
+    policy: EnginePolicy
+    metrics: EngineMetrics
+    owner: str  # the lease owner every write is fenced with
+
+    @classmethod
+    def of(
+        cls, ctx: ServiceContext, store: EngineStore, *, owner: str, metrics: EngineMetrics
+    ) -> EngineContext:
+        return cls(
+            relay=ctx.relay,
+            bridge=ctx.bridge,
+            verifier=ctx.verifier,
+            clock=ctx.clock,
+            store=store,
+            custody=ctx.custody,
+            registry=ctx.registry,
+            fee_cache=ctx.fee_cache,
+            quotes=ctx.policy,
+            policy=ctx.engine,
+            metrics=metrics,
+            owner=owner,
+        )
+
+    def asset(self, token_id: str) -> Asset:
+        asset = self.registry.by_token_id(token_id)
+        if asset is None:
+            raise PermanentError(f"asset {token_id} is no longer configured")
+        return asset

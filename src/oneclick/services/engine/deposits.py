@@ -1,0 +1,123 @@
+"""The DEPOSIT phase and deposit bookkeeping: the bridge's ``recent_deposits`` give the
+transactions (``KNOWN_DEPOSIT_TX``, ``originChainTxHashes``); the verifier balance is the truth
+of what is credited (ARCHITECTURE.md §4 rule 3)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from oneclick.domain.engine import (
+    DepositRecord,
+    EngineSwap,
+    Leg,
+    Phase,
+    deposit_status,
+    late_reason,
+)
+from oneclick.domain.records import IntentState
+from oneclick.domain.requests import DepositType
+from oneclick.domain.swaps import SwapStatus, can_transition
+from oneclick.services.boundary import calling
+from oneclick.services.engine.context import EngineContext
+
+logger = logging.getLogger(__name__)
+
+PAGE = 100
+MAX_PAGES = 20
+
+
+async def balance(ctx: EngineContext, swap: EngineSwap, token_id: str) -> int:
+    async with calling("the verifier (mt_balance_of)"):
+        return await ctx.verifier.mt_balance_of(swap.custody_account_id, token_id)
+
+
+async def scan_bridge_deposits(ctx: EngineContext, swap: EngineSwap) -> None:
+    """Record every deposit the bridge has seen for the custody account (ORIGIN_CHAIN deposits
+    of bridged assets; NEAR-native and INTENTS deposits are seen only as balance)."""
+    origin = ctx.asset(swap.origin_asset)
+    if swap.deposit_type != DepositType.ORIGIN_CHAIN.value or origin.is_near_native:
+        return
+    found: list[DepositRecord] = []
+    offset = 0
+    for _ in range(MAX_PAGES):
+        async with calling("the bridge (recent_deposits)"):
+            page = await ctx.bridge.recent_deposits(
+                swap.custody_account_id, chain=origin.bridge_chain, limit=PAGE, offset=offset
+            )
+        for deposit in page.deposits:
+            if deposit.near_token_id != origin.asset_id.removeprefix("nep141:"):
+                continue  # another token sent to the same address: not this swap's asset
+            tx_hash = deposit.tx_hash or deposit.mint_tx_hash
+            if not tx_hash:
+                continue
+            found.append(
+                DepositRecord(
+                    tx_hash=tx_hash,
+                    source="BRIDGE",
+                    chain=deposit.chain,
+                    amount=deposit.amount,
+                    status=deposit.status.value,
+                    created_at=deposit.created_at or ctx.clock.now(),
+                )
+            )
+        offset += len(page.deposits)
+        if not page.deposits or offset >= page.total:
+            break
+    if not found:
+        return
+    now = ctx.clock.now()
+    async with ctx.store.transaction() as tx:
+        await tx.fence(swap.id, ctx.owner, now)
+        for record in found:
+            await tx.record_bridge_deposit(swap.id, record)
+
+
+def total_deposited(swap: EngineSwap, legs: list[Leg], origin_balance: int) -> int:
+    """Everything credited so far: what is still there plus what settled legs took out."""
+    spent = sum(
+        leg.debits.get(swap.origin_asset, 0) for leg in legs if leg.state is IntentState.SETTLED
+    )
+    return max(swap.deposited_amount or 0, origin_balance + spent)
+
+
+async def step_deposit(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
+    await scan_bridge_deposits(ctx, swap)
+    credited = await balance(ctx, swap, swap.origin_asset)
+    now = ctx.clock.now()
+    async with ctx.store.transaction() as tx:
+        swap = await tx.fence(swap.id, ctx.owner, now)
+        known = bool(await tx.deposits(swap.id))
+        deposited = max(swap.deposited_amount or 0, credited)
+        if now >= swap.request_deadline:
+            if credited > 0:
+                reason = late_reason(credited, swap.min_amount_in)
+                await tx.update_swap(
+                    swap.id, now, phase=Phase.REFUND, refund_reason=reason,
+                    deposited_amount=deposited,
+                )  # fmt: skip
+                logger.info(
+                    "deadline passed before the swap: refunding (%s)", reason.value,
+                    extra={"action": "deposit", "swap_id": swap.id},
+                )  # fmt: skip
+                return now
+            if now >= swap.quote_deadline:
+                await tx.update_swap(swap.id, now, phase=Phase.DONE)
+                logger.info(
+                    "quote expired with nothing credited",
+                    extra={"action": "deposit", "swap_id": swap.id},
+                )
+                return None
+            return min(now + ctx.policy.deposit_poll, swap.quote_deadline)
+        status = deposit_status(credited, swap.min_amount_in, known_tx=known)
+        new_status = status if can_transition(swap.status, status) else None
+        if status is SwapStatus.PROCESSING:
+            await tx.update_swap(
+                swap.id, now, status=new_status, phase=Phase.SWAP, deposited_amount=deposited
+            )
+            return now
+        if new_status is not None or deposited != (swap.deposited_amount or 0):
+            await tx.update_swap(
+                swap.id, now, status=new_status, deposited_amount=deposited if credited else None
+            )
+    return min(now + ctx.policy.deposit_poll, swap.request_deadline)

@@ -1,0 +1,285 @@
+"""The engine's repository operations (the ``EngineSession`` port), mixed into ``SqlSession``:
+swaps as the engine sees them, the lease fence, legs (signed intents) and deposits."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from oneclick.domain.engine import (
+    DepositRecord,
+    EngineSwap,
+    FeePlan,
+    Leg,
+    Phase,
+    RefundReason,
+)
+from oneclick.domain.quotes import SwapType
+from oneclick.domain.records import IntentKind, IntentState
+from oneclick.domain.swaps import TERMINAL, SwapStatus
+from oneclick.services.ports import LeaseLost
+from oneclick.store.tables import deposits, intents, swaps
+
+
+def engine_swap(row: Row[Any]) -> EngineSwap:
+    m = row._mapping
+    reason = m["refund_reason"]
+    return EngineSwap(
+        id=m["id"],
+        status=SwapStatus(m["status"]),
+        phase=Phase(m["phase"]),
+        custody_index=m["custody_index"],
+        custody_account_id=m["custody_account_id"],
+        deposit_address=m["deposit_address"],
+        deposit_memo=m["deposit_memo"] or None,
+        swap_type=SwapType(m["swap_type"]),
+        deposit_type=m["deposit_type"],
+        recipient_type=m["recipient_type"],
+        refund_type=m["refund_type"],
+        origin_asset=m["origin_asset"],
+        destination_asset=m["destination_asset"],
+        amount_in=m["amount_in"],
+        min_amount_in=m["min_amount_in"],
+        amount_out=m["amount_out"],
+        min_amount_out=m["min_amount_out"],
+        recipient=m["recipient"],
+        refund_to=m["refund_to"],
+        request_deadline=m["request_deadline"],
+        quote_deadline=m["quote_deadline"],
+        fee_plan=FeePlan.from_json(m["fees"]),
+        quote_response=m["quote_response"],
+        updated_at=m["updated_at"],
+        next_run_at=m["next_run_at"],
+        attempts=m["attempts"],
+        last_error=m["last_error"],
+        deposited_amount=m["deposited_amount"],
+        refund_reason=RefundReason(reason) if reason else None,
+        version=m["version"],
+    )
+
+
+def _amounts(text: str) -> dict[str, int]:
+    return {str(k): int(v) for k, v in json.loads(text or "{}").items()}
+
+
+def _amounts_json(amounts: dict[str, int]) -> str:
+    return json.dumps({k: str(v) for k, v in sorted(amounts.items())}, separators=(",", ":"))
+
+
+def _leg(row: Row[Any]) -> Leg:
+    m = row._mapping
+    return Leg(
+        intent_hash=m["intent_hash"],
+        swap_id=m["swap_id"],
+        kind=IntentKind(m["kind"]),
+        signer_id=m["signer_id"],
+        nonce=m["nonce"],
+        signed_data=m["signed_data"],
+        state=IntentState(m["state"]),
+        deadline=m["deadline"],
+        created_at=m["created_at"],
+        quote_hashes=tuple(json.loads(m["quote_hashes"])),
+        debits=_amounts(m["debits"]),
+        credits=_amounts(m["credits"]),
+        tx_hash=m["tx_hash"],
+        destination_tx_hash=m["destination_tx_hash"],
+        delivered=m["delivered"],
+        reason=m["reason"],
+    )
+
+
+_ENGINE_KINDS = (IntentKind.SWAP.value, IntentKind.WITHDRAW.value, IntentKind.REFUND.value)
+
+
+class EngineQueries:
+    """Mixed into ``SqlSession``; ``_conn`` is its connection (one transaction)."""
+
+    _conn: AsyncConnection
+
+    async def engine_swap(self, swap_id: str) -> EngineSwap | None:
+        row = (await self._conn.execute(select(swaps).where(swaps.c.id == swap_id))).first()
+        return engine_swap(row) if row else None
+
+    async def fence(self, swap_id: str, owner: str, now: datetime) -> EngineSwap:
+        query = select(swaps).where(
+            swaps.c.id == swap_id, swaps.c.lease_owner == owner, swaps.c.lease_until > now
+        )
+        if self._conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).first()
+        if row is None:
+            raise LeaseLost(f"lease on swap {swap_id} lost by {owner}")
+        return engine_swap(row)
+
+    async def update_swap(
+        self,
+        swap_id: str,
+        now: datetime,
+        *,
+        status: SwapStatus | None = None,
+        phase: Phase | None = None,
+        deposited_amount: int | None = None,
+        refund_reason: RefundReason | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"updated_at": now}
+        if status is not None:
+            values.update(status=status.value, version=swaps.c.version + 1)
+        if phase is not None:
+            values["phase"] = phase.value
+        if deposited_amount is not None:
+            values["deposited_amount"] = deposited_amount
+        if refund_reason is not None:
+            values["refund_reason"] = refund_reason.value
+        await self._conn.execute(update(swaps).where(swaps.c.id == swap_id).values(**values))
+
+    async def wake(self, swap_id: str, now: datetime) -> None:
+        await self._conn.execute(
+            update(swaps)
+            .where(swaps.c.id == swap_id, swaps.c.next_run_at.is_not(None))
+            .values(next_run_at=now, woken_at=now)
+        )
+
+    async def record_bridge_deposit(self, swap_id: str, deposit: DepositRecord) -> None:
+        known = (
+            await self._conn.execute(
+                select(deposits.c.id).where(
+                    deposits.c.swap_id == swap_id, deposits.c.tx_hash == deposit.tx_hash
+                )
+            )
+        ).first()
+        if known is None:
+            await self._conn.execute(
+                insert(deposits).values(
+                    swap_id=swap_id,
+                    tx_hash=deposit.tx_hash,
+                    source=deposit.source,
+                    chain=deposit.chain,
+                    amount=deposit.amount,
+                    status=deposit.status,
+                    created_at=deposit.created_at,
+                )
+            )
+            return
+        await self._conn.execute(
+            update(deposits)
+            .where(deposits.c.id == known[0])
+            .values(chain=deposit.chain, amount=deposit.amount, status=deposit.status)
+        )
+
+    async def deposits(self, swap_id: str) -> list[DepositRecord]:
+        rows = await self._conn.execute(
+            select(deposits).where(deposits.c.swap_id == swap_id).order_by(deposits.c.id)
+        )
+        return [
+            DepositRecord(r.tx_hash, r.source, r.chain, r.amount, r.status, r.created_at)
+            for r in rows
+        ]
+
+    async def add_leg(self, leg: Leg) -> None:
+        await self._conn.execute(
+            insert(intents).values(
+                intent_hash=leg.intent_hash,
+                swap_id=leg.swap_id,
+                kind=leg.kind.value,
+                signer_id=leg.signer_id,
+                nonce=leg.nonce,
+                signed_data=leg.signed_data,
+                quote_hashes=json.dumps(list(leg.quote_hashes)),
+                state=leg.state.value,
+                deadline=leg.deadline,
+                debits=_amounts_json(leg.debits),
+                credits=_amounts_json(leg.credits),
+                created_at=leg.created_at,
+                updated_at=leg.created_at,
+            )
+        )
+
+    async def legs(self, swap_id: str) -> list[Leg]:
+        rows = await self._conn.execute(
+            select(intents)
+            .where(intents.c.swap_id == swap_id, intents.c.kind.in_(_ENGINE_KINDS))
+            .order_by(intents.c.created_at, intents.c.intent_hash)
+        )
+        return [_leg(r) for r in rows]
+
+    async def update_leg(
+        self,
+        intent_hash: str,
+        now: datetime,
+        *,
+        state: IntentState | None = None,
+        tx_hash: str | None = None,
+        destination_tx_hash: str | None = None,
+        delivered: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"updated_at": now}
+        for name, value in (
+            ("state", state.value if state else None),
+            ("tx_hash", tx_hash),
+            ("destination_tx_hash", destination_tx_hash),
+            ("delivered", delivered),
+            ("reason", reason),
+        ):
+            if value is not None:
+                values[name] = value
+        await self._conn.execute(
+            update(intents).where(intents.c.intent_hash == intent_hash).values(**values)
+        )
+
+    async def attention(self, now: datetime, grace_seconds: float) -> list[EngineSwap]:
+        late = now - timedelta(seconds=grace_seconds)
+        rows = await self._conn.execute(
+            select(swaps)
+            .where(
+                or_(
+                    swaps.c.status == SwapStatus.FAILED.value,
+                    and_(
+                        # nothing seen at all: an abandoned quote expires silently
+                        swaps.c.status.not_in(
+                            [s.value for s in TERMINAL] + [SwapStatus.PENDING_DEPOSIT.value]
+                        ),
+                        swaps.c.request_deadline < late,
+                        swaps.c.phase != Phase.DONE.value,
+                    ),
+                    # a finished swap whose sweep was parked (its status stays terminal)
+                    and_(swaps.c.phase == Phase.SWEEP.value, swaps.c.next_run_at.is_(None)),
+                )
+            )
+            .order_by(swaps.c.request_deadline)
+        )
+        return [engine_swap(r) for r in rows]
+
+    async def reopen(
+        self,
+        swap_id: str,
+        now: datetime,
+        *,
+        status: SwapStatus,
+        phase: Phase,
+        refund_reason: RefundReason | None,
+    ) -> bool:
+        values: dict[str, Any] = {
+            "status": status.value,
+            "phase": phase.value,
+            "version": swaps.c.version + 1,
+            "updated_at": now,
+            "next_run_at": now,
+            "attempts": 0,
+            "last_error": None,
+        }
+        if refund_reason is not None:
+            values["refund_reason"] = refund_reason.value
+        result = await self._conn.execute(
+            update(swaps)
+            .where(
+                swaps.c.id == swap_id,
+                or_(swaps.c.lease_until.is_(None), swaps.c.lease_until < now),
+            )
+            .values(**values)
+        )
+        return bool(result.rowcount == 1)

@@ -1,0 +1,1 @@
+"""Runtime loops: claim due swaps, step them, hand them back (``oneclick worker``)."""
