@@ -15,13 +15,18 @@ Routes:
   POST /faults/payouts              {paused} -> {}: pause or resume the bridge's payouts
   GET  /bridge/deposits?chain       every deposit the bridge recorded (unrouted ones too)
   POST /bridge/sync                 -> {}: run one bridge pass now
+  POST /intents/transfer            {wallet, to, token, amount, memo?} -> {tx_hash, intent_hash,
+                                    from}: a signed ``transfer`` intent from the user's verifier
+                                    account (credited by the faucet first when short)
 
 User wallets are derived from the control API's own seed by name (the same name gives the same
-wallet); they hold nothing until funded through ``/faucet``.
+wallet); they hold nothing until funded through ``/faucet``. A user's verifier account is the
+implicit account of :func:`intents_user` (needs a verifier: ``verifier=``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -33,7 +38,12 @@ from starlette.routing import Route
 
 from devnet.bridge import AppServer, PoaBridge
 from devnet.chains.base import Chain, ChainError, InvalidAddress, Wallet
+from devnet.verifier import Verifier, VerifierError
+from devnet.verifier.testing import Signer, transfer
+from nearintents import signing
+from nearintents.accounts import InvalidAccountId, validate_account_id
 from nearintents.amounts import parse_u128
+from nearintents.keys import Ed25519SecretKey, implicit_account_id
 from nearintents.rpc.jsonrpc import decode_json
 
 logger = logging.getLogger(__name__)
@@ -47,14 +57,30 @@ class ControlError(Exception):
         self.status = status
 
 
+def intents_user(user_seed: bytes, name: str) -> Signer:
+    """The user ``name``'s key and implicit account inside the verifier."""
+    digest = hashlib.sha256(user_seed + b"|intents:" + name.encode()).digest()
+    key = Ed25519SecretKey(digest)
+    return Signer(key, implicit_account_id(key.public_key))
+
+
 class DevnetControl:
-    """What the routes act on: the chains, the bridge (optional) and the user wallets' seed."""
+    """What the routes act on: the chains, the bridge and the verifier (optional) and the user
+    wallets' seed."""
 
     def __init__(
-        self, chains: Mapping[str, Chain], *, bridge: PoaBridge | None, user_seed: bytes
+        self,
+        chains: Mapping[str, Chain],
+        *,
+        bridge: PoaBridge | None,
+        user_seed: bytes,
+        verifier: Verifier | None = None,
     ) -> None:
         self.chains = dict(chains)
         self.bridge = bridge
+        if verifier is None and bridge is not None:
+            verifier = bridge.verifier
+        self.verifier = verifier
         self._seed = user_seed
 
     def chain(self, chain_id: Any) -> Chain:
@@ -75,6 +101,16 @@ class DevnetControl:
         if not isinstance(name, str) or not name:
             raise ControlError("a wallet name is required")
         return chain.wallet(self._seed, f"user:{name}")
+
+    def intents_user(self, name: Any) -> Signer:
+        if not isinstance(name, str) or not name:
+            raise ControlError("a wallet name is required")
+        return intents_user(self._seed, name)
+
+    def needs_verifier(self) -> Verifier:
+        if self.verifier is None:
+            raise ControlError("no verifier in this devnet", 404)
+        return self.verifier
 
     def needs_bridge(self) -> PoaBridge:
         if self.bridge is None:
@@ -222,6 +258,32 @@ def _routes(ctl: DevnetControl) -> list[Route]:
         await ctl.needs_bridge().sync()
         return {}
 
+    async def intents_transfer(request: Request) -> dict[str, Any]:
+        body = await _body(request)
+        verifier = ctl.needs_verifier()
+        user = ctl.intents_user(body.get("wallet"))
+        token = _text(body, "token")
+        amount = _amount(body.get("amount"))
+        try:
+            receiver = validate_account_id(_text(body, "to"))
+        except InvalidAccountId as exc:
+            raise ControlError(f"to: {exc}") from exc
+        memo = body.get("memo")
+        if memo is not None and not isinstance(memo, str):
+            raise ControlError("memo must be a string")
+        view = {"account_id": user.account_id, "token_id": token}
+        try:
+            held = int(verifier.view("mt_balance_of", view))
+            if held < amount:  # the faucet tops the user's verifier account up first
+                verifier.deposit(user.account_id, token, amount - held).ensure_success()
+            extra = {} if memo is None else {"memo": memo}
+            signed = user.sign(verifier, [transfer(receiver, {token: amount}, **extra)])
+            tx = verifier.execute_intents([signed]).ensure_success()
+        except (VerifierError, ValueError) as exc:
+            raise ControlError(f"intents transfer failed: {exc}") from exc
+        intent_hash = signing.intent_hash(signed)
+        return {"tx_hash": tx.hash, "intent_hash": intent_hash, "from": user.account_id}
+
     def route(path: str, fn: Callable[[Request], Awaitable[dict[str, Any]]], method: str) -> Route:
         async def endpoint(request: Request) -> JSONResponse:
             try:
@@ -245,13 +307,19 @@ def _routes(ctl: DevnetControl) -> list[Route]:
         route("/faults/payouts", payouts, "POST"),
         route("/bridge/deposits", deposits, "GET"),
         route("/bridge/sync", sync, "POST"),
+        route("/intents/transfer", intents_transfer, "POST"),
     ]
 
 
 def create_control_app(
-    chains: Mapping[str, Chain], *, bridge: PoaBridge | None = None, user_seed: bytes
+    chains: Mapping[str, Chain],
+    *,
+    bridge: PoaBridge | None = None,
+    user_seed: bytes,
+    verifier: Verifier | None = None,
 ) -> Starlette:
-    return Starlette(routes=_routes(DevnetControl(chains, bridge=bridge, user_seed=user_seed)))
+    ctl = DevnetControl(chains, bridge=bridge, user_seed=user_seed, verifier=verifier)
+    return Starlette(routes=_routes(ctl))
 
 
 class ControlServer(AppServer):
@@ -263,9 +331,9 @@ class ControlServer(AppServer):
         *,
         bridge: PoaBridge | None = None,
         user_seed: bytes,
+        verifier: Verifier | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        super().__init__(
-            create_control_app(chains, bridge=bridge, user_seed=user_seed), host=host, port=port
-        )
+        app = create_control_app(chains, bridge=bridge, user_seed=user_seed, verifier=verifier)
+        super().__init__(app, host=host, port=port)

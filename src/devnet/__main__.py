@@ -1,0 +1,7 @@
+"""``python -m devnet``: see :mod:`devnet.supervisor`."""
+
+import sys
+
+from devnet.supervisor import main
+
+sys.exit(main())
