@@ -10,11 +10,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: help install venv npm postgres lint format typecheck imports unit test run clean
+.PHONY: help install venv npm postgres lint format typecheck imports unit test run bench clean
 
 help:
-	@echo "make run   - start the whole stack on the embedded default (not available yet, see README)"
+	@echo "make run   - start the whole stack (devnet, 1Click API on :8080, worker) in ./.oneclick"
 	@echo "make test  - install everything, then lint, type-check, check import rules and run all tests"
+	@echo "make bench - run the benchmarks in bench/ (a few minutes)"
 
 # --- installing ---------------------------------------------------------------------------------
 
@@ -47,12 +48,12 @@ install: venv npm postgres
 
 lint: venv
 	@echo "==> lint"
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 format: venv
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
 
 typecheck: venv
 	@echo "==> typecheck"
@@ -72,10 +73,14 @@ test: install lint typecheck imports unit
 
 # --- running ------------------------------------------------------------------------------------
 
+# `oneclick up`: the devnet, the API on :8080 and a worker, state in ./.oneclick (Ctrl-C stops
+# everything; running it again resumes). Extra options: make run UP_ARGS="--port 9000".
 run: venv npm
-	@echo "make run: the 1Click stack (devnet, API, worker) is not built yet."
-	@echo "Today the repository holds the nearintents protocol library; 'make test' checks it."
-	@exit 1
+	$(BIN)/oneclick up $(UP_ARGS)
+
+# Benchmarks (not part of make test): prints a table, saves bench/results/<timestamp>.json.
+bench: venv npm
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis src/*.egg-info

@@ -22,6 +22,9 @@ from oneclick.bootstrap import (
     load_keys,
     runtime,
 )
+from oneclick.cli import client_commands
+from oneclick.cli.devnet import devnet_app
+from oneclick.cli.up import up
 from oneclick.config import Settings, load_settings
 from oneclick.custody.keys import init_key_file
 from oneclick.domain.engine import EngineSwap
@@ -43,6 +46,9 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(keys_app, name="keys")
 app.add_typer(partners_app, name="partners")
 app.add_typer(db_app, name="db")
+app.add_typer(devnet_app, name="devnet")
+app.command("up")(up)
+client_commands.register(app)
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (default ./.oneclick).")

@@ -1,0 +1,245 @@
+"""``python -m bench``: runs every scenario, prints a table, saves bench/results/<UTC time>.json.
+
+(a) GET /v0/status (SQLite holding --swaps swaps, random addresses) and GET /v0/tokens at 1, 16
+    and 64 concurrent clients, each next to a bare Starlette endpoint serving the same body the
+    same way (uvicorn, one process): the ratio is what the service costs over the framework.
+(b) POST /v0/quote, dry and non-dry, with two reference solvers on an in-process devnet relay,
+    through the real protocol clients (HTTP JSON-RPC relay, NEAR RPC views, price feed).
+(c) Not yet measured (they need the engine end to end; see bench/README.md): the swap pipeline
+    latency (quote -> SUCCESS) and 1,000 concurrent swaps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from bench.load import Request, Result, run_load
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "results"
+CONCURRENCY = (1, 16, 64)
+READY_TIMEOUT_S = 120.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def server(mode: str, *args: str, ready: Path | None = None) -> Iterator[str]:
+    """``python -m bench.serve MODE`` on a free port, its own process group; its URL once it
+    answers (and ``ready`` exists). SIGTERM, then SIGKILL, on the way out."""
+    port = _free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bench.serve", mode, "--port", str(port), *args],
+        cwd=ROOT.parent, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        give_up = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"bench.serve {mode} exited with {process.returncode}")
+            if ready is None or ready.exists():
+                with contextlib.suppress(httpx.HTTPError):
+                    httpx.get(url + "/", timeout=1)
+                    yield url
+                    return
+            if time.monotonic() > give_up:
+                raise RuntimeError(f"bench.serve {mode} not ready after {READY_TIMEOUT_S:.0f} s")
+            time.sleep(0.1)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextlib.contextmanager
+def devnet_server(work: Path) -> Iterator[Path]:
+    """The devnet (no HTTP of its own at the root: ready when its URL file is written)."""
+    out = work / "devnet.json"
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bench.serve", "devnet", "--out", str(out)],
+        cwd=ROOT.parent, start_new_session=True,
+    )  # fmt: skip
+    try:
+        give_up = time.monotonic() + READY_TIMEOUT_S
+        while not out.exists():
+            if process.poll() is not None or time.monotonic() > give_up:
+                raise RuntimeError("the bench devnet did not start")
+            time.sleep(0.1)
+        yield out
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
+            "platform": platform.platform()}  # fmt: skip
+
+
+def _load(name: str, url: str, make: Any, c: int, args: argparse.Namespace) -> Result:
+    return asyncio.run(
+        run_load(name, url, make, concurrency=c, duration_s=args.duration,
+                 max_requests=args.max_requests)
+    )  # fmt: skip
+
+
+def read_scenarios(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    out = work / "fake.json"
+    with server("fake", "--db", str(work / "bench.db"), "--swaps", str(args.swaps),
+                "--out", str(out), ready=out) as api:  # fmt: skip
+        addresses = json.loads(out.read_text())["addresses"]
+        rng = random.Random(7)  # noqa: S311 - a workload, not a secret
+
+        def status(_: int) -> Request:
+            return ("GET", "/v0/status", {"params": {"depositAddress": rng.choice(addresses)}})
+
+        def tokens(_: int) -> Request:
+            return ("GET", "/v0/tokens", {})
+
+        sample = httpx.get(api + "/v0/status", params={"depositAddress": addresses[0]}).json()
+        bodies = {"status": sample, "tokens": httpx.get(api + "/v0/tokens").json()}
+        (work / "bodies.json").write_text(json.dumps(bodies))
+        measured = {}
+        for name, make in (("GET /v0/status", status), ("GET /v0/tokens", tokens)):
+            for c in CONCURRENCY:
+                measured[(name, c)] = _load(name, api, make, c, args)
+    with server("baseline", "--bodies", str(work / "bodies.json")) as bare:
+        for name, make in (("GET /v0/status", status), ("GET /v0/tokens", tokens)):
+            for c in CONCURRENCY:
+                base = _load(f"{name} (bare Starlette)", bare, make, c, args)
+                rows.append(_row(measured[(name, c)], base))
+    return rows
+
+
+def quote_scenarios(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with devnet_server(work) as urls, server("api", "--devnet", str(urls),
+                                             "--db", str(work / "quotes.db")) as api:  # fmt: skip
+
+        def quote(dry: bool) -> Any:
+            def make(_: int) -> Request:
+                deadline = (datetime.now(UTC) + timedelta(minutes=30)).isoformat()
+                body = {
+                    "dry": dry,
+                    "swapType": "EXACT_INPUT",
+                    "slippageTolerance": 100,
+                    "originAsset": "nep141:usdc.near",
+                    "destinationAsset": "nep141:wrap.near",
+                    "amount": "25000000",
+                    "depositType": "INTENTS",
+                    "refundType": "INTENTS",
+                    "recipientType": "INTENTS",
+                    "recipient": "bob.near",
+                    "refundTo": "alice.near",
+                    "deadline": deadline.replace("+00:00", "Z"),
+                }
+                return ("POST", "/v0/quote", {"json": body})  # fmt: skip
+
+            return make
+
+        for dry in (True, False):
+            for c in (1, 16):
+                name = f"POST /v0/quote ({'dry' if dry else 'non-dry'}, 2 solvers)"
+                rows.append(_row(_load(name, api, quote(dry), c, args), None))
+    return rows
+
+
+def _row(result: Result, base: Result | None) -> dict[str, Any]:
+    row = result.summary()
+    if base is not None:
+        row["baseline"] = base.summary()
+        row["ratio_p50"] = round(result.percentile(50) / base.percentile(50), 2)
+        ratio = base.throughput / result.throughput if result.ok else None
+        row["ratio_throughput"] = round(ratio, 2) if ratio is not None else None
+    return row
+
+
+def render(rows: list[dict[str, Any]], info: dict[str, Any], console: Console) -> None:
+    table = Table(title=f"oneclick bench — {info['cpu']} x{info['nproc']}, Python {info['python']}")
+    for column in ("scenario", "clients", "req", "err", "req/s", "p50 ms", "p99 ms",
+                   "bare req/s", "bare p50 ms", "bare p99 ms", "p50 x bare"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "scenario" else "right")
+    for row in rows:
+        base = row.get("baseline") or {}
+        table.add_row(
+            row["name"], str(row["concurrency"]), str(row["requests"]), str(row["errors"]),
+            f"{row['throughput_rps']:.0f}", f"{row['p50_ms']:.2f}", f"{row['p99_ms']:.2f}",
+            *(
+                (f"{base['throughput_rps']:.0f}", f"{base['p50_ms']:.2f}",
+                 f"{base['p99_ms']:.2f}", f"{row['ratio_p50']:.1f}")
+                if base else ("", "", "", "")
+            ),
+        )  # fmt: skip
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per scenario")
+    parser.add_argument("--max-requests", type=int, default=50_000, help="cap per scenario")
+    parser.add_argument("--swaps", type=int, default=10_000, help="swaps in the status DB")
+    parser.add_argument("--only", choices=["read", "quote"], help="one group of scenarios")
+    args = parser.parse_args(argv)
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    info = machine()
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="oneclick-bench-") as tmp:
+        if args.only in (None, "read"):
+            rows += read_scenarios(args, Path(tmp))
+        if args.only in (None, "quote"):
+            rows += quote_scenarios(args, Path(tmp))
+    render(rows, info, console)
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"{stamp}.json"
+    todo = ["swap pipeline latency", "1,000 concurrent swaps"]
+    document = {"machine": info, "settings": vars(args), "results": rows, "not_measured": todo}
+    path.write_text(json.dumps(document, indent=2))
+    console.print(f"saved {path.relative_to(ROOT.parent)}")
+    return 0

@@ -1,0 +1,375 @@
+"""``oneclick up``: the whole stack on loopback in one supervised process tree.
+
+1. keys: created on first run (as ``oneclick keys init``) unless ``ONECLICK_KEYS__*`` are set;
+2. ``python -m devnet --data-dir DIR`` as a child; wait for ``DIR/devnet/devnet.json``;
+3. ``DIR/oneclick.toml`` generated from it (:mod:`oneclick.devnet_link`), migrations applied;
+4. ``oneclick api`` and ``oneclick worker`` as children; wait until ``/v0/tokens`` answers;
+5. ``DIR/stack.json`` written, the URLs, the manager key and a ``curl`` quote printed.
+
+Children run in their own process groups (a terminal's Ctrl-C reaches only us) and get SIGTERM if
+we die (Linux ``PR_SET_PDEATHSIG``). Their output is echoed with a ``[name]`` prefix and kept in
+``DIR/logs/<name>.log``. If a child exits on its own, everything is stopped and we exit with 1;
+on SIGINT/SIGTERM children get SIGTERM, then SIGKILL after a timeout, and are all reaped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import fcntl
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import httpx
+import typer
+
+from oneclick.bootstrap import database_url, load_keys
+from oneclick.config import DEFAULT_DATA_DIR, load_settings
+from oneclick.custody.keys import init_key_file
+from oneclick.devnet_link import (
+    CONFIG_FILE,
+    STACK_FILE,
+    config_toml,
+    is_generated,
+    manifest_path,
+    read_manifest,
+    stack_document,
+    write_atomic,
+)
+from oneclick.domain.errors import ConfigurationError
+from oneclick.store.database import make_engine, upgrade
+
+DEVNET_START_TIMEOUT_S = 180.0
+API_START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = {"worker": 25.0, "api": 15.0, "devnet": 40.0}
+PR_SET_PDEATHSIG = 1
+
+
+class StackError(Exception):
+    """The stack could not start; ``code`` is the exit status."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+@dataclass
+class Child:
+    name: str
+    proc: asyncio.subprocess.Process
+    pump: asyncio.Task[None]
+    stopping: bool = False
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def signal(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, sig)
+
+    async def stop(self, timeout_s: float) -> int:
+        """SIGTERM to its group, SIGKILL after ``timeout_s``; reaped. Returns its status."""
+        self.stopping = True
+        if self.proc.returncode is None:
+            self.signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), timeout_s)
+            except TimeoutError:
+                echo(f"{self.name} did not stop within {timeout_s:g} s: killing it")
+                self.signal(signal.SIGKILL)
+                await self.proc.wait()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.pump
+        return self.proc.returncode if self.proc.returncode is not None else -1
+
+
+def describe(status: int | None) -> str:
+    if status is None:
+        return "running"
+    if status < 0:
+        with contextlib.suppress(ValueError):
+            return f"by {signal.Signals(-status).name}"
+    return f"status {status}"
+
+
+def echo(message: str, out: TextIO | None = None) -> None:
+    stream = out or sys.stdout
+    stream.write(f"[up] {message}\n")
+    stream.flush()
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    host: str
+    port: int
+    children: list[Child] = field(default_factory=list)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def spawn(self, name: str, *args: str) -> Child:
+        logs = self.data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        assert proc.stdout is not None
+        pump = asyncio.create_task(_pump(name, proc.stdout, logs / f"{name}.log"))
+        child = Child(name, proc, pump)
+        self.children.append(child)
+        echo(f"started {name} (pid {proc.pid})")
+        return child
+
+    async def stop_all(self) -> None:
+        """Workers and the API first (they talk to the devnet), then the devnet."""
+        order = {"worker": 0, "api": 1, "devnet": 2}
+        for child in sorted(self.children, key=lambda c: order.get(c.name, 0)):
+            status = await child.stop(STOP_TIMEOUT_S.get(child.name, 15.0))
+            echo(f"{child.name} stopped ({describe(status)})")
+
+
+async def _pump(name: str, stream: asyncio.StreamReader, log_path: Path) -> None:
+    with log_path.open("ab") as log:
+        while line := await stream.readline():
+            log.write(line)
+            log.flush()
+            text = line.decode("utf-8", "replace").rstrip("\n")
+            sys.stdout.write(f"[{name}] {text}\n")
+            sys.stdout.flush()
+
+
+async def _wait_for(
+    check: Callable[[], Any], child: Child, what: str, timeout_s: float, stop: asyncio.Event
+) -> Any:
+    """Poll ``check`` (sync or async) until it returns a truthy value; fail if ``child`` dies,
+    give up quietly (status 0) if we are told to stop."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if stop.is_set():
+            raise StackError(f"stopped while waiting for {what}", 0)
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if child.proc.returncode is not None:
+            raise StackError(f"{child.name} exited ({describe(child.proc.returncode)}) "
+                             f"before {what} (see {child.name}'s log above)")  # fmt: skip
+        if time.monotonic() > deadline:
+            raise StackError(f"timed out after {timeout_s:g} s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+def _lock(data_dir: Path) -> int:
+    fd = os.open(data_dir / "up.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StackError(f"`oneclick up` is already running on {data_dir}", 2) from None
+    return fd
+
+
+def curl_example(api_url: str, manifest: dict[str, Any]) -> str:
+    """A dry EXACT_INPUT quote of 100 USDC on Ethereum to USDC on Arbitrum, alice to bob."""
+
+    def asset(chain: str, symbol: str) -> str:
+        return next(
+            (a["assetId"] for a in manifest["assets"]
+             if a["chain"] == chain and a["symbol"] == symbol),
+            "?",
+        )  # fmt: skip
+
+    def wallet(chain: str, name: str) -> str:
+        return next(
+            (w["address"] for w in manifest["wallets"]
+             if w["chain"] == chain and w["name"] == name),
+            "?",
+        )  # fmt: skip
+
+    body = {
+        "dry": True,
+        "swapType": "EXACT_INPUT",
+        "slippageTolerance": 100,
+        "originAsset": asset("eth:1", "USDC"),
+        "depositType": "ORIGIN_CHAIN",
+        "destinationAsset": asset("eth:42161", "USDC"),
+        "amount": "100000000",
+        "refundTo": wallet("eth:1", "alice"),
+        "refundType": "ORIGIN_CHAIN",
+        "recipient": wallet("eth:42161", "bob"),
+        "recipientType": "DESTINATION_CHAIN",
+        "deadline": "2099-01-01T00:00:00Z",
+    }
+    return (
+        f"curl -s -X POST {api_url}/v0/quote -H 'content-type: application/json' \\\n"
+        f"  -d '{json.dumps(body)}'"
+    )
+
+
+def _prepare_config(data_dir: Path, manifest: dict[str, Any], host: str, port: int) -> Path:
+    path = data_dir / CONFIG_FILE
+    write_atomic(path, config_toml(manifest, api_host=host, api_port=port))
+    return path
+
+
+def _ensure_keys(data_dir: Path) -> None:
+    settings = load_settings(data_dir=data_dir)
+    if settings.keys_from_env or settings.key_file.exists():
+        return
+    material = init_key_file(settings.key_file)
+    echo(f"created {settings.key_file} (manager public key {material.manager_public_key})")
+
+
+async def _api_answers(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            response = await http.get(url + "/v0/tokens")
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+async def run_stack(data_dir: Path, host: str, port: int, stop: asyncio.Event) -> int:
+    """Run the stack from an existing, absolute ``data_dir`` until ``stop``; the exit status."""
+    lock = _lock(data_dir)
+    stack = Stack(data_dir, host, port)
+    stack_file = data_dir / STACK_FILE
+    started = time.monotonic()
+    try:
+        if not is_generated(data_dir / CONFIG_FILE):
+            raise StackError(
+                f"{data_dir / CONFIG_FILE} was not written by `oneclick up`: not overwriting it", 2
+            )
+        _ensure_keys(data_dir)
+        devnet = await stack.spawn("devnet", "-m", "devnet", "--data-dir", str(data_dir),
+                                   "--host", host)  # fmt: skip
+
+        def manifest_ready() -> dict[str, Any] | None:
+            found = read_manifest(data_dir)
+            return found if found is not None and found.get("pid") == devnet.pid else None
+
+        manifest = await _wait_for(
+            manifest_ready, devnet, f"{manifest_path(data_dir)}", DEVNET_START_TIMEOUT_S, stop
+        )
+        config = _prepare_config(data_dir, manifest, host, port)
+        settings = load_settings(config, data_dir=data_dir)
+        keys = load_keys(settings)
+        engine = make_engine(database_url(settings))
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+        echo("database is up to date")
+        common = ["--data-dir", str(data_dir), "--config", str(config)]
+        api = await stack.spawn("api", "-m", "oneclick.cli", "api", *common,
+                                "--host", host, "--port", str(port))  # fmt: skip
+        # The swap engine; comment this line out to run the API alone.
+        await stack.spawn("worker", "-m", "oneclick.cli", "worker", *common)
+        await _wait_for(
+            lambda: _api_answers(stack.api_url), api, "the API", API_START_TIMEOUT_S, stop
+        )
+        doc = stack_document(
+            manifest,
+            api_url=stack.api_url,
+            manager_public_key=keys.manager_public_key,
+            config_file=config,
+            children={c.name: c.pid for c in stack.children},
+        )
+        write_atomic(stack_file, json.dumps(doc, indent=2) + "\n")
+        _banner(stack, manifest, keys.manager_public_key, time.monotonic() - started)
+        return await _supervise(stack, stop)
+    except StackError as exc:
+        echo(f"error: {exc}", sys.stderr)
+        return exc.code
+    except ConfigurationError as exc:
+        echo(f"error: {exc.message}", sys.stderr)
+        return 2
+    finally:
+        stack_file.unlink(missing_ok=True)
+        await stack.stop_all()
+        os.close(lock)
+
+
+async def _supervise(stack: Stack, stop: asyncio.Event) -> int:
+    waits = {asyncio.create_task(c.proc.wait()): c for c in stack.children}
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopper, *waits], return_when=asyncio.FIRST_COMPLETED)
+    for task in [stopper, *waits]:
+        task.cancel()
+    if stopper in done:
+        echo("stopping (signal received)")
+        return 0
+    dead = next(waits[t] for t in done if t in waits)
+    echo(f"{dead.name} exited unexpectedly ({describe(dead.proc.returncode)}): stopping everything")
+    return 1
+
+
+def _banner(stack: Stack, manifest: dict[str, Any], manager_key: str, took_s: float) -> None:
+    lines = [
+        f"oneclick is up in {took_s:.1f} s (data in {stack.data_dir})",
+        f"  1Click API      {stack.api_url}   (GET /v0/tokens, POST /v0/quote, GET /v0/status)",
+        f"  manager key     {manager_key}   (verifyQuoteSignature)",
+        f"  NEAR RPC        {manifest['near_rpc']}",
+        f"  solver relay    {manifest['relay']}",
+        f"  PoA bridge      {manifest['bridge']}",
+        f"  prices          {manifest['prices']}",
+        f"  devnet control  {manifest['control']}",
+        f"  stack file      {stack.data_dir / STACK_FILE}",
+        "Try a quote:",
+        curl_example(stack.api_url, manifest),
+        "Devnet wallets and balances: oneclick devnet info; stop with Ctrl-C.",
+    ]
+    # Plain lines (no prefix) so that the curl command can be pasted as it is.
+    sys.stdout.write("\n" + "\n".join(lines) + "\n\n")
+    sys.stdout.flush()
+
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (default ./.oneclick).")
+]
+
+
+def up(
+    data_dir: DataDir = None,
+    host: Annotated[str, typer.Option(help="Listen address of every server.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the 1Click API.")] = 8080,
+) -> None:
+    """Start the devnet, the API and a worker on loopback, supervised, until Ctrl-C."""
+    directory = data_dir or Path(os.environ.get("ONECLICK_DATA_DIR") or DEFAULT_DATA_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    directory = directory.resolve()
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await run_stack(directory, host, port, stop)
+
+    code = asyncio.run(main())
+    if code:
+        raise typer.Exit(code)

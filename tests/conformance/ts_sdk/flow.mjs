@@ -1,0 +1,187 @@
+#!/usr/bin/env node
+// A whole 1Click swap through the official TypeScript SDK's own OneClickService, against our
+// server (OpenAPI.BASE = BASE_URL, nothing else changed):
+//   getTokens -> dry getQuote -> getQuote -> verifyQuoteSignature (our key; the SDK's built-in
+//   1Click key must refuse) -> getExecutionStatus (PENDING_DEPOSIT) -> deposit on the devnet
+//   (POST <control>/send from alice, then /mine for confirmations) -> submitDepositTx ->
+//   getExecutionStatus until SUCCESS -> getExecutionStatus of an unknown address = ApiError 404.
+//
+// usage: node flow.mjs BASE_URL DEVNET_JSON MANAGER_PUBLIC_KEY
+//            [--no-deposit] [--from ASSET_ID] [--to ASSET_ID] [--amount UNITS] [--timeout-s N]
+// DEVNET_JSON is <data-dir>/devnet/devnet.json (assets, wallets, control URL). By default the
+// swap is USDC on eth:1 -> USDC on eth:42161, alice (eth:1) pays and is refunded, bob (arb)
+// receives. --no-deposit stops after the quotes, the first status and the 404.
+// stdout: one JSON summary. Exit status 0 when every check passed, 1 otherwise (reason on stderr).
+import { readFileSync } from "node:fs";
+import {
+  ApiError,
+  OneClickService,
+  OpenAPI,
+  QuoteRequest,
+  verifyQuoteSignature,
+} from "@defuse-protocol/one-click-sdk-typescript";
+
+function parseArgs(argv) {
+  const positional = [];
+  const options = { deposit: true, timeoutS: 240 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--no-deposit") options.deposit = false;
+    else if (arg === "--from") options.from = argv[++i];
+    else if (arg === "--to") options.to = argv[++i];
+    else if (arg === "--amount") options.amount = argv[++i];
+    else if (arg === "--timeout-s") options.timeoutS = Number(argv[++i]);
+    else positional.push(arg);
+  }
+  if (positional.length !== 3) {
+    throw new Error("usage: flow.mjs BASE_URL DEVNET_JSON MANAGER_PUBLIC_KEY [options]");
+  }
+  const [base, devnetPath, managerKey] = positional;
+  return { base, devnetPath, managerKey, ...options };
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(`check failed: ${message}`);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function control(devnet, method, path, body) {
+  const response = await fetch(devnet.control.replace(/\/$/, "") + path, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(`control ${path}: HTTP ${response.status}: ${answer.error}`);
+  return answer;
+}
+
+function pick(devnet, assetId, chain, symbol) {
+  const found = devnet.assets.find((a) =>
+    assetId ? a.assetId === assetId : a.chain === chain && a.symbol === symbol,
+  );
+  check(found, `devnet.json lists ${assetId ?? `${symbol} on ${chain}`}`);
+  return found;
+}
+
+function wallet(devnet, chain, name) {
+  const found = devnet.wallets.find((w) => w.chain === chain && w.name === name);
+  check(found, `devnet.json has ${name}'s wallet on ${chain}`);
+  return found.address;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const devnet = JSON.parse(readFileSync(args.devnetPath, "utf8"));
+  OpenAPI.BASE = args.base.replace(/\/$/, "");
+  const summary = { base: OpenAPI.BASE };
+
+  const origin = pick(devnet, args.from, "eth:1", "USDC");
+  const destination = pick(devnet, args.to, "eth:42161", "USDC");
+  const tokens = await OneClickService.getTokens();
+  const listed = new Set(tokens.map((t) => t.assetId));
+  check(listed.has(origin.assetId) && listed.has(destination.assetId), "getTokens lists both");
+  summary.tokens = tokens.length;
+
+  // ten whole tokens: an output above the destination bridge's minimum withdrawal
+  const amount = args.amount ?? String(10n * 10n ** BigInt(origin.decimals));
+  const request = (dry) => ({
+    dry,
+    swapType: QuoteRequest.swapType.EXACT_INPUT,
+    slippageTolerance: 100,
+    originAsset: origin.assetId,
+    depositType: QuoteRequest.depositType.ORIGIN_CHAIN,
+    destinationAsset: destination.assetId,
+    amount,
+    refundTo: wallet(devnet, origin.chain, "alice"),
+    refundType: QuoteRequest.refundType.ORIGIN_CHAIN,
+    recipient: wallet(devnet, destination.chain, "bob"),
+    recipientType: QuoteRequest.recipientType.DESTINATION_CHAIN,
+    deadline: new Date(Date.now() + 30 * 60_000).toISOString(),
+  });
+
+  const dry = await OneClickService.getQuote(request(true));
+  check(dry.quote.depositAddress === undefined, "a dry quote has no deposit address");
+  check(verifyQuoteSignature(dry, args.managerKey), "the dry quote verifies with our key");
+  summary.dryQuote = { amountOut: dry.quote.amountOut, verified: true };
+
+  const quote = await OneClickService.getQuote(request(false));
+  const depositAddress = quote.quote.depositAddress;
+  check(typeof depositAddress === "string" && depositAddress, "a quote has a deposit address");
+  check(verifyQuoteSignature(quote, args.managerKey), "the quote verifies with our key");
+  check(!verifyQuoteSignature(quote), "the SDK's built-in 1Click key does not verify our quote");
+  summary.quote = {
+    depositAddress,
+    depositMemo: quote.quote.depositMemo ?? null,
+    amountIn: quote.quote.amountIn,
+    amountOut: quote.quote.amountOut,
+    minAmountOut: quote.quote.minAmountOut,
+    verified: true,
+  };
+
+  const first = await OneClickService.getExecutionStatus(depositAddress, quote.quote.depositMemo);
+  check(first.status === "PENDING_DEPOSIT", `a new quote is PENDING_DEPOSIT (${first.status})`);
+  check(verifyQuoteSignature(first.quoteResponse, args.managerKey), "the status echo verifies");
+  summary.firstStatus = first.status;
+
+  if (args.deposit) {
+    const sent = await control(devnet, "POST", "/send", {
+      chain: origin.chain,
+      wallet: "alice",
+      to: depositAddress,
+      asset: origin.symbol,
+      amount: quote.quote.amountIn,
+      ...(quote.quote.depositMemo ? { memo: quote.quote.depositMemo } : {}),
+    });
+    const chain = (devnet.chains ?? []).find((c) => c.chain === origin.chain);
+    const confirmations = chain?.confirmations ?? 0;
+    if (confirmations > 0) {
+      await control(devnet, "POST", "/mine", { chain: origin.chain, blocks: confirmations });
+    }
+    const submitted = await OneClickService.submitDepositTx({
+      txHash: sent.tx_hash,
+      depositAddress,
+      ...(quote.quote.depositMemo ? { memo: quote.quote.depositMemo } : {}),
+    });
+    summary.deposit = { txHash: sent.tx_hash, statusAfterSubmit: submitted.status };
+
+    const statuses = [submitted.status];
+    const giveUp = Date.now() + args.timeoutS * 1000;
+    let status = submitted;
+    while (status.status !== "SUCCESS") {
+      check(!["REFUNDED", "FAILED"].includes(status.status), `the swap ended ${status.status}`);
+      check(Date.now() < giveUp, `SUCCESS within ${args.timeoutS} s (last ${status.status})`);
+      if (["PENDING_DEPOSIT", "KNOWN_DEPOSIT_TX"].includes(status.status)) {
+        await control(devnet, "POST", "/mine", { chain: origin.chain, blocks: 1 });
+      }
+      await sleep(500); // poll interval
+      status = await OneClickService.getExecutionStatus(depositAddress, quote.quote.depositMemo);
+      if (statuses[statuses.length - 1] !== status.status) statuses.push(status.status);
+    }
+    summary.final = {
+      status: status.status,
+      statuses,
+      amountOut: status.swapDetails.amountOut,
+      destinationChainTxHashes: status.swapDetails.destinationChainTxHashes.map((t) => t.hash),
+    };
+  }
+
+  try {
+    await OneClickService.getExecutionStatus("0x000000000000000000000000000000000000dead");
+    check(false, "an unknown deposit address is a 404");
+  } catch (err) {
+    check(err instanceof ApiError, `an unknown address raises ApiError (${err})`);
+    check(err.status === 404, `an unknown address is a 404 (got ${err.status})`);
+    summary.notFound = { status: err.status, message: err.body?.message };
+  }
+  summary.ok = true;
+  process.stdout.write(JSON.stringify(summary) + "\n");
+}
+
+main().catch((err) => {
+  const detail = err instanceof ApiError ? ` (HTTP ${err.status}: ${JSON.stringify(err.body)})` : "";
+  process.stderr.write(`flow.mjs: ${err.message ?? err}${detail}\n`);
+  process.exit(1);
+});
