@@ -130,6 +130,17 @@ def _too_small() -> RequestError:
     return RequestError("amount is too small to cover the fees")
 
 
+def check_payout_withdrawable(amounts: QuoteAmounts, min_withdrawal: int) -> None:
+    """The bridge refuses a withdrawal below its minimum (PROTOCOL.md §4.2), so a quote must not
+    promise an output the payout could not carry: the smallest payout the swap may make
+    (``minAmountOut`` plus the withdrawal fee the bridge keeps) has to reach that minimum."""
+    if amounts.min_amount_out + amounts.withdraw_fee < min_withdrawal:
+        raise RequestError(
+            "amount is too small: the output would be below the destination chain's minimum "
+            f"withdrawal of {min_withdrawal} base units"
+        )
+
+
 def solver_ask(
     swap_type: SwapType, amount: int, fees: Fees, token_in: str, token_out: str
 ) -> SolverAsk:

@@ -24,6 +24,7 @@ from oneclick.domain.quotes import (
     InputFee,
     QuoteAmounts,
     SwapType,
+    check_payout_withdrawable,
     offer_rank,
     quote_amounts,
     solver_ask,
@@ -46,16 +47,19 @@ from oneclick.services.pricing import asset_prices
 logger = logging.getLogger(__name__)
 
 
+def _bridge_payout(spec: QuoteSpec) -> bool:
+    """The output leaves through the PoA bridge (fee and minimum withdrawal apply)."""
+    return (
+        spec.recipient_type is RecipientType.DESTINATION_CHAIN
+        and not spec.destination.is_near_native
+    )
+
+
 def _fees(ctx: ServiceContext, spec: QuoteSpec, protocol_fee: int, partner: Partner | None) -> Fees:
     input_fees = list(spec.app_fees)
     if partner is None and ctx.policy.platform_fee_bps > 0:
         input_fees.append(InputFee(ctx.policy.platform_fee_recipient, ctx.policy.platform_fee_bps))
-    withdraw_fee = 0
-    if (
-        spec.recipient_type is RecipientType.DESTINATION_CHAIN
-        and not spec.destination.is_near_native
-    ):
-        withdraw_fee = spec.destination.withdrawal_fee
+    withdraw_fee = spec.destination.withdrawal_fee if _bridge_payout(spec) else 0
     return Fees(protocol_fee, tuple(input_fees), withdraw_fee)
 
 
@@ -148,6 +152,8 @@ async def request_quote(
         raise RequestError("swapType ANY_INPUT is not supported by this service")
     fees = _fees(ctx, spec, await ctx.fee_cache.get(), partner)
     amounts = await _amounts(ctx, spec, fees)
+    if _bridge_payout(spec):
+        check_payout_withdrawable(amounts, spec.destination.min_withdrawal_amount)
     prices: dict[str, Decimal] = await asset_prices(ctx.prices, [spec.origin, spec.destination])
     time_estimate = ctx.policy.time_estimate(spec.origin.blockchain, spec.destination.blockchain)
     echo = request_echo(raw)

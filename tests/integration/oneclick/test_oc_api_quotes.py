@@ -250,3 +250,25 @@ async def test_quote_waiting_time_reaches_the_relay(
     await client.post("/v0/quote", json=quote_request(dry=True, quoteWaitingTimeMs=1500))
     await client.post("/v0/quote", json=quote_request(dry=True))
     assert [r.wait_ms for r in world.relay.requests] == [1500, None]
+
+
+async def test_an_output_below_the_bridge_minimum_withdrawal_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    # 2 USDT buy ~3,330 sats: more than the 1,900 withdrawal fee, less than the bridge's 5,000
+    # minimum withdrawal, so the payout would be rejected after the swap.
+    small = quote_request(
+        originAsset=USDT,
+        destinationAsset="nep141:btc.omft.near",
+        amount="2000000",
+        refundTo="0xcac3C41676deF4FE375E57118f3eB83A99105577",
+        recipient="bc1q6mte80265ghwq4vsrpm9lnaz46uvdreu9z8wly",
+    )
+    response = await client.post("/v0/quote", json=small)
+    assert response.status_code == 400
+    assert "minimum withdrawal of 5000" in response.json()["message"]
+    enough = dict(small, amount="10000000")  # ~16,600 sats
+    assert (await client.post("/v0/quote", json=enough)).status_code == 200
+    # Delivered inside NEAR Intents, nothing is withdrawn: no minimum applies.
+    inside = dict(small, recipientType="INTENTS", recipient="bob.near")
+    assert (await client.post("/v0/quote", json=inside)).status_code == 200
