@@ -18,6 +18,7 @@ from pydantic import (
     StrictStr,
     StringConstraints,
     TypeAdapter,
+    ValidationError,
     model_validator,
 )
 
@@ -202,7 +203,13 @@ _CHAIN = TypeAdapter(ChainId)
 
 
 def _chain(chain: str) -> str:
-    return _CHAIN.validate_python(chain)
+    """Refuse a malformed chain id before anything is sent, with a message that says so."""
+    try:
+        return _CHAIN.validate_python(chain)
+    except ValidationError as exc:
+        raise ValueError(
+            f"not a bridge chain id: {chain!r} (expected <chain type>:<id>, e.g. eth:1)"
+        ) from exc
 
 
 class HttpPoaBridge(JsonRpcClient):
