@@ -5,8 +5,12 @@ the omft token in the verifier (``mt_mint``, memo ``deposit``), then ``COMPLETED
 Reorgs: each scan position is stored with its block hash; when a stored hash no longer matches,
 scanning rewinds to the newest position that still does, forgetting the pending deposits above
 it. A deposit's own block hash is checked again just before crediting. A deposit below the
-token's minimum, or to an unknown memo, is recorded ``FAILED`` and never credited. A credit cut
-short by a crash stays ``CREDITING`` for an operator: crediting again could pay twice.
+token's minimum, or to an unknown memo, is recorded ``FAILED`` and never credited.
+
+Exactly once: a credit is marked ``CREDITING`` before the mint and carries an idempotency key
+naming the chain transfer (:func:`credit_key`), which the verifier commits with the mint. A
+credit cut short (a crash after the mint, before ``COMPLETED`` was written) is simply done again
+on the next pass: the verifier answers a known key with the first mint's record.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from functools import partial
 
-from devnet.bridge.faults import Faults
+from devnet.bridge.faults import AFTER_CREDIT, Faults
 from devnet.bridge.store import BridgeStore, DepositRow, now_iso
 from devnet.bridge.tokens import BridgedToken
 from devnet.chains.base import Chain, Transfer
@@ -25,6 +30,12 @@ logger = logging.getLogger(__name__)
 
 MAX_SCAN_BLOCKS = 256
 PENDING, CREDITING, COMPLETED, FAILED = "PENDING", "CREDITING", "COMPLETED", "FAILED"
+
+
+def credit_key(deposit: DepositRow) -> str:
+    """The verifier idempotency key of a deposit's credit: one per chain transfer (the same
+    transfer is recorded once, by chain, tx hash and index)."""
+    return f"poa-bridge:deposit:{deposit.chain}:{deposit.tx_hash}:{deposit.idx}"
 
 
 class DepositWatcher:
@@ -128,6 +139,10 @@ class DepositWatcher:
             )
 
     async def _settle(self, chain: Chain, head: int) -> None:
+        # Credits a crash cut short first: they passed every check already.
+        crediting, _ = self._store.deposits(chain=chain.chain_id, statuses=[CREDITING])
+        for deposit in sorted(crediting, key=lambda d: d.id):
+            await self._credit(deposit)
         depth = self.required_confirmations(chain.chain_id)
         pending, _ = self._store.deposits(chain=chain.chain_id, statuses=[PENDING])
         for deposit in sorted(pending, key=lambda d: d.id):
@@ -141,13 +156,18 @@ class DepositWatcher:
 
     async def _credit(self, deposit: DepositRow) -> None:
         assert deposit.account_id is not None
-        self._store.set_deposit(deposit.id, status=CREDITING)
+        if deposit.status != CREDITING:
+            self._store.set_deposit(deposit.id, status=CREDITING)
         record = await asyncio.to_thread(
-            self._verifier.deposit,
-            deposit.account_id,
-            f"nep141:{deposit.near_token_id}",
-            deposit.amount,
+            partial(
+                self._verifier.deposit,
+                deposit.account_id,
+                f"nep141:{deposit.near_token_id}",
+                deposit.amount,
+                idempotency_key=credit_key(deposit),
+            )
         )
+        self._faults.check(AFTER_CREDIT)
         if record.succeeded:
             self._store.set_deposit(deposit.id, status=COMPLETED, mint_tx_hash=record.hash)
         else:

@@ -7,10 +7,13 @@ is broadcast; a stored transaction is only ever re-broadcast as is (same nonce, 
 and signed anew only when the chain says it can never land (:class:`TxExpired`), so a restart at
 any point neither loses nor duplicates it. A rejected payout (bad address or memo, under the
 minimum) is refunded by the verifier; one that cannot be paid (no funds, reverted) is credited
-back explicitly (``RETURNED``); a credit-back cut short by a crash stays ``RETURNING``.
+back explicitly (``RETURNED``). The credit-back carries an idempotency key naming the payout
+(:func:`return_key`), committed by the verifier with the mint, so one cut short by a crash
+(still ``RETURNING``) is simply done again: the verifier answers a known key with the first
+mint's record. One the verifier refuses is ``RETURN_REFUSED``, for an operator.
 
 States: ``ACCEPTED`` → ``PREPARED`` → ``COMPLETED``; ``REJECTED``; ``RETURN_DUE`` → ``RETURNING``
-→ ``RETURNED``.
+→ ``RETURNED`` (or ``RETURN_REFUSED``).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
-from devnet.bridge.faults import AFTER_BROADCAST, AFTER_RECORD, Faults
+from devnet.bridge.faults import AFTER_BROADCAST, AFTER_CREDIT, AFTER_RECORD, Faults
 from devnet.bridge.store import BridgeStore, WithdrawalRow, now_iso
 from devnet.bridge.tokens import BridgedToken
 from devnet.chains.base import (
@@ -40,7 +44,8 @@ logger = logging.getLogger(__name__)
 WITHDRAW_PREFIX = "WITHDRAW_TO:"
 ACCEPTED, PREPARED, COMPLETED, REJECTED = "ACCEPTED", "PREPARED", "COMPLETED", "REJECTED"
 RETURN_DUE, RETURNING, RETURNED = "RETURN_DUE", "RETURNING", "RETURNED"
-OPEN_STATES = (ACCEPTED, PREPARED, RETURN_DUE)
+RETURN_REFUSED = "RETURN_REFUSED"
+OPEN_STATES = (ACCEPTED, PREPARED, RETURN_DUE, RETURNING)
 WIRE_STATUS = {
     ACCEPTED: "PENDING",
     PREPARED: "PENDING",
@@ -49,6 +54,7 @@ WIRE_STATUS = {
     RETURN_DUE: "RETURNING",
     RETURNING: "RETURNING",
     RETURNED: "RETURNED",
+    RETURN_REFUSED: "RETURNING",  # still owed to the account, until an operator acts
 }
 
 
@@ -165,7 +171,7 @@ class PayoutDesk:
         if self._faults.payouts_paused:
             return
         for row in self._store.withdrawals(chain=chain.chain_id, states=OPEN_STATES):
-            if row.state == RETURN_DUE:
+            if row.state in (RETURN_DUE, RETURNING):
                 await self._give_back(row)
             elif not await self._pay(chain, hot, row):
                 return  # the chain is not ready (or a payout is in flight): keep the order
@@ -227,10 +233,18 @@ class PayoutDesk:
         return True
 
     async def _give_back(self, row: WithdrawalRow) -> None:
-        self._store.set_withdrawal(row.payout_id, state=RETURNING)
+        if row.state != RETURNING:
+            self._store.set_withdrawal(row.payout_id, state=RETURNING)
         record = await asyncio.to_thread(
-            self._verifier.deposit, row.account_id, f"nep141:{row.near_token_id}", row.amount
+            partial(
+                self._verifier.deposit,
+                row.account_id,
+                f"nep141:{row.near_token_id}",
+                row.amount,
+                idempotency_key=return_key(row.payout_id),
+            )
         )
+        self._faults.check(AFTER_CREDIT)
         if record.succeeded:
             self._store.set_withdrawal(row.payout_id, state=RETURNED)
         else:
@@ -238,7 +252,14 @@ class PayoutDesk:
                 "credit-back refused by the verifier; an operator must act",
                 extra={"action": "withdrawal_return", "payout_id": row.payout_id},
             )
-            self._store.set_withdrawal(row.payout_id, note=f"credit-back failed: {record.panic}")
+            self._store.set_withdrawal(
+                row.payout_id, state=RETURN_REFUSED, note=f"credit-back failed: {record.panic}"
+            )
 
 
-__all__ = ["BridgeSink", "PayoutDesk", "parse_destination"]
+def return_key(payout_id: str) -> str:
+    """The verifier idempotency key of the credit-back of payout ``payout_id``."""
+    return f"poa-bridge:return:{payout_id}"
+
+
+__all__ = ["BridgeSink", "PayoutDesk", "parse_destination", "return_key"]

@@ -6,18 +6,21 @@
 """
 
 from devnet.relay.app import create_app
+from devnet.relay.faults import AFTER_EXECUTE, SimulatedCrash
 from devnet.relay.publisher import Gate, PublishOutcome
 from devnet.relay.quotes import QuoteRejected, SolverQuote
 from devnet.relay.relay import Relay, RelayConfig
 from devnet.relay.server import RelayServer
 
 __all__ = [
+    "AFTER_EXECUTE",
     "Gate",
     "PublishOutcome",
     "QuoteRejected",
     "Relay",
     "RelayConfig",
     "RelayServer",
+    "SimulatedCrash",
     "SolverQuote",
     "create_app",
 ]

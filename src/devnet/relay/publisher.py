@@ -3,23 +3,28 @@ take, burn the quotes, queue the batch, send it with ``execute_intents``, report
 tell the winning solvers (``quote_status``).
 
 A batch is written to the store before it is sent ("write, then send"); on a restart the
-unsent ones are sent and the sent ones are settled. The submitter sends one batch at a time, in
-order, so a batch's simulation is never invalidated by a batch queued before it except through
-a shared balance; such a batch fails on chain and says so in ``get_status``.
+unsent ones are sent and the sent ones are settled. A batch the store calls unsent may have been
+executed just before a crash: the verifier's intent index (``Verifier.tx_for_intent``) is asked,
+on a restart and whenever a send fails with "nonce was already used", and a batch whose payloads
+all ran in one transaction is settled with that transaction instead of being reported failed.
+
+The submitter sends one batch at a time, in order, so a batch's simulation is never invalidated
+by a batch queued before it except through a shared balance; such a batch fails on chain and
+says so in ``get_status``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+from devnet.relay.faults import AFTER_EXECUTE, Faults
 from devnet.relay.quotes import QuoteBook
 from devnet.relay.solvers import QuoteOwner, SolverHub
 from devnet.relay.store import BatchState, RelayStore, StoredBatch
-from devnet.verifier import Clock, InvariantViolated, Verifier, VerifierError
+from devnet.verifier import Clock, InvariantViolated, TxRecord, Verifier, VerifierError
 from nearintents import signing
 from nearintents.rpc.relay import IntentStatus
 
@@ -110,6 +115,7 @@ class Publisher:
         self._sending: asyncio.Future[None] | None = None
         self.submissions = Gate()
         self.settlements = Gate()
+        self.faults = Faults()
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -117,6 +123,10 @@ class Publisher:
         for stored in self._store.unfinished():
             batch = self._recovered(stored)
             if stored.state is BatchState.PENDING:
+                executed = self._executed(batch)
+                if executed is not None:  # sent just before a crash: settle, never resend
+                    self._sent(batch, executed)
+                    continue
                 self._inflight |= batch.nonces
                 self._to_submit.put_nowait(batch)
             elif stored.tx_hash is not None:
@@ -127,14 +137,20 @@ class Publisher:
         ]
 
     async def stop(self) -> None:
+        """Stop both loops; a batch being sent is finished and recorded, never cut off. Raises
+        what ended a loop early (e.g. a :class:`SimulatedCrash`), once everything stopped."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        outcomes = await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        if self._sending is not None:
-            await self._sending  # a batch being sent is finished and recorded, never cut off
+        sending, self._sending = self._sending, None
+        if sending is not None:
+            outcomes += await asyncio.gather(sending, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(
+                outcome, asyncio.CancelledError
+            ):
+                raise outcome
 
     def _recovered(self, stored: StoredBatch) -> QueuedBatch:
         count = len(stored.quote_hashes)
@@ -231,10 +247,19 @@ class Publisher:
         record = await asyncio.to_thread(
             self._verifier.execute_intents, batch.signed, sender_id=self._relayer_id
         )
+        self.faults.check(AFTER_EXECUTE)
         self._inflight -= batch.nonces
+        if not record.succeeded and record.panic == NONCE_USED:
+            # Already on chain (sent by us before a crash, or by someone else)?
+            executed = self._executed(batch)
+            if executed is not None:
+                logger.info(
+                    "batch was executed already; settling it with that transaction",
+                    extra={"action": "submit", "tx_hash": executed.hash},
+                )
+                record = executed
         if record.succeeded:
-            self._store.set_state(batch.id, BatchState.TX_BROADCASTED, tx_hash=record.hash)
-            self._to_settle.put_nowait((batch, record.hash))
+            self._sent(batch, record)
             return
         self._store.set_state(batch.id, BatchState.FAILED, tx_hash=record.hash, reason=record.panic)
         logger.warning(
@@ -242,6 +267,19 @@ class Publisher:
             record.panic,
             extra={"action": "submit", "tx_hash": record.hash, "intent": batch.published_hash},
         )
+
+    def _sent(self, batch: QueuedBatch, record: TxRecord) -> None:
+        self._store.set_state(batch.id, BatchState.TX_BROADCASTED, tx_hash=record.hash)
+        self._to_settle.put_nowait((batch, record.hash))
+
+    def _executed(self, batch: QueuedBatch) -> TxRecord | None:
+        """The transaction that executed every payload of ``batch``, if one did. Payloads
+        executed in different transactions (or only some of them) are not this batch."""
+        records = [self._verifier.tx_for_intent(h) for h in batch.intent_hashes]
+        found = {r.hash: r for r in records if r is not None}
+        if len(found) != 1 or None in records:
+            return None
+        return next(iter(found.values()))
 
     async def _settle_loop(self) -> None:
         while True:

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from devnet.relay.faults import Faults
 from devnet.relay.jsonrpc import REJECTED, UNKNOWN_QUOTE, RpcFault
 from devnet.relay.publisher import Gate, Publisher, PublishOutcome
 from devnet.relay.quotes import QuoteBook, QuoteRejected, check_quote, min_amount
@@ -87,14 +88,21 @@ class Relay:
         """Pause to hold sent batches in ``TX_BROADCASTED``."""
         return self.publisher.settlements
 
+    @property
+    def faults(self) -> Faults:
+        """Simulated crashes (tests): ``relay.faults.crash_at.add(AFTER_EXECUTE)``."""
+        return self.publisher.faults
+
     async def start(self) -> None:
         await self.publisher.start()
 
     async def stop(self) -> None:
         for connection in list(self.hub.connections.values()):
             connection.close("relay stopping")
-        await self.publisher.stop()
-        self.store.close()
+        try:
+            await self.publisher.stop()
+        finally:
+            self.store.close()
 
     async def __aenter__(self) -> Self:
         await self.start()

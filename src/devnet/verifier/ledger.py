@@ -19,7 +19,7 @@ from devnet.verifier.chain import Block, Chain, Receipt, TxRecord
 from devnet.verifier.clock import Clock, SystemClock
 from devnet.verifier.errors import VerifierError
 from devnet.verifier.near_tokens import DEFAULT_TOKENS, FtConfig, NearLedger
-from devnet.verifier.runtime import Runtime, TxContext
+from devnet.verifier.runtime import INTENT_TX_TABLE, Runtime, TxContext
 from devnet.verifier.sinks import Payout, PayoutResult, PayoutSink
 from devnet.verifier.state import VerifierState
 from devnet.verifier.store import Base, MemoryStore, Overlay, SqliteStore, Store
@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_RELAYER = "relayer.devnet.near"
 DEFAULT_DAO = "dao.devnet.near"
 DB_FILE = "verifier.sqlite3"
+# idempotency key -> hash of the transaction committed under it (see LedgerCore.transact)
+IDEMPOTENCY_TABLE = "idempotency"
 # A new (empty) block is produced for `block` queries once the clock has moved this far.
 BLOCK_TIME_NS = 1_000_000_000
 
@@ -134,10 +136,22 @@ class LedgerCore:
         run: Callable[[TxContext], Receipt],
         *,
         deposit: int = 0,
+        idempotency_key: str | None = None,
     ) -> TxRecord:
         """Record one transaction: ``run`` makes its receipts and returns the one whose result
-        is the transaction's. Commits atomically, then delivers external payouts."""
+        is the transaction's. Commits atomically, then delivers external payouts.
+
+        ``idempotency_key``: the key is stored with the transaction's hash in the same commit;
+        called again with it, nothing runs and the first transaction's record is returned
+        (failed or not: a failed one changed nothing, and answering the same keeps a retry's
+        outcome that of the first call). Raises ValueError if the key was used for a different
+        call (signer, receiver, method and arguments must match)."""
         with self._lock:
+            if idempotency_key is not None:
+                prior = self._keyed_tx(idempotency_key)
+                if prior is not None:
+                    _check_same_call(prior, idempotency_key, signer_id, receiver_id, method, args)
+                    return prior
             now = self.clock.now_ns()
             db = Overlay(self._base)
             chain = Chain(db)
@@ -147,6 +161,8 @@ class LedgerCore:
             first = tx.receipts[0]
             tx.status = first.status if first.failed else result.status
             chain.put_tx(tx)
+            if idempotency_key is not None:
+                db.put(IDEMPOTENCY_TABLE, idempotency_key, tx.hash)
             self._commit(db)
         self._deliver(ctx.external_payouts)
         record = self.tx(tx.hash)
@@ -307,6 +323,28 @@ class LedgerCore:
         with self._lock:
             return Chain(self._view_db()).tx(tx_hash)
 
+    def _keyed_tx(self, idempotency_key: str) -> TxRecord | None:
+        tx_hash = self._base.get(IDEMPOTENCY_TABLE, idempotency_key)
+        if tx_hash is None:
+            return None
+        record = self.tx(tx_hash)
+        assert record is not None, "a key is committed with its transaction"
+        return record
+
+    def tx_for_idempotency_key(self, idempotency_key: str) -> TxRecord | None:
+        """The transaction committed under ``idempotency_key`` (see :meth:`transact`), if any."""
+        with self._lock:
+            return self._keyed_tx(idempotency_key)
+
+    def tx_for_intent(self, intent_hash: str) -> TxRecord | None:
+        """The transaction that executed the signed intent ``intent_hash`` (base58, as in
+        ``intents_executed``), or None if none did. Kept for the devnet's relay, which must
+        find out after a crash whether a batch it sent went through; NEAR RPC has no such
+        query, so this is in-process only."""
+        with self._lock:
+            tx_hash = self._base.get(INTENT_TX_TABLE, intent_hash)
+            return None if tx_hash is None else self.tx(tx_hash)
+
     def head_block(self) -> Block:
         """The latest block; an empty one is added when the clock moved on, so block time
         follows the ledger clock even without transactions."""
@@ -332,6 +370,23 @@ class LedgerCore:
         """A copy of every committed table (for tests and debugging)."""
         with self._lock:
             return {name: dict(rows) for name, rows in self._base.tables.items()}
+
+
+def _check_same_call(
+    prior: TxRecord, key: str, signer_id: str, receiver_id: str, method: str, args: Any
+) -> None:
+    def canonical(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+    if (prior.signer_id, prior.receiver_id, prior.method, canonical(prior.args)) != (
+        signer_id,
+        receiver_id,
+        method,
+        canonical(args),
+    ):
+        raise ValueError(
+            f"idempotency key {key!r} was used for a different call (transaction {prior.hash})"
+        )
 
 
 def _payout_from_json(raw: str) -> Payout:

@@ -25,6 +25,9 @@ from devnet.verifier.store import Overlay
 
 Body = Callable[[Overlay, Receipt], Any]
 
+# intent hash -> hash of the transaction that executed it (Verifier.tx_for_intent)
+INTENT_TX_TABLE = "intent_tx"
+
 
 @dataclass
 class TxContext:
@@ -120,6 +123,9 @@ class Runtime:
     def _run_batch(self, ctx: TxContext, db: Overlay, receipt: Receipt, signed: Any) -> None:
         report = Engine(self.state(db, ctx), simulate=False).run(signed)
         receipt.logs.extend(execution_logs(report))
+        # In the receipt's overlay: the index entries exist exactly if the batch committed.
+        for entry in report.intents_executed:
+            db.put(INTENT_TX_TABLE, entry["intent_hash"], ctx.tx.hash)
         for followup in report.followups:
             ctx.schedule(partial(self.followup, ctx, followup))
 

@@ -31,6 +31,8 @@ from devnet.verifier.views import call_view
 
 __all__ = ["DEFAULT_DAO", "DEFAULT_RELAYER", "Verifier", "VerifierConfig"]
 
+FAUCET = "faucet.devnet.near"
+
 
 class Verifier(LedgerCore):
     """``intents.near`` on the devnet: open with :meth:`open` (a data directory, or memory),
@@ -100,7 +102,15 @@ class Verifier(LedgerCore):
 
         return self.transact(sender_id, token, "ft_transfer_call", args, run, deposit=1)
 
-    def ft_on_transfer(self, token: str, sender_id: str, amount: int, msg: str = "") -> TxRecord:
+    def ft_on_transfer(
+        self,
+        token: str,
+        sender_id: str,
+        amount: int,
+        msg: str = "",
+        *,
+        idempotency_key: str | None = None,
+    ) -> TxRecord:
         """A token contract the devnet does not ledger itself (a PoA bridge token) notifies the
         verifier of ``amount`` sent by ``sender_id``; the result is the amount to refund."""
         args = {"sender_id": sender_id, "amount": str(amount), "msg": msg}
@@ -112,6 +122,7 @@ class Verifier(LedgerCore):
             [(f"nep141:{token}", amount)],
             msg,
             lambda u: str(u[0]),
+            idempotency_key,
         )
 
     def mt_on_transfer(
@@ -121,6 +132,8 @@ class Verifier(LedgerCore):
         token_ids: Sequence[str],
         amounts: Sequence[int],
         msg: str = "",
+        *,
+        idempotency_key: str | None = None,
     ) -> TxRecord:
         if len(token_ids) != len(amounts) or not amounts:
             raise ValueError("token_ids and amounts must be non-empty and of equal length")
@@ -133,10 +146,25 @@ class Verifier(LedgerCore):
         }
         tokens = [(f"nep245:{token}:{t}", a) for t, a in zip(token_ids, amounts, strict=True)]
         return self._on_transfer(
-            token, "mt_on_transfer", args, sender_id, tokens, msg, lambda u: [str(a) for a in u]
+            token,
+            "mt_on_transfer",
+            args,
+            sender_id,
+            tokens,
+            msg,
+            lambda u: [str(a) for a in u],
+            idempotency_key,
         )
 
-    def nft_on_transfer(self, token: str, sender_id: str, token_id: str, msg: str = "") -> TxRecord:
+    def nft_on_transfer(
+        self,
+        token: str,
+        sender_id: str,
+        token_id: str,
+        msg: str = "",
+        *,
+        idempotency_key: str | None = None,
+    ) -> TxRecord:
         args = {
             "sender_id": sender_id,
             "previous_owner_id": sender_id,
@@ -151,6 +179,7 @@ class Verifier(LedgerCore):
             [(f"nep171:{token}:{token_id}", 1)],
             msg,
             lambda u: u[0] > 0,
+            idempotency_key,
         )
 
     def _on_transfer(
@@ -162,6 +191,7 @@ class Verifier(LedgerCore):
         tokens: list[tuple[str, int]],
         msg: str,
         shape: Callable[[list[int]], Any],
+        idempotency_key: str | None,
     ) -> TxRecord:
         def run(ctx: TxContext) -> Receipt:
             receipt, unused = self._runtime.on_transfer(
@@ -171,7 +201,9 @@ class Verifier(LedgerCore):
                 receipt.status = success_value(ev.dumps(shape(unused)).encode())
             return receipt
 
-        return self.transact(token, self.account_id, method, args, run)
+        return self.transact(
+            token, self.account_id, method, args, run, idempotency_key=idempotency_key
+        )
 
     # --- direct calls (auth by PREDECESSOR_ID) ----------------------------------------------------
 
@@ -328,20 +360,25 @@ class Verifier(LedgerCore):
         def body(db: Overlay, receipt: Receipt, ctx: TxContext) -> None:
             self.near.native_add(db, account_id, amount)
 
-        return self._call("faucet.devnet.near", account_id, "transfer", {}, body, deposit=amount)
+        return self._call(FAUCET, account_id, "transfer", {}, body, deposit=amount)
 
     def faucet_ft(self, token: str, account_id: str, amount: int) -> TxRecord:
         """New NEAR-side tokens; for wNEAR backed by freshly wrapped native NEAR."""
 
         def body(db: Overlay, receipt: Receipt, ctx: TxContext) -> None:
-            if token == self.near.wnear_id:
-                self.near.native_add(db, account_id, amount)
-                receipt.logs.extend(self.near.near_deposit(db, account_id, amount))
-            else:
-                receipt.logs.extend(self.near.ft_mint(db, token, account_id, amount))
+            self._mint_ft(db, receipt, token, account_id, amount)
 
         args = {"account_id": account_id, "amount": str(amount)}
-        return self._call("faucet.devnet.near", token, "ft_mint", args, body)
+        return self._call(FAUCET, token, "ft_mint", args, body)
+
+    def _mint_ft(
+        self, db: Overlay, receipt: Receipt, token: str, account_id: str, amount: int
+    ) -> None:
+        if token == self.near.wnear_id:
+            self.near.native_add(db, account_id, amount)
+            receipt.logs.extend(self.near.near_deposit(db, account_id, amount))
+        else:
+            receipt.logs.extend(self.near.ft_mint(db, token, account_id, amount))
 
     def storage_deposit(
         self,
@@ -367,24 +404,77 @@ class Verifier(LedgerCore):
 
         return self._call(account_id, self.near.wnear_id, "near_deposit", {}, body, deposit=amount)
 
-    def deposit(self, account_id: str, token_id: str, amount: int, msg: str = "") -> TxRecord:
+    def deposit(
+        self,
+        account_id: str,
+        token_id: str,
+        amount: int,
+        msg: str = "",
+        *,
+        idempotency_key: str | None = None,
+    ) -> TxRecord:
         """Faucet into the verifier: NEAR-side tokens are minted to ``account_id`` and sent in
         with ``ft_transfer_call`` (so they are backed); other tokens arrive as a deposit from
-        their contract (as a bridge would mint them)."""
+        their contract (as a bridge would mint them).
+
+        ``idempotency_key`` (e.g. a bridge's id of the chain transfer it credits) makes a retry
+        safe: the first call commits the key with its transaction, atomically; a later call with
+        the key mints nothing and returns the first call's record. Raises ValueError if the key
+        was used for a different deposit. With a key, a NEAR-side token's faucet mint and its
+        ``ft_transfer_call`` are one transaction, so a crash cannot commit one without the other.
+        """
         standard, _, rest = token_id.partition(":")
         if standard == "nep141":
             with self._lock:
                 known = self.near.token(self._view_db(), rest) is not None
-            if known:
-                self.faucet_ft(rest, account_id, amount).ensure_success()
-                return self.ft_transfer_call(account_id, rest, self.account_id, amount, msg)
-            return self.ft_on_transfer(rest, account_id, amount, msg)
+            if not known:
+                return self.ft_on_transfer(
+                    rest, account_id, amount, msg, idempotency_key=idempotency_key
+                )
+            if idempotency_key is not None:
+                return self._minted_transfer_call(account_id, rest, amount, msg, idempotency_key)
+            self.faucet_ft(rest, account_id, amount).ensure_success()
+            return self.ft_transfer_call(account_id, rest, self.account_id, amount, msg)
         contract, _, inner = rest.partition(":")
         if standard == "nep245":
-            return self.mt_on_transfer(contract, account_id, [inner], [amount], msg)
+            return self.mt_on_transfer(
+                contract, account_id, [inner], [amount], msg, idempotency_key=idempotency_key
+            )
         if standard == "nep171":
-            return self.nft_on_transfer(contract, account_id, inner, msg)
+            return self.nft_on_transfer(
+                contract, account_id, inner, msg, idempotency_key=idempotency_key
+            )
         raise ValueError(f"cannot deposit {token_id!r}")
+
+    def _minted_transfer_call(
+        self, account_id: str, token: str, amount: int, msg: str, idempotency_key: str
+    ) -> TxRecord:
+        """The faucet mint of ``faucet_ft`` and ``ft_transfer_call`` into the verifier in one
+        transaction (a failed mint fails the transaction)."""
+        args = {"receiver_id": self.account_id, "amount": str(amount), "msg": msg}
+        mint_args = {"account_id": account_id, "amount": str(amount)}
+
+        def run(ctx: TxContext) -> Receipt:
+            def mint(db: Overlay, receipt: Receipt) -> None:
+                self._mint_ft(db, receipt, token, account_id, amount)
+
+            minted = ctx.call(FAUCET, token, "ft_mint", mint_args, mint)
+            if minted.failed:
+                return minted
+            self._runtime.ft_transfer_call(
+                ctx, account_id, token, self.account_id, amount, msg, None
+            )
+            return ctx.tx.receipts[-1]
+
+        return self.transact(
+            account_id,
+            token,
+            "ft_transfer_call",
+            args,
+            run,
+            deposit=1,
+            idempotency_key=idempotency_key,
+        )
 
     def view(self, method: str, args: dict[str, Any] | None = None) -> Any:
         """A view of the verifier contract by name, as over RPC (raises ViewError)."""

@@ -1,9 +1,15 @@
-"""EVM chains on real anvil processes: start/stop with reaping, ``--state`` persistence, the
-tokens at their mainnet addresses, transfer detection, re-broadcast safety and address rules."""
+"""EVM chains on real anvil processes: start/stop with reaping, ``--state`` persistence, no
+anvil outliving a parent killed outright, the tokens at their mainnet addresses, transfer
+detection, re-broadcast safety and address rules."""
 
 from __future__ import annotations
 
 import os
+import select
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -87,7 +93,7 @@ async def test_anvil_state_survives_a_restart_and_the_process_is_reaped(tmp_path
     state = tmp_path / "anvil-42161.json"
     anvil = AnvilProcess(42161, state_path=state)
     await anvil.astart()
-    pid = anvil._proc.pid if anvil._proc else 0
+    pid = anvil.pid or 0
     try:
         chain = EvmChain(ARBITRUM, anvil.url)
         await chain.setup()
@@ -106,3 +112,58 @@ async def test_anvil_state_survives_a_restart_and_the_process_is_reaped(tmp_path
         await chain.setup()  # finds the token in place
         assert await chain.balance(alice.address, USDT) == 123
         await chain.aclose()
+
+
+# Starts anvil, says its pid, then waits to be killed.
+_PARENT = """
+import sys
+from devnet.chains.evm.anvil import AnvilProcess
+node = AnvilProcess(42161, state_path=sys.argv[1], log_dir=sys.argv[2])
+node.start()
+print(node.pid, flush=True)
+sys.stdin.read()
+"""
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie (dead, waiting for init to reap it) does not."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_anvil_does_not_outlive_a_parent_killed_outright(tmp_path: Path) -> None:
+    state = tmp_path / "anvil-42161.json"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT, str(state), str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    anvil_pid: int | None = None
+    try:
+        assert parent.stdout is not None
+        ready, _, _ = select.select([parent.stdout], [], [], 60)
+        assert ready, "the parent did not start anvil in time"
+        anvil_pid = int(parent.stdout.readline())
+        assert _running(anvil_pid)
+
+        parent.kill()  # SIGKILL: no stop(), no finalizer, no atexit
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while _running(anvil_pid):
+            assert time.monotonic() < deadline, "anvil outlived its parent"
+            time.sleep(0.02)
+        assert not _running(anvil_pid)
+        assert state.exists(), "it got SIGINT, its clean stop, so it dumped its state"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        for pipe in (parent.stdin, parent.stdout):
+            if pipe is not None:
+                pipe.close()
+        if anvil_pid is not None and _running(anvil_pid):
+            os.kill(anvil_pid, signal.SIGKILL)  # the fix failed: leave no orphan behind

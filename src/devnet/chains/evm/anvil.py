@@ -1,22 +1,25 @@
 """Run and supervise one anvil process (npm ``@foundry-rs/anvil``) per EVM chain: an OS-chosen
 port on 127.0.0.1, its own chain id, optional ``--state`` file (loaded at start, dumped at stop)
-and block time. The process is always stopped and reaped, also when start-up fails.
+and block time. The process is always stopped and reaped, also when start-up fails, and on
+Linux it never outlives the process that started it, even one killed with SIGKILL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +54,31 @@ def anvil_binary() -> Path:
     raise AnvilError(
         f"no anvil in {candidates} (run `npm ci --ignore-scripts` or set ${ANVIL_ENV})"
     )
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent(prctl: Any, parent_pid: int) -> None:  # pragma: no cover - in the child
+    # anvil runs in its own session (so stop() can signal its group), which also means nothing
+    # stops it if we are killed outright: ask the kernel for SIGINT when we go. SIGINT is
+    # anvil's clean stop, so even then it dumps --state. The setting survives exec.
+    if prctl(_PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0) != 0:
+        os._exit(127)  # no guarantee: refuse to run rather than risk an orphan
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(127)
+
+
+def _orphan_guard() -> dict[str, Any]:
+    """Popen arguments that end anvil when the thread that started it ends (Linux), else none.
+    The kernel's "parent" is that thread: start anvil from one that lives as long as it does
+    (the main thread or the event loop's, as start() and astart() do when called there)."""
+    if not sys.platform.startswith("linux"):
+        return {}
+    # Looked up here: loading a library between fork and exec can deadlock a threaded parent.
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent_pid = os.getpid()
+    return {"preexec_fn": lambda: _die_with_parent(prctl, parent_pid)}
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
@@ -93,6 +121,11 @@ class AnvilProcess:
         return f"http://{self.host}:{self.port}"
 
     @property
+    def pid(self) -> int | None:
+        """anvil's process id while it runs (or until :meth:`stop` reaps it)."""
+        return None if self._proc is None else self._proc.pid
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
@@ -131,6 +164,7 @@ class AnvilProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group: stop() signals all of it
+                **_orphan_guard(),
             )
 
     def _poll_started(self) -> bool:
