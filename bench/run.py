@@ -5,8 +5,12 @@
     same way (uvicorn, one process): the ratio is what the service costs over the framework.
 (b) POST /v0/quote, dry and non-dry, with two reference solvers on an in-process devnet relay,
     through the real protocol clients (HTTP JSON-RPC relay, NEAR RPC views, price feed).
-(c) Not yet measured (they need the engine end to end; see bench/README.md): the swap pipeline
-    latency (quote -> SUCCESS) and 1,000 concurrent swaps.
+(c) The swap pipeline on the real devnet (``oneclick up``): --pipeline-swaps swaps USDC eth:1 ->
+    USDC Arbitrum one after the other, the time from the deposit to SUCCESS split by step, beside
+    the chain's floor (confirmations x block time). See bench/pipeline.py.
+(d) Many swaps: --many concurrent swaps through the engine on the in-process fakes world, on a
+    SQLite file with one worker and on a throwaway PostgreSQL with two: wall time, swaps/s, peak
+    memory, and zero losses. See bench/swaps.py.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from bench import pipeline, postgres
 from bench.load import Request, Result, run_load
 
 ROOT = Path(__file__).resolve().parent
@@ -186,6 +191,33 @@ def quote_scenarios(args: argparse.Namespace, work: Path) -> list[dict[str, Any]
     return rows
 
 
+def many_swaps(args: argparse.Namespace, work: Path, console: Console) -> list[dict[str, Any]]:
+    """``python -m bench.swaps`` per backend, each in its own process (its own peak memory)."""
+    rows: list[dict[str, Any]] = []
+
+    def one(backend: str, url: str, n: int, workers: int, quote_concurrency: int) -> None:
+        out = work / f"swaps-{backend}.json"
+        console.print(f"many swaps: {n} on {backend}, {workers} worker(s)…")
+        subprocess.run(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "bench.swaps", "--db", url, "--swaps", str(n),
+             "--workers", str(workers), "--quote-concurrency", str(quote_concurrency),
+             "--out", str(out)],
+            cwd=ROOT.parent, check=True, timeout=args.many_timeout,
+        )  # fmt: skip
+        rows.append({"backend": backend, **json.loads(out.read_text())})
+
+    one("SQLite", f"sqlite+aiosqlite:///{work / 'swaps.db'}", args.many, 1, 1)
+    binaries = postgres.bin_dir()
+    if args.many_postgres <= 0:
+        return rows
+    if binaries is None:
+        console.print("many swaps on PostgreSQL skipped: no PostgreSQL (scripts/ensure-postgres)")
+        return rows
+    with postgres.cluster(binaries) as base:
+        one("PostgreSQL", postgres.create_database(base, "swaps"), args.many_postgres, 2, 8)
+    return rows
+
+
 def _row(result: Result, base: Result | None) -> dict[str, Any]:
     row = result.summary()
     if base is not None:
@@ -215,6 +247,34 @@ def render(rows: list[dict[str, Any]], info: dict[str, Any], console: Console) -
     console.print(table)
 
 
+def render_pipeline(result: dict[str, Any], console: Console) -> None:
+    table = Table(title="swap pipeline on the devnet (oneclick up)",
+                  caption=f"{result['completed']}/{result['swaps']} swaps USDC eth:1 → USDC "
+                          f"Arbitrum; floor: {result['confirmations']['eth:1']} confirmations x "
+                          f"{result['block_s']} s measured block time")  # fmt: skip
+    for column in ("step", "p50 s", "max s", "floor s"):
+        table.add_column(column, justify="left" if column == "step" else "right")
+    for stage, numbers in result["stages"].items():
+        floor = result["floor_s"].get(stage)
+        table.add_row(stage, *(f"{numbers[k]:.2f}" for k in ("p50_s", "max_s")) if numbers
+                      else ("-", "-"), f"{floor:.2f}" if floor is not None else "")  # fmt: skip
+    console.print(table)
+
+
+def render_many(rows: list[dict[str, Any]], console: Console) -> None:
+    table = Table(title="many concurrent swaps through the engine (fakes world, fake clock)")
+    for column in ("database", "workers", "swaps", "quotes s", "engine s", "swaps/s", "steps/s",
+                   "peak MB", "outcome", "losses"):  # fmt: skip
+        table.add_column(column, justify="left" if column in ("database", "outcome") else "right")
+    for row in rows:
+        outcome = ", ".join(f"{n} {s}" for s, n in row["statuses"].items())
+        table.add_row(row["backend"], str(row["workers"]), str(row["swaps"]),
+                      f"{row['quote_s']:.1f}", f"{row['engine_s']:.1f}",
+                      f"{row['swaps_per_s']:.1f}", f"{row['steps_per_s']:.0f}",
+                      f"{row['peak_rss_mb']:.0f}", outcome, str(len(row["losses"])))  # fmt: skip
+    console.print(table)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -224,22 +284,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per scenario")
     parser.add_argument("--max-requests", type=int, default=50_000, help="cap per scenario")
     parser.add_argument("--swaps", type=int, default=10_000, help="swaps in the status DB")
-    parser.add_argument("--only", choices=["read", "quote"], help="one group of scenarios")
+    parser.add_argument("--pipeline-swaps", type=int, default=5, help="swaps on the devnet")
+    parser.add_argument("--many", type=int, default=1000, help="concurrent swaps (fakes world)")
+    parser.add_argument(
+        "--many-postgres",
+        type=int,
+        default=600,
+        help="concurrent swaps on PostgreSQL (slower per step here: ~2 min)",
+    )
+    parser.add_argument("--many-timeout", type=float, default=300.0, help="seconds per backend")
+    parser.add_argument("--only", choices=["read", "quote", "pipeline", "swaps"],
+                        help="one group of scenarios")  # fmt: skip
     args = parser.parse_args(argv)
     console = Console(width=None if sys.stdout.isatty() else 160)
     info = machine()
     rows: list[dict[str, Any]] = []
+    flow: dict[str, Any] | None = None
+    many: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="oneclick-bench-") as tmp:
         if args.only in (None, "read"):
             rows += read_scenarios(args, Path(tmp))
         if args.only in (None, "quote"):
             rows += quote_scenarios(args, Path(tmp))
-    render(rows, info, console)
+        if args.only in (None, "pipeline") and args.pipeline_swaps > 0:
+            console.print(f"swap pipeline: oneclick up, {args.pipeline_swaps} swaps…")
+            flow = pipeline.run(Path(tmp), args.pipeline_swaps)
+        if args.only in (None, "swaps") and args.many > 0:
+            many = many_swaps(args, Path(tmp), console)
+    if rows:
+        render(rows, info, console)
+    if flow is not None:
+        render_pipeline(flow, console)
+    if many:
+        render_many(many, console)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"{stamp}.json"
-    todo = ["swap pipeline latency", "1,000 concurrent swaps"]
-    document = {"machine": info, "settings": vars(args), "results": rows, "not_measured": todo}
+    document = {"machine": info, "settings": vars(args), "results": rows, "pipeline": flow,
+                "many_swaps": many}  # fmt: skip
     path.write_text(json.dumps(document, indent=2))
     console.print(f"saved {path.relative_to(ROOT.parent)}")
     return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -28,7 +27,6 @@ from oneclick.api.schemas import (
 from oneclick.domain.errors import NotFound, RequestError, Unauthorized
 from oneclick.domain.records import Partner
 from oneclick.domain.requests import QuoteInput
-from oneclick.domain.swaps import SwapRecord
 from oneclick.domain.timestamps import format_timestamp, parse_timestamp
 from oneclick.services import intents, quoting, status, tokens
 from oneclick.services.context import ServiceContext
@@ -160,13 +158,13 @@ def _details(progress: status.SwapProgress) -> dict[str, Any]:
     return details
 
 
-async def _status_body(ctx: ServiceContext, swap: SwapRecord) -> dict[str, Any]:
+def _status_body(report: status.StatusReport) -> dict[str, Any]:
     return {
         "correlationId": current_correlation_id(),
-        "quoteResponse": json.loads(swap.quote_response),
-        "status": swap.status.value,
-        "updatedAt": format_timestamp(swap.updated_at),
-        "swapDetails": _details(await status.swap_progress(ctx, swap)),
+        "quoteResponse": report.quote_response,
+        "status": report.status.value,
+        "updatedAt": format_timestamp(report.updated_at),
+        "swapDetails": _details(report.progress),
     }
 
 
@@ -179,8 +177,8 @@ async def get_status(
     depositAddress: Annotated[str, Query()],  # noqa: N803 (wire name)
     depositMemo: Annotated[str | None, Query()] = None,  # noqa: N803
 ) -> JSONResponse:
-    swap = await status.get_status(_ctx(request), depositAddress, depositMemo)
-    return JSONResponse(await _status_body(_ctx(request), swap))
+    report = await status.status_report(_ctx(request), depositAddress, depositMemo)
+    return JSONResponse(_status_body(report))
 
 
 @router.post("/v0/deposit/submit", response_model=SubmitDepositTxResponse,
@@ -189,14 +187,15 @@ async def get_status(
 async def submit_deposit(
     body: SubmitDepositTxRequest, request: Request, caller: Caller
 ) -> JSONResponse:
-    swap = await status.submit_deposit(
+    await status.submit_deposit(
         _ctx(request),
         tx_hash=body.txHash,
         address=body.depositAddress,
         memo=body.memo,
         near_sender_account=body.nearSenderAccount,
     )
-    return JSONResponse(await _status_body(_ctx(request), swap))
+    report = await status.status_report(_ctx(request), body.depositAddress, body.memo)
+    return JSONResponse(_status_body(report))
 
 
 @router.post("/v0/generate-intent", response_model=GenerateIntentResponse,

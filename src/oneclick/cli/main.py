@@ -188,6 +188,19 @@ def db_upgrade(data_dir: DataDir = None, config: ConfigFile = None) -> None:
     typer.echo("database is up to date")
 
 
+# Every outgoing request is logged at INFO by httpx/httpcore: the worker polls the relay and the
+# bridge all the time, so that is noise next to our own INFO lines (failures still show).
+_CHATTY_LOGGERS = ("httpx", "httpcore")
+
+
+def _setup_logging() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 @app.command("api")
 def api(
     data_dir: DataDir = None,
@@ -200,6 +213,7 @@ def api(
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = _settings(data_dir, config, api=overrides or None)
+    _setup_logging()
     application = _run(lambda: build_app(settings))
     uvicorn.run(application, host=settings.api.host, port=settings.api.port, log_level="info")
 
@@ -207,11 +221,10 @@ def api(
 @app.command("worker")
 def worker(data_dir: DataDir = None, config: ConfigFile = None) -> None:
     """Run the swap engine until SIGTERM/SIGINT (any number on PostgreSQL, one on SQLite)."""
-    import logging
     import signal
 
     settings = _settings(data_dir, config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _setup_logging()
 
     async def work() -> None:
         stop = asyncio.Event()

@@ -128,6 +128,15 @@ class Custody(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class SwapSnapshot:
+    """A swap with its engine legs (oldest first) and deposits: what ``GET /v0/status`` shows."""
+
+    swap: EngineSwap
+    legs: list[Leg]
+    deposits: list[DepositRecord]
+
+
 class StoreSession(Protocol):
     """One database transaction. Never held across a network call."""
 
@@ -181,6 +190,11 @@ class StoreSession(Protocol):
     async def legs(self, swap_id: str) -> list[Leg]: ...
 
     async def deposits(self, swap_id: str) -> list[DepositRecord]: ...
+
+    async def swap_snapshot(self, address: str, memo: str | None) -> SwapSnapshot | None:
+        """The swap behind ``address`` (+ ``memo``) with its legs and deposits, in as few
+        round trips as the store can (``GET /v0/status`` is the hottest read)."""
+        ...
 
 
 class Store(Protocol):

@@ -1,4 +1,5 @@
-"""``get_status`` and ``submit_deposit``: a swap found by its deposit address (and memo)."""
+"""``get_status``, ``status_report`` and ``submit_deposit``: a swap found by its deposit address
+(and memo)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from oneclick.domain.amounts import format_units, usd_value
 from oneclick.domain.assets import Asset
@@ -17,7 +20,7 @@ from oneclick.domain.requests import DepositType, RecipientType
 from oneclick.domain.swaps import SwapRecord, SwapStatus, after_deposit_submitted
 from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
-from oneclick.services.ports import StoreSession
+from oneclick.services.ports import StoreSession, SwapSnapshot
 from oneclick.services.pricing import asset_prices
 
 logger = logging.getLogger(__name__)
@@ -127,13 +130,38 @@ def _amount(value: int, asset: Asset | None, prices: dict[str, Decimal]) -> Amou
     return Amount(str(value), format_units(value, asset.decimals), usd)
 
 
-async def swap_progress(ctx: ServiceContext, swap: SwapRecord) -> SwapProgress:
-    """The engine's progress on ``swap``, read from the store (no network but cached prices)."""
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """What ``/v0/status`` (and ``/v0/deposit/submit``) answer about a swap: its wire status,
+    the signed quote response (parsed once; never re-signed) and the engine's progress."""
+
+    status: SwapStatus
+    updated_at: datetime
+    quote_response: dict[str, Any]
+    progress: SwapProgress
+
+
+async def status_report(ctx: ServiceContext, address: str, memo: str | None) -> StatusReport:
+    """The swap behind ``address`` (+ ``memo``) and its progress, read in one transaction
+    (``swap_snapshot``: the hottest read, kept to the fewest round trips; no network but cached
+    prices); 404 otherwise."""
     async with ctx.store.transaction() as tx:
-        engine = await tx.engine_swap(swap.id)
-        legs = await tx.legs(swap.id)
-        deposits = await tx.deposits(swap.id)
-    document = json.loads(swap.quote_response)
+        snapshot = await tx.swap_snapshot(address, memo or None)
+    if snapshot is None:
+        raise NotFound(f"Deposit address {address} not found")
+    document = json.loads(snapshot.swap.quote_response)
+    return StatusReport(
+        status=snapshot.swap.status,
+        updated_at=snapshot.swap.updated_at,
+        quote_response=document,
+        progress=await _progress(ctx, snapshot, document),
+    )
+
+
+async def _progress(
+    ctx: ServiceContext, snapshot: SwapSnapshot, document: dict[str, Any]
+) -> SwapProgress:
+    swap, legs, deposits = snapshot.swap, snapshot.legs, snapshot.deposits
     referral = document.get("quoteRequest", {}).get("referral")
     origin = ctx.registry.by_token_id(swap.origin_asset)
     destination = ctx.registry.by_token_id(swap.destination_asset)
@@ -141,29 +169,20 @@ async def swap_progress(ctx: ServiceContext, swap: SwapRecord) -> SwapProgress:
     origin_chain = "near" if swap.deposit_type == DepositType.INTENTS.value else None
     origin_chain = origin_chain or (origin.blockchain if origin else "near")
     visible = [leg for leg in legs if leg.state is not IntentState.DEAD]
-    progress = SwapProgress(
-        intent_hashes=[leg.intent_hash for leg in visible],
-        near_tx_hashes=[leg.tx_hash for leg in visible if leg.tx_hash],
-        origin_chain_txs=[TxLink(d.tx_hash, explorer(origin_chain, d.tx_hash)) for d in deposits],
-        destination_chain_txs=[],
-        referral=referral if isinstance(referral, str) else None,
-    )
-    if engine is None:
-        return progress
     prices = await asset_prices(ctx.prices, [a for a in (origin, destination) if a])
     swapped = [
         leg for leg in legs if leg.kind is IntentKind.SWAP and leg.state is IntentState.SETTLED
     ]
     payouts = [leg for leg in legs if leg.kind is IntentKind.WITHDRAW and leg.delivered is not None]
     refunds = [leg for leg in legs if leg.kind is IntentKind.REFUND and leg.delivered is not None]
-    internal_out = engine.recipient_type == RecipientType.INTENTS.value
+    internal_out = swap.recipient_type == RecipientType.INTENTS.value
     dest_chain = "near" if internal_out or destination is None else destination.blockchain
     destination_txs = [
         TxLink(leg.destination_tx_hash, explorer(dest_chain, leg.destination_tx_hash))
         for leg in payouts
         if leg.destination_tx_hash
     ]
-    refund_chain = "near" if engine.refund_type != "ORIGIN_CHAIN" else origin_chain
+    refund_chain = "near" if swap.refund_type != "ORIGIN_CHAIN" else origin_chain
     refund_txs = [
         TxLink(leg.destination_tx_hash, explorer(refund_chain, leg.destination_tx_hash))
         for leg in refunds
@@ -176,20 +195,19 @@ async def swap_progress(ctx: ServiceContext, swap: SwapRecord) -> SwapProgress:
     quoted_out = int(document.get("quote", {}).get("amountOut", "0") or 0)
     done = swap.status is SwapStatus.SUCCESS and payouts
     return SwapProgress(
-        intent_hashes=progress.intent_hashes,
-        near_tx_hashes=progress.near_tx_hashes,
-        origin_chain_txs=progress.origin_chain_txs + refund_txs,
+        intent_hashes=[leg.intent_hash for leg in visible],
+        near_tx_hashes=[leg.tx_hash for leg in visible if leg.tx_hash],
+        origin_chain_txs=[TxLink(d.tx_hash, explorer(origin_chain, d.tx_hash)) for d in deposits]
+        + refund_txs,
         destination_chain_txs=destination_txs,
         amount_in=_amount(amount_in, origin, prices) if swapped else None,
         amount_out=_amount(delivered, destination, prices) if payouts else None,
         slippage=slippage_bps(quoted_out, delivered) if done else None,
-        deposited=_amount(engine.deposited_amount, origin, prices)
-        if engine.deposited_amount
-        else None,
+        deposited=_amount(swap.deposited_amount, origin, prices) if swap.deposited_amount else None,
         refunded=_amount(refunded, origin, prices) if refunds else None,
-        refund_reason=engine.refund_reason.value
-        if engine.refund_reason and swap.status is SwapStatus.REFUNDED
+        refund_reason=swap.refund_reason.value
+        if swap.refund_reason and swap.status is SwapStatus.REFUNDED
         else None,
         withdraw_fee=str(paid_out - delivered) if payouts else None,
-        referral=progress.referral,
+        referral=referral if isinstance(referral, str) else None,
     )

@@ -11,6 +11,7 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from oneclick.domain.engine import DepositRecord
 from oneclick.domain.errors import PermanentError
 from oneclick.domain.records import (
     CustodyAccount,
@@ -22,8 +23,18 @@ from oneclick.domain.records import (
     Partner,
 )
 from oneclick.domain.swaps import SwapRecord, SwapStatus
-from oneclick.store.engine import EngineQueries
+from oneclick.services.ports import SwapSnapshot
+from oneclick.store.engine import EngineQueries, engine_swap
 from oneclick.store.tables import custody_accounts, deposits, intents, partners, swaps
+
+# ``DepositRecord``'s fields in order, labelled apart from the ``swaps`` columns they join.
+_SNAPSHOT_DEPOSIT = [
+    column.label(f"deposit_{column.name}")
+    for column in (
+        deposits.c.tx_hash, deposits.c.source, deposits.c.chain, deposits.c.amount,
+        deposits.c.status, deposits.c.created_at,
+    )
+]  # fmt: skip
 
 
 def _swap(row: Row[tuple[object, ...]]) -> SwapRecord:
@@ -110,6 +121,27 @@ class SqlSession(EngineQueries):
             )
         ).first()
         return _swap(row) if row else None
+
+    async def swap_snapshot(self, address: str, memo: str | None) -> SwapSnapshot | None:
+        # Two statements, not three: the deposits come joined to the swap row (each statement
+        # costs a few thread hops on aiosqlite, which dominated GET /v0/status; see bench/).
+        rows = (
+            await self._conn.execute(
+                select(swaps, *_SNAPSHOT_DEPOSIT)
+                .outerjoin(deposits, deposits.c.swap_id == swaps.c.id)
+                .where(swaps.c.deposit_address == address, swaps.c.deposit_memo == (memo or ""))
+                .order_by(deposits.c.id)
+            )
+        ).all()
+        if not rows:
+            return None
+        swap = engine_swap(rows[0])
+        found = [
+            DepositRecord(*(row._mapping[c.name] for c in _SNAPSHOT_DEPOSIT))
+            for row in rows
+            if row._mapping["deposit_tx_hash"] is not None
+        ]
+        return SwapSnapshot(swap, await self.legs(swap.id), found)
 
     async def swap_by_custody_account(self, account_id: str) -> SwapRecord | None:
         row = (
