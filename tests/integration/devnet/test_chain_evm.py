@@ -70,6 +70,18 @@ async def test_chain_id_tokens_and_transfers(chain: EvmChain) -> None:
     assert await chain.balance(bob.address, USDT) == 4_000_000
 
 
+async def test_back_to_back_sends_do_not_compound_the_gas_price(chain: EvmChain) -> None:
+    alice, bob = chain.wallet(SEED, "gas-alice"), chain.wallet(SEED, "gas-bob")
+    await chain.fund(alice.address, NATIVE, 10**18)
+    before = await chain.balance(alice.address, NATIVE)
+    for _ in range(20):
+        await chain.send(alice, bob.address, NATIVE, 1)
+    spent_on_gas = before - await chain.balance(alice.address, NATIVE) - 20
+    # 20 plain transfers at a few gwei cost well under 0.01 ETH; a price that doubles per send
+    # would cost 21,000 x 2**20 gwei and more.
+    assert spent_on_gas < 10**16
+
+
 async def test_a_stored_transaction_lands_once_and_expires_when_its_nonce_is_taken(
     chain: EvmChain,
 ) -> None:

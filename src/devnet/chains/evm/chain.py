@@ -40,6 +40,7 @@ from nearintents.rpc.jsonrpc import JsonRpcTransport
 FAUCET_KEY = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
 NATIVE_GAS = 21_000
 TOKEN_GAS = 100_000
+TIP_WEI = 10**9  # 1 gwei priority fee on every devnet transaction
 INCLUSION_TIMEOUT_S = 15.0
 BLOCK_FETCH_BATCH = 16
 _ANY: TypeAdapter[Any] = TypeAdapter(Any)
@@ -234,7 +235,12 @@ class EvmChain:
         return self._send_locks.setdefault(address.lower(), asyncio.Lock())
 
     async def _gas_price(self) -> int:
-        return 2 * _int(await self.call("eth_gasPrice")) + 1
+        """Twice the latest base fee plus a fixed tip: included for several blocks of base-fee
+        rise. (A multiple of ``eth_gasPrice`` compounds: anvil derives it from the prices the
+        last block paid, so back-to-back sends doubled it each time until wallets ran dry.)"""
+        block = await self.call("eth_getBlockByNumber", "latest", False)
+        base_fee = _int(block.get("baseFeePerGas") or "0x0") if isinstance(block, dict) else 0
+        return 2 * base_fee + TIP_WEI
 
     async def _sign(
         self, sender: Wallet, to: str, value: int, data: str, gas: int, nonce: int | None = None
