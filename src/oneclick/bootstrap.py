@@ -207,6 +207,7 @@ def worker_options(settings: Settings) -> WorkerOptions:
         idle_s=w.idle_s,
         stop_grace_s=w.stop_grace_s,
         attention_every_s=w.attention_every_s,
+        lock_wait_s=w.lease_s,  # a dead worker's SQLite lock is free after one lease
     )
 
 

@@ -2,13 +2,14 @@
 chains, the API and a worker) as real processes, driven over HTTP.
 
 ``running_stack`` (session): ``oneclick up --data-dir <tmp> --port <free>`` in its own process
-group; ready when ``GET /v0/tokens`` answers and the devnet has written ``devnet.json`` (polled,
-180 s at most). At teardown the group gets SIGTERM, then SIGKILL for anything left, and no anvil
-of this stack may survive.
+group, with ``STACK_ENV`` set; ready when ``GET /v0/tokens`` answers and the devnet has written
+``devnet.json`` (polled, 180 s at most). At teardown the group gets SIGTERM, then SIGKILL for
+anything left, and no anvil of this stack may survive.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pytest
 from e2e_stack import (
     POLL_S,
     REPO_ROOT,
+    STACK_ENV,
     START_TIMEOUT_S,
     RunningStack,
     api_ready,
@@ -42,6 +44,7 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         process = subprocess.Popen(
             [*oneclick_command(), "up", "--data-dir", str(data_dir), "--port", str(port)],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+            env={**os.environ, **STACK_ENV},
             start_new_session=True,  # its own process group: one signal reaches the whole tree
         )  # fmt: skip
     stack: RunningStack | None = None

@@ -21,6 +21,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 60.0
 POLL_S = 0.25  # readiness poll interval, not a wait for readiness
+# What the e2e stack changes from the defaults (environment variables win over the generated
+# oneclick.toml): quotes may have a 10 s deadline, and the engine retries quotes and sweeps
+# every 2 s, so that deadline refunds and late-deposit refunds take seconds, not minutes.
+STACK_ENV = {
+    "ONECLICK_QUOTES__MIN_DEADLINE_S": "10",
+    "ONECLICK_ENGINE__QUOTE_RETRY_S": "2",
+    "ONECLICK_ENGINE__SWEEP_POLL_S": "2",
+}
 
 
 @dataclass

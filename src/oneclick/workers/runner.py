@@ -3,7 +3,10 @@ run. The lease is renewed while a step runs; on stop the current steps get ``sto
 finish and are otherwise cancelled and handed back (due at once) for another worker.
 
 On SQLite only one worker may run: it holds the ``sqlite-worker`` lock for as long as it runs
-and a second one refuses to start. On PostgreSQL any number run side by side (``SKIP LOCKED``).
+and a second one refuses to start. A worker that died without letting go (SIGKILL, power loss)
+keeps the lock until its lease runs out, so a new worker waits up to ``lock_wait_s`` (one lease,
+as configured) before concluding that another worker is alive. On PostgreSQL any number run side
+by side (``SKIP LOCKED``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class WorkerOptions:
     idle_s: float = 1.0  # wait between polls when nothing is due
     stop_grace_s: float = 20.0
     attention_every_s: float = 300.0
+    lock_wait_s: float = 0.0  # SQLite: how long a held worker lock may be waited for
 
 
 def new_owner() -> str:
@@ -129,15 +133,37 @@ class Worker:
             report_if_stuck(self.ctx, swap)
         return len(found)
 
+    async def _take_sqlite_lock(self, stop: asyncio.Event) -> bool:
+        """The SQLite worker lock, waiting up to ``lock_wait_s`` for the lease of a holder that
+        may have died; False if ``stop`` came first. A holder that keeps renewing is alive."""
+        clock, lease_s = self.ctx.clock, self.options.lease_s
+        give_up = clock.now() + timedelta(seconds=self.options.lock_wait_s)
+        waiting = False
+        while True:
+            now = clock.now()  # the expiry that counts is the one the attempt saw
+            if await self.claims.acquire_lock(SQLITE_LOCK, self.owner, now, lease_s):
+                return True
+            if now >= give_up:
+                raise ConfigurationError(
+                    "another worker is running on this SQLite database; SQLite allows one "
+                    "worker (use PostgreSQL for more)"
+                )
+            if not waiting:
+                waiting = True
+                logger.info(
+                    "the SQLite worker lock is held (by a worker that may have died): waiting "
+                    "up to %g s for its lease to run out", self.options.lock_wait_s,
+                    extra={"action": "worker", "owner": self.owner},
+                )  # fmt: skip
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.options.idle_s)
+            if stop.is_set():
+                return False
+
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set."""
-        if self.claims.single_worker and not await self.claims.acquire_lock(
-            SQLITE_LOCK, self.owner, self.ctx.clock.now(), self.options.lease_s
-        ):
-            raise ConfigurationError(
-                "another worker is running on this SQLite database; SQLite allows one worker "
-                "(use PostgreSQL for more)"
-            )
+        if self.claims.single_worker and not await self._take_sqlite_lock(stop):
+            return
         logger.info("worker started", extra={"action": "worker", "owner": self.owner})
         loop = asyncio.get_running_loop()
         last_attention = float("-inf")

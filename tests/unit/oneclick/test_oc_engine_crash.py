@@ -5,16 +5,22 @@ deposit is accounted for: deposited = swapped (incl. fees) + refunded, received 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from oc_engine_kit import BTC, USDT, Kit, custody_movements, make_kit
+from oc_engine_kit import BTC, LEASE_S, USDT, Kit, custody_movements, make_kit
+from sqlalchemy import select
 
+from oneclick.domain.errors import ConfigurationError
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.services.engine import EngineContext
+from oneclick.store.tables import worker_locks
+from oneclick.workers.runner import SQLITE_LOCK, WorkerOptions
 
 
 class Crash(BaseException):
@@ -140,3 +146,66 @@ async def test_crash_at_every_external_call(tmp_path: Path, after: bool) -> None
         finally:
             await kit.client.aclose()
             await kit.world.aclose()
+
+
+# --- the SQLite worker lock after a crash ------------------------------------------------------
+
+
+async def _holder(kit: Kit) -> str | None:
+    async with kit.world.store.engine.connect() as conn:
+        row = (await conn.execute(select(worker_locks.c.owner))).first()
+    return None if row is None else str(row[0])
+
+
+async def test_a_new_worker_waits_out_the_sqlite_lock_of_a_killed_one(tmp_path: Path) -> None:
+    """A SIGKILLed worker never lets go of the SQLite lock: its successor waits for the lease to
+    run out (``lock_wait_s``) instead of refusing to start, then takes over."""
+    kit = await make_kit(tmp_path)
+    killed = kit.worker
+    try:
+        now = kit.clock.now()
+        assert await killed.claims.acquire_lock(SQLITE_LOCK, killed.owner, now, LEASE_S)
+        fresh = kit.new_worker("fresh")
+        fresh.options = WorkerOptions(lease_s=LEASE_S, idle_s=0.001, lock_wait_s=LEASE_S)
+        stop = asyncio.Event()
+        running = asyncio.create_task(fresh.run(stop))
+        for _ in range(100):  # it keeps trying (and waiting) while the lease runs
+            await asyncio.sleep(0.001)
+        assert not running.done()
+        assert await _holder(kit) == killed.owner
+        kit.clock.advance(timedelta(seconds=LEASE_S + 1))  # the killed worker's lease ran out
+        for _ in range(2000):
+            if await _holder(kit) == fresh.owner or running.done():
+                break
+            await asyncio.sleep(0.001)
+        assert await _holder(kit) == fresh.owner
+        stop.set()
+        await running
+        assert await _holder(kit) is None
+    finally:
+        await kit.client.aclose()
+        await kit.world.aclose()
+
+
+async def test_a_live_sqlite_worker_still_keeps_a_second_one_out(tmp_path: Path) -> None:
+    """A holder that renews its lease is alive: after ``lock_wait_s`` the newcomer refuses."""
+    kit = await make_kit(tmp_path)
+    live = kit.worker
+    try:
+        assert await live.claims.acquire_lock(SQLITE_LOCK, live.owner, kit.clock.now(), LEASE_S)
+        second = kit.new_worker("second")
+        second.options = WorkerOptions(lease_s=LEASE_S, idle_s=0.001, lock_wait_s=LEASE_S)
+        running = asyncio.create_task(second.run(asyncio.Event()))
+        for _ in range(3):  # three leases pass; the live worker renews within each
+            kit.clock.advance(timedelta(seconds=LEASE_S / 2))
+            assert await live.claims.acquire_lock(SQLITE_LOCK, live.owner, kit.clock.now(),
+                                                  LEASE_S)  # fmt: skip
+            kit.clock.advance(timedelta(seconds=LEASE_S / 2))
+            assert await live.claims.acquire_lock(SQLITE_LOCK, live.owner, kit.clock.now(),
+                                                  LEASE_S)  # fmt: skip
+        with pytest.raises(ConfigurationError, match="one worker"):
+            await asyncio.wait_for(running, timeout=30)
+        assert await _holder(kit) == live.owner
+    finally:
+        await kit.client.aclose()
+        await kit.world.aclose()

@@ -1,0 +1,435 @@
+"""Issue 7's acceptance on the devnet: ``oneclick up`` (real anvil chains, the bridge, the relay,
+two solvers) driven over HTTP like a user, for every route, swap type and refund path.
+
+All the module's swaps start at once on one background event loop (``swaps`` fixture); each test
+waits for its own and checks, unit by unit (:func:`e2e_swapkit.audit`), that the recipient got
+exactly ``swapDetails.amountOut``, the refund address exactly ``refundedAmount``, the fee accounts
+exactly their fees, and that everything the custody account received is accounted for in the
+verifier's event log. Recipients, refund addresses and fee accounts are fresh, so a balance is
+the delta. The stack runs with a 10 s minimum deadline and 2 s sweep and quote retries
+(``e2e_stack.STACK_ENV``) so that deadline refunds and late deposits take seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from e2e_stack import RunningStack
+from e2e_swapkit import (
+    ARB_USDC,
+    ARB_USDT,
+    BTC,
+    ETH_USDC,
+    NEAR_USDC,
+    PLATFORM_FEE_ACCOUNT,
+    WNEAR,
+    XRP,
+    Audit,
+    Devnet,
+    Parties,
+    Scenarios,
+    Swap,
+    audit,
+    deposit,
+    fresh_intents_account,
+    quote,
+    wait_status,
+)
+
+from nearintents import signing
+from nearintents.keys import Ed25519SecretKey, implicit_account_id
+from oneclick.client import (
+    BadRequest,
+    ExecutionStatus,
+    OneClickClient,
+    QuoteRequest,
+    deadline_in,
+)
+
+pytestmark = [pytest.mark.devnet, pytest.mark.slow, pytest.mark.timeout(300)]
+
+USDC = 10**6
+RESULT_TIMEOUT_S = 240.0
+SHORT_DEADLINE = timedelta(seconds=20)  # the stack's minimum is 10 s (STACK_ENV)
+DRAIN_DEADLINE = timedelta(seconds=30)  # draining the solvers takes a few seconds first
+
+
+@dataclass
+class World:
+    api: OneClickClient
+    devnet: Devnet
+    collector: str  # the verifier's protocol fee collector
+    platform_before: dict[str, int]
+    audits: dict[str, Audit] = field(default_factory=dict)
+
+    async def check(self, swap: Swap, *, left: int = 0) -> Audit:
+        checked = await audit(self.devnet, swap, self.devnet.log(), collector=self.collector,
+                              left=left)  # fmt: skip
+        self.audits[swap.name] = checked
+        return checked
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
+        await self.devnet.__aexit__()
+
+
+Scenario = Callable[[World], Coroutine[Any, Any, Audit]]
+SCENARIOS: dict[str, Scenario] = {}
+ORIGINS = (ETH_USDC, ARB_USDC, BTC, NEAR_USDC)
+
+
+def refund_shown(status: ExecutionStatus) -> bool:
+    return status.swap_details.refunded_amount is not None
+
+
+def scenario(fn: Scenario) -> Scenario:
+    SCENARIOS[fn.__name__] = fn
+    return fn
+
+
+async def parties(w: World, swap_from: str, swap_to: str, **app_fees: int) -> Parties:
+    """A fresh recipient on the destination chain and a fresh refund address on the origin's."""
+    recipient, refund_to = await asyncio.gather(
+        w.devnet.address(swap_to, "recipient"), w.devnet.address(swap_from, "refund")
+    )
+    return Parties(recipient, refund_to, dict(app_fees))
+
+
+# --- happy paths -------------------------------------------------------------------------------
+
+
+@scenario
+async def evm_token_to_evm_token(w: World) -> Audit:
+    """USDC on Ethereum to USDC on Arbitrum, EXACT_INPUT, with a 50 bps app fee to a NEAR
+    Intents account: the recipient gets amountOut (>= minAmountOut), the app fee account
+    ceil(amountIn * 50 / 10_000), the platform ceil(amountIn * 20 / 10_000)."""
+    app_fee = fresh_intents_account("appfee")
+    who = await parties(w, ETH_USDC, ARB_USDC)
+    who.app_fees[app_fee] = 50
+    swap = await quote(w.api, "USDC eth -> USDC arb", who, origin_asset=ETH_USDC,
+                       destination_asset=ARB_USDC, amount=str(30 * USDC))  # fmt: skip
+    await deposit(w.devnet, swap, int(swap.quote.quote.amount_in))
+    final = await wait_status(w.api, swap, {"SUCCESS"})
+    assert int(final.swap_details.amount_out or 0) >= int(swap.quote.quote.min_amount_out)
+    checked = await w.check(swap)
+    assert checked.origin.fees[app_fee] == 150_000
+    return checked
+
+
+@scenario
+async def bitcoin_to_evm(w: World) -> Audit:
+    """BTC (a simulated Bitcoin ledger, bech32 deposit address) to USDC on Ethereum."""
+    swap = await quote(w.api, "BTC -> USDC eth", await parties(w, BTC, ETH_USDC),
+                       origin_asset=BTC, destination_asset=ETH_USDC, amount="100000")  # fmt: skip
+    assert swap.deposit_address.startswith("bc1")
+    await deposit(w.devnet, swap, 100_000)
+    final = await wait_status(w.api, swap, {"SUCCESS"})
+    assert int(final.swap_details.amount_out or 0) >= int(swap.quote.quote.min_amount_out)
+    return await w.check(swap)
+
+
+@scenario
+async def evm_to_memo_chain_exact_output(w: World) -> Audit:
+    """USDC on Arbitrum to exactly 40 XRP at the recipient's XRP address (EXACT_OUTPUT); the
+    slippage buffer in amountIn that the swap did not need goes back to an INTENTS refund
+    account (any amount can be refunded inside the verifier)."""
+    who = await parties(w, ARB_USDC, XRP)
+    who.refund_to = fresh_intents_account("refund")
+    swap = await quote(w.api, "USDC arb -> XRP (EXACT_OUTPUT)", who, origin_asset=ARB_USDC,
+                       destination_asset=XRP, amount=str(40 * USDC), swap_type="EXACT_OUTPUT",
+                       refund_type="INTENTS")  # fmt: skip
+    assert swap.quote.quote.amount_out == str(40 * USDC)
+    await deposit(w.devnet, swap, int(swap.quote.quote.amount_in))
+    await wait_status(w.api, swap, {"SUCCESS"})
+    # The buffer comes back by the sweep right after SUCCESS.
+    final = await wait_status(w.api, swap, {"SUCCESS"}, done=refund_shown)
+    assert final.swap_details.amount_out == str(40 * USDC)
+    checked = await w.check(swap)
+    assert checked.refunded > 0
+    return checked
+
+
+@scenario
+async def near_native_to_evm_flex_input(w: World) -> Audit:
+    """USDC NEP-141 on NEAR (deposited with a verifier transfer to the custody account, as
+    `oneclick devnet deposit` does for NEAR assets) to USDC on Ethereum, FLEX_INPUT: 27 USDC
+    arrive for a 25 USDC quote and all 27 are swapped (minimum output pro rata)."""
+    who = await parties(w, ETH_USDC, ETH_USDC)
+    who.refund_to = fresh_intents_account("refund")
+    swap = await quote(w.api, "USDC near -> USDC eth (FLEX_INPUT)", who, origin_asset=NEAR_USDC,
+                       destination_asset=ETH_USDC, amount=str(25 * USDC),
+                       swap_type="FLEX_INPUT")  # fmt: skip
+    assert len(swap.deposit_address) == 64  # the custody account itself
+    await deposit(w.devnet, swap, 27 * USDC)
+    final = await wait_status(w.api, swap, {"SUCCESS"})
+    minimum = int(swap.quote.quote.min_amount_out) * 27 // 25
+    assert int(final.swap_details.amount_out or 0) >= minimum
+    assert final.swap_details.deposited_amount == str(27 * USDC)
+    return await w.check(swap)
+
+
+@scenario
+async def intents_deposit_to_intents_recipient(w: World) -> Audit:
+    """depositType INTENTS funded through /v0/generate-intent, signed by the user's own key
+    (an implicit account funded first), /v0/submit-intent; wNEAR delivered inside the verifier
+    to an INTENTS recipient."""
+    key = Ed25519SecretKey.generate()
+    user = implicit_account_id(key.public_key)
+    who = Parties(fresh_intents_account("recipient"), user)
+    swap = await quote(w.api, "INTENTS USDC -> INTENTS wNEAR", who, origin_asset=ETH_USDC,
+                       destination_asset=WNEAR, amount=str(15 * USDC), deposit_type="INTENTS",
+                       recipient_type="INTENTS", refund_type="INTENTS")  # fmt: skip
+    amount = int(swap.quote.quote.amount_in)
+    await w.devnet.intents_transfer(ETH_USDC, user, amount)
+    assert await w.devnet.balance(ETH_USDC, user) == amount
+    generated = await w.api.generate_intent(swap.deposit_address, user)
+    payload = generated.intent.payload
+    message = json.loads(payload["message"])
+    to_sign = {**message, "nonce": payload["nonce"], "verifying_contract": payload["recipient"]}
+    signed = signing.sign(generated.intent.standard, to_sign, key)
+    assert signed["payload"]["message"] == payload["message"]  # what the wallet was shown
+    swap.deposited_at = time.monotonic()
+    submitted = await w.api.submit_intent(signed)
+    assert submitted.intent_hash == signing.intent_hash(signed)
+    swap.sent.append(amount)
+    swap.payers.add(user)
+    await wait_status(w.api, swap, {"SUCCESS"})
+    checked = await w.check(swap)
+    assert await w.devnet.balance(ETH_USDC, user) == 0  # the user paid amountIn, once
+    return checked
+
+
+# --- deposits that are short, late, too much, or unswappable -----------------------------------
+
+
+@scenario
+async def incomplete_deposit_topped_up(w: World) -> Audit:
+    """12 of 20 USDC: INCOMPLETE_DEPOSIT; the 8 missing arrive: SUCCESS for the whole 20."""
+    swap = await quote(w.api, "top-up", await parties(w, ETH_USDC, ARB_USDC),
+                       origin_asset=ETH_USDC, destination_asset=ARB_USDC,
+                       amount=str(20 * USDC))  # fmt: skip
+    await deposit(w.devnet, swap, 12 * USDC)
+    await wait_status(w.api, swap, {"INCOMPLETE_DEPOSIT"})
+    await deposit(w.devnet, swap, 8 * USDC)
+    final = await wait_status(w.api, swap, {"SUCCESS"})
+    assert "INCOMPLETE_DEPOSIT" in swap.statuses
+    assert final.swap_details.deposited_amount == str(20 * USDC)
+    return await w.check(swap)
+
+
+@scenario
+async def incomplete_deposit_refunded_at_deadline(w: World) -> Audit:
+    """12 of 20 USDC and nothing more before the deadline: REFUNDED (DEPOSIT_TOO_LOW) and the
+    12 USDC less the bridge fee are back on Ethereum."""
+    swap = await quote(w.api, "short, deadline", await parties(w, ETH_USDC, ARB_USDC),
+                       origin_asset=ETH_USDC, destination_asset=ARB_USDC,
+                       amount=str(20 * USDC), deadline=deadline_in(SHORT_DEADLINE))  # fmt: skip
+    await deposit(w.devnet, swap, 12 * USDC)
+    await wait_status(w.api, swap, {"INCOMPLETE_DEPOSIT"})
+    final = await wait_status(w.api, swap, {"REFUNDED"})
+    assert final.swap_details.refund_reason == "DEPOSIT_TOO_LOW"
+    fee = w.devnet.withdrawal_fee(ETH_USDC)
+    assert final.swap_details.refunded_amount == str(12 * USDC - fee)
+    return await w.check(swap)
+
+
+@scenario
+async def over_deposit_refunds_the_excess(w: World) -> Audit:
+    """26 USDC for a 20 USDC EXACT_INPUT quote: SUCCESS for 20, the 6 extra refunded."""
+    swap = await quote(w.api, "over-deposit", await parties(w, ETH_USDC, ARB_USDC),
+                       origin_asset=ETH_USDC, destination_asset=ARB_USDC,
+                       amount=str(20 * USDC))  # fmt: skip
+    await deposit(w.devnet, swap, 26 * USDC)
+    await wait_status(w.api, swap, {"SUCCESS"})
+    final = await wait_status(w.api, swap, {"SUCCESS"}, done=refund_shown)
+    fee = w.devnet.withdrawal_fee(ETH_USDC)
+    assert final.swap_details.refunded_amount == str(6 * USDC - fee)
+    return await w.check(swap)
+
+
+@scenario
+async def no_solver_liquidity_refunded_at_deadline(w: World) -> Audit:
+    """USDC to USDT on Arbitrum while no solver has USDT left to promise (quotes reserve a
+    solver's inventory until they expire: dry quotes take all of it after our quote, and no
+    other swap of the session wants USDT on Arbitrum); the deposit arrives, no quote meets the
+    minimum before the deadline: REFUNDED (NO_QUOTE_ABOVE_MINIMUM), the USDC back on chain."""
+    swap = await quote(w.api, "no liquidity", await parties(w, ETH_USDC, ARB_USDT),
+                       origin_asset=ETH_USDC, destination_asset=ARB_USDT,
+                       amount=str(20 * USDC), deadline=deadline_in(DRAIN_DEADLINE))  # fmt: skip
+    await drain_solvers(w, ARB_USDT, quoted_out=int(swap.quote.quote.amount_out))
+    probe = QuoteRequest(origin_asset=ETH_USDC, destination_asset=ARB_USDT,
+                         amount=str(20 * USDC), recipient=swap.parties.recipient,
+                         refund_to=swap.parties.refund_to, dry=True,
+                         quote_waiting_time_ms=1_000)  # fmt: skip
+    with pytest.raises(BadRequest, match="no quote"):
+        await w.api.quote(probe)
+    await deposit(w.devnet, swap, 20 * USDC)
+    final = await wait_status(w.api, swap, {"REFUNDED"})
+    assert "PROCESSING" in swap.statuses
+    assert final.swap_details.refund_reason == "NO_QUOTE_ABOVE_MINIMUM"
+    assert final.swap_details.refunded_amount == str(20 * USDC - w.devnet.withdrawal_fee(ETH_USDC))
+    return await w.check(swap)
+
+
+async def drain_solvers(w: World, token: str, *, quoted_out: int) -> None:
+    """Dry EXACT_OUTPUT quotes that leave every solver less than ``quoted_out`` / 2 of ``token``
+    to promise for a minute (a solver offers only inventory no live quote of its own holds).
+
+    The solvers' balances bound what they can offer; our own quote may hold up to
+    ``quoted_out`` more of each, so big chunks go first with that slack, then chunks of
+    ``quoted_out`` / 2 until nobody can fill one."""
+    estimate = {s: await w.devnet.balance(token, s) for s in w.devnet.solvers}
+    recipient, refund_to = await asyncio.gather(
+        w.devnet.address(token, "drain"), w.devnet.address(ETH_USDC, "drain")
+    )
+    slack, chunk = 2 * quoted_out, quoted_out // 2
+
+    async def take(size: int, wait_ms: int) -> bool:
+        request = QuoteRequest(origin_asset=ETH_USDC, destination_asset=token,
+                               amount=str(size), recipient=recipient, refund_to=refund_to,
+                               swap_type="EXACT_OUTPUT", dry=True,
+                               quote_waiting_time_ms=wait_ms)  # fmt: skip
+        try:
+            await w.api.quote(request)
+        except BadRequest:
+            return False
+        return True
+
+    for _ in range(2 * len(estimate)):
+        sizes = [e - slack for e in estimate.values() if e - slack >= chunk]
+        if not sizes:
+            break
+        size = min(sizes)
+        assert await take(size, 3_000), f"no solver offered {size} of {token}"
+        for solver, held in estimate.items():
+            if held - slack >= size:  # it could not have declined
+                estimate[solver] = held - size
+    for _ in range(40):
+        if not await take(chunk, 1_000):
+            return
+    raise AssertionError(f"the solvers kept offering {chunk} of {token}")
+
+
+@scenario
+async def late_deposit_after_success_refunded(w: World) -> Audit:
+    """A second transfer after SUCCESS is refunded by the sweep and shows on the swap
+    (its tx among originChainTxHashes, refundedAmount)."""
+    swap = await quote(w.api, "late deposit", await parties(w, ETH_USDC, ARB_USDC),
+                       origin_asset=ETH_USDC, destination_asset=ARB_USDC,
+                       amount=str(20 * USDC))  # fmt: skip
+    await deposit(w.devnet, swap, 20 * USDC)
+    await wait_status(w.api, swap, {"SUCCESS"})
+    late = await deposit(w.devnet, swap, 5 * USDC)
+    final = await wait_status(w.api, swap, {"SUCCESS"}, done=refund_shown)
+    fee = w.devnet.withdrawal_fee(ETH_USDC)
+    assert final.swap_details.refunded_amount == str(5 * USDC - fee)
+    hashes = {t.hash.lower() for t in final.swap_details.origin_chain_tx_hashes}
+    assert late.lower() in hashes, hashes
+    assert final.swap_details.deposited_amount == str(25 * USDC)
+    return await w.check(swap)
+
+
+# --- the module's fixture and tests ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def swaps(running_stack: RunningStack) -> Iterator[tuple[Scenarios, World]]:
+    runner = Scenarios()
+
+    async def open_world() -> World:
+        api = OneClickClient(running_stack.api_url,
+                             manager_public_key=running_stack.manager_public_key,
+                             timeout=60.0)  # fmt: skip
+        devnet = Devnet(running_stack.devnet, running_stack.data_dir / "devnet")
+        before = {t: await devnet.balance(t, PLATFORM_FEE_ACCOUNT) for t in ORIGINS}
+        return World(api, devnet, await devnet.fee_collector(), before)
+
+    world = runner.run(open_world())
+    for name, run in SCENARIOS.items():
+        runner.start(name, run(world))
+    try:
+        yield runner, world
+    finally:
+        runner.close(world.aclose())
+
+
+def collect(swaps: tuple[Scenarios, World], name: str) -> Audit:
+    runner, _ = swaps
+    checked: Audit = runner.result(name, RESULT_TIMEOUT_S)
+    took = checked.swap.seconds
+    print(f"\n{checked.swap.name}: {' -> '.join(checked.swap.statuses)}; deposit to "
+          f"{checked.swap.final.status if checked.swap.final else '?'} "
+          f"{took:.1f} s\n  {checked.line()}")  # fmt: skip
+    return checked
+
+
+def test_usdc_ethereum_to_usdc_arbitrum_with_an_app_fee(swaps: tuple[Scenarios, World]) -> None:
+    collect(swaps, "evm_token_to_evm_token")
+
+
+def test_bitcoin_to_usdc_ethereum(swaps: tuple[Scenarios, World]) -> None:
+    collect(swaps, "bitcoin_to_evm")
+
+
+def test_usdc_arbitrum_to_exactly_40_xrp(swaps: tuple[Scenarios, World]) -> None:
+    collect(swaps, "evm_to_memo_chain_exact_output")
+
+
+def test_near_usdc_to_usdc_ethereum_flex_input(swaps: tuple[Scenarios, World]) -> None:
+    collect(swaps, "near_native_to_evm_flex_input")
+
+
+def test_intents_deposit_by_signed_intent_to_an_intents_recipient(
+    swaps: tuple[Scenarios, World],
+) -> None:
+    collect(swaps, "intents_deposit_to_intents_recipient")
+
+
+def test_incomplete_deposit_topped_up_succeeds(swaps: tuple[Scenarios, World]) -> None:
+    collect(swaps, "incomplete_deposit_topped_up")
+
+
+def test_incomplete_deposit_is_refunded_at_the_deadline(swaps: tuple[Scenarios, World]) -> None:
+    collect(swaps, "incomplete_deposit_refunded_at_deadline")
+
+
+def test_over_deposit_succeeds_and_refunds_the_excess(swaps: tuple[Scenarios, World]) -> None:
+    collect(swaps, "over_deposit_refunds_the_excess")
+
+
+def test_no_solver_liquidity_is_refunded_at_the_deadline(swaps: tuple[Scenarios, World]) -> None:
+    collect(swaps, "no_solver_liquidity_refunded_at_deadline")
+
+
+def test_late_deposit_after_success_is_refunded(swaps: tuple[Scenarios, World]) -> None:
+    collect(swaps, "late_deposit_after_success_refunded")
+
+
+def test_platform_fee_account_got_exactly_the_platform_fees(
+    swaps: tuple[Scenarios, World],
+) -> None:
+    """The platform fee account (shared by every swap) grew, per token, by exactly the platform
+    fees the audited swaps paid."""
+    runner, world = swaps
+    failed = {n: e for n, e in runner.wait_all(RESULT_TIMEOUT_S).items() if e is not None}
+    assert not failed, f"scenarios failed (see their tests): {sorted(failed)}"
+
+    async def deltas() -> dict[str, tuple[int, int]]:
+        out = {}
+        for token in ORIGINS:
+            paid = sum(a.origin.fees.get(PLATFORM_FEE_ACCOUNT, 0) for a in world.audits.values()
+                       if a.swap.origin == token)  # fmt: skip
+            now = await world.devnet.balance(token, PLATFORM_FEE_ACCOUNT)
+            out[token] = (now - world.platform_before[token], paid)
+        return out
+
+    found = runner.run(deltas())
+    assert all(grew == paid for grew, paid in found.values()), found
+    assert sum(paid for _, paid in found.values()) > 0
