@@ -7,11 +7,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar, cast
 
 from fastapi import FastAPI
 
 from nearintents.rpc import HttpNearRpc, HttpPoaBridge, HttpSolverRelay, RpcError, VerifierViews
 from oneclick.adapters.coingecko import CoinGeckoPrices
+from oneclick.adapters.prometheus import CountingPeer, PrometheusMetrics
 from oneclick.api.app import create_app
 from oneclick.config import Settings
 from oneclick.custody.keys import KeyCustody, KeyMaterial, load_key_file
@@ -27,6 +29,8 @@ from oneclick.store.sql import SqlStore
 from oneclick.workers.runner import Worker, WorkerOptions, new_owner
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Bridge chain ids whose blockchain slug is not simply the part before the colon.
 CHAIN_BLOCKCHAINS = {
@@ -142,8 +146,11 @@ def _secret(value: object) -> str | None:
 
 
 @asynccontextmanager
-async def runtime(settings: Settings) -> AsyncIterator[ServiceContext]:
-    """Every adapter wired, migrations applied; everything closed on exit."""
+async def runtime(
+    settings: Settings, metrics: PrometheusMetrics | None = None
+) -> AsyncIterator[ServiceContext]:
+    """Every adapter wired, migrations applied; everything closed on exit. With ``metrics``, the
+    failed calls of the relay, bridge and NEAR RPC clients are counted there."""
     keys = load_keys(settings)
     clock = SystemClock()
     async with AsyncExitStack() as stack:
@@ -165,7 +172,9 @@ async def runtime(settings: Settings) -> AsyncIterator[ServiceContext]:
             timeout=settings.near.timeout_s,
         )
         stack.push_async_callback(near.aclose)
-        verifier = VerifierViews(near, settings.near.verifier_contract)
+        verifier = VerifierViews(
+            _counted(near, "near_rpc", metrics), settings.near.verifier_contract
+        )
         prices = CoinGeckoPrices(
             settings.prices.url,
             clock=clock,
@@ -181,8 +190,8 @@ async def runtime(settings: Settings) -> AsyncIterator[ServiceContext]:
         if settings.bridge.sync_tokens:
             await sync_registry(registry, bridge, settings)
         yield ServiceContext(
-            relay=relay,
-            bridge=bridge,
+            relay=_counted(relay, "relay", metrics),
+            bridge=_counted(bridge, "bridge", metrics),
             verifier=verifier,
             prices=prices,
             clock=clock,
@@ -221,13 +230,20 @@ def build_worker(ctx: ServiceContext, settings: Settings, metrics: EngineMetrics
 
 
 def build_app(settings: Settings) -> FastAPI:
-    """The production app: adapters are built on startup (migrations run), closed on shutdown."""
+    """The production app: adapters are built on startup (migrations run), closed on shutdown;
+    Prometheus metrics on ``/metrics``."""
     load_keys(settings)  # fail before serving if the keys are missing
+    metrics = PrometheusMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime(settings) as ctx:
+        async with runtime(settings, metrics) as ctx:
             app.state.ctx = ctx
             yield
 
-    return create_app(None, lifespan=lifespan)
+    return create_app(None, lifespan=lifespan, metrics=metrics)
+
+
+def _counted(client: T, peer: str, metrics: PrometheusMetrics | None) -> T:
+    """``client``, with its failed calls counted when there are metrics (same interface)."""
+    return client if metrics is None else cast(T, CountingPeer(client, peer, metrics))

@@ -107,6 +107,9 @@ class WorkerSettings(_Section):
     idle_s: float = Field(default=1.0, gt=0)
     stop_grace_s: float = Field(default=20.0, ge=0)
     attention_every_s: float = Field(default=300.0, gt=0)
+    # Prometheus /metrics of the worker on its own port (the API serves its own on /metrics).
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
 
 
 class KeySettings(_Section):

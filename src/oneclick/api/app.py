@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from oneclick.api import errors
@@ -18,6 +18,17 @@ from oneclick.api.routes import router
 from oneclick.services.context import ServiceContext
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class MetricsExporter(Protocol):
+    """What ``/metrics`` needs (``oneclick.adapters.prometheus.PrometheusMetrics``)."""
+
+    def set_swap_counts(self, counts: Mapping[str, int]) -> None: ...
+
+    def render(self) -> bytes: ...
+
+
 TITLE = "1Click Swap API"
 API_VERSION = "0.1.10"
 
@@ -46,8 +57,14 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return document
 
 
-def create_app(ctx: ServiceContext | None, *, lifespan: Lifespan | None = None) -> FastAPI:
-    """The app over ``ctx``; with ``ctx=None`` the ``lifespan`` must set ``app.state.ctx``."""
+def create_app(
+    ctx: ServiceContext | None,
+    *,
+    lifespan: Lifespan | None = None,
+    metrics: MetricsExporter | None = None,
+) -> FastAPI:
+    """The app over ``ctx``; with ``ctx=None`` the ``lifespan`` must set ``app.state.ctx``.
+    With ``metrics``, ``GET /metrics`` serves them in the Prometheus text format."""
     app = FastAPI(
         title=TITLE,
         version=API_VERSION,
@@ -67,5 +84,16 @@ def create_app(ctx: ServiceContext | None, *, lifespan: Lifespan | None = None) 
     async def openapi_yaml() -> Response:
         text = yaml.safe_dump(app.openapi(), sort_keys=False, allow_unicode=True)
         return Response(text, media_type="application/yaml")
+
+    if metrics is not None:
+        exporter = metrics
+
+        @app.get("/metrics", include_in_schema=False)
+        async def prometheus_metrics(request: Request) -> Response:
+            service: ServiceContext = request.app.state.ctx
+            async with service.store.transaction() as tx:
+                counts = await tx.swap_counts()
+            exporter.set_swap_counts(counts)
+            return Response(exporter.render(), media_type=METRICS_CONTENT_TYPE)
 
     return app

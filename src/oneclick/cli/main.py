@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from oneclick.adapters.prometheus import PrometheusMetrics
 from oneclick.bootstrap import (
     SystemClock,
     build_app,
@@ -31,7 +32,6 @@ from oneclick.domain.engine import EngineSwap
 from oneclick.domain.errors import ConfigurationError, RequestError
 from oneclick.services import partners as partner_service
 from oneclick.services.engine import admin
-from oneclick.services.engine.metrics import CountingMetrics
 from oneclick.store.database import make_engine, upgrade
 from oneclick.store.sql import SqlStore
 
@@ -219,20 +219,32 @@ def api(
 
 
 @app.command("worker")
-def worker(data_dir: DataDir = None, config: ConfigFile = None) -> None:
+def worker(
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option("--metrics-port", help="Serve Prometheus /metrics on this port."),
+    ] = None,
+) -> None:
     """Run the swap engine until SIGTERM/SIGINT (any number on PostgreSQL, one on SQLite)."""
     import signal
 
-    settings = _settings(data_dir, config)
+    settings = _settings(
+        data_dir, config, worker={"metrics_port": metrics_port} if metrics_port else None
+    )
     _setup_logging()
+    metrics = PrometheusMetrics()
+    if settings.worker.metrics_port is not None:
+        metrics.serve(settings.worker.metrics_port, settings.worker.metrics_host)
 
     async def work() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        async with runtime(settings) as ctx:
-            await build_worker(ctx, settings, CountingMetrics()).run(stop)
+        async with runtime(settings, metrics) as ctx:
+            await build_worker(ctx, settings, metrics).run(stop)
 
     _run(lambda: asyncio.run(work()))
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -66,6 +66,13 @@ class SqlSession(EngineQueries):
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+
+    async def swap_counts(self) -> dict[str, int]:
+        """How many swaps are in each status (for the ``oneclick_swaps`` gauge)."""
+        result = await self._conn.execute(
+            select(swaps.c.status, func.count()).group_by(swaps.c.status)
+        )
+        return {str(status): int(count) for status, count in result.all()}
 
     async def reserve_custody_index(self) -> int:
         result = await self._conn.execute(

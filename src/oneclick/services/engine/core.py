@@ -10,6 +10,7 @@ never belongs on this path and is treated as permanent. ``LeaseLost`` ends the s
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -96,6 +97,7 @@ async def advance_swap(ctx: EngineContext, swap_id: str) -> StepResult:
     step = STEPS.get(swap.phase)
     if step is None or swap.status is SwapStatus.FAILED:
         return StepResult(None, 0, swap.last_error, "idle")
+    started = time.monotonic()  # step latency for metrics only; the engine's time is ctx.clock
     try:
         next_run_at = await step(ctx, swap)
     except LeaseLost:
@@ -125,4 +127,5 @@ async def advance_swap(ctx: EngineContext, swap_id: str) -> StepResult:
             return await park(ctx, swap, message)
         return StepResult(_backoff(ctx, attempts), attempts, message, "retry")
     ctx.metrics.step(swap.phase.value, "ok")
+    ctx.metrics.step_duration(swap.phase.value, time.monotonic() - started)
     return StepResult(next_run_at, 0, None, "ok")

@@ -1,5 +1,5 @@
 """Engine metrics behind the ``EngineMetrics`` port: counters kept in memory (tests, and the
-default until a Prometheus adapter is wired in ``bootstrap``)."""
+the Prometheus adapter is ``oneclick.adapters.prometheus``)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,13 @@ class CountingMetrics:
         self.steps: Counter[tuple[str, str]] = Counter()
         self.parks: Counter[str] = Counter()
         self.stuck_seen: Counter[str] = Counter()
+        self.step_seconds: dict[str, list[float]] = {}
 
     def step(self, phase: str, outcome: str) -> None:
         self.steps[(phase, outcome)] += 1
+
+    def step_duration(self, phase: str, seconds: float) -> None:
+        self.step_seconds.setdefault(phase, []).append(seconds)
 
     def parked(self, reason: str) -> None:
         self.parks[reason] += 1
