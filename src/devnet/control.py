@@ -36,8 +36,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from devnet.bridge import AppServer, PoaBridge
+from devnet.bridge import PoaBridge
 from devnet.chains.base import Chain, ChainError, InvalidAddress, Wallet
+from devnet.serving import AppServer
 from devnet.verifier import Verifier, VerifierError
 from devnet.verifier.testing import Signer, transfer
 from nearintents import signing

@@ -12,19 +12,18 @@ import contextlib
 import json
 import logging
 import random
-import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from devnet.serving import AppServer
 
 logger = logging.getLogger(__name__)
 
@@ -40,17 +39,6 @@ DEFAULT_PRICES: Mapping[str, str] = {
 # Drifted prices keep 12 significant digits so that they stay short, exact decimals.
 _PRICE_CONTEXT = Context(prec=12, rounding=ROUND_HALF_EVEN)
 BPS = 10_000
-STARTUP_TIMEOUT_S = 10.0
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port`` (0: the OS picks), ready to hand to uvicorn."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
 
 
 def parse_price(value: object) -> Decimal:
@@ -173,7 +161,7 @@ def create_app(feed: PriceFeed) -> Starlette:
     )
 
 
-class PriceServer:
+class PriceServer(AppServer):
     """``async with PriceServer(feed) as server:`` serves the feed on ``server.url``; with
     ``step_interval_s`` it also steps the feed's drift on that period."""
 
@@ -185,72 +173,26 @@ class PriceServer:
         port: int = 0,
         step_interval_s: float | None = None,
     ) -> None:
+        super().__init__(create_app(feed), host=host, port=port)
         self.feed = feed
-        self.host = host
-        self._port = port
         self._step_interval_s = step_interval_s
-        self._server: uvicorn.Server | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._sock: socket.socket | None = None
+        self._drifting: asyncio.Task[None] | None = None
 
-    @property
-    def port(self) -> int:
-        if self._sock is None:
-            raise RuntimeError("server not started")
-        port: int = self._sock.getsockname()[1]
-        return port
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    async def start(self) -> None:
-        self._sock = listen(self.host, self._port)
-        config = uvicorn.Config(
-            create_app(self.feed), lifespan="off", log_level="warning", access_log=False
-        )
-        self._server = uvicorn.Server(config)
-        serve = asyncio.create_task(self._server.serve(sockets=[self._sock]))
-        self._tasks.append(serve)
-        async with asyncio.timeout(STARTUP_TIMEOUT_S):
-            while not self._server.started:
-                if serve.done():
-                    await serve
-                    raise RuntimeError("the price server stopped during startup")
-                await asyncio.sleep(0.005)
+    async def after_start(self) -> None:
         if self._step_interval_s:
-            self._tasks.append(asyncio.create_task(self._drift(self._step_interval_s)))
+            self._drifting = asyncio.create_task(self._drift(self._step_interval_s))
 
     async def _drift(self, interval_s: float) -> None:
         while True:
             await asyncio.sleep(interval_s)
             self.feed.step()
 
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        for task in self._tasks[1:]:
-            task.cancel()
-        for task in self._tasks:
+    async def before_stop(self) -> None:
+        if self._drifting is not None:
+            self._drifting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-        self._server = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+                await self._drifting
+            self._drifting = None
 
 
 class HttpPriceSource:

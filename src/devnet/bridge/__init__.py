@@ -9,7 +9,7 @@ from devnet.bridge.faults import (
     Faults,
     SimulatedCrash,
 )
-from devnet.bridge.rpc import AppServer, BridgeServer, create_app
+from devnet.bridge.rpc import BridgeServer, create_app
 from devnet.bridge.tokens import DEFAULT_CONFIRMATIONS, BridgedToken, default_tokens
 
 __all__ = [
@@ -17,7 +17,6 @@ __all__ = [
     "AFTER_CREDIT",
     "AFTER_RECORD",
     "DEFAULT_CONFIRMATIONS",
-    "AppServer",
     "BridgeRequestError",
     "BridgeServer",
     "BridgedToken",

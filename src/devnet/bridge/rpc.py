@@ -5,25 +5,20 @@ speaks it (PROTOCOL.md §4): ``params`` a one-element array of an object, errors
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import socket
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from devnet.bridge.bridge import BridgeRequestError, PoaBridge
+from devnet.serving import AppServer
 from nearintents.rpc.jsonrpc import decode_json
 
 logger = logging.getLogger(__name__)
-
-STARTUP_TIMEOUT_S = 10.0
 
 
 def _methods(bridge: PoaBridge) -> dict[str, Callable[[dict[str, Any]], Any]]:
@@ -87,64 +82,6 @@ def create_app(bridge: PoaBridge) -> Starlette:
     return Starlette(
         routes=[Route("/", rpc, methods=["POST"]), Route("/rpc", rpc, methods=["POST"])]
     )
-
-
-def bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
-class AppServer:
-    """``async with AppServer(app) as server:`` serves an ASGI app on ``server.url``."""
-
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._app = app
-        self.host = host
-        self._port = port
-        self._sock: socket.socket | None = None
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def url(self) -> str:
-        if self._sock is None:
-            raise RuntimeError("server not started")
-        return f"http://{self.host}:{self._sock.getsockname()[1]}"
-
-    async def start(self) -> None:
-        self._sock = bind(self.host, self._port)
-        config = uvicorn.Config(self._app, lifespan="off", log_level="warning", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[self._sock]))
-        async with asyncio.timeout(STARTUP_TIMEOUT_S):
-            while not self._server.started:
-                if self._task.done():
-                    self._task.result()
-                await asyncio.sleep(0.01)
-
-    async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-        if self._sock is not None:
-            self._sock.close()
-        self._server = self._task = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
 
 class BridgeServer(AppServer):

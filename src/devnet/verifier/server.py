@@ -5,83 +5,21 @@ running event loop (:class:`RpcServer`) or on a thread of its own (:class:`Threa
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from types import TracebackType
 from typing import Self
 
-import uvicorn
-
+from devnet.serving import STARTUP_TIMEOUT_S, AppServer
 from devnet.verifier.rpc import create_app
 from devnet.verifier.verifier import Verifier
 
-STARTUP_TIMEOUT_S = 10.0
 
-
-def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
-class RpcServer:
+class RpcServer(AppServer):
     """``async with RpcServer(verifier) as server:`` serves on ``server.url`` until exit."""
 
     def __init__(self, verifier: Verifier, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(create_app(verifier), host=host, port=port)
         self.verifier = verifier
-        self.host = host
-        self._port = port
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._sock: socket.socket | None = None
-
-    @property
-    def port(self) -> int:
-        if self._sock is None:
-            raise RuntimeError("server not started")
-        port: int = self._sock.getsockname()[1]
-        return port
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    async def start(self) -> None:
-        self._sock = _bind(self.host, self._port)
-        config = uvicorn.Config(
-            create_app(self.verifier), lifespan="off", log_level="warning", access_log=False
-        )
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[self._sock]))
-        async with asyncio.timeout(STARTUP_TIMEOUT_S):
-            while not self._server.started:
-                if self._task.done():
-                    await self._task  # re-raises why it could not start
-                    raise RuntimeError("the RPC server stopped during startup")
-                await asyncio.sleep(0.005)
-
-    async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-        if self._sock is not None:
-            self._sock.close()
-        self._server = self._task = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
 
 class ThreadedRpcServer:
