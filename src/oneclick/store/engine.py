@@ -19,7 +19,7 @@ from oneclick.domain.engine import (
     RefundReason,
 )
 from oneclick.domain.quotes import SwapType
-from oneclick.domain.records import IntentKind, IntentState
+from oneclick.domain.records import IntentKind, IntentRecord, IntentState
 from oneclick.domain.swaps import TERMINAL, SwapStatus
 from oneclick.services.ports import LeaseLost
 from oneclick.store.tables import deposits, intents, swaps
@@ -93,6 +93,23 @@ def _leg(row: Row[Any]) -> Leg:
 
 
 _ENGINE_KINDS = (IntentKind.SWAP.value, IntentKind.WITHDRAW.value, IntentKind.REFUND.value)
+
+
+def signed_intent_row(intent: IntentRecord | Leg) -> dict[str, Any]:
+    """The ``intents`` columns every signed intent has, whether a user's submitted transfer
+    (:class:`IntentRecord`) or one of the engine's legs (:class:`Leg`)."""
+    return {
+        "intent_hash": intent.intent_hash,
+        "swap_id": intent.swap_id,
+        "kind": intent.kind.value,
+        "signer_id": intent.signer_id,
+        "nonce": intent.nonce,
+        "signed_data": intent.signed_data,
+        "quote_hashes": json.dumps(list(intent.quote_hashes)),
+        "state": intent.state.value,
+        "created_at": intent.created_at,
+        "updated_at": intent.created_at,
+    }
 
 
 class EngineQueries:
@@ -182,19 +199,10 @@ class EngineQueries:
     async def add_leg(self, leg: Leg) -> None:
         await self._conn.execute(
             insert(intents).values(
-                intent_hash=leg.intent_hash,
-                swap_id=leg.swap_id,
-                kind=leg.kind.value,
-                signer_id=leg.signer_id,
-                nonce=leg.nonce,
-                signed_data=leg.signed_data,
-                quote_hashes=json.dumps(list(leg.quote_hashes)),
-                state=leg.state.value,
+                **signed_intent_row(leg),
                 deadline=leg.deadline,
                 debits=_amounts_json(leg.debits),
                 credits=_amounts_json(leg.credits),
-                created_at=leg.created_at,
-                updated_at=leg.created_at,
             )
         )
 

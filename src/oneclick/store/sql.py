@@ -24,7 +24,7 @@ from oneclick.domain.records import (
 )
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.services.ports import SwapSnapshot
-from oneclick.store.engine import EngineQueries, engine_swap
+from oneclick.store.engine import EngineQueries, engine_swap, signed_intent_row
 from oneclick.store.tables import custody_accounts, deposits, intents, partners, swaps
 
 # ``DepositRecord``'s fields in order, labelled apart from the ``swaps`` columns they join.
@@ -198,20 +198,7 @@ class SqlSession(EngineQueries):
             raise PermanentError(f"swap {swap_id} changed concurrently (version conflict)")
 
     async def add_intent(self, intent: IntentRecord) -> None:
-        await self._conn.execute(
-            insert(intents).values(
-                intent_hash=intent.intent_hash,
-                swap_id=intent.swap_id,
-                kind=intent.kind.value,
-                signer_id=intent.signer_id,
-                nonce=intent.nonce,
-                signed_data=intent.signed_data,
-                quote_hashes=json.dumps(list(intent.quote_hashes)),
-                state=intent.state.value,
-                created_at=intent.created_at,
-                updated_at=intent.created_at,
-            )
-        )
+        await self._conn.execute(insert(intents).values(**signed_intent_row(intent)))
 
     async def intent(self, intent_hash: str) -> IntentRecord | None:
         row = (
