@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from oneclick.api import errors
 from oneclick.api.correlation import CorrelationMiddleware
+from oneclick.api.hot import HotReads
 from oneclick.api.profiles.middleware import CompatMiddleware
 from oneclick.api.routes import router
 from oneclick.services.context import ServiceContext
@@ -74,6 +75,7 @@ def create_app(
     )
     if ctx is not None:
         app.state.ctx = ctx
+    app.add_middleware(HotReads)  # innermost: the hot reads still pass every other middleware
     app.add_middleware(CompatMiddleware)  # inside: its own 400 still gets a correlation id
     app.add_middleware(CorrelationMiddleware)
     errors.install(app)

@@ -70,7 +70,7 @@ class Prepared:
         compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         order = tuple(compiled.positiontup or ())
         # the statement's own values (the IN list); the named ones come per call
-        constants = compiled.construct_params()
+        constants = dict(compiled.construct_params())
         columns = list(statement.selected_columns)
         return cls(
             sql=compiled.string,
