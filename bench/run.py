@@ -134,8 +134,8 @@ def _load(name: str, url: str, make: Any, c: int, args: argparse.Namespace) -> R
 
 def read_scenarios(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
     """GET /v0/status and /v0/tokens with ``wrk``: both servers up at once, and each scenario
-    measured on the service and, right after, on the bare baseline, so both see the same load
-    from the rest of the machine."""
+    measured ``--rounds`` times on the service and, right after each, on the bare baseline, so
+    both see the same load from the rest of the machine."""
     rows: list[dict[str, Any]] = []
     wrk = wrk_load.binary()
     out = work / "fake.json"
@@ -149,11 +149,16 @@ def read_scenarios(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]
         with server("baseline", "--bodies", str(work / "bodies.json")) as bare:
             for name, paths in (("GET /v0/status", status), ("GET /v0/tokens", ["/v0/tokens"])):
                 for c in CONCURRENCY:
-                    measured = wrk_load.run(wrk, name, api, paths, concurrency=c,
-                                            duration_s=args.duration)  # fmt: skip
-                    base = wrk_load.run(wrk, f"{name} (bare Starlette)", bare, paths,
-                                        concurrency=c, duration_s=args.duration)  # fmt: skip
-                    rows.append(_row(measured, base))
+                    # alternate service and bare, round by round: the machine's load drifts
+                    measured, base = [], []
+                    for _ in range(args.rounds):
+                        for url, label, into in (
+                            (api, name, measured),
+                            (bare, f"{name} (bare Starlette)", base),
+                        ):
+                            into.append(wrk_load.run(wrk, label, url, paths, concurrency=c,
+                                                     duration_s=args.duration))  # fmt: skip
+                    rows.append(_row(wrk_load.combine(measured), wrk_load.combine(base)))
     return rows
 
 
@@ -310,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per scenario")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="HTTP reads: service/bare alternations per scenario")  # fmt: skip
     parser.add_argument("--max-requests", type=int, default=50_000, help="cap per scenario")
     parser.add_argument("--swaps", type=int, default=10_000, help="swaps in the status DB")
     parser.add_argument("--pipeline-swaps", type=int, default=5, help="swaps on the devnet")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -55,6 +56,23 @@ class WrkResult:
             "p90_ms": round(self.p90_ms, 3), "p99_ms": round(self.p99_ms, 3),
             "max_ms": round(self.max_ms, 3), "load": "wrk",
         }  # fmt: skip
+
+
+def combine(rounds: list[WrkResult]) -> WrkResult:
+    """Rounds of one scenario as one result: counts and time summed (so the throughput is the
+    overall one); latency percentiles the median of the rounds' (wrk reports no histogram)."""
+    first = rounds[0]
+
+    def median(values: list[float]) -> float:
+        return statistics.median(values)
+
+    return WrkResult(
+        name=first.name, concurrency=first.concurrency,
+        requests=sum(r.requests for r in rounds), errors=sum(r.errors for r in rounds),
+        elapsed_s=sum(r.elapsed_s for r in rounds),
+        p50_ms=median([r.p50_ms for r in rounds]), p90_ms=median([r.p90_ms for r in rounds]),
+        p99_ms=median([r.p99_ms for r in rounds]), max_ms=max(r.max_ms for r in rounds),
+    )  # fmt: skip
 
 
 def parse(name: str, concurrency: int, output: str) -> WrkResult:
