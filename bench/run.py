@@ -191,8 +191,20 @@ def quote_scenarios(args: argparse.Namespace, work: Path) -> list[dict[str, Any]
         for dry in (True, False):
             for c in (1, 16):
                 name = f"POST /v0/quote ({'dry' if dry else 'non-dry'}, 2 solvers)"
-                rows.append(_row(_load(name, api, quote(dry), c, args), None))
+                httpx.delete(api + "/bench/stages")
+                result = _load(name, api, quote(dry), c, args)
+                row = _row(result, None)
+                if c == 1:  # one quote at a time: the tally per quote is its breakdown
+                    row["stages_ms"] = _per_quote(httpx.get(api + "/bench/stages").json())
+                    row["mean_ms"] = round(1000 * sum(result.latencies_s) / result.ok, 3)
+                rows.append(row)
     return rows
+
+
+def _per_quote(tally: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Milliseconds per quote by port method (each quote asks the relay once)."""
+    quotes = tally.get("relay.quote", {}).get("calls", 0) or 1
+    return {k: round(1000 * v["seconds"] / quotes, 3) for k, v in sorted(tally.items())}
 
 
 def many_swaps(args: argparse.Namespace, work: Path, console: Console) -> list[dict[str, Any]]:
@@ -280,6 +292,21 @@ def markdown(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_stages(rows: list[dict[str, Any]], console: Console) -> None:
+    quotes = [r for r in rows if "stages_ms" in r]
+    if not quotes:
+        return
+    table = Table(title="where a quote's time goes (ms per quote, one client; bench/stages.py)")
+    table.add_column("stage")
+    for row in quotes:
+        table.add_column(row["name"].removeprefix("POST /v0/quote "), justify="right")
+    stages = sorted({k for r in quotes for k in r["stages_ms"]})
+    for stage in stages:
+        table.add_row(stage, *(f"{r['stages_ms'].get(stage, 0):.2f}" for r in quotes))
+    table.add_row("mean latency", *(f"{r['mean_ms']:.2f}" for r in quotes))
+    console.print(table)
+
+
 def render_pipeline(result: dict[str, Any], console: Console) -> None:
     table = Table(title="swap pipeline on the devnet (oneclick up)",
                   caption=f"{result['completed']}/{result['swaps']} swaps USDC eth:1 → USDC "
@@ -348,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             many = many_swaps(args, Path(tmp), console)
     if rows:
         render(rows, info, console)
+        render_stages(rows, console)
     if flow is not None:
         render_pipeline(flow, console)
     if many:
