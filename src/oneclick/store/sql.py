@@ -263,7 +263,7 @@ class SqlStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        # On a SQLite file, the status read takes one thread hop, not a dozen (store/reads.py).
+        # On a SQLite file the status read skips aiosqlite's dozen thread hops (store/reads.py).
         self.reader: SqliteReader | None = None
         url = engine.url
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
@@ -275,8 +275,8 @@ class SqlStore:
             self.reader.close()
 
     async def swap_snapshot(self, address: str, memo: str | None) -> SwapSnapshot | None:
-        """``GET /v0/status``'s read: on a SQLite file one hop to the reader's thread
-        (store/reads.py), elsewhere ``SqlSession.swap_snapshot`` in its own transaction."""
+        """``GET /v0/status``'s read: on a SQLite file two prepared statements without a thread
+        hop (store/reads.py), elsewhere ``SqlSession.swap_snapshot`` in its own transaction."""
         if self.reader is not None:
             return await self.reader.swap_snapshot(address, memo)
         async with self.transaction() as tx:

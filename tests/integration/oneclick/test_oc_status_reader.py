@@ -1,10 +1,12 @@
 """The SQLite status reader (store/reads.py) answers exactly what ``SqlSession.swap_snapshot``
 answers, sees every committed write at once, and ends with the engine."""
 
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from oc_helpers import quote_request
 
 from oneclick.domain.engine import DepositRecord, Leg
@@ -89,9 +91,32 @@ async def test_the_reader_is_for_sqlite_files_and_ends_with_its_engine(tmp_path:
     await upgrade(engine)
     store = SqlStore(engine)
     assert isinstance(store.reader, SqliteReader)
-    assert await store.swap_snapshot("0xabc", None) is None  # builds its thread and connection
-    assert _reader_threads() == 1
+    assert await store.swap_snapshot("0xabc", None) is None  # on the loop: no thread
+    assert _reader_threads() == 0
     await engine.dispose()  # like the engine's pool, the reader would reopen on the next use
+
+
+async def test_a_busy_database_is_waited_for_on_a_thread_not_on_the_loop(
+    client: httpx.AsyncClient, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address, _ = await _busy_swap(client, world)
+    reader = world.store.reader
+    assert reader is not None
+    expected = await reader.swap_snapshot(address, None)
+    real = reader._snapshot
+    loop_thread = threading.get_ident()
+
+    def busy_on_the_loop(con: sqlite3.Connection, *args: str) -> object:
+        if threading.get_ident() == loop_thread:
+            busy = sqlite3.OperationalError("database is locked")
+            busy.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+            raise busy
+        return real(con, *args)
+
+    monkeypatch.setattr(reader, "_snapshot", busy_on_the_loop)
+    assert await reader.swap_snapshot(address, None) == expected
+    assert _reader_threads() == 1
+    await world.store.engine.dispose()
     assert _reader_threads() == 0
 
 
