@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from oneclick.api.errors import error_response
+from oneclick.api.profiles.middleware import DOCUMENT
 from oneclick.api.routes import status_body, tokens_body
 from oneclick.domain.errors import RequestError
 from oneclick.services import status, tokens
@@ -39,6 +40,17 @@ def render(document: object) -> bytes:
     ).encode("utf-8")
 
 
+class _Answer:
+    """A 200 body: its document (a profile prunes it: ``profiles.middleware.DOCUMENT``) and the
+    bytes it renders to."""
+
+    __slots__ = ("body", "document")
+
+    def __init__(self, document: object) -> None:
+        self.document = document
+        self.body = render(document)
+
+
 class _TokensBody:
     """The rendered ``/v0/tokens`` answer, rebuilt when an asset or a price point changes (the
     price source caches its points; an asset without a price dates itself ``now``, so it is
@@ -46,13 +58,13 @@ class _TokensBody:
 
     def __init__(self) -> None:
         self._key: tuple[Any, ...] | None = None
-        self._body = b""
+        self._answer = _Answer([])
 
-    def get(self, views: list[tokens.TokenView]) -> bytes:
+    def get(self, views: list[tokens.TokenView]) -> _Answer:
         key = tuple((v.asset, v.price_usd, v.price_updated_at) for v in views)
         if key != self._key:
-            self._body, self._key = render(tokens_body(views)), key
-        return self._body
+            self._answer, self._key = _Answer(tokens_body(views)), key
+        return self._answer
 
 
 class HotReads:
@@ -61,7 +73,7 @@ class HotReads:
         self._tokens = _TokensBody()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body: bytes | Response | None = None
+        body: _Answer | Response | None = None
         if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path"):
             path = scope["path"]
             if path == "/v0/status":
@@ -79,14 +91,14 @@ class HotReads:
                 "type": "http.response.start",
                 "status": 200,
                 "headers": [
-                    (b"content-length", str(len(body)).encode("latin-1")),
+                    (b"content-length", str(len(body.body)).encode("latin-1")),
                     (b"content-type", b"application/json"),
                 ],
             }
         )
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": body.body, DOCUMENT: body.document})
 
-    async def _status(self, scope: Scope) -> bytes | Response | None:
+    async def _status(self, scope: Scope) -> _Answer | Response | None:
         if any(name in _CREDENTIALS for name, _ in scope["headers"]):
             return None
         query = QueryParams(scope["query_string"])
@@ -102,9 +114,9 @@ class HotReads:
             return error_response(exc.status_code, exc.message)
         except Exception:  # the route answers it, as it answers any other request
             return None
-        return render(status_body(report))
+        return _Answer(status_body(report))
 
-    async def _tokens_answer(self, scope: Scope) -> bytes | None:
+    async def _tokens_answer(self, scope: Scope) -> _Answer | None:
         ctx: ServiceContext = scope["app"].state.ctx
         try:
             views = await tokens.list_tokens(ctx)

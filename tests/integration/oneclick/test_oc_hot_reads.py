@@ -1,8 +1,10 @@
 """``HotReads`` (api/hot.py) serves GET /v0/status and GET /v0/tokens exactly as the FastAPI
 routes do (status, headers, bytes), and leaves every other case to the routes."""
 
+import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -11,6 +13,7 @@ from oc_helpers import quote_request
 
 from oneclick.api import routes
 from oneclick.api.hot import HotReads
+from oneclick.api.profiles import middleware
 from oneclick.testing.world import FakeWorld
 
 CORRELATION = {"x-correlation-id": "0b0b8f1c-3f55-4a57-9a39-5a1b6c0c6a1e"}
@@ -65,7 +68,8 @@ async def test_status_and_tokens_are_the_routes_answers_byte_for_byte(
 ) -> None:
     address = await _address_with_deposits(client)
     for path, params in (("/v0/status", {"depositAddress": address}), ("/v0/tokens", {})):
-        for profile in ("full", "v0.1.10-strict", "rust-v0"):  # the profiles prune both paths
+        # the profiles prune both paths; a profile never alters the (cached) full answer
+        for profile in ("full", "v0.1.10-strict", "rust-v0", "full"):
             headers = CORRELATION | {"x-oneclick-compat": profile}
             hot = await client.get(path, params=params, headers=headers)
             assert hot.status_code == 200
@@ -119,3 +123,26 @@ async def test_the_tokens_answer_follows_the_prices(
     assert price(after, coingecko_id) == 12345.5 != price(before, coingecko_id)
     world.prices.down = True  # no prices at all: every asset at 0, dated now
     assert {t["price"] for t in (await client.get("/v0/tokens")).json()} == {0}
+
+
+async def test_a_profile_prunes_the_hot_answer_without_parsing_it(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address = await _address_with_deposits(client)
+    parsed: list[bytes] = []
+
+    def loads(body: bytes) -> object:
+        parsed.append(body)
+        return json.loads(body)
+
+    # the middleware's own json module only: the service parses stored JSON too
+    monkeypatch.setattr(middleware, "json", SimpleNamespace(loads=loads, dumps=json.dumps))
+    for path, params in (("/v0/status", {"depositAddress": address}), ("/v0/tokens", {})):
+        answer = await client.get(path, params=params, headers={"x-oneclick-compat": "rust-v0"})
+        assert answer.status_code == 200
+        assert answer.headers["x-oneclick-compat"] == "rust-v0"
+    assert parsed == []
+    unknown = await client.get("/v0/status", params={"depositAddress": "0xunknown"},
+                               headers={"x-oneclick-compat": "rust-v0"})  # fmt: skip
+    assert unknown.status_code == 404
+    assert len(parsed) == 1  # an error (a JSONResponse) is still parsed and pruned as before
