@@ -12,7 +12,16 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from limits import parse_many
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -66,15 +75,41 @@ class DatabaseSettings(_Section):
     url: SecretStr | None = None  # may carry a password; default: SQLite under data_dir
 
 
+class RateLimitSettings(_Section):
+    """Per-client rates in the ``limits`` notation (``"10/minute;100/hour"``): anonymous
+    clients per IP address, partners per partner. Non-dry quotes also count as requests."""
+
+    enabled: bool = True
+    requests: str = "600/minute"
+    swaps: str = "10/minute;100/hour"  # non-dry quotes: each allocates a watched deposit account
+    partner_requests: str = "3000/minute"
+    partner_swaps: str = "60/minute;1000/hour"
+
+    @field_validator("requests", "swaps", "partner_requests", "partner_swaps")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        if not parse_many(value):
+            raise ValueError(f"no rate limit in {value!r}")
+        return value
+
+
 class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Above every client agent's idle timeout (Node's is 5 s), so that a client never reuses a
+    # kept-alive connection that the server is closing (``socket hang up``).
+    keep_alive_s: int = Field(default=75, ge=1)
+    # Proxies whose X-Forwarded-For gives the client's address (for the per-IP rate limits).
+    forwarded_allow_ips: str = "127.0.0.1"
+    rate_limits: RateLimitSettings = RateLimitSettings()
 
 
 class QuoteSettings(_Section):
     platform_fee_bps: int = Field(default=20, ge=0, le=500)
     platform_fee_recipient: str = "fees.oneclick.near"
     min_deadline_s: int = Field(default=60, ge=0)
+    max_deadline_s: int = Field(default=86_400, gt=0)  # a quote's deadline at most this far ahead
     inactive_grace_s: int = Field(default=86_400, ge=0)
     time_estimate_s: int = Field(default=120, ge=0)
     route_time_estimates: dict[str, int] = Field(default_factory=dict)

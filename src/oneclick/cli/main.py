@@ -215,7 +215,14 @@ def api(
     settings = _settings(data_dir, config, api=overrides or None)
     _setup_logging()
     application = _run(lambda: build_app(settings))
-    uvicorn.run(application, host=settings.api.host, port=settings.api.port, log_level="info")
+    uvicorn.run(
+        application,
+        host=settings.api.host,
+        port=settings.api.port,
+        log_level="info",
+        timeout_keep_alive=settings.api.keep_alive_s,
+        forwarded_allow_ips=settings.api.forwarded_allow_ips,
+    )
 
 
 @app.command("worker")

@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -193,8 +194,10 @@ def _lock(data_dir: Path) -> int:
     return fd
 
 
-def curl_example(api_url: str, manifest: dict[str, Any]) -> str:
-    """A dry EXACT_INPUT quote of 100 USDC on Ethereum to USDC on Arbitrum, alice to bob."""
+def curl_example(api_url: str, manifest: dict[str, Any], now: datetime | None = None) -> str:
+    """A dry EXACT_INPUT quote of 100 USDC on Ethereum to USDC on Arbitrum, alice to bob, with a
+    deadline an hour after ``now`` (well inside the service's maximum, 24 h by default)."""
+    deadline = (now or datetime.now(UTC)) + timedelta(hours=1)
 
     def asset(chain: str, symbol: str) -> str:
         return next(
@@ -222,7 +225,7 @@ def curl_example(api_url: str, manifest: dict[str, Any]) -> str:
         "refundType": "ORIGIN_CHAIN",
         "recipient": wallet("eth:42161", "bob"),
         "recipientType": "DESTINATION_CHAIN",
-        "deadline": "2099-01-01T00:00:00Z",
+        "deadline": deadline.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     return (
         f"curl -s -X POST {api_url}/v0/quote -H 'content-type: application/json' \\\n"
