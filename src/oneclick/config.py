@@ -105,6 +105,11 @@ class ApiSettings(_Section):
     rate_limits: RateLimitSettings = RateLimitSettings()
 
 
+class LogSettings(_Section):
+    # json: one JSON object per line; text: for humans; auto: text on a terminal, else json
+    format: str = Field(default="auto", pattern="^(auto|json|text)$")
+
+
 class QuoteSettings(_Section):
     platform_fee_bps: int = Field(default=20, ge=0, le=500)
     platform_fee_recipient: str = "fees.oneclick.near"
@@ -196,6 +201,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     worker: WorkerSettings = WorkerSettings()
     keys: KeySettings = KeySettings()
+    log: LogSettings = LogSettings()
     tokens: list[TokenSettings] = Field(default_factory=list)
 
     @classmethod
