@@ -1,4 +1,5 @@
-"""Kept-alive connections against the real server (``oneclick api``, uvicorn).
+"""The real server (``oneclick api``, uvicorn) on a socket: kept-alive connections, and a body
+over the limit refused with a 413 that the client gets to read.
 
 The official TypeScript SDK (axios on Node's global agent) keeps idle sockets for 5 s and reuses
 them until then. uvicorn's default keep-alive is also 5 s, and its timer starts when it sends a
@@ -99,9 +100,9 @@ def serve(tmp_path: Path, **env: str) -> Iterator[int]:
             server.wait()
 
 
-@pytest.fixture
-def api_port(tmp_path: Path) -> Iterator[int]:
-    yield from serve(tmp_path)
+@pytest.fixture(scope="module")
+def api_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    yield from serve(tmp_path_factory.mktemp("api"))
 
 
 @pytest.fixture
@@ -132,3 +133,30 @@ def test_the_server_still_closes_connections_idle_past_its_keep_alive(
         started = time.monotonic()
         assert sock.recv(1) == b""  # blocks until the server closes (10 s at most)
     assert 0.9 <= time.monotonic() - started < 5.0
+
+
+def test_a_2_mb_body_gets_a_413_over_a_real_socket(api_port: int) -> None:
+    body = b'{"referral": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    head = (
+        f"POST /v0/quote HTTP/1.1\r\nHost: oneclick\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", api_port), timeout=10) as sock:
+        sock.sendall(head)
+        # Refused on the declared length: the answer comes before the body is sent.
+        answer = read_response(sock)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"connection: close" in answer.lower()
+    assert b'"message":"Request body is larger than the limit of 65536 bytes"' in answer
+
+
+def test_a_chunked_body_gets_a_413_once_it_passes_the_limit(api_port: int) -> None:
+    head = (
+        b"POST /v0/quote HTTP/1.1\r\nHost: oneclick\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+    )
+    chunk = b"%x\r\n%s\r\n" % (16384, b" " * 16384)
+    with socket.create_connection(("127.0.0.1", api_port), timeout=10) as sock:
+        sock.sendall(head + chunk * 5)  # 80 KiB, and the body never ends: no need to wait
+        answer = read_response(sock)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
