@@ -12,7 +12,7 @@ from oc_helpers import quote_request
 from oneclick.api.app import create_app
 from oneclick.api.limits import EdgeLimits, RateLimits, RatePolicy
 from oneclick.services.partners import add_partner
-from oneclick.testing.world import FakeWorld
+from oneclick.testing.world import FakeWorld, fake_world
 
 RATES = RateLimits(
     requests=RatePolicy.parse("requests", "100/minute"),
@@ -87,6 +87,20 @@ async def test_a_body_at_the_limit_is_parsed(client: httpx.AsyncClient) -> None:
 async def test_a_burst_of_300_live_quotes_meets_429s_with_retry_after(
     limited: httpx.AsyncClient, world: FakeWorld
 ) -> None:
+    await burst_meets_429s(limited, world)
+
+
+@pytest.mark.postgres
+async def test_a_burst_of_300_live_quotes_meets_429s_on_postgresql(postgres_url: str) -> None:
+    world = await fake_world(postgres_url)
+    try:
+        async with client_at(world, "198.51.100.7", EdgeLimits(rates=RATES)) as http:
+            await burst_meets_429s(http, world)
+    finally:
+        await world.aclose()
+
+
+async def burst_meets_429s(limited: httpx.AsyncClient, world: FakeWorld) -> None:
     statuses: list[int] = []
     refused: list[httpx.Response] = []
     for _ in range(300):

@@ -57,6 +57,22 @@ async def kit(tmp_path: Path) -> AsyncIterator[Kit]:
 
 
 async def test_a_swap_logs_json_lines_carrying_its_swap_id(kit: Kit, captured: Captured) -> None:
+    await swap_logs_carry_its_context(kit, captured)
+
+
+@pytest.mark.postgres
+async def test_a_swap_logs_json_lines_carrying_its_swap_id_on_postgresql(
+    tmp_path: Path, postgres_url: str, captured: Captured
+) -> None:
+    kit = await make_kit(tmp_path, database_url=postgres_url)
+    try:
+        await swap_logs_carry_its_context(kit, captured)
+    finally:
+        await kit.client.aclose()
+        await kit.world.aclose()
+
+
+async def swap_logs_carry_its_context(kit: Kit, captured: Captured) -> None:
     _, token = await add_partner(
         kit.world.store, "acme", secret=kit.world.keys.jwt_secret, now=kit.clock.now(),
         ttl=timedelta(days=1),
