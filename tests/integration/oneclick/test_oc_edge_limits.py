@@ -192,3 +192,16 @@ async def test_limits_keep_the_sdk_profiles(limited: httpx.AsyncClient) -> None:
         assert refused.headers["x-oneclick-compat"] == profile
         assert "retry-after" in refused.headers
         assert refused.json()["message"].startswith("Too many requests")
+
+
+async def test_an_ipv6_client_is_counted_by_its_64(world: FakeWorld) -> None:
+    app = create_app(world.ctx, limits=EdgeLimits(rates=RATES))
+
+    async def live_quote(host: str) -> int:
+        transport = httpx.ASGITransport(app=app, client=(host, 4000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://oneclick") as http:
+            return (await http.post("/v0/quote", json=quote_request())).status_code
+
+    # One host roams its /64: five addresses, one budget.
+    assert [await live_quote(f"2001:db8:0:7::{i}") for i in range(1, 7)] == [200] * 5 + [429]
+    assert await live_quote("2001:db8:0:8::1") == 200  # another /64
