@@ -120,6 +120,12 @@ class QuoteSettings(_Section):
     route_time_estimates: dict[str, int] = Field(default_factory=dict)
     intent_lifetime_s: int = Field(default=300, gt=0)
 
+    @model_validator(mode="after")
+    def _deadline_window(self) -> QuoteSettings:
+        if self.max_deadline_s < self.min_deadline_s:
+            raise ValueError("max_deadline_s must not be below min_deadline_s")
+        return self
+
 
 class EngineSettings(_Section):
     signing_standard: str = Field(default="nep413", pattern="^(nep413|raw_ed25519)$")
