@@ -97,9 +97,9 @@ class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    # Above every client agent's idle timeout (Node's is 5 s), so that a client never reuses a
-    # kept-alive connection that the server is closing (``socket hang up``).
-    keep_alive_s: int = Field(default=75, ge=1)
+    # Above the idle timeouts of client agents (Node's 5 s; Go's and Rust hyper's 90 s), so that a
+    # client never reuses a kept-alive connection that the server is closing (``socket hang up``).
+    keep_alive_s: int = Field(default=100, ge=1)
     # Proxies whose X-Forwarded-For gives the client's address (for the per-IP rate limits).
     forwarded_allow_ips: str = "127.0.0.1"
     rate_limits: RateLimitSettings = RateLimitSettings()

@@ -3,10 +3,11 @@ over the limit refused with a 413 that the client gets to read.
 
 The official TypeScript SDK (axios on Node's global agent) keeps idle sockets for 5 s and reuses
 them until then. uvicorn's default keep-alive is also 5 s, and its timer starts when it sends a
-response, a little before the client gets it: a socket idle for ~5 s (the SDK flow's devnet
-deposit takes about that long) could be reused by Node just as the server closed it, and the
-request failed with ``socket hang up``. The server must keep idle connections for longer than
-any client agent does (``api.keep_alive_s``, 75 s by default), and still close them after that.
+response, a little before the client gets it: a socket left idle for ~5 s between two SDK calls
+(on a loaded machine, around the flow's devnet deposit) could be reused by Node just as the
+server closed it, and the request failed with ``socket hang up``. The server must keep idle
+connections longer than any client agent does (``api.keep_alive_s``, 100 s by default), and
+still close them after that.
 """
 
 from __future__ import annotations
