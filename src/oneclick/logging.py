@@ -114,6 +114,9 @@ def text_formatter(colors: bool) -> logging.Formatter:
         foreign_pre_chain=_pre_chain(),
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            # A plain traceback, redacted like the rest: never a rich one with its locals.
+            structlog.processors.format_exc_info,
+            _redact,
             structlog.dev.ConsoleRenderer(colors=colors),
         ],
     )

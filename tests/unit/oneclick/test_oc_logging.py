@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -181,6 +182,22 @@ def test_text_lines_are_for_humans() -> None:
     assert "swap_id=s-9" in line
     assert not line.startswith("{")
     assert json.loads(json_formatter().format(record))["swap_id"] == "s-9"
+
+
+def test_text_tracebacks_are_redacted_and_show_no_locals() -> None:
+    def connect(master_secret: str) -> None:
+        raise RuntimeError("cannot reach postgresql://u:hunter2@db/x")
+
+    secret = bytes(range(7, 39)).hex()
+    try:
+        connect(secret)
+    except RuntimeError:
+        info = sys.exc_info()
+    record = logging.LogRecord("oneclick.x", logging.ERROR, __file__, 1, "failed", (), info)
+    line = text_formatter(colors=False).format(record)
+    assert "RuntimeError: cannot reach postgresql://u:[redacted]@db/x" in line
+    assert "hunter2" not in line
+    assert secret not in line  # the frame's locals are not shown
 
 
 def test_oneclick_up_shows_child_lines_as_json_or_text() -> None:
