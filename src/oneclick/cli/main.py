@@ -17,6 +17,7 @@ from oneclick.adapters.prometheus import PrometheusMetrics
 from oneclick.bootstrap import (
     SystemClock,
     build_app,
+    build_reconciler,
     build_worker,
     database_url,
     engine_policy_from_settings,
@@ -244,7 +245,16 @@ def worker(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         async with runtime(settings, metrics) as ctx:
-            await build_worker(ctx, settings, metrics).run(stop)
+            worker = build_worker(ctx, settings, metrics)
+            if not settings.reconcile.enabled:
+                await worker.run(stop)
+                return
+            reconciling = asyncio.create_task(build_reconciler(ctx, settings, metrics).run(stop))
+            try:
+                await worker.run(stop)
+            finally:
+                stop.set()  # also when the worker refuses to start (the SQLite lock is held)
+                await reconciling
 
     _run(lambda: asyncio.run(work()))
 
