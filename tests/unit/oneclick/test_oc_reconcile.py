@@ -4,13 +4,17 @@ are never touched, and ``swapDetails.deposits[]`` tells each transfer's story.""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from oc_engine_kit import BTC, BTC_REFUND, EVM_RECIPIENT, USDC_NEAR, USDT, Kit, make_kit
+from typer.testing import CliRunner
 
+from oneclick.cli.main import app
 from oneclick.domain.engine import Phase
 from oneclick.domain.reconcile import Disposition
 from oneclick.domain.records import IntentKind
@@ -161,7 +165,9 @@ async def test_an_account_leased_by_a_worker_is_left_for_the_next_pass(kit: Kit)
     assert len(withdrawals_of(kit, USDT)) == 1
 
 
-async def test_dust_and_unroutable_balances_are_recorded_for_the_operator(kit: Kit) -> None:
+async def test_dust_and_unroutable_balances_are_recorded_for_the_operator(
+    kit: Kit, tmp_path: Path
+) -> None:
     btc = await kit.quote()
     await kit.deposit(btc, 100_000)
     near = await kit.quote(
@@ -192,6 +198,16 @@ async def test_dust_and_unroutable_balances_are_recorded_for_the_operator(kit: K
     again = await reconciler(kit).run_pass()
     assert again.acted == 0
     assert len(await held_balances(kit.world.store)) == 2
+    # The operator sees both in `oneclick admin stuck`.
+    runner = CliRunner()
+    listed = await asyncio.to_thread(
+        runner.invoke, app, ["admin", "stuck", "--data-dir", str(tmp_path), "--json"]
+    )
+    assert listed.exit_code == 0, listed.output
+    rows = [r for r in json.loads(listed.output) if r["kind"] == "balance"]
+    assert sorted((r["status"], r["amount"], r["token"]) for r in rows) == [
+        ("DUST", "1500", BTC), ("PARKED", "30000", BTC),
+    ]  # fmt: skip
 
 
 async def test_the_ledger_tells_an_overpaid_swaps_story(kit: Kit) -> None:
