@@ -297,3 +297,18 @@ async def test_the_strict_profile_strips_the_ledger(kit: Kit) -> None:
     # The Rust structs ignore unknown properties (no deny_unknown_fields): that profile keeps
     # every extension, this one too.
     assert len((await details("rust-v0"))["deposits"]) == 1
+
+
+async def test_one_reconciler_per_database(kit: Kit) -> None:
+    quote = await kit.quote()
+    await kit.deposit(quote, 100_000)
+    first, second = reconciler(kit), reconciler(kit)
+    second.ctx = EngineContext.of(
+        kit.world.ctx, kit.world.store, owner="reconciler-other", metrics=kit.metrics
+    )
+    assert (await first.run_pass()).accounts == 1
+    assert (await second.run_pass()).accounts == 0  # the first one holds the lock
+    stop = asyncio.Event()
+    stop.set()
+    await first.run(stop)  # stops at once and lets the lock go
+    assert (await second.run_pass()).accounts == 1
