@@ -34,6 +34,8 @@ from oneclick.services.ports import EngineSession, LeaseLost
 
 logger = logging.getLogger(__name__)
 
+PHASE = "RECONCILE"  # the phase label of the reconciliation in the engine's step metrics
+
 
 class ReconcileSession(EngineSession, Protocol):
     async def swaps_after(self, custody_index: int, limit: int) -> list[EngineSwap]: ...
@@ -109,21 +111,29 @@ async def reconcile_batch(
     tokens = [asset.asset_id for asset in ctx.registry.all()]
     for swap in batch:
         report.accounts += 1
+        before = (report.refunds, report.held)
         try:
             await _account(ctx, store, swap, tokens, known, lease, report)
         except LeaseLost:
             report.busy += 1
         except TemporaryError as exc:
             report.errors += 1
+            ctx.metrics.step(PHASE, "retry")
             logger.warning(
                 "reconciliation deferred: %s", exc.message,
                 extra={"action": "reconcile", "swap_id": swap.id},
             )  # fmt: skip
         except Exception:  # the loop top: logged with the swap id, retried next pass
             report.errors += 1
+            ctx.metrics.step(PHASE, "error")
             logger.exception(
                 "reconciliation failed", extra={"action": "reconcile", "swap_id": swap.id}
             )
+        # in the engine's step counters: refunds signed, balances recorded as held
+        counts = (("refund", report.refunds - before[0]), ("held", report.held - before[1]))
+        for outcome, count in counts:
+            for _ in range(count):
+                ctx.metrics.step(PHASE, outcome)
     return batch[-1].custody_index, report
 
 

@@ -116,6 +116,7 @@ async def test_a_wrong_token_on_the_same_chain_is_refunded_to_refund_to(kit: Kit
     [refund] = withdrawals_of(kit, USDT)
     assert (refund.amount, refund.memo) == (7_000_000, f"WITHDRAW_TO:{EVM_RECIPIENT}")
     assert kit.world.verifier.balances.get((account, USDT), 0) == 0
+    assert kit.metrics.steps[("RECONCILE", "refund")] == 1
     body = await kit.status(quote)
     assert body["status"] == "PENDING_DEPOSIT"  # another token is not this swap's deposit
     [entry] = body["swapDetails"]["deposits"]
