@@ -49,6 +49,7 @@ from oneclick.store.database import make_engine, upgrade
 
 DEVNET_START_TIMEOUT_S = 180.0
 API_START_TIMEOUT_S = 60.0
+DEFAULT_PROTOCOL_FEE_PIPS = 1  # intents.near's fee on mainnet (PROTOCOL.md §2.12)
 STOP_TIMEOUT_S = {"worker": 25.0, "api": 15.0, "devnet": 40.0}
 PR_SET_PDEATHSIG = 1
 
@@ -253,8 +254,16 @@ async def _api_answers(url: str) -> bool:
     return response.status_code == 200
 
 
-async def run_stack(data_dir: Path, host: str, port: int, stop: asyncio.Event) -> int:
-    """Run the stack from an existing, absolute ``data_dir`` until ``stop``; the exit status."""
+async def run_stack(
+    data_dir: Path,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    *,
+    protocol_fee_pips: int = DEFAULT_PROTOCOL_FEE_PIPS,
+) -> int:
+    """Run the stack from an existing, absolute ``data_dir`` until ``stop``; the exit status.
+    The devnet's verifier charges ``protocol_fee_pips``."""
     lock = _lock(data_dir)
     stack = Stack(data_dir, host, port)
     stack_file = data_dir / STACK_FILE
@@ -266,7 +275,8 @@ async def run_stack(data_dir: Path, host: str, port: int, stop: asyncio.Event) -
             )
         _ensure_keys(data_dir)
         devnet = await stack.spawn("devnet", "-m", "devnet", "--data-dir", str(data_dir),
-                                   "--host", host)  # fmt: skip
+                                   "--host", host,
+                                   "--protocol-fee-pips", str(protocol_fee_pips))  # fmt: skip
 
         def manifest_ready() -> dict[str, Any] | None:
             found = read_manifest(data_dir)
@@ -357,6 +367,14 @@ def up(
     data_dir: DataDir = None,
     host: Annotated[str, typer.Option(help="Listen address of every server.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the 1Click API.")] = 8080,
+    protocol_fee_pips: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=999_999,
+            help="The devnet verifier's protocol fee in pips (1e-6); 1 as on mainnet.",
+        ),
+    ] = DEFAULT_PROTOCOL_FEE_PIPS,
 ) -> None:
     """Start the devnet, the API and a worker on loopback, supervised, until Ctrl-C."""
     directory = data_dir or Path(os.environ.get("ONECLICK_DATA_DIR") or DEFAULT_DATA_DIR)
@@ -368,7 +386,7 @@ def up(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        return await run_stack(directory, host, port, stop)
+        return await run_stack(directory, host, port, stop, protocol_fee_pips=protocol_fee_pips)
 
     code = asyncio.run(main())
     if code:
