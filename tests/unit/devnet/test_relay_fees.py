@@ -75,7 +75,8 @@ def test_exact_out_settles_and_stays_exact(fee, amount, num, den, tokens) -> Non
     request = _request(token_in, token_out, exact_amount_out=amount)
     asked = solver_request(request, fee)
     y = asked.exact_amount_out
-    assert y is not None and net(token_out, y, fee) == amount
+    assert y is not None
+    assert net(token_out, y, fee) == amount
     assert y == 1 or net(token_out, y - 1, fee) < amount  # the least the solver must pay
     x = -((-y * den) // num)  # any raw amount the solver wants
     amount_in, amount_out = user_amounts(request, fee, x, y)
