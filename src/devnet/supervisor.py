@@ -275,9 +275,7 @@ async def run_devnet(
                 root / "verifier", clock=SystemClock(), config=VerifierConfig(fee=protocol_fee_pips)
             )
             stack.callback(verifier.close)
-            if verifier.fee() != protocol_fee_pips:
-                verifier.set_fee(protocol_fee_pips)
-            logger.info("verifier protocol fee: %d pips", protocol_fee_pips)
+            ensure_fee(verifier, protocol_fee_pips)
             rpc = await stack.enter_async_context(RpcServer(verifier, host=host))
             logger.info("verifier %s: NEAR RPC on %s", verifier.account_id, rpc.url)
 
@@ -378,6 +376,14 @@ async def run_devnet(
     finally:
         os.close(lock)
     logger.info("devnet stopped")
+
+
+def ensure_fee(verifier: Verifier, fee_pips: int) -> None:
+    """The verifier charges ``fee_pips``: set at genesis by its config; an existing state from an
+    earlier run with another fee is changed by the DAO's ``set_fee``, as on chain."""
+    if verifier.fee() != fee_pips:
+        verifier.set_fee(fee_pips).ensure_success()
+    logger.info("verifier protocol fee: %d pips", fee_pips)
 
 
 def fee_pips(text: str) -> int:
