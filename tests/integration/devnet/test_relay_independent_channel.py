@@ -1,4 +1,6 @@
-"""A distribution channel written independently of our code settles against the devnet relay.
+"""Distribution channels written independently of our code settle against the devnet relay: one
+built on the official ``@defuse-protocol/intents-sdk`` (``tests/conformance/intents_sdk/
+channel.mjs``), and a minimal one below.
 
 The channel below imports neither ``oneclick`` nor ``nearintents``: it speaks the relay's
 JSON-RPC with httpx, signs NEP-413 with PyNaCl from the documented byte layout, reads balances
@@ -21,11 +23,14 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 import struct
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import base58
@@ -36,6 +41,9 @@ import pytest
 from devnet.relay.testing import USDC, WNEAR, World, relay_world
 
 pytestmark = pytest.mark.devnet
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SDK_CHANNEL = REPO_ROOT / "tests" / "conformance" / "intents_sdk" / "channel.mjs"
 
 NEAR = 10**24
 USDC_UNIT = 10**6
@@ -186,3 +194,31 @@ async def test_exact_out_signed_verbatim_pays_exactly_amount_out(channel: Channe
     quote = await channel.quote(USDC, WNEAR, exact_amount_out=amount_out)
     assert quote["amount_out"] == amount_out
     await _settles_exactly(channel, quote)
+
+
+@pytest.mark.parametrize(
+    ("mode", "amount", "exact"),
+    [("--exact-in", 30 * USDC_UNIT + 7, "amount_in"), ("--exact-out", 7 * NEAR + 1, "amount_out")],
+)
+async def test_the_official_intents_sdk_signs_the_quote_verbatim_and_is_paid_exactly(
+    world: World, channel: Channel, mode: str, amount: int, exact: str
+) -> None:
+    node = shutil.which("node")
+    assert node is not None, "node is not on PATH"
+    before = (await channel.balance(USDC), await channel.balance(WNEAR))
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [node, str(SDK_CHANNEL), world.relay_server.url.removesuffix("/rpc"), world.near_rpc_url,
+         world.verifier.account_id, bytes(channel.key).hex(), USDC, WNEAR, mode, str(amount)],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=90, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    quote = answer["quote"]
+    assert quote[exact] == str(amount)  # the request's exact amount stays exact
+    tx = world.verifier.tx(answer["txHash"])
+    assert tx is not None
+    assert tx.succeeded
+    after = (await channel.balance(USDC), await channel.balance(WNEAR))
+    assert after[0] == before[0] - int(quote["amount_in"])
+    assert after[1] == before[1] + int(quote["amount_out"])
