@@ -6,8 +6,9 @@ memo chain, FLEX_INPUT from a NEAR-native token, INTENTS in and out, Bitcoin in)
 stack, audited unit by unit as there, plus a check that the verifier took exactly 100 pips of
 what the swap sold; and the official TypeScript SDK's flows (``flow.mjs``: paying exactly,
 overpaying and underpaying) reach SUCCESS, SUCCESS with the excess refunded, and REFUNDED.
-Everything starts at once (scenarios on a background loop, the three ``node`` flows as child
-processes) so the module costs one stack and the longest swap.
+The swaps and flows start at once (scenarios on a background loop, the three ``node`` flows as
+child processes) so they cost one stack and the longest swap. ``test_e2e_crash``'s worker-kill
+test is collected here too and runs first, on this stack.
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ import test_e2e_swaps as at_1_pip
 from e2e_stack import REPO_ROOT, RunningStack
 from e2e_swapkit import PLATFORM_FEE_ACCOUNT, Audit, Devnet, Scenarios
 
+# The crash test, collected again in this module: its ``service`` fixture asks for
+# ``running_stack``, which this module points at the 100-pip stack (below).
+from test_e2e_crash import service, test_swaps_survive_worker_kills  # noqa: F401
+
 from oneclick.client import OneClickClient
 
-pytestmark = [pytest.mark.devnet, pytest.mark.slow, pytest.mark.timeout(400)]
+pytestmark = [pytest.mark.devnet, pytest.mark.slow, pytest.mark.timeout(600)]
 
 FEE_PIPS = 100
 FLOW = REPO_ROOT / "tests" / "conformance" / "ts_sdk" / "flow.mjs"
@@ -43,6 +48,12 @@ FLOW_TIMEOUT_S = 300
 @pytest.fixture(scope="module")
 def stack(running_stack_100_pips: RunningStack) -> RunningStack:
     return running_stack_100_pips
+
+
+@pytest.fixture(scope="module")
+def running_stack(stack: RunningStack) -> RunningStack:
+    """This module's stack under the name the crash test's fixtures use."""
+    return stack
 
 
 @pytest.fixture(scope="module")
