@@ -212,9 +212,10 @@ def swap_order(
     swap: EngineSwap, credited: int, fees: Fees, relay_in: int, relay_out: int
 ) -> SwapOrder | None:
     """The order for the relay's offer ``{in: relay_in, out: relay_out}``, or None when it does
-    not meet the minimum output or costs more than the swap may spend."""
+    not meet the minimum output or costs more than the swap may spend (or is not an offer: the
+    relay is untrusted, its next quote may be fine)."""
     if relay_in <= 0 or relay_out <= 0:
-        raise PermanentError("a relay offer has positive amounts")
+        return None
     amounts = order_amounts(swap.swap_type, _gross(swap, credited), fees, relay_in, relay_out)
     if swap.swap_type is SwapType.EXACT_OUTPUT:
         limit = min(credited, swap.amount_in)  # amountIn carries the slippage buffer

@@ -101,6 +101,7 @@ def test_exact_input_order_signs_the_relay_amounts_plus_fee_transfers() -> None:
 def test_orders_below_the_minimum_or_over_budget_are_refused() -> None:
     assert swap_order(_swap(SwapType.EXACT_INPUT), 10_000, FEES, 9_980, 8_000) is None
     assert swap_order(_swap(SwapType.EXACT_INPUT), 9_000, FEES, 9_980, 9_900) is None
+    assert swap_order(_swap(SwapType.EXACT_INPUT), 10_000, FEES, 9_980, 0) is None  # no offer
 
 
 def test_flex_input_minimum_is_pro_rata() -> None:
