@@ -158,6 +158,7 @@ async def request_quote(
         document["signature"] = ctx.custody.sign_quote(document)
         return document
 
+    protocol_fee = await ctx.fee_cache.get()  # for the record: the relay's amounts include it
     async with ctx.store.transaction() as tx:
         index = await tx.reserve_custody_index()
         account = ctx.custody.account(index)
@@ -198,7 +199,7 @@ async def request_quote(
         quote_deadline=deadline,
         partner_id=partner.id if partner else None,
         quote_response=json.dumps(document, separators=(",", ":"), ensure_ascii=False),
-        fees=_fee_plan(fees, amounts, await ctx.fee_cache.get()),
+        fees=_fee_plan(fees, amounts, protocol_fee),
         created_at=now,
     )
     async with ctx.store.transaction() as tx:
