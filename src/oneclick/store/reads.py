@@ -35,13 +35,15 @@ from oneclick.store.tables import deposits, intents, swaps
 
 Listener = Callable[[str, tuple[Any, ...]], None]
 
-# ``DepositRecord``'s fields in order, labelled apart from the ``swaps`` columns they join
-# (the same statement as ``SqlSession.swap_snapshot``).
-_DEPOSIT_FIELDS = (
-    deposits.c.tx_hash, deposits.c.source, deposits.c.chain, deposits.c.amount,
-    deposits.c.status, deposits.c.created_at,
-)  # fmt: skip
-_DEPOSIT_LABELS = [column.label(f"deposit_{column.name}") for column in _DEPOSIT_FIELDS]
+# ``DepositRecord``'s fields in order, labelled apart from the ``swaps`` columns they join (the
+# status read's join, here and in ``SqlSession.swap_snapshot``).
+SNAPSHOT_DEPOSIT = [
+    column.label(f"deposit_{column.name}")
+    for column in (
+        deposits.c.tx_hash, deposits.c.source, deposits.c.chain, deposits.c.amount,
+        deposits.c.status, deposits.c.created_at, deposits.c.asset, deposits.c.reason,
+    )
+]  # fmt: skip
 
 
 class _Mapped:
@@ -101,7 +103,7 @@ class Prepared:
 def _statements() -> tuple[Prepared, Prepared]:
     # the parameters' "" values only let the IN list render; every call passes its own
     swap = (
-        select(swaps, *_DEPOSIT_LABELS)
+        select(swaps, *SNAPSHOT_DEPOSIT)
         .outerjoin(deposits, deposits.c.swap_id == swaps.c.id)
         .where(
             swaps.c.deposit_address == bindparam("address", ""),
@@ -170,7 +172,7 @@ class SqliteReader:
         if not rows:
             return None
         found = [
-            DepositRecord(*(row._mapping[label.name] for label in _DEPOSIT_LABELS))
+            DepositRecord(*(row._mapping[label.name] for label in SNAPSHOT_DEPOSIT))
             for row in rows
             if row._mapping["deposit_tx_hash"] is not None
         ]

@@ -25,17 +25,10 @@ from oneclick.domain.records import (
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.services.ports import SwapSnapshot
 from oneclick.store.engine import EngineQueries, engine_swap, signed_intent_row
+from oneclick.store.reads import SNAPSHOT_DEPOSIT as _SNAPSHOT_DEPOSIT
 from oneclick.store.reads import SqliteReader
+from oneclick.store.reconcile import ReconcileQueries
 from oneclick.store.tables import custody_accounts, deposits, intents, partners, swaps
-
-# ``DepositRecord``'s fields in order, labelled apart from the ``swaps`` columns they join.
-_SNAPSHOT_DEPOSIT = [
-    column.label(f"deposit_{column.name}")
-    for column in (
-        deposits.c.tx_hash, deposits.c.source, deposits.c.chain, deposits.c.amount,
-        deposits.c.status, deposits.c.created_at,
-    )
-]  # fmt: skip
 
 
 def _swap(row: Row[tuple[object, ...]]) -> SwapRecord:
@@ -61,7 +54,7 @@ def _partner(row: Row[tuple[object, ...]]) -> Partner:
     return Partner(m["id"], m["name"], m["created_at"], m["expires_at"], m["revoked_at"])
 
 
-class SqlSession(EngineQueries):
+class SqlSession(EngineQueries, ReconcileQueries):
     """One transaction's worth of repository operations (the ``StoreSession`` and
     ``EngineSession`` ports)."""
 
