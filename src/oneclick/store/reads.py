@@ -4,8 +4,8 @@ Through SQLAlchemy on aiosqlite the read cost two things that dwarfed the query 
 (bench/, issue 15): a dozen thread hops (aiosqlite runs every DB-API call - cursor, execute,
 fetch, close, commit, the pool's reset - on its connection's thread and hands each answer back
 through the event loop), and Core's per-execution work (building the statement, its cache key,
-the execution context and the result metadata), ~50x what SQLite spends on the two indexed
-lookups on this machine. Here the statements are compiled ONCE from the same SQLAlchemy
+the execution context and the result metadata), many times what SQLite spends on the two
+indexed lookups. Here the statements are compiled ONCE from the same SQLAlchemy
 definitions (so the SQL and the column types stay the schema's), and executed on a connection
 of our own inside one read transaction, on the event loop (see ``SqliteReader`` for why).
 
