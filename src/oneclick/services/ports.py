@@ -208,6 +208,11 @@ class StoreSession(Protocol):
 class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[StoreSession]: ...
 
+    async def swap_snapshot(self, address: str, memo: str | None) -> SwapSnapshot | None:
+        """``StoreSession.swap_snapshot`` in a read transaction of its own, by the cheapest
+        path the backend has (``GET /v0/status`` is the hottest read)."""
+        ...
+
 
 class LeaseLost(Exception):  # noqa: N818 (reads as the event)
     """This worker no longer holds the swap's lease: stop without writing anything more."""
