@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 
 from devnet.bridge import BridgeServer, PoaBridge
+from devnet.bridge.bridge import DEFAULT_WITHDRAWAL_LAG_S
 from devnet.chains import DevnetChains
 from devnet.chains.base import Chain
 from devnet.control import ControlServer, intents_user
@@ -246,6 +247,7 @@ async def run_devnet(
     host: str = "127.0.0.1",
     block_interval_s: float = 1.0,
     bridge_poll_s: float = 0.5,
+    withdrawal_lag_s: float = DEFAULT_WITHDRAWAL_LAG_S,
     write: bool = True,
 ) -> AsyncIterator[Devnet]:
     """The devnet under ``<data_dir>/devnet`` until exit; ``devnet.json`` written when ready
@@ -287,6 +289,7 @@ async def run_devnet(
                 seed=BRIDGE_SEED,
                 data_dir=root / "bridge",
                 poll_interval=bridge_poll_s,
+                withdrawal_lag_s=withdrawal_lag_s,
             )
             stack.callback(bridge.close)
             bridge_server = await stack.enter_async_context(BridgeServer(bridge, host=host))
@@ -379,6 +382,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, default=Path(".oneclick"), help="state directory")
     p.add_argument("--host", default="127.0.0.1", help="listen address of the servers")
     p.add_argument("--block-interval", type=float, default=1.0, help="seconds between mined blocks")
+    p.add_argument(
+        "--withdrawal-lag",
+        type=float,
+        default=DEFAULT_WITHDRAWAL_LAG_S,
+        help="seconds the bridge answers 'Withdrawals not found' after a burn (as mainnet's)",
+    )
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -388,7 +397,12 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with run_devnet(args.data_dir, host=args.host, block_interval_s=args.block_interval):
+    async with run_devnet(
+        args.data_dir,
+        host=args.host,
+        block_interval_s=args.block_interval,
+        withdrawal_lag_s=args.withdrawal_lag,
+    ):
         await stop.wait()
 
 

@@ -40,9 +40,10 @@ from nearintents.rpc import (
     SupportedToken,
     Withdrawal,
     WithdrawalData,
+    WithdrawalsNotFound,
     WithdrawalStatus,
 )
-from nearintents.rpc.bridge import NEAR_MAINNET, STELLAR_MEMO_MAX_LEN
+from nearintents.rpc.bridge import NEAR_MAINNET, STELLAR_MEMO_MAX_LEN, WITHDRAWALS_NOT_FOUND
 from oneclick.domain.assets import Asset
 from oneclick.domain.errors import TemporaryError
 from oneclick.services.ports import PricePoint
@@ -234,6 +235,8 @@ class FakeBridge:
     verifier: FakeVerifierViews | None = None  # set: deposits mint, withdrawals pay out
     clock: FakeClock | None = None
     withdrawal_delay: timedelta = timedelta(0)  # payouts stay PENDING this long
+    # "Withdrawals not found" this long after a burn, as the real bridge while it indexes NEAR
+    index_lag: timedelta = timedelta(seconds=3)
     failed_withdrawals: set[str] = field(default_factory=set)  # NEAR tx hashes to report FAILED
     seen: dict[str, list[Deposit]] = field(default_factory=dict)  # account id -> deposits
 
@@ -371,9 +374,10 @@ class FakeBridge:
                 w for w in self.verifier.ledger.withdrawals
                 if w.tx_hash == withdrawal_hash and w.receiver_id == w.token
                 and (w.memo or "").startswith("WITHDRAW_TO:")
+                and (self.clock is None or self.clock.now() >= w.at + self.index_lag)
             ]  # fmt: skip
         if not records:
-            return [Withdrawal(status=WithdrawalStatus.NOT_FOUND)]
+            raise WithdrawalsNotFound(WITHDRAWALS_NOT_FOUND, method="withdrawal_status")
         answers = []
         for record in records:
             token = self._token(f"nep141:{record.token}")

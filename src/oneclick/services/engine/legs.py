@@ -22,8 +22,9 @@ from nearintents import signing
 from nearintents.encoding import b64decode
 from nearintents.nonce import datetime_to_ns, fresh_versioned_nonce
 from nearintents.payload import AnyIntent, DefusePayload, FtWithdraw, Transfer
-from nearintents.rpc import IntentStatus, WithdrawalStatus
+from nearintents.rpc import IntentStatus, WithdrawalsNotFound, WithdrawalStatus
 from nearintents.tokens import TokenId, TokenStandard
+from oneclick.domain.addresses import destination
 from oneclick.domain.assets import Asset
 from oneclick.domain.engine import EngineSwap, Leg, withdraw_memo
 from oneclick.domain.errors import PermanentError, TemporaryError
@@ -33,7 +34,8 @@ from oneclick.services.engine.context import EngineContext
 
 logger = logging.getLogger(__name__)
 
-# The SDK's gas for a PoA withdrawal (PROTOCOL.md §4.2).
+# The SDK's gas for a PoA withdrawal, MIN_GAS_AMOUNT in sdk-monorepo
+# packages/intents-sdk/src/bridges/poa-bridge/poa-constants.ts (PROTOCOL.md §4.2).
 POA_WITHDRAW_GAS = 17_050_000_000_000
 _BRIDGE_FAILED = frozenset(
     {
@@ -64,17 +66,19 @@ def is_bridged(asset: Asset) -> bool:
 
 def delivery_intent(asset: Asset, amount: int, receiver: str, *, internal: bool) -> AnyIntent:
     """How ``amount`` of ``asset`` reaches ``receiver``: a ``transfer`` inside the verifier, an
-    ``ft_withdraw`` to a NEAR account, or a PoA burn with ``WITHDRAW_TO:`` (PROTOCOL.md §4.2)."""
+    ``ft_withdraw`` to a NEAR account, or a PoA burn with ``WITHDRAW_TO:<address>[:<memo>]``
+    (PROTOCOL.md §4.2), the memo/tag taken out of the receiver's own address format."""
     if internal:
         return Transfer(receiver_id=receiver, tokens={asset.asset_id: amount})
     contract = _contract(asset)
     if not is_bridged(asset):
         return FtWithdraw(token=contract, receiver_id=receiver, amount=amount)
+    address, memo = destination(asset.blockchain, receiver)
     return FtWithdraw(
         token=contract,
         receiver_id=contract,
         amount=amount,
-        memo=withdraw_memo(receiver),
+        memo=withdraw_memo(address, memo),
         min_gas=POA_WITHDRAW_GAS,
     )
 
@@ -213,7 +217,13 @@ async def confirm_leg(
         leg = await _save(ctx, swap, leg, tx_hash=status.tx_hash)
         tx_hash = status.tx_hash
     async with calling("the bridge (withdrawal_status)"):
-        withdrawals = await ctx.bridge.withdrawal_status(tx_hash)
+        try:
+            withdrawals = await ctx.bridge.withdrawal_status(tx_hash)
+        except WithdrawalsNotFound:
+            withdrawals = []
+    if not any(w.status is not WithdrawalStatus.NOT_FOUND for w in withdrawals):
+        not_indexed_yet(ctx, swap, leg, tx_hash)
+        return None
     for withdrawal in withdrawals:
         if withdrawal.status in _BRIDGE_FAILED:
             raise PermanentError(
@@ -231,3 +241,18 @@ async def confirm_leg(
                 ctx, swap, leg, delivered=delivered, destination_tx_hash=data.transfer_tx_hash
             )
     return None
+
+
+def not_indexed_yet(ctx: EngineContext, swap: EngineSwap, leg: Leg, tx_hash: str) -> None:
+    """The bridge does not know a burn that executed: it indexes NEAR with a lag and answers
+    "Withdrawals not found" meanwhile (the SDK keeps polling: sdk-monorepo
+    packages/internal-utils/src/poaBridge/waitForWithdrawalCompletion.ts). Still pending within
+    ``bridge_index_grace`` of the leg's deadline; after that a TemporaryError, so the usual
+    bounded retries apply and an operator eventually hears of it."""
+    ctx.metrics.waiting("bridge_withdrawal_not_found")
+    if ctx.clock.now() > leg.deadline + ctx.policy.bridge_index_grace:
+        raise TemporaryError(f"the bridge still does not know the withdrawal in {tx_hash}")
+    logger.info(
+        "the bridge has not indexed the withdrawal yet",
+        extra={"action": "confirm", "swap_id": swap.id, "intent_hash": leg.intent_hash},
+    )

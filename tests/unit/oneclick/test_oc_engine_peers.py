@@ -1,0 +1,146 @@
+"""The engine against peers that behave like mainnet's rather than like our devnet's: the bridge
+answers "Withdrawals not found" for a while after a burn, ``final`` trails the relay's SETTLED,
+nonces are garbage-collected after their deadline, and answers carry surprises. None of these may
+park a swap; payout memos are built as the official SDK builds them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from oc_engine_kit import EVM_RECIPIENT, Kit, make_kit
+
+from nearintents.payload import FtWithdraw
+from oneclick.domain.addresses import decode_x_address, destination, is_chain_address
+from oneclick.domain.assets import Asset
+from oneclick.domain.engine import withdraw_memo
+from oneclick.domain.records import IntentKind, IntentState
+from oneclick.services.engine.legs import POA_WITHDRAW_GAS, delivery_intent
+
+XRP = Asset("nep141:xrp.omft.near", "xrp", "XRP", 6, bridge_chain="xrp:mainnet")
+BCH = Asset("nep141:bch.omft.near", "bch", "BCH", 8, bridge_chain="bch:mainnet")
+BTC_ASSET = Asset("nep141:btc.omft.near", "btc", "BTC", 8, bridge_chain="btc:mainnet")
+# XLS-5d vectors (the XRPL address codecs' fixtures): classic address, tag, X-address.
+X_NO_TAG = (
+    "rGWrZyQqhTp9Xu7G5Pkayo7bXjH4k4QYpf",
+    None,
+    "XVLhHMPHU98es4dbozjVtdWzVrDjtV5fdx1mHp98tDMoQXb",
+)
+X_TAG_0 = (
+    "rGWrZyQqhTp9Xu7G5Pkayo7bXjH4k4QYpf",
+    0,
+    "XVLhHMPHU98es4dbozjVtdWzVrDjtV8AqEL4xcZj5whKbmc",
+)
+X_TAG = (
+    "rsA2LpzuawewSBQXkiju3YQTMzW13pAAdW",
+    11747,
+    "X7d3eHCXzwBeWrZec1yT24iZerQjYLo2CJf8oVC5CMWey5m",
+)
+
+
+@pytest.fixture
+async def kit(tmp_path: Path):
+    made = await make_kit(tmp_path)
+    yield made
+    await made.client.aclose()
+    await made.world.aclose()
+
+
+# --- the withdrawal memo (sdk-monorepo intents-sdk/src/bridges/poa-bridge/poa-bridge-utils.ts) ---
+
+
+@pytest.mark.parametrize(
+    ("address", "memo", "expected"),
+    [
+        ("bc1qtest", None, "WITHDRAW_TO:bc1qtest"),
+        ("bitcoincash:qpm2qsznhks23z7629mms6s4cwef74vcwvy22gdx6a", None,
+         "WITHDRAW_TO:qpm2qsznhks23z7629mms6s4cwef74vcwvy22gdx6a"),
+        ("BITCOINCASH:qpm2qsznhks23z7629mms6s4cwef74vcwvy22gdx6a", None,
+         "WITHDRAW_TO:qpm2qsznhks23z7629mms6s4cwef74vcwvy22gdx6a"),
+        ("rDsbeomae4FXwgQTJp9Rs64Qg9vDiTCdBv", "12345",
+         "WITHDRAW_TO:rDsbeomae4FXwgQTJp9Rs64Qg9vDiTCdBv:12345"),
+        ("rDsbeomae4FXwgQTJp9Rs64Qg9vDiTCdBv", "",
+         "WITHDRAW_TO:rDsbeomae4FXwgQTJp9Rs64Qg9vDiTCdBv"),
+    ],
+)  # fmt: skip
+def test_withdraw_memo_is_the_sdks(address: str, memo: str | None, expected: str) -> None:
+    assert withdraw_memo(address, memo) == expected
+
+
+@pytest.mark.parametrize("vector", [X_NO_TAG, X_TAG_0, X_TAG])
+def test_x_addresses_decode_to_classic_address_and_tag(vector: tuple) -> None:
+    classic, tag, x_address = vector
+    assert decode_x_address(x_address) == (classic, tag)
+    assert is_chain_address("xrp", x_address)
+    assert destination("xrp", x_address) == (classic, None if tag is None else str(tag))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "XVLhHMPHU98es4dbozjVtdWzVrDjtV5fdx1mHp98tDMoQXa",  # checksum
+        "T7YChPFWifjCAXLEtg5N74c7fSAYsvTcc7nEfwuEEvn5Q4w",  # testnet
+        "X",
+    ],
+)
+def test_bad_x_addresses_are_refused(bad: str) -> None:
+    assert decode_x_address(bad) is None
+    assert not is_chain_address("xrp", bad)
+
+
+def test_a_payout_to_an_xrp_x_address_carries_the_destination_tag() -> None:
+    intent = delivery_intent(XRP, 5_000_000, X_TAG[2], internal=False)
+    assert isinstance(intent, FtWithdraw)
+    assert intent.memo == "WITHDRAW_TO:rsA2LpzuawewSBQXkiju3YQTMzW13pAAdW:11747"
+    assert (intent.token, intent.receiver_id) == ("xrp.omft.near", "xrp.omft.near")
+    assert intent.min_gas == POA_WITHDRAW_GAS == 17_050_000_000_000
+    untagged = delivery_intent(XRP, 5, X_NO_TAG[2], internal=False)
+    assert untagged.memo == "WITHDRAW_TO:rGWrZyQqhTp9Xu7G5Pkayo7bXjH4k4QYpf"  # type: ignore[union-attr]
+    classic = delivery_intent(XRP, 5, "rDsbeomae4FXwgQTJp9Rs64Qg9vDiTCdBv", internal=False)
+    assert classic.memo == "WITHDRAW_TO:rDsbeomae4FXwgQTJp9Rs64Qg9vDiTCdBv"  # type: ignore[union-attr]
+
+
+def test_a_payout_to_a_cashaddr_strips_the_prefix() -> None:
+    address = "bitcoincash:qpm2qsznhks23z7629mms6s4cwef74vcwvy22gdx6a"
+    intent = delivery_intent(BCH, 5, address, internal=False)
+    assert intent.memo == "WITHDRAW_TO:qpm2qsznhks23z7629mms6s4cwef74vcwvy22gdx6a"  # type: ignore[union-attr]
+    btc = delivery_intent(BTC_ASSET, 5, "bc1qtest", internal=False)
+    assert btc.memo == "WITHDRAW_TO:bc1qtest"  # type: ignore[union-attr]
+
+
+# --- "Withdrawals not found" (sdk-monorepo: internal-utils/src/poaBridge/
+# waitForWithdrawalCompletion.ts)
+
+
+async def test_withdrawals_not_found_after_a_burn_is_waited_out(kit: Kit) -> None:
+    kit.world.bridge.index_lag = timedelta(minutes=9)  # several withdrawal polls (2 min each)
+    quote = await kit.quote()
+    await kit.deposit(quote, 100_000)
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=30))
+    body = await kit.status(quote)
+    assert body["status"] == "SUCCESS", body
+    assert kit.metrics.waits["bridge_withdrawal_not_found"] >= 3
+    assert not kit.metrics.parks
+    [payout] = kit.world.verifier.ledger.withdrawals
+    assert payout.memo == f"WITHDRAW_TO:{EVM_RECIPIENT}"
+
+
+async def test_a_burn_the_bridge_never_indexes_is_retried_not_parked_at_once(kit: Kit) -> None:
+    kit.world.bridge.index_lag = timedelta(days=30)
+    quote = await kit.quote()
+    await kit.deposit(quote, 100_000)
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=10))
+    swap = await kit.swap(quote)
+    assert swap.status.value == "PROCESSING"
+    assert swap.last_error is None  # within the grace: simply pending
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=30))
+    swap = await kit.swap(quote)
+    assert swap.status.value == "PROCESSING"  # past the grace: retried with backoff, not FAILED
+    assert swap.last_error is not None
+    assert "does not know the withdrawal" in swap.last_error
+    async with kit.world.store.transaction() as tx:
+        legs = await tx.legs(swap.id)
+    [payout] = [leg for leg in legs if leg.kind is IntentKind.WITHDRAW]
+    assert payout.state is IntentState.SETTLED
+    assert payout.delivered is None
