@@ -5,17 +5,21 @@ park a swap; payout memos are built as the official SDK builds them."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from oc_engine_kit import EVM_RECIPIENT, Kit, make_kit
+from oc_engine_kit import EVM_RECIPIENT, TEST_POLICY, Kit, make_kit
 
 from nearintents.payload import FtWithdraw
+from nearintents.rpc import RpcMalformedResponse
 from oneclick.domain.addresses import decode_x_address, destination, is_chain_address
 from oneclick.domain.assets import Asset
 from oneclick.domain.engine import withdraw_memo
 from oneclick.domain.records import IntentKind, IntentState
+from oneclick.services.engine import EngineContext
 from oneclick.services.engine.legs import POA_WITHDRAW_GAS, delivery_intent
 
 XRP = Asset("nep141:xrp.omft.near", "xrp", "XRP", 6, bridge_chain="xrp:mainnet")
@@ -144,3 +148,64 @@ async def test_a_burn_the_bridge_never_indexes_is_retried_not_parked_at_once(kit
     [payout] = [leg for leg in legs if leg.kind is IntentKind.WITHDRAW]
     assert payout.state is IntentState.SETTLED
     assert payout.delivered is None
+
+
+# --- surprises in answers: retried for a bounded time, never a park --------------------------
+
+
+class Surprising:
+    """A port whose ``method`` answers something unreadable ``times`` times (the client's
+    validation refused it: an unknown status, a float amount), then behaves."""
+
+    def __init__(self, inner: Any, method: str, times: int) -> None:
+        self._inner, self._method, self.left = inner, method, times
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._inner, name)
+        if name != self._method:
+            return target
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            if self.left > 0:
+                self.left -= 1
+                raise RpcMalformedResponse(f"result of the wrong shape ({name})", method=name)
+            return await target(*args, **kwargs)
+
+        return call
+
+
+@pytest.mark.parametrize(
+    ("port", "method"),
+    [("relay", "get_status"), ("bridge", "withdrawal_status"), ("verifier", "mt_balance_of")],
+)
+async def test_an_unreadable_answer_is_retried_not_parked(kit: Kit, port: str, method: str) -> None:
+    quote = await kit.quote()
+    await kit.deposit(quote, 100_000)
+    ctx: EngineContext = kit.worker.ctx
+    surprising = Surprising(getattr(ctx, port), method, times=3)
+    kit.worker.ctx = dataclasses.replace(ctx, **{port: surprising})
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=60))
+    body = await kit.status(quote)
+    assert body["status"] == "SUCCESS", body
+    assert surprising.left == 0
+    assert kit.metrics.waits["unreadable_peer_answer"] == 3
+    assert not kit.metrics.parks
+
+
+async def test_a_peer_that_never_makes_sense_parks_only_after_the_bounded_retries(
+    kit: Kit,
+) -> None:
+    quote = await kit.quote()
+    await kit.deposit(quote, 100_000)
+    ctx: EngineContext = kit.worker.ctx
+    kit.worker.ctx = dataclasses.replace(
+        ctx, relay=Surprising(ctx.relay, "get_status", times=10**6)
+    )
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=30))
+    assert (await kit.swap(quote)).status.value == "PROCESSING"  # still trying
+    await kit.drive(until=kit.clock.now() + timedelta(days=2))
+    swap = await kit.swap(quote)
+    assert swap.status.value == "FAILED"
+    assert swap.last_error is not None
+    assert swap.last_error.startswith(f"gave up after {TEST_POLICY.max_attempts} attempts")
+    assert kit.metrics.waits["unreadable_peer_answer"] == TEST_POLICY.max_attempts
