@@ -99,6 +99,11 @@ class Verifier(Protocol):
 
     async def mt_balance_of(self, account_id: str, token_id: str) -> int: ...
 
+    async def executed_in(self, tx_hash: str, intent_hash: str) -> bool | None:
+        """Whether the final transaction ``tx_hash`` executed the intent ``intent_hash``; None
+        when that cannot be told (not known or not final yet)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class PricePoint:

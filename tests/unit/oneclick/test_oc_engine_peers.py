@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from oc_engine_kit import EVM_RECIPIENT, TEST_POLICY, Kit, make_kit
+from oc_engine_kit import EVM_RECIPIENT, TEST_POLICY, USDT, Kit, make_kit
 
 from nearintents.payload import FtWithdraw
 from nearintents.rpc import RpcMalformedResponse
@@ -209,3 +209,95 @@ async def test_a_peer_that_never_makes_sense_parks_only_after_the_bounded_retrie
     assert swap.last_error is not None
     assert swap.last_error.startswith(f"gave up after {TEST_POLICY.max_attempts} attempts")
     assert kit.metrics.waits["unreadable_peer_answer"] == TEST_POLICY.max_attempts
+
+
+# --- `final` trails the relay's SETTLED ----------------------------------------------------------
+
+
+async def test_relay_settled_is_paid_out_only_once_final(kit: Kit) -> None:
+    kit.world.verifier.final_lag = timedelta(seconds=7)  # several follow polls (2 s each)
+    quote = await kit.quote()
+    await kit.deposit(quote, 100_000)
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=30))
+    body = await kit.status(quote)
+    assert body["status"] == "SUCCESS", body
+    assert kit.metrics.waits["final_behind_relay"] >= 2
+    assert not kit.metrics.parks
+
+
+async def test_a_zero_balance_right_after_settlement_is_temporary(kit: Kit) -> None:
+    """Even if the views lag behind a nonce already seen used (another RPC node), the empty
+    custody account is retried, not a PermanentError."""
+    quote = await kit.quote()
+    await kit.deposit(quote, 100_000)
+    await _run_until(kit, lambda: kit.world.verifier.ledger.executed)
+    verifier = kit.world.verifier
+    real_balance = verifier.mt_balance_of
+    hidden = {"left": 3}
+
+    async def lagging_balance(account_id: str, token_id: str) -> int:
+        if token_id == USDT and hidden["left"] > 0:
+            hidden["left"] -= 1
+            return 0
+        return await real_balance(account_id, token_id)
+
+    verifier.mt_balance_of = lagging_balance  # type: ignore[method-assign]
+    await kit.drive(until=kit.clock.now() + timedelta(hours=1))
+    body = await kit.status(quote)
+    assert body["status"] == "SUCCESS", body
+    assert hidden["left"] == 0
+    assert kit.metrics.waits["output_not_visible"] >= 1
+
+
+# --- nonces are garbage-collected after their deadline ------------------------------------------
+
+
+async def _run_until(kit: Kit, done: Any, rounds: int = 200) -> None:
+    for _ in range(rounds):
+        if done():
+            return
+        if not await kit.worker.run_once():
+            due = await kit.next_due()
+            assert due is not None
+            kit.clock.set(max(due, kit.clock.now()))
+    raise AssertionError("never happened")
+
+
+@pytest.mark.parametrize("relay_forgets", [False, True], ids=["relay-tx-outcome", "balance"])
+async def test_an_executed_leg_whose_nonce_was_collected_is_not_dead(
+    kit: Kit, relay_forgets: bool
+) -> None:
+    quote = await kit.quote()
+    await kit.deposit(quote, 100_000)
+    # The relay executes the swap; the worker is then away past the intent's deadline, the
+    # contract's garbage collector clears the used nonce, and (maybe) the relay forgets it.
+    await _run_until(kit, lambda: kit.world.verifier.ledger.executed)
+    kit.clock.advance(timedelta(minutes=10))
+    assert kit.world.verifier.collect_garbage() >= 1
+    if relay_forgets:
+        kit.world.relay.intents.clear()
+    kit.new_worker()
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=30))
+    body = await kit.status(quote)
+    assert body["status"] == "SUCCESS", body
+    swap = await kit.swap(quote)
+    async with kit.world.store.transaction() as tx:
+        legs = await tx.legs(swap.id)
+    swaps = [leg for leg in legs if leg.kind is IntentKind.SWAP]
+    assert [leg.state for leg in swaps] == [IntentState.SETTLED]  # never judged dead, no 2nd
+    assert len(kit.world.verifier.ledger.executed) == 2  # the swap and the payout, once each
+
+
+async def test_a_leg_that_never_executed_is_still_dead_after_the_deadline(kit: Kit) -> None:
+    kit.world.relay.settle = False  # published, never executed
+    quote = await kit.quote()
+    await kit.deposit(quote, 100_000)
+    await _run_until(kit, lambda: kit.world.relay.intents)
+    kit.clock.advance(timedelta(minutes=10))
+    kit.world.verifier.collect_garbage()
+    await _run_until(kit, lambda: kit.world.relay.intents and len(kit.world.relay.intents) > 1)
+    swap = await kit.swap(quote)
+    async with kit.world.store.transaction() as tx:
+        legs = await tx.legs(swap.id)
+    assert legs[0].kind is IntentKind.SWAP
+    assert legs[0].state is IntentState.DEAD  # its credits never arrived: provably not executed

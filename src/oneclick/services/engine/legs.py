@@ -2,12 +2,14 @@
 
     sign_leg      versioned nonce from ``current_salt``, signed by the custody key, PERSISTED
     publish_leg   (re)sends the stored bytes; the verifier's nonce check makes repeats harmless
-    follow_leg    ``get_status`` and ``is_nonce_used`` decide SETTLED, DEAD or still pending
+    follow_leg    ``get_status`` and ``is_nonce_used`` at ``final`` decide SETTLED or pending;
+                  past the deadline the relay's tx outcome or the custody balance decide DEAD
     confirm_leg   for withdrawals: the bridge's ``withdrawal_status`` proves the payout
 
-A leg is DEAD only when its deadline (plus a margin for clock skew) has passed and its nonce is
-unused: then it can never execute, and only then may another intent spend the same funds
-(ARCHITECTURE.md §4 rule 2).
+A leg is DEAD only when its deadline (plus a margin for clock skew) has passed and it provably
+did not execute: then it can never execute, and only then may another intent spend the same funds
+(ARCHITECTURE.md §4 rule 2). An unused nonce alone is no proof once the deadline has passed:
+``cleanup_nonces`` clears used ones then (docs/protocol-notes.md, "Nonce garbage collection").
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from oneclick.domain.errors import PermanentError, TemporaryError
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.services.boundary import calling
 from oneclick.services.engine.context import EngineContext
+from oneclick.services.engine.deposits import balance
 
 logger = logging.getLogger(__name__)
 
@@ -166,32 +169,73 @@ async def publish_leg(ctx: EngineContext, swap: EngineSwap, leg: Leg) -> Leg:
 
 
 async def follow_leg(ctx: EngineContext, swap: EngineSwap, leg: Leg) -> tuple[Leg, Outcome]:
-    """Read the outcome back: the relay's status, then the verifier's nonce (the truth)."""
+    """Read the outcome back: the relay's status, then the verifier at ``final`` (the truth).
+
+    The relay reports SETTLED once the transaction is in an optimistic block; ``final`` trails by
+    a few blocks, so a leg is SETTLED only when its nonce is used at ``final`` (our views read
+    ``final``), and "not there yet" is simply pending. After the deadline an unused nonce proves
+    nothing: the contract's garbage collector clears used nonces once their deadline has passed
+    (``cleanup_nonces``), so then the relay's transaction outcome, or the custody balance,
+    tells executed from dead."""
     if leg.state is IntentState.SETTLED:
         return leg, Outcome.SETTLED
     if leg.state is IntentState.DEAD:
         return leg, Outcome.DEAD
     async with calling("the solver relay (get_status)"):
         status = await ctx.relay.get_status(leg.intent_hash)
-    if status.status is IntentStatus.SETTLED:
-        settled = await _save(ctx, swap, leg, state=IntentState.SETTLED, tx_hash=status.tx_hash)
-        return settled, Outcome.SETTLED
+    tx_hash = status.tx_hash or leg.tx_hash
     async with calling("the verifier (is_nonce_used)"):
         used = await ctx.verifier.is_nonce_used(leg.signer_id, b64decode(leg.nonce))
-    if used:  # executed, whatever the relay says
-        settled = await _save(ctx, swap, leg, state=IntentState.SETTLED, tx_hash=status.tx_hash)
-        return settled, Outcome.SETTLED
-    if ctx.clock.now() > leg.deadline + ctx.policy.dead_margin:
-        why = "failed on chain" if status.failed_on_chain else f"expired ({status.status.value})"
-        dead = await _save(ctx, swap, leg, state=IntentState.DEAD, reason=why)
-        logger.info(
-            "%s intent is dead: %s",
-            leg.kind.value.lower(),
-            why,
-            extra={"action": "follow", "swap_id": swap.id, "intent_hash": leg.intent_hash},
-        )
-        return dead, Outcome.DEAD
-    return leg, Outcome.PENDING
+    if used:  # executed and final, whatever the relay says
+        return await _settle(ctx, swap, leg, tx_hash), Outcome.SETTLED
+    if ctx.clock.now() <= leg.deadline + ctx.policy.dead_margin:
+        if status.status is IntentStatus.SETTLED:
+            ctx.metrics.waiting("final_behind_relay")
+            logger.info(
+                "%s intent settled at the relay, not yet final",
+                leg.kind.value.lower(),
+                extra={"action": "follow", "swap_id": swap.id, "intent_hash": leg.intent_hash},
+            )
+        return leg, Outcome.PENDING
+    if await executed_after_deadline(ctx, swap, leg, tx_hash):
+        return await _settle(ctx, swap, leg, tx_hash), Outcome.SETTLED
+    why = "failed on chain" if status.failed_on_chain else f"expired ({status.status.value})"
+    dead = await _save(ctx, swap, leg, state=IntentState.DEAD, reason=why)
+    logger.info(
+        "%s intent is dead: %s",
+        leg.kind.value.lower(),
+        why,
+        extra={"action": "follow", "swap_id": swap.id, "intent_hash": leg.intent_hash},
+    )
+    return dead, Outcome.DEAD
+
+
+async def _settle(ctx: EngineContext, swap: EngineSwap, leg: Leg, tx_hash: str | None) -> Leg:
+    return await _save(ctx, swap, leg, state=IntentState.SETTLED, tx_hash=tx_hash)
+
+
+async def executed_after_deadline(
+    ctx: EngineContext, swap: EngineSwap, leg: Leg, tx_hash: str | None
+) -> bool:
+    """Whether a leg whose nonce reads unused past its deadline executed all the same (its nonce
+    may have been garbage-collected). First the relay's transaction: its FINAL outcome lists the
+    intents it executed (NEAR RPC ``tx``). Failing that, the custody balance at ``final``: a
+    swap leg executed iff its credits arrived (nothing else of ours moves them: one live leg per
+    account); a payout or refund iff a debit is no longer covered."""
+    if tx_hash is not None:
+        async with calling("NEAR RPC (tx)"):
+            executed = await ctx.verifier.executed_in(tx_hash, leg.intent_hash)
+        if executed is not None:
+            return executed
+    if leg.credits:
+        for token, amount in leg.credits.items():
+            if await balance(ctx, swap, token) < amount:
+                return False
+        return True
+    for token, amount in leg.debits.items():
+        if await balance(ctx, swap, token) < amount:
+            return True
+    return False
 
 
 async def confirm_leg(
