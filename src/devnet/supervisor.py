@@ -43,7 +43,8 @@ from devnet.prices import HttpPriceSource, PriceFeed, PriceServer
 from devnet.relay.relay import Relay
 from devnet.relay.server import RelayServer
 from devnet.solver.solver import MarketMaker, SolverConfig
-from devnet.verifier import RpcServer, SystemClock, Verifier, VerifierConfig
+from devnet.verifier import DEFAULT_RELAYER, RpcServer, SystemClock, Verifier, VerifierConfig
+from devnet.verifier.ledger import BLOCK_TIME_NS
 from devnet.world import (
     BLOCKCHAINS,
     BRIDGE_SEED,
@@ -67,6 +68,11 @@ logger = logging.getLogger("devnet")
 
 PROTOCOL_FEE_PIPS = 1  # intents.near's fee on mainnet (0.0001 %)
 READY_TIMEOUT_S = 30.0
+# NEAR RPC's `final` trails the head by this many blocks (mainnet: a couple of 1-second blocks);
+# the relay reports SETTLED as soon as a transaction is in a block, as the real one does.
+DEFAULT_FINALITY_LAG_BLOCKS = 2
+DEFAULT_NONCE_GC_INTERVAL_S = 10.0
+BLOCK_TIME_S = BLOCK_TIME_NS / 1e9
 
 
 class DevnetBusyError(RuntimeError):
@@ -116,6 +122,7 @@ class Devnet:
             "started_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             **self.urls,
             "verifier_account": self.verifier.account_id,
+            "relayer_account": DEFAULT_RELAYER,
             "chains": chains,
             "assets": [a.manifest() for a in devnet_assets()],
             "wallets": self.wallets,
@@ -216,6 +223,25 @@ async def _mine_forever(chains: dict[str, Chain], interval_s: float) -> None:
                 logger.warning("mining %s failed: %r", chain_id, exc)
 
 
+async def _near_forever(verifier: Verifier, block_s: float, gc_interval_s: float) -> None:
+    """NEAR's side of time: an empty block whenever a block time has passed (so `final` catches
+    up with the head even when nobody transacts), and every ``gc_interval_s`` a garbage
+    collector pass (``cleanup_nonces`` of every expired or invalid-salt nonce, as mainnet's
+    GarbageCollector role does)."""
+    next_gc = time.monotonic() + gc_interval_s
+    while True:
+        await asyncio.sleep(block_s)
+        try:
+            await asyncio.to_thread(verifier.head_block)
+            if time.monotonic() >= next_gc:
+                next_gc = time.monotonic() + gc_interval_s
+                record = await asyncio.to_thread(verifier.collect_garbage)
+                if record is not None:
+                    logger.info("nonce garbage collected in %s", record.hash)
+        except Exception as exc:  # loop top: the devnet must keep producing blocks
+            logger.warning("NEAR block/GC pass failed: %r", exc)
+
+
 async def _wait_until(check: Any, what: str, timeout_s: float = READY_TIMEOUT_S) -> None:
     try:
         async with asyncio.timeout(timeout_s):
@@ -248,6 +274,8 @@ async def run_devnet(
     block_interval_s: float = 1.0,
     bridge_poll_s: float = 0.5,
     withdrawal_lag_s: float = DEFAULT_WITHDRAWAL_LAG_S,
+    finality_lag_blocks: int = DEFAULT_FINALITY_LAG_BLOCKS,
+    nonce_gc_interval_s: float = DEFAULT_NONCE_GC_INTERVAL_S,
     write: bool = True,
 ) -> AsyncIterator[Devnet]:
     """The devnet under ``<data_dir>/devnet`` until exit; ``devnet.json`` written when ready
@@ -272,6 +300,7 @@ async def run_devnet(
                 root / "verifier", clock=SystemClock(), config=VerifierConfig(fee=PROTOCOL_FEE_PIPS)
             )
             stack.callback(verifier.close)
+            verifier.finality_lag = finality_lag_blocks
             rpc = await stack.enter_async_context(RpcServer(verifier, host=host))
             logger.info("verifier %s: NEAR RPC on %s", verifier.account_id, rpc.url)
 
@@ -342,6 +371,16 @@ async def run_devnet(
                     await miner
 
             stack.push_async_callback(stop_miner)
+            near_time = asyncio.create_task(
+                _near_forever(verifier, BLOCK_TIME_S, nonce_gc_interval_s), name="devnet-near"
+            )
+
+            async def stop_near_time() -> None:
+                near_time.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await near_time
+
+            stack.push_async_callback(stop_near_time)
 
             urls = {
                 "near_rpc": rpc.url,
@@ -388,6 +427,18 @@ def parser() -> argparse.ArgumentParser:
         default=DEFAULT_WITHDRAWAL_LAG_S,
         help="seconds the bridge answers 'Withdrawals not found' after a burn (as mainnet's)",
     )
+    p.add_argument(
+        "--finality-lag",
+        type=int,
+        default=DEFAULT_FINALITY_LAG_BLOCKS,
+        help="blocks NEAR RPC's `final` trails `optimistic` (mainnet: a few)",
+    )
+    p.add_argument(
+        "--nonce-gc-interval",
+        type=float,
+        default=DEFAULT_NONCE_GC_INTERVAL_S,
+        help="seconds between the verifier's nonce garbage collector passes",
+    )
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -402,6 +453,8 @@ async def serve(args: argparse.Namespace) -> None:
         host=args.host,
         block_interval_s=args.block_interval,
         withdrawal_lag_s=args.withdrawal_lag,
+        finality_lag_blocks=args.finality_lag,
+        nonce_gc_interval_s=args.nonce_gc_interval,
     ):
         await stop.wait()
 

@@ -173,7 +173,9 @@ async def runtime(
         )
         stack.push_async_callback(near.aclose)
         verifier = VerifierViews(
-            _counted(near, "near_rpc", metrics), settings.near.verifier_contract
+            _counted(near, "near_rpc", metrics),
+            settings.near.verifier_contract,
+            relayer_account_id=settings.near.relayer_account,
         )
         prices = CoinGeckoPrices(
             settings.prices.url,

@@ -51,6 +51,10 @@ class NearSettings(_Section):
     rpc_url: str = "https://rpc.mainnet.near.org"
     api_key: SecretStr | None = None
     verifier_contract: str = "intents.near"
+    # The account that signs the solver relay's execute_intents transactions: NEAR RPC `tx`
+    # needs it to read a transaction's outcome (to tell an executed intent from a dead one once
+    # its nonce may have been garbage-collected). Unset: the custody balance decides alone.
+    relayer_account: str | None = None
     timeout_s: float = 10.0
     fee_cache_s: float = Field(default=30.0, ge=0)
 
