@@ -113,7 +113,7 @@ class Devnet:
         """The verifier balance once it reads ``expected``: views read NEAR's ``final``, which
         trails a transaction by a few blocks (the devnet's --finality-lag), as on mainnet."""
         async with asyncio.timeout(timeout_s):
-            while (has := await self.balance(asset_id, holder)) != expected:
+            while (has := await self.balance(asset_id, holder)) != expected:  # noqa: ASYNC110 - polls the node
                 await asyncio.sleep(0.2)
         return has
 

@@ -6,6 +6,7 @@ proves that an intent executed."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from devnet.verifier import DEFAULT_RELAYER, ManualClock, RpcServer, Verifier, VerifierConfig
 from devnet.verifier.testing import SECOND_NS, Signer, transfer
 from nearintents import signing
+from nearintents.encoding import b64encode
 from nearintents.nonce import fresh_versioned_nonce
 from nearintents.rpc import Finality, HttpNearRpc, TxExecutionStatus, VerifierViews
 
@@ -113,3 +115,34 @@ async def test_an_executed_intent_is_told_by_its_tx_after_its_nonce_is_collected
     other = "8LKE47o44ybZQR9ozLyDnvMDTh4Ao5ipy2mJWsYByG5Q"
     assert await views.executed_in(record.hash, other) is False
     assert await VerifierViews(rpc).executed_in(record.hash, ours) is None  # no relayer known
+
+
+async def test_the_devnet_keeps_making_blocks_and_collecting_nonces(
+    verifier: Verifier, clock: ManualClock
+) -> None:
+    """``python -m devnet``'s NEAR task: blocks keep coming without traffic (so ``final``
+    catches up), and the garbage collector clears expired nonces."""
+    import asyncio
+
+    from devnet.supervisor import _near_forever
+
+    verifier.deposit(alice.account_id, USDC, 1_000).ensure_success()
+    salt = bytes.fromhex(verifier.current_salt())
+    nonce = fresh_versioned_nonce(salt, clock.now_ns() + 61 * SECOND_NS)
+    signed = alice.sign(verifier, [transfer(bob.account_id, {USDC: 10})], nonce=nonce)
+    verifier.execute_intents([signed]).ensure_success()
+    start = verifier.head_block().height
+    task = asyncio.create_task(_near_forever(verifier, 0.01, 0.01))
+    try:
+        async with asyncio.timeout(15):
+            while verifier.final_block().height <= start:
+                clock.advance(seconds=1)
+                await asyncio.sleep(0.02)
+            assert verifier.is_nonce_used(alice.account_id, b64encode(nonce))
+            clock.advance(seconds=62)
+            while verifier.is_nonce_used(alice.account_id, b64encode(nonce)):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
