@@ -124,13 +124,15 @@ class LedgerCore:
     def _commit(self, db: Overlay) -> None:
         # Disk first: if the write fails, memory still matches what a restart would load.
         self._store.write(db.changes)
+        if self.finality_lag <= 0:
+            self._base.apply(db.changes)
+            return
         undo = {key: self._base.get(*key) for key in db.changes}
         self._base.apply(db.changes)
-        if self.finality_lag > 0:
-            head = int(self._base.get("meta", "head") or 0)
-            self._journal.append((head, undo))
-            final = head - self.finality_lag
-            self._journal = [(h, u) for h, u in self._journal if h > final]
+        head = int(self._base.get("meta", "head") or 0)
+        self._journal.append((head, undo))
+        final = head - self.finality_lag
+        self._journal = [(h, u) for h, u in self._journal if h > final]
 
     def _view_db(self) -> Overlay:
         return Overlay(self._base)
