@@ -14,6 +14,7 @@ from nearintents.rpc import (
     QuoteFailure,
     QuoteRequest,
     SupportedToken,
+    WithdrawalsNotFound,
 )
 from nearintents.tokens import TokenId
 from oneclick.services.ports import Bridge, Prices, SolverRelay, Verifier
@@ -95,6 +96,11 @@ class BridgeContract:
         address = (await bridge.deposit_address("d" * 64, chain)).address
         assert await bridge.notify_deposit(chain, address, "ab" * 32) is None
 
+    async def test_an_unknown_burn_is_withdrawals_not_found(self, bridge: Bridge) -> None:
+        # The real bridge's bare-string error, also for a fresh burn it has not indexed yet.
+        with pytest.raises(WithdrawalsNotFound):
+            await bridge.withdrawal_status("8LKE47o44ybZQR9ozLyDnvMDTh4Ao5ipy2mJWsYByG5Q")
+
     async def test_bad_chain_ids_are_refused_before_sending(self, bridge: Bridge) -> None:
         with pytest.raises(ValueError, match="chain"):
             await bridge.deposit_address("a" * 64, "Not A Chain")
@@ -114,6 +120,10 @@ class VerifierContract:
 
     async def test_unknown_account_has_no_balance(self, verifier: Verifier) -> None:
         assert await verifier.mt_balance_of("nobody-here.near", "nep141:wrap.near") == 0
+
+    async def test_an_unknown_transaction_tells_nothing(self, verifier: Verifier) -> None:
+        unknown = "8LKE47o44ybZQR9ozLyDnvMDTh4Ao5ipy2mJWsYByG5Q"
+        assert await verifier.executed_in(unknown, unknown) is None
 
 
 class PricesContract:
