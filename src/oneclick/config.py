@@ -90,6 +90,8 @@ class EngineSettings(_Section):
     swap_intent_lifetime_s: float = Field(default=60.0, gt=0)
     withdraw_intent_lifetime_s: float = Field(default=300.0, gt=0)
     dead_margin_s: float = Field(default=30.0, ge=0)
+    # how long after a payout's deadline "Withdrawals not found" is still just the bridge's lag
+    bridge_index_grace_s: float = Field(default=900.0, ge=0)
     deposit_poll_s: float = Field(default=10.0, gt=0)
     follow_poll_s: float = Field(default=2.0, gt=0)
     withdrawal_poll_s: float = Field(default=10.0, gt=0)

@@ -301,3 +301,16 @@ async def test_a_leg_that_never_executed_is_still_dead_after_the_deadline(kit: K
         legs = await tx.legs(swap.id)
     assert legs[0].kind is IntentKind.SWAP
     assert legs[0].state is IntentState.DEAD  # its credits never arrived: provably not executed
+
+
+def test_the_bridge_index_grace_and_relayer_account_are_configurable(tmp_path: Path) -> None:
+    from oneclick.bootstrap import engine_policy_from_settings
+    from oneclick.config import load_settings
+
+    toml = tmp_path / "oneclick.toml"
+    toml.write_text('[engine]\nbridge_index_grace_s = 60\n[near]\nrelayer_account = "relay.near"\n')
+    settings = load_settings(toml)
+    assert engine_policy_from_settings(settings).bridge_index_grace == timedelta(seconds=60)
+    assert settings.near.relayer_account == "relay.near"
+    defaults = engine_policy_from_settings(load_settings(data_dir=tmp_path / "empty"))
+    assert defaults.bridge_index_grace == timedelta(minutes=15)
