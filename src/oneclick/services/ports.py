@@ -99,6 +99,10 @@ class Verifier(Protocol):
 
     async def mt_balance_of(self, account_id: str, token_id: str) -> int: ...
 
+    async def mt_batch_balance_of(self, account_id: str, token_ids: Sequence[str]) -> list[int]:
+        """The balances of ``token_ids``, in order, in one view call."""
+        ...
+
     async def executed_in(self, tx_hash: str, intent_hash: str) -> bool | None:
         """Whether the final transaction ``tx_hash`` executed the intent ``intent_hash``; None
         when that cannot be told (not known or not final yet)."""
