@@ -103,6 +103,11 @@ class Verifier(Protocol):
         """The balances of ``token_ids``, in order, in one view call."""
         ...
 
+    async def executed_in(self, tx_hash: str, intent_hash: str) -> bool | None:
+        """Whether the final transaction ``tx_hash`` executed the intent ``intent_hash``; None
+        when that cannot be told (not known or not final yet)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class PricePoint:
@@ -327,3 +332,8 @@ class EngineMetrics(Protocol):
     def parked(self, reason: str) -> None: ...
 
     def stuck(self, swap_id: str, status: str) -> None: ...
+
+    def waiting(self, reason: str) -> None:
+        """A step found a peer not there yet (the bridge not indexed, ``final`` behind, an
+        answer it could not read) and will look again."""
+        ...
