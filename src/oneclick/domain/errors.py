@@ -6,6 +6,7 @@
      │    ├── Unauthorized    401: an invalid, expired or revoked partner token
      │    └── NoQuote         400: no solver offered a valid quote for this request
      ├── TemporaryError       nobody yet: a dependency is down or slow; retry with backoff (503)
+ │    └── Conflict        a row changed under us (version conflict): retry the transaction
      ├── PermanentError       an operator: a dependency misbehaves or data is inconsistent;
      │                        park the swap and alert (502)
      └── ConfigurationError   the operator, at startup: bad settings or key file (exit code 2)
@@ -45,6 +46,10 @@ class NoQuote(RequestError):  # noqa: N818
 
 class TemporaryError(OneClickError):
     """A dependency is unavailable right now; the same call may succeed later."""
+
+
+class Conflict(TemporaryError):  # noqa: N818 (reads as the event)
+    """A row changed concurrently (optimistic version check); re-read and try again."""
 
 
 class PermanentError(OneClickError):

@@ -7,7 +7,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, or_, select, update
+from sqlalchemy import Row, Table, and_, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from oneclick.domain.engine import (
@@ -23,6 +24,23 @@ from oneclick.domain.records import IntentKind, IntentRecord, IntentState
 from oneclick.domain.swaps import TERMINAL, SwapStatus
 from oneclick.services.ports import LeaseLost
 from oneclick.store.tables import deposits, intents, swaps
+
+
+def dialect_insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT with the dialect's ``ON CONFLICT`` clauses (PostgreSQL and SQLite share them)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def insert_ignoring_duplicates(
+    conn: AsyncConnection, table: Table, unique: tuple[str, ...]
+) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT … ON CONFLICT (unique) DO NOTHING``: idempotent under concurrency (add
+    ``RETURNING`` to learn whether the row was new)."""
+    return dialect_insert(conn, table).on_conflict_do_nothing(
+        index_elements=[table.c[name] for name in unique]
+    )
 
 
 def engine_swap(row: Row[Any]) -> EngineSwap:
@@ -161,30 +179,26 @@ class EngineQueries:
         )
 
     async def record_bridge_deposit(self, swap_id: str, deposit: DepositRecord) -> None:
-        known = (
-            await self._conn.execute(
-                select(deposits.c.id).where(
-                    deposits.c.swap_id == swap_id, deposits.c.tx_hash == deposit.tx_hash
-                )
-            )
-        ).first()
-        if known is None:
-            await self._conn.execute(
-                insert(deposits).values(
-                    swap_id=swap_id,
-                    tx_hash=deposit.tx_hash,
-                    source=deposit.source,
-                    chain=deposit.chain,
-                    amount=deposit.amount,
-                    status=deposit.status,
-                    created_at=deposit.created_at,
-                )
-            )
-            return
+        # One upsert statement: the user's ``/v0/deposit/submit`` may insert the same
+        # ``(swap_id, tx_hash)`` at the same moment (a read-then-insert raised IntegrityError).
+        statement = dialect_insert(self._conn, deposits).values(
+            swap_id=swap_id,
+            tx_hash=deposit.tx_hash,
+            source=deposit.source,
+            chain=deposit.chain,
+            amount=deposit.amount,
+            status=deposit.status,
+            created_at=deposit.created_at,
+        )
         await self._conn.execute(
-            update(deposits)
-            .where(deposits.c.id == known[0])
-            .values(chain=deposit.chain, amount=deposit.amount, status=deposit.status)
+            statement.on_conflict_do_update(
+                index_elements=[deposits.c.swap_id, deposits.c.tx_hash],
+                set_={
+                    "chain": statement.excluded.chain,
+                    "amount": statement.excluded.amount,
+                    "status": statement.excluded.status,
+                },
+            )
         )
 
     async def deposits(self, swap_id: str) -> list[DepositRecord]:

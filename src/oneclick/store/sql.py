@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from oneclick.domain.engine import DepositRecord
-from oneclick.domain.errors import PermanentError
+from oneclick.domain.errors import Conflict, PermanentError
 from oneclick.domain.records import (
     CustodyAccount,
     DepositTx,
@@ -24,7 +24,12 @@ from oneclick.domain.records import (
 )
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.services.ports import SwapSnapshot
-from oneclick.store.engine import EngineQueries, engine_swap, signed_intent_row
+from oneclick.store.engine import (
+    EngineQueries,
+    engine_swap,
+    insert_ignoring_duplicates,
+    signed_intent_row,
+)
 from oneclick.store.tables import custody_accounts, deposits, intents, partners, swaps
 
 # ``DepositRecord``'s fields in order, labelled apart from the ``swaps`` columns they join.
@@ -161,17 +166,12 @@ class SqlSession(EngineQueries):
         return (await self._conn.execute(query)).first() is not None
 
     async def record_deposit_tx(self, deposit: DepositTx) -> bool:
-        known = (
-            await self._conn.execute(
-                select(deposits.c.id).where(
-                    deposits.c.swap_id == deposit.swap_id, deposits.c.tx_hash == deposit.tx_hash
-                )
-            )
-        ).first()
-        if known is not None:
-            return False
-        await self._conn.execute(
-            insert(deposits).values(
+        # One statement, so that two concurrent submissions of one tx cannot both insert (a
+        # read-then-insert raised IntegrityError in the loser: a 500). A row comes back only
+        # when it was inserted.
+        result = await self._conn.execute(
+            insert_ignoring_duplicates(self._conn, deposits, ("swap_id", "tx_hash"))
+            .values(
                 swap_id=deposit.swap_id,
                 tx_hash=deposit.tx_hash,
                 source="SUBMITTED",
@@ -179,8 +179,9 @@ class SqlSession(EngineQueries):
                 memo=deposit.memo,
                 created_at=deposit.created_at,
             )
+            .returning(deposits.c.id)
         )
-        return True
+        return result.first() is not None
 
     async def deposit_txs(self, swap_id: str) -> list[str]:
         query = select(deposits.c.tx_hash).where(deposits.c.swap_id == swap_id)
@@ -195,7 +196,7 @@ class SqlSession(EngineQueries):
             .values(status=status.value, updated_at=now, version=swaps.c.version + 1)
         )
         if result.rowcount != 1:
-            raise PermanentError(f"swap {swap_id} changed concurrently (version conflict)")
+            raise Conflict(f"swap {swap_id} changed concurrently (version conflict)")
 
     async def add_intent(self, intent: IntentRecord) -> None:
         await self._conn.execute(insert(intents).values(**signed_intent_row(intent)))
