@@ -166,7 +166,9 @@ class StoreSession(Protocol):
 
     async def set_status(
         self, swap_id: str, status: SwapStatus, *, expected_version: int, now: datetime
-    ) -> None: ...
+    ) -> None:
+        """Raises :class:`~oneclick.domain.errors.Conflict` when the version moved on."""
+        ...
 
     async def add_intent(self, intent: IntentRecord) -> None: ...
 
@@ -288,7 +290,10 @@ class Claims(Protocol):
         """Due swaps not leased by anyone, leased to ``owner`` (``SKIP LOCKED`` on PostgreSQL)."""
         ...
 
-    async def renew(self, swap_id: str, owner: str, until: datetime) -> bool: ...
+    async def renew(self, swap_id: str, owner: str, now: datetime, lease_s: float) -> bool:
+        """Extend ``owner``'s lease to ``lease_s`` from now (on the database's clock where it
+        has one); False when the lease is no longer ``owner``'s."""
+        ...
 
     async def release(
         self,

@@ -23,6 +23,7 @@ from oneclick.domain.quotes import SwapType
 from oneclick.domain.records import IntentKind, IntentRecord, IntentState
 from oneclick.domain.swaps import TERMINAL, SwapStatus
 from oneclick.services.ports import LeaseLost
+from oneclick.store.leases import lease_now
 from oneclick.store.tables import deposits, intents, swaps
 
 
@@ -141,7 +142,9 @@ class EngineQueries:
 
     async def fence(self, swap_id: str, owner: str, now: datetime) -> EngineSwap:
         query = select(swaps).where(
-            swaps.c.id == swap_id, swaps.c.lease_owner == owner, swaps.c.lease_until > now
+            swaps.c.id == swap_id,
+            swaps.c.lease_owner == owner,
+            swaps.c.lease_until > lease_now(self._conn.dialect.name, now),
         )
         if self._conn.dialect.name == "postgresql":
             query = query.with_for_update()
@@ -300,7 +303,10 @@ class EngineQueries:
             update(swaps)
             .where(
                 swaps.c.id == swap_id,
-                or_(swaps.c.lease_until.is_(None), swaps.c.lease_until < now),
+                or_(
+                    swaps.c.lease_until.is_(None),
+                    swaps.c.lease_until < lease_now(self._conn.dialect.name, now),
+                ),
             )
             .values(**values)
         )
