@@ -131,8 +131,8 @@ def _worker(
 
 async def _until(condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
     async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.01)  # polling a condition (bounded by the timeout)
+        while not condition():  # noqa: ASYNC110 - polls state owned by other tasks
+            await asyncio.sleep(0.01)
     assert condition(), what
 
 
@@ -172,7 +172,8 @@ async def test_loop_level_database_errors_are_retried_and_the_worker_keeps_worki
             "the swap was stepped",
         )
         assert not running.done(), running.exception()
-        assert claims.calls["acquire_lock"] >= 3 and claims.calls["claim"] >= 3
+        assert claims.calls["acquire_lock"] >= 3
+        assert claims.calls["claim"] >= 3
         assert store.fail_transactions == 0
         stop.set()
         await running
@@ -196,7 +197,8 @@ async def test_a_failing_step_does_not_cancel_its_siblings(tmp_path: Path) -> No
         assert await worker.run_once() == 2
         finished = results.finished
         assert finished[broken] is None  # failed outside the engine: its lease runs out
-        assert finished[healthy] is not None and finished[healthy].outcome == "ok"
+        assert finished[healthy] is not None
+        assert finished[healthy].outcome == "ok"
         assert await _lease_owner(kit, broken) == "flaky"
         assert await _lease_owner(kit, healthy) is None  # released with its next run
     finally:
@@ -224,7 +226,8 @@ async def test_a_lost_lease_stops_that_swap_only(tmp_path: Path) -> None:
             assert await worker.run_once() == 2
         finished = results.finished
         assert finished[held] is None
-        assert finished[healthy] is not None and finished[healthy].outcome == "ok"
+        assert finished[healthy] is not None
+        assert finished[healthy].outcome == "ok"
     finally:
         await kit.client.aclose()
         await kit.world.aclose()
@@ -233,7 +236,7 @@ async def test_a_lost_lease_stops_that_swap_only(tmp_path: Path) -> None:
 async def test_renewal_errors_are_retried_while_the_lease_lasts(tmp_path: Path) -> None:
     kit = await make_kit(tmp_path)
     try:
-        [swap_id] = await _swaps(kit, 1)
+        [_swap_id] = await _swaps(kit, 1)
         claims = FlakyClaims(SqlClaims(kit.world.store.engine), renew=1)
         options = WorkerOptions(lease_s=0.6, error_backoff_s=0.01)
         worker, _ = _worker(kit, kit.world.store, claims, options)
@@ -243,7 +246,8 @@ async def test_renewal_errors_are_retried_while_the_lease_lasts(tmp_path: Path) 
         heartbeat = asyncio.create_task(worker._renew(claim, step, lost))
         # One failed renewal, then renewals that hold, well past the first lease's end.
         await _until(lambda: claims.calls["renew"] >= 6 or step.done(), "renewals")
-        assert not step.done() and lost == []
+        assert not step.done()
+        assert lost == []
         heartbeat.cancel()
         step.cancel()
         await asyncio.gather(heartbeat, step, return_exceptions=True)
