@@ -24,7 +24,7 @@ from oneclick.services.engine import EngineContext
 from oneclick.services.fees import ProtocolFeeCache
 from oneclick.services.ports import Bridge, EngineMetrics
 from oneclick.store.claims import SqlClaims
-from oneclick.store.database import default_url, make_engine, upgrade
+from oneclick.store.database import default_url, make_engine, require_current_schema
 from oneclick.store.sql import SqlStore
 from oneclick.workers.runner import Worker, WorkerOptions, new_owner
 
@@ -149,8 +149,8 @@ def _secret(value: object) -> str | None:
 async def runtime(
     settings: Settings, metrics: PrometheusMetrics | None = None
 ) -> AsyncIterator[ServiceContext]:
-    """Every adapter wired, migrations applied; everything closed on exit. With ``metrics``, the
-    failed calls of the relay, bridge and NEAR RPC clients are counted there."""
+    """Every adapter wired, the schema checked (not migrated); everything closed on exit. With
+    ``metrics``, the failed calls of the relay, bridge and NEAR RPC clients are counted there."""
     keys = load_keys(settings)
     clock = SystemClock()
     async with AsyncExitStack() as stack:
@@ -185,7 +185,7 @@ async def runtime(
         stack.push_async_callback(prices.aclose)
         engine = make_engine(database_url(settings))
         stack.push_async_callback(engine.dispose)
-        await upgrade(engine)
+        await require_current_schema(engine)  # `oneclick db upgrade` migrates, not every process
         registry = registry_from_settings(settings)
         if settings.bridge.sync_tokens:
             await sync_registry(registry, bridge, settings)
@@ -229,8 +229,17 @@ def build_worker(ctx: ServiceContext, settings: Settings, metrics: EngineMetrics
     return Worker(engine_ctx, SqlClaims(store.engine), worker_options(settings))
 
 
+async def check_schema(settings: Settings) -> None:
+    """Fail (``ConfigurationError``) unless the database's schema is the one this code needs."""
+    engine = make_engine(database_url(settings))
+    try:
+        await require_current_schema(engine)
+    finally:
+        await engine.dispose()
+
+
 def build_app(settings: Settings) -> FastAPI:
-    """The production app: adapters are built on startup (migrations run), closed on shutdown;
+    """The production app: adapters are built on startup (the schema checked), closed on shutdown;
     Prometheus metrics on ``/metrics``."""
     load_keys(settings)  # fail before serving if the keys are missing
     metrics = PrometheusMetrics()

@@ -18,6 +18,7 @@ from oneclick.bootstrap import (
     SystemClock,
     build_app,
     build_worker,
+    check_schema,
     database_url,
     engine_policy_from_settings,
     load_keys,
@@ -174,7 +175,8 @@ def partners_revoke(name: str, data_dir: DataDir = None, config: ConfigFile = No
 
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None, config: ConfigFile = None) -> None:
-    """Apply the packaged migrations (also done when the API starts)."""
+    """Apply the packaged migrations (once, under a lock on PostgreSQL). The API and workers
+    refuse to start until the schema is current; `oneclick up` runs this itself."""
     settings = _settings(data_dir, config)
 
     async def migrate() -> None:
@@ -214,6 +216,7 @@ def api(
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = _settings(data_dir, config, api=overrides or None)
     _setup_logging()
+    _run(lambda: asyncio.run(check_schema(settings)))  # before serving, with a clear message
     application = _run(lambda: build_app(settings))
     uvicorn.run(application, host=settings.api.host, port=settings.api.port, log_level="info")
 
