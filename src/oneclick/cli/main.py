@@ -21,7 +21,7 @@ from oneclick.bootstrap import (
     check_schema,
     database_url,
     engine_policy_from_settings,
-    load_keys,
+    load_api_keys,
     runtime,
 )
 from oneclick.cli import client_commands
@@ -101,7 +101,7 @@ def keys_init(data_dir: DataDir = None, config: ConfigFile = None) -> None:
 def keys_show(data_dir: DataDir = None, config: ConfigFile = None, as_json: AsJson = False) -> None:
     """Print the manager public key (what clients pass to verifyQuoteSignature)."""
     settings = _settings(data_dir, config)
-    material = _run(lambda: load_keys(settings))
+    material = _run(lambda: load_api_keys(settings))  # the public key: no master secret
     source = "environment" if settings.keys_from_env else str(settings.key_file)
     if as_json:
         typer.echo(json.dumps({"managerPublicKey": material.manager_public_key, "source": source}))
@@ -118,7 +118,7 @@ def partners_add(
 ) -> None:
     """Register a partner and print its JWT (shown once; only its validity is stored)."""
     settings = _settings(data_dir, config)
-    secret = _run(lambda: load_keys(settings)).jwt_secret
+    secret = _run(lambda: load_api_keys(settings)).jwt_secret
     now = SystemClock().now()
     ttl = timedelta(days=days) if days > 0 else None
     _, token = _run(

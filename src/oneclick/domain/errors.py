@@ -4,6 +4,7 @@
      ├── RequestError         the caller must fix the request: HTTP 4xx, never retried
      │    ├── NotFound        404: unknown deposit address, or a memo that does not match
      │    ├── Unauthorized    401: an invalid, expired or revoked partner token
+ │    ├── TooMany         429: a per-client cap is reached (e.g. live, unfunded quotes)
      │    └── NoQuote         400: no solver offered a valid quote for this request
      ├── TemporaryError       nobody yet: a dependency is down or slow; retry with backoff (503)
  │    └── Conflict        a row changed under us (version conflict): retry the transaction
@@ -38,6 +39,12 @@ class NotFound(RequestError):  # noqa: N818 (reads as the HTTP status it maps to
 
 class Unauthorized(RequestError):  # noqa: N818
     status_code = 401
+
+
+class TooMany(RequestError):  # noqa: N818
+    """The client holds as much as one client may (wait, or fund what it has)."""
+
+    status_code = 429
 
 
 class NoQuote(RequestError):  # noqa: N818

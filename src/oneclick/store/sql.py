@@ -94,6 +94,52 @@ class SqlSession(EngineQueries):
             .values(account_id=account.account_id, public_key=account.public_key, created_at=now)
         )
 
+    async def free_custody_accounts(self) -> int:
+        """How many derived custody accounts wait in the pool."""
+        query = select(func.count()).where(
+            custody_accounts.c.taken_at.is_(None), custody_accounts.c.account_id.is_not(None)
+        )
+        return int((await self._conn.execute(query)).scalar_one())
+
+    async def take_custody_account(self, now: datetime) -> CustodyAccount | None:
+        """One account from the pool, marked taken (never handed out twice: ``SKIP LOCKED`` on
+        PostgreSQL, one writer on SQLite); None when the pool is empty."""
+        pick = (
+            select(custody_accounts.c.index)
+            .where(
+                custody_accounts.c.taken_at.is_(None), custody_accounts.c.account_id.is_not(None)
+            )
+            .order_by(custody_accounts.c.index)
+            .limit(1)
+        )
+        if self._conn.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        row = (
+            await self._conn.execute(
+                update(custody_accounts)
+                .where(
+                    custody_accounts.c.index == pick.scalar_subquery(),
+                    custody_accounts.c.taken_at.is_(None),
+                )
+                .values(taken_at=now)
+                .returning(
+                    custody_accounts.c.index,
+                    custody_accounts.c.account_id,
+                    custody_accounts.c.public_key,
+                )
+            )
+        ).first()
+        return CustodyAccount(row[0], row[1], row[2]) if row else None
+
+    async def live_unfunded_swaps(self, client: str, now: datetime) -> int:
+        """``client``'s swaps still waiting for a deposit before their request deadline."""
+        query = select(func.count()).where(
+            swaps.c.client == client,
+            swaps.c.status == SwapStatus.PENDING_DEPOSIT.value,
+            swaps.c.request_deadline > now,
+        )
+        return int((await self._conn.execute(query)).scalar_one())
+
     async def custody_account(self, account_id: str) -> CustodyAccount | None:
         row = (
             await self._conn.execute(

@@ -8,6 +8,9 @@ keeps the lock until its lease runs out, so a new worker waits up to ``lock_wait
 as configured) before concluding that another worker is alive. On PostgreSQL any number run side
 by side (``SKIP LOCKED``).
 
+The worker also keeps ``custody_pool`` pre-derived custody accounts free for the API (which
+holds no master secret), topping the pool up before each batch.
+
 Faults do not end the worker: every loop-level database or peer error (claiming, the attention
 report, the SQLite lock, a renewal, a release) is logged and retried with exponential backoff
 (``error_backoff_s`` doubling up to ``error_backoff_max_s``). A step that fails outside the
@@ -27,6 +30,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from oneclick.domain.errors import ConfigurationError
+from oneclick.services.custody_pool import top_up_custody_pool
 from oneclick.services.engine import EngineContext, StepResult, advance_swap
 from oneclick.services.engine.admin import stuck_swaps
 from oneclick.services.engine.core import report_if_stuck
@@ -56,6 +60,7 @@ class WorkerOptions:
     lock_wait_s: float = 0.0  # SQLite: how long a held worker lock may be waited for
     error_backoff_s: float = 0.5  # first wait after a loop-level error; doubles per failure
     error_backoff_max_s: float = 30.0
+    custody_pool: int = 32  # pre-derived custody accounts kept free for the API's quotes
 
 
 def backoff_s(options: WorkerOptions, failures: int) -> float:
@@ -88,8 +93,10 @@ class Worker:
         return self.ctx.owner
 
     async def run_once(self) -> int:
-        """Claim one batch of due swaps and step each once; how many were claimed. Only the
-        claim itself can raise: a step's failure never cancels its siblings."""
+        """Top up the custody pool, claim one batch of due swaps and step each once; how many
+        were claimed. Only the claim itself can raise: a step's failure never cancels its
+        siblings, and a failed top-up is logged and tried again next time."""
+        await self._top_up_pool()
         now = self.ctx.clock.now()
         claims = await self.claims.claim(self.owner, now, self.options.lease_s, self.options.batch)
         if claims:
@@ -97,6 +104,18 @@ class Worker:
                 for claim in claims:
                     group.create_task(self._step(claim))
         return len(claims)
+
+    async def _top_up_pool(self) -> None:
+        try:
+            added = await top_up_custody_pool(
+                self.ctx.store, self.ctx.custody, self.options.custody_pool, self.ctx.clock.now()
+            )
+        except Exception:  # the loop top of the pool: the next batch tries again
+            logger.exception("topping up the custody pool failed", extra={"action": "pool"})
+            return
+        if added:
+            logger.info("custody pool topped up with %d accounts", added,
+                        extra={"action": "pool"})  # fmt: skip
 
     async def _renew(self, claim: Claim, step: asyncio.Task[StepResult], lost: list[str]) -> None:
         """Renew every third of a lease. A renewal that fails (the database is away) is retried

@@ -291,3 +291,23 @@ async def test_a_failed_release_is_retried(tmp_path: Path) -> None:
     finally:
         await kit.client.aclose()
         await kit.world.aclose()
+
+
+async def test_the_worker_keeps_the_custody_pool_topped_up(tmp_path: Path) -> None:
+    kit = await make_kit(tmp_path, custody_pool=0)
+    try:
+        claims = FlakyClaims(SqlClaims(kit.world.store.engine))
+        options = WorkerOptions(custody_pool=5)
+        worker, _ = _worker(kit, kit.world.store, claims, options)
+        await worker.run_once()
+        async with kit.world.store.transaction() as tx:
+            assert await tx.free_custody_accounts() == 5
+        await kit.quote()  # the API takes one; the next batch puts one back
+        async with kit.world.store.transaction() as tx:
+            assert await tx.free_custody_accounts() == 4
+        await worker.run_once()
+        async with kit.world.store.transaction() as tx:
+            assert await tx.free_custody_accounts() == 5
+    finally:
+        await kit.client.aclose()
+        await kit.world.aclose()
