@@ -9,7 +9,7 @@ as configured) before concluding that another worker is alive. On PostgreSQL any
 by side (``SKIP LOCKED``).
 
 The worker also keeps ``custody_pool`` pre-derived custody accounts free for the API (which
-holds no master secret), topping the pool up before each batch.
+holds no master secret), topping the pool up before a batch (at most every ``pool_check_s``).
 
 Faults do not end the worker: every loop-level database or peer error (claiming, the attention
 report, the SQLite lock, a renewal, a release) is logged and retried with exponential backoff
@@ -61,6 +61,7 @@ class WorkerOptions:
     error_backoff_s: float = 0.5  # first wait after a loop-level error; doubles per failure
     error_backoff_max_s: float = 30.0
     custody_pool: int = 32  # pre-derived custody accounts kept free for the API's quotes
+    pool_check_s: float = 1.0  # how often (at most) the pool is counted and topped up
 
 
 def backoff_s(options: WorkerOptions, failures: int) -> float:
@@ -87,6 +88,7 @@ class Worker:
         self.options = options or WorkerOptions()
         self.observer = observer
         self._semaphore = asyncio.Semaphore(self.options.concurrency)
+        self._next_pool_check = float("-inf")
 
     @property
     def owner(self) -> str:
@@ -106,6 +108,10 @@ class Worker:
         return len(claims)
 
     async def _top_up_pool(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now < self._next_pool_check:
+            return  # counting the pool before every batch would cost a query each time
+        self._next_pool_check = now + self.options.pool_check_s
         try:
             added = await top_up_custody_pool(
                 self.ctx.store, self.ctx.custody, self.options.custody_pool, self.ctx.clock.now()

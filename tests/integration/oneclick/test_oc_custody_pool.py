@@ -165,6 +165,7 @@ def test_client_identity_names_partners_by_id_and_others_by_ip() -> None:
     assert client_identity(acme, "203.0.113.7") == "partner:4b3c"
     assert client_identity(None, "203.0.113.7") == "ip:203.0.113.7"
     assert client_identity(None, None) == "ip:unknown"
+    assert client_identity(None, "2001:db8:1:2:3:4:5:6") == "ip:2001:db8:1:2::/64"
     assert len(client_identity(None, "x" * 500)) <= 80
 
 

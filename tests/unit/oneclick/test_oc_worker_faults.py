@@ -297,7 +297,7 @@ async def test_the_worker_keeps_the_custody_pool_topped_up(tmp_path: Path) -> No
     kit = await make_kit(tmp_path, custody_pool=0)
     try:
         claims = FlakyClaims(SqlClaims(kit.world.store.engine))
-        options = WorkerOptions(custody_pool=5)
+        options = WorkerOptions(custody_pool=5, pool_check_s=0)
         worker, _ = _worker(kit, kit.world.store, claims, options)
         await worker.run_once()
         async with kit.world.store.transaction() as tx:
