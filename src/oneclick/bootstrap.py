@@ -15,6 +15,7 @@ from nearintents.rpc import HttpNearRpc, HttpPoaBridge, HttpSolverRelay, RpcErro
 from oneclick.adapters.coingecko import CoinGeckoPrices
 from oneclick.adapters.prometheus import CountingPeer, PrometheusMetrics
 from oneclick.api.app import create_app
+from oneclick.api.limits import EdgeLimits, RateLimits, RatePolicy
 from oneclick.config import Settings
 from oneclick.custody.keys import (
     ApiKeys,
@@ -130,6 +131,7 @@ def policy_from_settings(settings: Settings) -> QuotePolicy:
         platform_fee_bps=q.platform_fee_bps,
         platform_fee_recipient=q.platform_fee_recipient,
         min_deadline=timedelta(seconds=q.min_deadline_s),
+        max_deadline=timedelta(seconds=q.max_deadline_s),
         inactive_grace=timedelta(seconds=q.inactive_grace_s),
         time_estimate_s=q.time_estimate_s,
         route_time_estimates=dict(q.route_time_estimates),
@@ -285,7 +287,21 @@ def build_app(settings: Settings) -> FastAPI:
             app.state.ctx = ctx
             yield
 
-    return create_app(None, lifespan=lifespan, metrics=metrics)
+    return create_app(None, lifespan=lifespan, metrics=metrics, limits=edge_limits(settings))
+
+
+def edge_limits(settings: Settings) -> EdgeLimits:
+    """The API's body-size and rate limits (section ``api``)."""
+    r = settings.api.rate_limits
+    rates = None
+    if r.enabled:
+        rates = RateLimits(
+            requests=RatePolicy.parse("requests", r.requests),
+            swaps=RatePolicy.parse("swaps", r.swaps),
+            partner_requests=RatePolicy.parse("partner-requests", r.partner_requests),
+            partner_swaps=RatePolicy.parse("partner-swaps", r.partner_swaps),
+        )
+    return EdgeLimits(max_body_bytes=settings.api.max_body_bytes, rates=rates)
 
 
 def _counted(client: T, peer: str, metrics: PrometheusMetrics | None) -> T:

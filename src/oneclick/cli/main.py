@@ -56,6 +56,13 @@ DataDir = Annotated[
 ]
 ConfigFile = Annotated[Path | None, typer.Option("--config", help="TOML configuration file.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+LogFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--log-format",
+        help="json (one object per line), text, or auto (text on a terminal, else json).",
+    ),
+]
 
 
 def _settings(data_dir: Path | None, config: Path | None, **cli: Any) -> Settings:
@@ -190,17 +197,10 @@ def db_upgrade(data_dir: DataDir = None, config: ConfigFile = None) -> None:
     typer.echo("database is up to date")
 
 
-# Every outgoing request is logged at INFO by httpx/httpcore: the worker polls the relay and the
-# bridge all the time, so that is noise next to our own INFO lines (failures still show).
-_CHATTY_LOGGERS = ("httpx", "httpcore")
+def _setup_logging(settings: Settings) -> None:
+    from oneclick.logging import setup_logging
 
-
-def _setup_logging() -> None:
-    import logging
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for name in _CHATTY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    setup_logging(settings.log.format)
 
 
 @app.command("api")
@@ -209,16 +209,28 @@ def api(
     config: ConfigFile = None,
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Serve the 1Click API (uvicorn)."""
     import uvicorn
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = _settings(data_dir, config, api=overrides or None)
-    _setup_logging()
+    settings = _settings(
+        data_dir, config, api=overrides or None, log={"format": log_format} if log_format else None
+    )
+    _setup_logging(settings)
     _run(lambda: asyncio.run(check_schema(settings)))  # before serving, with a clear message
     application = _run(lambda: build_app(settings))
-    uvicorn.run(application, host=settings.api.host, port=settings.api.port, log_level="info")
+    uvicorn.run(
+        application,
+        host=settings.api.host,
+        port=settings.api.port,
+        log_level="info",
+        timeout_keep_alive=settings.api.keep_alive_s,
+        forwarded_allow_ips=settings.api.forwarded_allow_ips,
+        log_config=None,  # uvicorn's own lines go through ours (JSON or text)
+        access_log=False,  # CorrelationMiddleware logs every request, with its correlation id
+    )
 
 
 @app.command("worker")
@@ -229,14 +241,18 @@ def worker(
         int | None,
         typer.Option("--metrics-port", help="Serve Prometheus /metrics on this port."),
     ] = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Run the swap engine until SIGTERM/SIGINT (any number on PostgreSQL, one on SQLite)."""
     import signal
 
     settings = _settings(
-        data_dir, config, worker={"metrics_port": metrics_port} if metrics_port else None
+        data_dir,
+        config,
+        worker={"metrics_port": metrics_port} if metrics_port else None,
+        log={"format": log_format} if log_format else None,
     )
-    _setup_logging()
+    _setup_logging(settings)
     metrics = PrometheusMetrics()
     if settings.worker.metrics_port is not None:
         metrics.serve(settings.worker.metrics_port, settings.worker.metrics_host)

@@ -25,6 +25,7 @@ class QuotePolicy:
     platform_fee_bps: int = 20
     platform_fee_recipient: str = "fees.oneclick.near"
     min_deadline: timedelta = timedelta(seconds=60)
+    max_deadline: timedelta = timedelta(hours=24)
     inactive_grace: timedelta = timedelta(hours=24)
     time_estimate_s: int = 120
     route_time_estimates: dict[str, int] = field(default_factory=dict)

@@ -45,6 +45,7 @@ class FakeWorld:
         await self.store.engine.dispose()
 
 
+DEFAULT_CUSTODY_POOL = 16  # custody accounts derived ahead, as a worker keeps them
 SOLVER_INVENTORY = 10**40  # of every sample token, held by the fake relay's solver
 
 
@@ -54,7 +55,7 @@ async def fake_world(
     policy: QuotePolicy | None = None,
     keys: KeyMaterial | None = None,
     engine_policy: EnginePolicy | None = None,
-    custody_pool: int = 16,
+    custody_pool: int = DEFAULT_CUSTODY_POOL,
 ) -> FakeWorld:
     """Build the world on ``database_url`` (migrated here, ``custody_pool`` custody accounts
     derived ahead, as a worker keeps them). The relay, bridge and verifier share
