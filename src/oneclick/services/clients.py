@@ -4,8 +4,7 @@ limits (the cap on live, unfunded quotes here; rate limits at the edge) count th
 - a partner (a valid JWT): ``partner:<partner id>``, wherever it calls from;
 - anyone else: ``ip:<address>``, the peer address the API sees, an IPv6 client by its /64 (one
   host can roam a whole /64), as the edge's rate limiter counts (``oneclick.api.limits``).
-  Behind a reverse proxy, that proxy must pass the caller's address through (e.g. uvicorn's
-  ``--proxy-headers``).
+  Behind a reverse proxy, ``api.forwarded_allow_ips`` lets ``X-Forwarded-For`` name the caller.
 """
 
 from __future__ import annotations
