@@ -34,6 +34,7 @@ from oneclick.services.ports import Bridge, EngineMetrics, QuoteSigner
 from oneclick.store.claims import SqlClaims
 from oneclick.store.database import default_url, make_engine, require_current_schema
 from oneclick.store.sql import SqlStore
+from oneclick.workers.reconciler import Reconciler, ReconcilerOptions
 from oneclick.workers.runner import Worker, WorkerOptions, new_owner
 
 logger = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ def engine_policy_from_settings(settings: Settings) -> EnginePolicy:
         max_attempts=e.max_attempts,
         max_unexpected=e.max_unexpected,
         stuck_grace=s(e.stuck_grace_s),
-        explorers=DEFAULT_EXPLORERS | e.explorers,
+        explorers=DEFAULT_EXPLORERS | settings.explorers,
     )
 
 
@@ -273,6 +274,23 @@ async def check_schema(settings: Settings) -> None:
         await require_current_schema(engine)
     finally:
         await engine.dispose()
+
+
+def build_reconciler(ctx: ServiceContext, settings: Settings, metrics: EngineMetrics) -> Reconciler:
+    """The reconciliation loop over the runtime's adapters (the SQL store it built)."""
+    store = ctx.store
+    if not isinstance(store, SqlStore):
+        raise ConfigurationError("the reconciliation needs the SQL store")
+    r = settings.reconcile
+    owner = new_owner().replace("worker-", "reconciler-")
+    engine_ctx = EngineContext.of(ctx, store, owner=owner, metrics=metrics)
+    options = ReconcilerOptions(
+        batch=r.batch,
+        batch_pause_s=r.batch_pause_s,
+        pass_interval_s=r.pass_interval_s,
+        lease_s=settings.worker.lease_s,
+    )
+    return Reconciler(engine_ctx, store, SqlClaims(store.engine), options)
 
 
 def build_app(settings: Settings) -> FastAPI:

@@ -145,8 +145,6 @@ class EngineSettings(_Section):
     max_attempts: int = Field(default=60, ge=1)
     max_unexpected: int = Field(default=5, ge=1)
     stuck_grace_s: float = Field(default=3600.0, ge=0)
-    # blockchain slug -> explorer URL template with "{hash}" (merged over the defaults)
-    explorers: dict[str, str] = Field(default_factory=dict)
 
 
 class WorkerSettings(_Section):
@@ -160,6 +158,15 @@ class WorkerSettings(_Section):
     # Prometheus /metrics of the worker on its own port (the API serves its own on /metrics).
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
+
+
+class ReconcileSettings(_Section):
+    """The reconciliation of every custody account (run by the worker holding its lock)."""
+
+    enabled: bool = True
+    batch: int = Field(default=50, ge=1)
+    batch_pause_s: float = Field(default=0.5, ge=0)
+    pass_interval_s: float = Field(default=60.0, gt=0)
 
 
 class KeySettings(_Section):
@@ -215,6 +222,10 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     keys: KeySettings = KeySettings()
     log: LogSettings = LogSettings()
+    reconcile: ReconcileSettings = ReconcileSettings()
+    # blockchain slug -> explorer URL template with "{hash}", merged over the public explorers
+    # (an empty template: no link for that chain)
+    explorers: dict[str, str] = Field(default_factory=dict)
     tokens: list[TokenSettings] = Field(default_factory=list)
 
     @classmethod

@@ -17,6 +17,7 @@ from oneclick.adapters.prometheus import PrometheusMetrics
 from oneclick.bootstrap import (
     SystemClock,
     build_app,
+    build_reconciler,
     build_worker,
     check_schema,
     database_url,
@@ -31,8 +32,10 @@ from oneclick.config import Settings, load_settings
 from oneclick.custody.keys import init_key_file
 from oneclick.domain.engine import EngineSwap
 from oneclick.domain.errors import ConfigurationError, RequestError
+from oneclick.domain.reconcile import Holding
 from oneclick.services import partners as partner_service
 from oneclick.services.engine import admin
+from oneclick.services.reconcile import held_balances
 from oneclick.store.database import make_engine, upgrade
 from oneclick.store.sql import SqlStore
 
@@ -263,13 +266,23 @@ def worker(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         async with runtime(settings, metrics) as ctx:
-            await build_worker(ctx, settings, metrics).run(stop)
+            worker = build_worker(ctx, settings, metrics)
+            if not settings.reconcile.enabled:
+                await worker.run(stop)
+                return
+            reconciling = asyncio.create_task(build_reconciler(ctx, settings, metrics).run(stop))
+            try:
+                await worker.run(stop)
+            finally:
+                stop.set()  # also when the worker refuses to start (the SQLite lock is held)
+                await reconciling
 
     _run(lambda: asyncio.run(work()))
 
 
 def _swap_row(swap: EngineSwap) -> dict[str, Any]:
     return {
+        "kind": "swap",
         "depositAddress": swap.deposit_address,
         "depositMemo": swap.deposit_memo,
         "swapId": swap.id,
@@ -335,18 +348,40 @@ def admin_retry(
     _print_swaps([swap], as_json)
 
 
+def _holding_row(holding: Holding) -> dict[str, Any]:
+    return {
+        "kind": "balance",
+        "depositAddress": holding.deposit_address,
+        "depositMemo": holding.deposit_memo,
+        "swapId": holding.swap_id,
+        "status": holding.disposition.value,
+        "token": holding.token,
+        "amount": str(holding.amount),
+        "reason": holding.reason,
+        "updatedAt": _iso(holding.updated_at),
+    }
+
+
 @admin_app.command("stuck")
 def admin_stuck(
     data_dir: DataDir = None, config: ConfigFile = None, as_json: AsJson = False
 ) -> None:
-    """List parked swaps and swaps without an outcome past their deadline plus the grace."""
+    """List parked swaps, swaps without an outcome past their deadline plus the grace, and the
+    balances the reconciliation could not refund (dust, no route back to refundTo)."""
     settings = _settings(data_dir, config)
     grace = engine_policy_from_settings(settings).stuck_grace
     clock = SystemClock()
-    found = _run(
-        lambda: asyncio.run(_with_store(settings, lambda s: admin.stuck_swaps(s, clock, grace)))
-    )
+
+    async def both(store: SqlStore) -> tuple[list[EngineSwap], list[Holding]]:
+        return await admin.stuck_swaps(store, clock, grace), await held_balances(store)
+
+    found, held = _run(lambda: asyncio.run(_with_store(settings, both)))
+    if as_json:
+        typer.echo(json.dumps([_swap_row(s) for s in found] + [_holding_row(h) for h in held]))
+        return
     _print_swaps(found, as_json)
+    for h in held:
+        typer.echo(f"{h.deposit_address}\t{h.disposition.value}\t{h.amount} {h.token}\t{h.reason}")
 
 
 def main() -> None:  # pragma: no cover - console entry

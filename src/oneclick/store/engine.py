@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, insert, or_, select, update
+from sqlalchemy import Row, Table, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -111,7 +111,12 @@ def _leg(row: Row[Any]) -> Leg:
     )
 
 
-_ENGINE_KINDS = (IntentKind.SWAP.value, IntentKind.WITHDRAW.value, IntentKind.REFUND.value)
+_ENGINE_KINDS = (
+    IntentKind.SWAP.value,
+    IntentKind.WITHDRAW.value,
+    IntentKind.REFUND.value,
+    IntentKind.STRAY_REFUND.value,
+)
 
 
 def signed_intent_row(intent: IntentRecord | Leg) -> dict[str, Any]:
@@ -192,6 +197,7 @@ class EngineQueries:
             amount=deposit.amount,
             status=deposit.status,
             created_at=deposit.created_at,
+            asset=deposit.asset,
         )
         await self._conn.execute(
             statement.on_conflict_do_update(
@@ -200,6 +206,8 @@ class EngineQueries:
                     "chain": statement.excluded.chain,
                     "amount": statement.excluded.amount,
                     "status": statement.excluded.status,
+                    # a sighting that does not name the token keeps the one already known
+                    "asset": func.coalesce(statement.excluded.asset, deposits.c.asset),
                 },
             )
         )
@@ -209,7 +217,9 @@ class EngineQueries:
             select(deposits).where(deposits.c.swap_id == swap_id).order_by(deposits.c.id)
         )
         return [
-            DepositRecord(r.tx_hash, r.source, r.chain, r.amount, r.status, r.created_at)
+            DepositRecord(
+                r.tx_hash, r.source, r.chain, r.amount, r.status, r.created_at, r.asset, r.reason
+            )
             for r in rows
         ]
 

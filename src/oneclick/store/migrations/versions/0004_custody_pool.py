@@ -2,7 +2,7 @@
 account waits in the pool) and ``swaps.client`` (who asked for the quote).
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from oneclick.store.types import UtcDateTime
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
