@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from oneclick.services.ports import Custody, Store
+from oneclick.services.ports import Custody, EngineStore
 
 BATCH = 16  # accounts derived per transaction (a derivation is about a millisecond)
 
 
-async def top_up_custody_pool(store: Store, custody: Custody, target: int, now: datetime) -> int:
+async def top_up_custody_pool(
+    store: EngineStore, custody: Custody, target: int, now: datetime
+) -> int:
     """Derive accounts until ``target`` wait in the pool; how many were added. Concurrent
     workers may overshoot a little, which costs nothing: an index is never handed out twice."""
     async with store.transaction() as tx:
