@@ -7,8 +7,8 @@ stack, audited unit by unit as there, plus a check that the verifier took exactl
 what the swap sold; and the official TypeScript SDK's flows (``flow.mjs``: paying exactly,
 overpaying and underpaying) reach SUCCESS, SUCCESS with the excess refunded, and REFUNDED.
 The swaps and flows start at once (scenarios on a background loop, the three ``node`` flows as
-child processes) so they cost one stack and the longest swap. ``test_e2e_crash``'s worker-kill
-test is collected here too and runs first, on this stack.
+child processes) so they cost one stack and the longest swap. ``test_e2e_crash``'s test (workers
+and the API killed mid-swap) is collected here too and runs first, on this stack.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from e2e_swapkit import PLATFORM_FEE_ACCOUNT, Audit, Devnet, Scenarios
 
 # The crash test, collected again in this module: its ``service`` fixture asks for
 # ``running_stack``, which this module points at the 100-pip stack (below).
-from test_e2e_crash import service, test_swaps_survive_worker_kills  # noqa: F401
+from test_e2e_crash import service, test_swaps_survive_worker_and_api_kills  # noqa: F401
 
 from oneclick.client import OneClickClient
 
