@@ -19,6 +19,7 @@ from oneclick.domain.documents import (
     request_echo,
 )
 from oneclick.domain.errors import NoQuote, PermanentError, RequestError
+from oneclick.domain.near_paths import refuse_stranding_near_paths
 from oneclick.domain.quotes import (
     Fees,
     InputFee,
@@ -148,6 +149,7 @@ async def request_quote(
     spec = validate_quote_request(
         raw, ctx.registry, now=ctx.clock.now(), min_deadline=ctx.policy.min_deadline
     )
+    refuse_stranding_near_paths(spec)
     if spec.swap_type is SwapType.ANY_INPUT:  # validate_quote_request refuses it; be explicit
         raise RequestError("swapType ANY_INPUT is not supported by this service")
     fees = _fees(ctx, spec, await ctx.fee_cache.get(), partner)

@@ -1,0 +1,66 @@
+"""NEAR-native paths not yet carried end to end are refused at quote time with a clear 400
+(issue 16 step 1); the paths that work stay open."""
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from oneclick.domain.errors import RequestError
+from oneclick.domain.near_paths import refuse_stranding_near_paths
+from oneclick.domain.requests import QuoteInput, validate_quote_request
+from oneclick.testing import sample_registry
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+USDT = "nep141:eth-0xdac17f958d2ee523a2206206994597c13d831ec7.omft.near"
+WNEAR = "nep141:wrap.near"
+BTC = "1cs_v1:btc:native:coin"
+BTC_ADDRESS = "bc1q6mte80265ghwq4vsrpm9lnaz46uvdreu9z8wly"
+EVM = "0xcac3C41676deF4FE375E57118f3eB83A99105577"
+BASE = QuoteInput(
+    dry=False, swap_type="EXACT_INPUT", slippage_tolerance=100, origin_asset=BTC,
+    deposit_type="ORIGIN_CHAIN", destination_asset=USDT, amount="10000", refund_to=BTC_ADDRESS,
+    refund_type="ORIGIN_CHAIN", recipient=EVM, recipient_type="DESTINATION_CHAIN",
+    deadline="2026-01-01T13:00:00Z",
+)  # fmt: skip
+
+
+def _check(**change: object) -> None:
+    spec = validate_quote_request(
+        replace(BASE, **change), sample_registry(), now=NOW, min_deadline=timedelta(seconds=60)
+    )
+    refuse_stranding_near_paths(spec)
+
+
+NEAR_ORIGIN = {"origin_asset": WNEAR, "amount": str(10**24), "refund_to": "bob.near"}
+NEAR_DESTINATION = {"destination_asset": WNEAR, "recipient": "bob.near"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({**NEAR_ORIGIN, "refund_type": "INTENTS"},
+         "depositType ORIGIN_CHAIN is not supported yet for the NEAR-native originAsset "
+         "nep141:wrap.near.*use depositType INTENTS"),
+        (NEAR_DESTINATION,
+         "recipientType DESTINATION_CHAIN is not supported yet for the NEAR-native "
+         "destinationAsset nep141:wrap.near.*use recipientType INTENTS"),
+        ({**NEAR_ORIGIN, "deposit_type": "INTENTS"},
+         "refundType ORIGIN_CHAIN is not supported yet .*use refundType INTENTS"),
+    ],
+)  # fmt: skip
+def test_paths_that_would_strand_funds_are_refused(change: dict, message: str) -> None:
+    with pytest.raises(RequestError, match=message):
+        _check(**change)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},  # nothing NEAR-native
+        {**NEAR_ORIGIN, "deposit_type": "INTENTS", "refund_type": "INTENTS"},
+        {**NEAR_DESTINATION, "recipient_type": "INTENTS"},
+    ],
+)
+def test_paths_that_work_stay_open(change: dict) -> None:
+    _check(**change)
