@@ -42,7 +42,7 @@ from devnet.prices import HttpPriceSource, PriceFeed, PriceServer
 from devnet.relay.relay import Relay
 from devnet.relay.server import RelayServer
 from devnet.solver.solver import MarketMaker, SolverConfig
-from devnet.verifier import RpcServer, SystemClock, Verifier, VerifierConfig
+from devnet.verifier import DEFAULT_RELAYER, RpcServer, SystemClock, Verifier, VerifierConfig
 from devnet.world import (
     BLOCKCHAINS,
     BRIDGE_SEED,
@@ -84,6 +84,7 @@ class Devnet:
     urls: dict[str, str]
     evm_rpc: dict[str, str]
     wallets: list[dict[str, Any]] = field(default_factory=list)
+    relayer_account: str = DEFAULT_RELAYER  # who signs the relay's execute_intents
 
     @property
     def manifest_path(self) -> Path:
@@ -115,6 +116,7 @@ class Devnet:
             "started_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             **self.urls,
             "verifier_account": self.verifier.account_id,
+            "relayer_account": self.relayer_account,
             "chains": chains,
             "assets": [a.manifest() for a in devnet_assets()],
             "wallets": self.wallets,
@@ -358,6 +360,7 @@ async def run_devnet(
                 urls=urls,
                 evm_rpc=evm_rpc,
                 wallets=wallets,
+                relayer_account=relay.config.relayer_id,
             )
             if write:
                 write_manifest(manifest_path, devnet.manifest())

@@ -111,6 +111,7 @@ def policy_from_settings(settings: Settings) -> QuotePolicy:
         route_time_estimates=dict(q.route_time_estimates),
         relay_min_deadline_ms=settings.relay.min_deadline_ms,
         verifier_contract=settings.near.verifier_contract,
+        near_relayer_account=settings.near.relayer_account_id,
         intent_lifetime=timedelta(seconds=q.intent_lifetime_s),
     )
 
@@ -204,6 +205,7 @@ async def runtime(
             policy=policy_from_settings(settings),
             jwt_secret=keys.jwt_secret,
             engine=engine_policy_from_settings(settings),
+            near=near,
         )
 
 

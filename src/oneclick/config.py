@@ -51,6 +51,9 @@ class NearSettings(_Section):
     rpc_url: str = "https://rpc.mainnet.near.org"
     api_key: SecretStr | None = None
     verifier_contract: str = "intents.near"
+    # The solver relay's execute_intents signer, to read withdrawal receipts with ``tx``;
+    # unset, payouts and refunds to NEAR accounts are refused (docs/protocol-notes.md).
+    relayer_account_id: str | None = None
     timeout_s: float = 10.0
     fee_cache_s: float = Field(default=30.0, ge=0)
 

@@ -107,9 +107,23 @@ class Devnet:
         chain, asset = self.chain_asset(asset_id)
         return await self.control.balance(chain, holder, asset)
 
+    async def native_near(self, account_id: str) -> int:
+        """An account's native NEAR (``view_account``); 0 when the account does not exist."""
+        params = {"request_type": "view_account", "finality": "final", "account_id": account_id}
+        body = {"jsonrpc": "2.0", "id": 1, "method": "query", "params": params}
+        async with httpx.AsyncClient(timeout=30.0) as http:
+            answer = (await http.post(self.manifest["near_rpc"], json=body)).json()
+        if "error" in answer:
+            assert answer["error"]["cause"]["name"] == "UNKNOWN_ACCOUNT", answer
+            return 0
+        return int(answer["result"]["amount"])
+
     async def chain_balance(self, asset_id: str, holder: str) -> int:
         """On the asset's own chain: for a NEAR-native token its NEP-141 balance (what an
-        ``ft_withdraw`` pays out), not the verifier's."""
+        ``ft_withdraw`` pays out), not the verifier's; for wNEAR the holder's native NEAR (the
+        service pays wNEAR out with ``native_withdraw``, as the SDK does)."""
+        if asset_id == WNEAR:
+            return await self.native_near(holder)
         asset = self.asset(asset_id)
         if asset["chain"] == NEAR_CHAIN:
             args = {"account_id": holder}

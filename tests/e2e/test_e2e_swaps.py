@@ -165,13 +165,32 @@ async def near_native_to_evm_flex_input(w: World) -> Audit:
     who.refund_to = fresh_intents_account("refund")
     swap = await quote(w.api, "USDC near -> USDC eth (FLEX_INPUT)", who, origin_asset=NEAR_USDC,
                        destination_asset=ETH_USDC, amount=str(25 * USDC),
-                       swap_type="FLEX_INPUT")  # fmt: skip
+                       swap_type="FLEX_INPUT", deposit_type="INTENTS",
+                       refund_type="INTENTS")  # fmt: skip
     assert len(swap.deposit_address) == 64  # the custody account itself
     await deposit(w.devnet, swap, 27 * USDC)
     final = await wait_status(w.api, swap, {"SUCCESS"})
     minimum = int(swap.quote.quote.min_amount_out) * 27 // 25
     assert int(final.swap_details.amount_out or 0) >= minimum
     assert final.swap_details.deposited_amount == str(27 * USDC)
+    return await w.check(swap)
+
+
+@scenario
+async def evm_to_native_near_at_a_fresh_implicit_account(w: World) -> Audit:
+    """USDC on Ethereum to wNEAR at a fresh implicit NEAR account (never funded, registered
+    nowhere): paid out as native NEAR with ``native_withdraw``, whose transfer creates the
+    account; SUCCESS only once the transfer receipt is read back from the ``tx`` outcome."""
+    who = await parties(w, ETH_USDC, ETH_USDC)
+    who.recipient = implicit_account_id(Ed25519SecretKey.generate().public_key)
+    assert await w.devnet.native_near(who.recipient) == 0
+    swap = await quote(w.api, "USDC eth -> NEAR (implicit account)", who, origin_asset=ETH_USDC,
+                       destination_asset=WNEAR, amount=str(30 * USDC))  # fmt: skip
+    await deposit(w.devnet, swap, int(swap.quote.quote.amount_in))
+    final = await wait_status(w.api, swap, {"SUCCESS"})
+    assert int(final.swap_details.amount_out or 0) >= int(swap.quote.quote.min_amount_out)
+    [near_tx] = final.swap_details.destination_chain_tx_hashes
+    assert near_tx.hash in final.swap_details.near_tx_hashes
     return await w.check(swap)
 
 
@@ -384,6 +403,30 @@ def test_usdc_arbitrum_to_exactly_40_xrp(swaps: tuple[Scenarios, World]) -> None
 
 def test_near_usdc_to_usdc_ethereum_flex_input(swaps: tuple[Scenarios, World]) -> None:
     collect(swaps, "near_native_to_evm_flex_input")
+
+
+def test_usdc_ethereum_to_native_near_at_a_fresh_implicit_account(
+    swaps: tuple[Scenarios, World],
+) -> None:
+    collect(swaps, "evm_to_native_near_at_a_fresh_implicit_account")
+
+
+def test_a_payout_to_a_named_near_account_that_does_not_exist_is_refused(
+    swaps: tuple[Scenarios, World],
+) -> None:
+    """A native NEAR transfer to a missing named account fails and intents.near does not refund
+    a failed native_withdraw: no quote is given for it (the SDK's validateWithdrawal check)."""
+    runner, w = swaps
+
+    async def ask(recipient: str) -> None:
+        who = await parties(w, ETH_USDC, ETH_USDC)
+        who.recipient = recipient
+        await quote(w.api, "USDC eth -> NEAR", who, origin_asset=ETH_USDC,
+                    destination_asset=WNEAR, amount=str(30 * USDC))  # fmt: skip
+
+    missing = fresh_intents_account("missing")
+    with pytest.raises(BadRequest, match=f"recipient '{missing}' is not an existing NEAR account"):
+        runner.run(ask(missing))
 
 
 def test_intents_deposit_by_signed_intent_to_an_intents_recipient(

@@ -70,6 +70,10 @@ class NearLedger:
     def native_balance(self, db: Overlay, account_id: str) -> int:
         return int(db.get("near", account_id) or 0)
 
+    def account_exists(self, db: Overlay, account_id: str) -> bool:
+        """An account with NEAR or a contract (the devnet keeps no other account records)."""
+        return self.native_balance(db, account_id) > 0 or self.token(db, account_id) is not None
+
     # --- writes (raise VerifierError with the contract's panic text) ------------------------------
 
     def _config(self, db: Overlay, contract_id: str) -> FtConfig:

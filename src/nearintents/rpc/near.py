@@ -211,6 +211,7 @@ class TxOutcome(BaseModel):
 
 _CALL = TypeAdapter(_CallFunctionWire)
 _TX = TypeAdapter(TxOutcome)
+_ANY: TypeAdapter[Any] = TypeAdapter(Any)
 _PANIC_RES = (
     re.compile(r"Smart contract panicked: (.*?)\"?\)+$", re.DOTALL),
     re.compile(r'panic_msg: "(.*?)" }', re.DOTALL),
@@ -374,6 +375,21 @@ class HttpNearRpc(JsonRpcClient):
                 f"outcome of {outcome.transaction.hash}, asked for {tx_hash}", method="tx"
             )
         return outcome
+
+    async def account_exists(self, account_id: str, *, finality: Finality = Finality.FINAL) -> bool:
+        """``view_account``: False when the node says ``UNKNOWN_ACCOUNT``."""
+        params = {
+            "request_type": "view_account",
+            "finality": Finality(finality).value,
+            "account_id": account_id,
+        }
+        try:
+            await self._rpc.call("query", params, _ANY)
+        except RpcServerError as exc:
+            if exc.cause_name == "UNKNOWN_ACCOUNT":
+                return False
+            raise
+        return True
 
 
 # --- the verifier's views -----------------------------------------------------------------------

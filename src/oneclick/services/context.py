@@ -7,7 +7,16 @@ from datetime import timedelta
 
 from oneclick.domain.assets import AssetRegistry
 from oneclick.services.fees import ProtocolFeeCache
-from oneclick.services.ports import Bridge, Clock, Custody, Prices, SolverRelay, Store, Verifier
+from oneclick.services.ports import (
+    Bridge,
+    Clock,
+    Custody,
+    NearChain,
+    Prices,
+    SolverRelay,
+    Store,
+    Verifier,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +32,9 @@ class QuotePolicy:
     relay_min_deadline_ms: int = 60_000
     verifier_contract: str = "intents.near"
     intent_lifetime: timedelta = timedelta(minutes=5)
+    # Who signs the relay's execute_intents transactions: ``tx`` needs it to read a withdrawal's
+    # receipts. Unset, payouts and refunds to NEAR accounts cannot be confirmed and are refused.
+    near_relayer_account: str | None = None
 
     def time_estimate(self, origin_chain: str, destination_chain: str) -> int:
         """Seconds after deposit confirmation: ``"<origin>-><destination>"``, then
@@ -96,3 +108,4 @@ class ServiceContext:
     policy: QuotePolicy = field(default_factory=QuotePolicy)
     jwt_secret: bytes = field(default=b"", repr=False)
     engine: EnginePolicy = field(default_factory=EnginePolicy)
+    near: NearChain | None = None

@@ -28,6 +28,7 @@ from nearintents.rpc import (
     RecentDeposits,
     StatusResult,
     SupportedToken,
+    TxOutcome,
     Withdrawal,
 )
 from oneclick.domain.engine import DepositRecord, EngineSwap, Leg, Phase, RefundReason
@@ -98,6 +99,14 @@ class Verifier(Protocol):
     async def is_nonce_used(self, account_id: str, nonce: bytes) -> bool: ...
 
     async def mt_balance_of(self, account_id: str, token_id: str) -> int: ...
+
+
+class NearChain(Protocol):
+    """NEAR RPC beyond the verifier's views: what a payout to a NEAR account needs."""
+
+    async def account_exists(self, account_id: str) -> bool: ...
+
+    async def tx_status(self, tx_hash: str, sender_account_id: str) -> TxOutcome: ...
 
 
 @dataclass(frozen=True, slots=True)

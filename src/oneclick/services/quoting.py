@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from nearintents.rpc import DepositMode as BridgeDepositMode
 from nearintents.rpc import Quote, QuoteFailure, QuoteRequest
+from nearintents.rpc.near_delivery import can_be_created_by_transfer
 from oneclick.domain.documents import (
     Deposit,
     JsonObject,
@@ -19,7 +20,7 @@ from oneclick.domain.documents import (
     request_echo,
 )
 from oneclick.domain.errors import NoQuote, PermanentError, RequestError
-from oneclick.domain.near_paths import refuse_stranding_near_paths
+from oneclick.domain.near_paths import near_deliveries, refuse_stranding_near_paths
 from oneclick.domain.quotes import (
     Fees,
     InputFee,
@@ -124,6 +125,19 @@ async def _deposit(ctx: ServiceContext, spec: QuoteSpec, account_id: str) -> tup
     return answer.address, answer.memo
 
 
+async def _check_near_receivers(ctx: ServiceContext, spec: QuoteSpec) -> None:
+    """A named NEAR account must exist to receive native NEAR (an implicit one is created by the
+    transfer); the SDK checks the same before a withdrawal (direct-bridge.ts validateWithdrawal)."""
+    for what, _, account in near_deliveries(spec):
+        if can_be_created_by_transfer(account):
+            continue
+        assert ctx.near is not None  # refuse_stranding_near_paths refused it otherwise
+        async with calling("NEAR RPC (view_account)"):
+            exists = await ctx.near.account_exists(account)
+        if not exists:
+            raise RequestError(f"{what} {account!r} is not an existing NEAR account")
+
+
 def _fee_plan(fees: Fees, amounts: QuoteAmounts) -> str:
     return json.dumps(
         {
@@ -149,7 +163,10 @@ async def request_quote(
     spec = validate_quote_request(
         raw, ctx.registry, now=ctx.clock.now(), min_deadline=ctx.policy.min_deadline
     )
-    refuse_stranding_near_paths(spec)
+    refuse_stranding_near_paths(
+        spec, near_payouts=ctx.near is not None and ctx.policy.near_relayer_account is not None
+    )
+    await _check_near_receivers(ctx, spec)
     if spec.swap_type is SwapType.ANY_INPUT:  # validate_quote_request refuses it; be explicit
         raise RequestError("swapType ANY_INPUT is not supported by this service")
     fees = _fees(ctx, spec, await ctx.fee_cache.get(), partner)

@@ -3,7 +3,7 @@ clock, generated keys and a SQLite store. Used by tests, schemathesis and demos.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from oneclick.testing.fakes import (
     FakeSolverRelay,
     FakeVerifierViews,
 )
+from oneclick.testing.near import FakeNearChain
 
 
 @dataclass
@@ -36,6 +37,7 @@ class FakeWorld:
     prices: FakePrices
     keys: KeyMaterial
     store: SqlStore
+    near: FakeNearChain | None = None
 
     def app(self) -> FastAPI:
         return create_app(self.ctx)
@@ -53,6 +55,7 @@ async def fake_world(
     policy: QuotePolicy | None = None,
     keys: KeyMaterial | None = None,
     engine_policy: EnginePolicy | None = None,
+    near: bool = False,
 ) -> FakeWorld:
     """Build the world on ``database_url`` (migrated here). The relay, bridge and verifier share
     one ledger: publishes settle in it, deposits mint into it, withdrawals pay out of it."""
@@ -73,6 +76,11 @@ async def fake_world(
     engine = make_engine(database_url)
     await upgrade(engine)
     store = SqlStore(engine)
+    policy = policy or QuotePolicy()
+    # With ``near``: payouts to NEAR accounts, confirmed from the fake chain's tx outcomes.
+    chain = FakeNearChain(verifier.ledger) if near else None
+    if chain is not None:
+        policy = replace(policy, near_relayer_account=chain.relayer)
     ctx = ServiceContext(
         relay=relay,
         bridge=bridge,
@@ -83,11 +91,12 @@ async def fake_world(
         custody=KeyCustody(keys),
         registry=AssetRegistry(SAMPLE_ASSETS),
         fee_cache=ProtocolFeeCache(verifier, clock, timedelta(seconds=30)),
-        policy=policy or QuotePolicy(),
+        policy=policy,
         jwt_secret=keys.jwt_secret,
         engine=engine_policy or EnginePolicy(),
+        near=chain,
     )
-    return FakeWorld(ctx, clock, relay, bridge, verifier, prices, keys, store)
+    return FakeWorld(ctx, clock, relay, bridge, verifier, prices, keys, store, chain)
 
 
 def sqlite_url(directory: Path) -> str:

@@ -100,7 +100,7 @@ async def test_near_native_paths_that_would_strand_funds_are_a_400(
         "/v0/quote", json=quote_request(destinationAsset="nep141:wrap.near", recipient="bob.near")
     )
     assert payout.status_code == 400
-    assert "recipientType DESTINATION_CHAIN is not supported yet" in payout.json()["message"]
+    assert "delivery to a NEAR account cannot be confirmed" in payout.json()["message"]
 
 
 async def test_memo_deposits_need_the_memo_for_status(client: httpx.AsyncClient) -> None:

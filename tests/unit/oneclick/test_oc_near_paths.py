@@ -25,15 +25,16 @@ BASE = QuoteInput(
 )  # fmt: skip
 
 
-def _check(**change: object) -> None:
+def _check(near_payouts: bool = False, **change: object) -> None:
     spec = validate_quote_request(
         replace(BASE, **change), sample_registry(), now=NOW, min_deadline=timedelta(seconds=60)
     )
-    refuse_stranding_near_paths(spec)
+    refuse_stranding_near_paths(spec, near_payouts=near_payouts)
 
 
 NEAR_ORIGIN = {"origin_asset": WNEAR, "amount": str(10**24), "refund_to": "bob.near"}
 NEAR_DESTINATION = {"destination_asset": WNEAR, "recipient": "bob.near"}
+USDC_NEAR = "nep141:17208628f84f5d6ad33f0da3bbbeb27ffcb398eac501a31bd6ad2011e36133a1"
 
 
 @pytest.mark.parametrize(
@@ -42,11 +43,17 @@ NEAR_DESTINATION = {"destination_asset": WNEAR, "recipient": "bob.near"}
         ({**NEAR_ORIGIN, "refund_type": "INTENTS"},
          "depositType ORIGIN_CHAIN is not supported yet for the NEAR-native originAsset "
          "nep141:wrap.near.*use depositType INTENTS"),
+        ({**NEAR_ORIGIN, "refund_type": "INTENTS", "near_payouts": True},
+         "depositType ORIGIN_CHAIN is not supported yet"),
         (NEAR_DESTINATION,
-         "recipientType DESTINATION_CHAIN is not supported yet for the NEAR-native "
-         "destinationAsset nep141:wrap.near.*use recipientType INTENTS"),
+         "recipientType DESTINATION_CHAIN is not supported by this service for the NEAR-native "
+         "asset nep141:wrap.near: delivery to a NEAR account cannot be confirmed; "
+         "use recipientType INTENTS"),
         ({**NEAR_ORIGIN, "deposit_type": "INTENTS"},
-         "refundType ORIGIN_CHAIN is not supported yet .*use refundType INTENTS"),
+         "refundType ORIGIN_CHAIN is not supported by this service .*use refundType INTENTS"),
+        ({"destination_asset": USDC_NEAR, "recipient": "bob.near", "near_payouts": True},
+         "recipientType DESTINATION_CHAIN is not supported yet for the NEAR-native asset "
+         f"{USDC_NEAR}: only nep141:wrap.near is delivered"),
     ],
 )  # fmt: skip
 def test_paths_that_would_strand_funds_are_refused(change: dict, message: str) -> None:
@@ -60,6 +67,9 @@ def test_paths_that_would_strand_funds_are_refused(change: dict, message: str) -
         {},  # nothing NEAR-native
         {**NEAR_ORIGIN, "deposit_type": "INTENTS", "refund_type": "INTENTS"},
         {**NEAR_DESTINATION, "recipient_type": "INTENTS"},
+        # wNEAR is delivered as native NEAR once deliveries can be confirmed
+        {**NEAR_DESTINATION, "near_payouts": True},
+        {**NEAR_ORIGIN, "deposit_type": "INTENTS", "near_payouts": True},
     ],
 )
 def test_paths_that_work_stay_open(change: dict) -> None:

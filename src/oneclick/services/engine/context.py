@@ -14,6 +14,7 @@ from oneclick.services.ports import (
     Custody,
     EngineMetrics,
     EngineStore,
+    NearChain,
     SolverRelay,
     Verifier,
 )
@@ -33,6 +34,7 @@ class EngineContext:
     policy: EnginePolicy
     metrics: EngineMetrics
     owner: str  # the lease owner every write is fenced with
+    near: NearChain | None = None
 
     @classmethod
     def of(
@@ -51,6 +53,7 @@ class EngineContext:
             policy=ctx.engine,
             metrics=metrics,
             owner=owner,
+            near=ctx.near,
         )
 
     def asset(self, token_id: str) -> Asset:
