@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from nearintents.encoding import b58encode
 from nearintents.rpc import (
     DepositMode,
     IntentStatus,
@@ -14,9 +15,10 @@ from nearintents.rpc import (
     QuoteFailure,
     QuoteRequest,
     SupportedToken,
+    UnknownTransaction,
 )
 from nearintents.tokens import TokenId
-from oneclick.services.ports import Bridge, Prices, SolverRelay, Verifier
+from oneclick.services.ports import Bridge, NearChain, Prices, SolverRelay, Verifier
 
 
 class RelayContract:
@@ -114,6 +116,20 @@ class VerifierContract:
 
     async def test_unknown_account_has_no_balance(self, verifier: Verifier) -> None:
         assert await verifier.mt_balance_of("nobody-here.near", "nep141:wrap.near") == 0
+
+
+class NearChainContract:
+    """Fixtures: ``near``; ``existing`` a named account that exists; ``relayer`` a sender."""
+
+    async def test_an_existing_account_exists(self, near: NearChain, existing: str) -> None:
+        assert await near.account_exists(existing) is True
+
+    async def test_a_missing_named_account_does_not_exist(self, near: NearChain) -> None:
+        assert await near.account_exists("nobody-here-at-all.near") is False
+
+    async def test_an_unknown_transaction_is_unknown(self, near: NearChain, relayer: str) -> None:
+        with pytest.raises(UnknownTransaction):
+            await near.tx_status(b58encode(bytes(range(32))), relayer)
 
 
 class PricesContract:

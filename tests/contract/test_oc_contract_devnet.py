@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from oc_contracts import BridgeContract, PricesContract, RelayContract, VerifierContract
+from oc_contracts import (
+    BridgeContract,
+    NearChainContract,
+    PricesContract,
+    RelayContract,
+    VerifierContract,
+)
 
 from nearintents.rpc import HttpNearRpc, HttpPoaBridge, HttpSolverRelay, VerifierViews
 from oneclick.adapters.coingecko import CoinGeckoPrices
@@ -94,6 +100,21 @@ class TestDevnetVerifierViews(VerifierContract):
     async def verifier(self, devnet: dict[str, Any]) -> AsyncIterator[VerifierViews]:
         async with HttpNearRpc(devnet["near_rpc"]) as rpc:
             yield VerifierViews(rpc, devnet["verifier_account"])
+
+
+class TestDevnetNearChain(NearChainContract):
+    @pytest.fixture
+    async def near(self, devnet: dict[str, Any]) -> AsyncIterator[HttpNearRpc]:
+        async with HttpNearRpc(devnet["near_rpc"]) as rpc:
+            yield rpc
+
+    @pytest.fixture
+    def existing(self, devnet: dict[str, Any]) -> str:
+        return str(devnet["verifier_account"])
+
+    @pytest.fixture
+    def relayer(self, devnet: dict[str, Any]) -> str:
+        return str(devnet["relayer_account"])
 
 
 class TestDevnetPrices(PricesContract):

@@ -6,7 +6,13 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from oc_contracts import BridgeContract, PricesContract, RelayContract, VerifierContract
+from oc_contracts import (
+    BridgeContract,
+    NearChainContract,
+    PricesContract,
+    RelayContract,
+    VerifierContract,
+)
 
 from oneclick.adapters.coingecko import CoinGeckoPrices
 from oneclick.domain.errors import PermanentError, TemporaryError
@@ -18,6 +24,8 @@ from oneclick.testing import (
     FakeSolverRelay,
     FakeVerifierViews,
 )
+from oneclick.testing.ledger import Ledger
+from oneclick.testing.near import FAKE_RELAYER, FakeNearChain
 
 
 class TestFakeSolverRelay(RelayContract):
@@ -50,6 +58,20 @@ class TestFakeVerifierViews(VerifierContract):
     @pytest.fixture
     def verifier(self) -> FakeVerifierViews:
         return FakeVerifierViews()
+
+
+class TestFakeNearChain(NearChainContract):
+    @pytest.fixture
+    def near(self) -> FakeNearChain:
+        return FakeNearChain(Ledger(), accounts={"intents.near"})
+
+    @pytest.fixture
+    def existing(self) -> str:
+        return "intents.near"
+
+    @pytest.fixture
+    def relayer(self) -> str:
+        return FAKE_RELAYER
 
 
 class TestFakePrices(PricesContract):
