@@ -85,3 +85,33 @@ async def test_nothing_is_sent_to_a_named_account_that_disappeared_until_it_exis
     assert body["status"] == "SUCCESS", body
     [payout] = kit.world.verifier.ledger.withdrawals
     assert body["swapDetails"]["amountOut"] == str(payout.amount)
+
+
+async def test_a_wnear_refund_to_a_near_account_is_native_near_confirmed(kit: Kit) -> None:
+    """wNEAR funded inside the verifier (depositType INTENTS) and refunded to a NEAR account
+    (refundType ORIGIN_CHAIN) when no solver takes it: the same native_withdraw and check."""
+    quote = await kit.quote(
+        originAsset=WNEAR, amount=str(10**24), depositType="INTENTS", refundTo=IMPLICIT,
+    )  # fmt: skip
+    kit.world.relay.margins_bps = ()
+    await kit.deposit(quote, 10**24)
+    await kit.drive(until=kit.clock.now() + timedelta(hours=3))
+    body = await kit.status(quote)
+    assert body["status"] == "REFUNDED", body
+    [refund] = kit.world.verifier.ledger.withdrawals
+    assert (refund.native, refund.receiver_id, refund.amount) == (True, IMPLICIT, 10**24)
+    assert body["swapDetails"]["refundedAmount"] == str(10**24)
+
+
+async def test_a_wnear_refund_that_bounces_is_not_reported_refunded(kit: Kit) -> None:
+    chain(kit).accounts.add("gone.near")
+    quote = await kit.quote(
+        originAsset=WNEAR, amount=str(10**24), depositType="INTENTS", refundTo="gone.near",
+    )  # fmt: skip
+    chain(kit).refusing.add("gone.near")
+    kit.world.relay.margins_bps = ()
+    await kit.deposit(quote, 10**24)
+    await kit.drive(until=kit.clock.now() + timedelta(hours=3))
+    body = await kit.status(quote)
+    assert body["status"] == "FAILED", body
+    assert not body["swapDetails"].get("refundedAmount")
