@@ -70,6 +70,15 @@ class NearLedger:
     def native_balance(self, db: Overlay, account_id: str) -> int:
         return int(db.get("near", account_id) or 0)
 
+    # --- access keys (full access; nonce per key, as nearcore's AccessKey) -----------------------
+
+    def add_access_key(self, db: Overlay, account_id: str, public_key: str, nonce: int) -> None:
+        db.put("nearkey", account_id + SEP + public_key, str(nonce))
+
+    def access_key_nonce(self, db: Overlay, account_id: str, public_key: str) -> int | None:
+        raw = db.get("nearkey", account_id + SEP + public_key)
+        return None if raw is None else int(raw)
+
     def account_exists(self, db: Overlay, account_id: str) -> bool:
         """An account with NEAR or a contract (the devnet keeps no other account records)."""
         return self.native_balance(db, account_id) > 0 or self.token(db, account_id) is not None
