@@ -37,6 +37,7 @@ import httpx
 from devnet.bridge import BridgeServer, PoaBridge
 from devnet.chains import DevnetChains
 from devnet.chains.base import Chain
+from devnet.chains.near.wallets import open_near_account
 from devnet.control import ControlServer, intents_user
 from devnet.prices import HttpPriceSource, PriceFeed, PriceServer
 from devnet.relay.relay import Relay
@@ -60,12 +61,14 @@ from devnet.world import (
     solver_tokens,
     write_manifest,
 )
+from nearintents.keys import Ed25519SecretKey
 from nearintents.rpc import HttpNearRpc, VerifierViews
 
 logger = logging.getLogger("devnet")
 
 PROTOCOL_FEE_PIPS = 1  # intents.near's fee on mainnet (0.0001 %)
 READY_TIMEOUT_S = 30.0
+USER_NEAR = 100 * 10**24  # native NEAR on each user's NEAR account
 
 
 class DevnetBusyError(RuntimeError):
@@ -192,8 +195,10 @@ async def _fund_users(control_url: str, verifier: Verifier) -> list[dict[str, An
                     }
                 )
     for name in USERS:
-        account = intents_user(USER_SEED, name).account_id
+        user = intents_user(USER_SEED, name)
+        account = user.account_id
         funded = {}
+        on_near: dict[str, int] = {}
         for asset in by_chain.get(NEAR_CHAIN, []):
             target = asset.units(USER_FUNDS[asset.symbol])
             view = {"account_id": account, "token_id": asset.asset_id}
@@ -201,7 +206,15 @@ async def _fund_users(control_url: str, verifier: Verifier) -> list[dict[str, An
             if held < target // 2:
                 verifier.deposit(account, asset.asset_id, target - held).ensure_success()
             funded[asset.symbol] = str(target)
-        wallets.append({"chain": NEAR_CHAIN, "name": name, "address": account, "funded": funded})
+            assert asset.contract_address is not None  # a NEP-141 on NEAR
+            on_near[asset.contract_address] = target
+        # The same account on NEAR itself: NEAR for gas and storage, its key, NEP-141 balances
+        # outside intents.near (what a plain ft_transfer or ft_transfer_call spends).
+        assert isinstance(user.key, Ed25519SecretKey)
+        open_near_account(verifier, account, user.key, near=USER_NEAR, tokens=on_near)
+        wallets.append({"chain": NEAR_CHAIN, "name": name, "address": account, "funded": funded,
+                        "near_account": {"near": str(USER_NEAR),
+                                         **{c: str(a) for c, a in on_near.items()}}})  # fmt: skip
     return wallets
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -476,3 +478,35 @@ def test_platform_fee_account_got_exactly_the_platform_fees(
     found = runner.run(deltas())
     assert all(grew == paid for grew, paid in found.values()), found
     assert sum(paid for _, paid in found.values()) > 0
+
+
+def test_devnet_cli_moves_nep141_tokens_on_near_outside_intents(
+    running_stack: RunningStack,
+) -> None:
+    """`oneclick devnet deposit|balance --on-near`: alice's NEAR account signs a plain
+    `ft_transfer` (a real signed transaction through the devnet's NEAR RPC path)."""
+
+    def cli(*args: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "oneclick.cli", "devnet", *args, "--json",
+             "--data-dir", str(running_stack.data_dir)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        answer: dict[str, Any] = json.loads(done.stdout)
+        return answer
+
+    [alice] = [w for w in running_stack.devnet["wallets"]
+               if w["chain"] == "near:mainnet" and w["name"] == "alice"]  # fmt: skip
+    receiver = fresh_intents_account("on-near")
+    before = int(cli("balance", "--asset", NEAR_USDC, "--address", alice["address"],
+                     "--on-near")["balance"])  # fmt: skip
+    sent = cli("deposit", "--asset", NEAR_USDC, "--to", receiver, "--amount", "1234",
+               "--on-near")  # fmt: skip
+    assert sent["kind"] == "ft_transfer on NEAR"
+    after = cli("balance", "--asset", NEAR_USDC, "--address", alice["address"], "--on-near")
+    assert int(after["balance"]) == before - 1234
+    got = cli("balance", "--asset", NEAR_USDC, "--address", receiver, "--on-near")
+    assert got["balance"] == "1234"
+    inside = cli("balance", "--asset", NEAR_USDC, "--address", receiver)  # in the verifier
+    assert inside["balance"] == "0"

@@ -175,6 +175,7 @@ class Runtime:
             is_implicit_ed25519(receiver_id) or is_implicit_evm(receiver_id)
         ):
             raise VerifierError(f"AccountDoesNotExist {{ account_id: AccountId({receiver_id!r}) }}")
+        self.near.create_implicit(db, receiver_id)
         self.near.native_transfer(db, self.contract_id, receiver_id, amount)
 
     def _unwrap(self, ctx: TxContext, amount: int) -> bool:

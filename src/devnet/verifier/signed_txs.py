@@ -86,6 +86,7 @@ def run_signed(
                 raise VerifierError(
                     f"AccountDoesNotExist {{ account_id: AccountId({receiver!r}) }}"
                 )
+            near.create_implicit(db, receiver)
             near.native_transfer(db, signer, receiver, action.deposit)
 
         return ctx.call(signer, receiver, "transfer", {}, transfer, deposit=action.deposit)

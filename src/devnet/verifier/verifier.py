@@ -390,6 +390,10 @@ class Verifier(LedgerCore):
         args = {"public_key": public_key, "access_key": {"nonce": 0, "permission": "FullAccess"}}
         return self._call(FAUCET, account_id, "add_key", args, body)
 
+    def ft_is_registered(self, token: str, account_id: str) -> bool:
+        with self._lock:
+            return self.near.is_registered(self._view_db(), token, account_id)
+
     def access_key_nonce(self, account_id: str, public_key: str) -> int | None:
         with self._lock:
             return self.near.access_key_nonce(self._view_db(), account_id, public_key)
