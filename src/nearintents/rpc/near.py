@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from nearintents.encoding import EncodingError, b64decode, b64encode, hex_decode
+from nearintents.encoding import EncodingError, b58decode, b64decode, b64encode, hex_decode
 from nearintents.rpc.errors import (
     RpcMalformedResponse,
     RpcServerError,
@@ -390,6 +390,43 @@ class HttpNearRpc(JsonRpcClient):
                 return False
             raise
         return True
+
+    async def access_key(
+        self, account_id: str, public_key: str, *, finality: Finality = Finality.FINAL
+    ) -> tuple[int, bytes]:
+        """``view_access_key``: the key's nonce and the block hash it was read at (what the next
+        transaction signs: nonce + 1 and a recent block)."""
+        params = {
+            "request_type": "view_access_key",
+            "finality": Finality(finality).value,
+            "account_id": account_id,
+            "public_key": public_key,
+        }
+        answer = await self._rpc.call("query", params, _ACCESS_KEY)
+        return answer.nonce, b58decode(answer.block_hash, length=32)
+
+    async def send_tx(
+        self,
+        signed_tx_base64: str,
+        *,
+        wait_until: TxExecutionStatus = TxExecutionStatus.EXECUTED_OPTIMISTIC,
+    ) -> TxOutcome:
+        """``send_tx``: submit a signed transaction and wait for ``wait_until``. A transaction
+        refused before execution is an :class:`RpcServerError` (``INVALID_TRANSACTION``)."""
+        params = {"signed_tx_base64": signed_tx_base64, "wait_until": wait_until.value}
+        return await self._rpc.call(
+            "send_tx", params, _TX, time_limit=self._rpc.timeout + NODE_TX_WAIT_S
+        )
+
+
+class _AccessKeyWire(BaseModel):
+    model_config = _WIRE
+
+    nonce: Height
+    block_hash: NonEmptyStr
+
+
+_ACCESS_KEY = TypeAdapter(_AccessKeyWire)
 
 
 # --- the verifier's views -----------------------------------------------------------------------

@@ -19,7 +19,8 @@ from devnet.verifier import ManualClock, RpcServer, Verifier, VerifierConfig
 from devnet.verifier.near_tokens import ONE_NEAR
 from nearintents.encoding import b58decode, b58encode
 from nearintents.keys import Ed25519SecretKey
-from nearintents.rpc import HttpNearRpc
+from nearintents.near_tx import FunctionCall, sign_transaction
+from nearintents.rpc import HttpNearRpc, RpcServerError, TxExecutionStatus, VerifierViews
 
 pytestmark = pytest.mark.devnet
 
@@ -89,3 +90,25 @@ async def test_bytes_that_are_not_a_transaction_are_a_parse_error(url: str) -> N
     missing = {"request_type": "view_access_key", "finality": "final", "account_id": CAROL,
                "public_key": "ed25519:" + b58encode(bytes(32))}  # fmt: skip
     assert (await rpc(url, "query", missing))["error"]["cause"]["name"] == "UNKNOWN_ACCESS_KEY"
+
+
+async def test_the_library_signs_an_ft_transfer_call_the_devnet_executes(
+    verifier: Verifier, url: str
+) -> None:
+    """nearintents' own client: read the key's nonce, sign with nearcore's types, send_tx."""
+    verifier.faucet_ft("usdc.near", CAROL, 900).ensure_success()
+    async with HttpNearRpc(url, timeout=5) as client:
+        nonce, block_hash = await client.access_key(CAROL, PUBLIC_KEY)
+        call = FunctionCall("ft_transfer_call", {"receiver_id": verifier.account_id,
+                            "amount": "900", "msg": ""}, deposit=1)  # fmt: skip
+        signed = sign_transaction(KEY, CAROL, "usdc.near", nonce + 1, block_hash, [call])
+        outcome = await client.send_tx(signed.base64, wait_until=TxExecutionStatus.FINAL)
+        assert outcome.succeeded
+        assert outcome.transaction is not None
+        assert outcome.transaction.hash == signed.hash
+        assert await VerifierViews(client).mt_balance_of(CAROL, "nep141:usdc.near") == 900
+        stale = sign_transaction(KEY, CAROL, "usdc.near", nonce + 1, block_hash,
+                                 [FunctionCall("near_deposit", {}, deposit=1)])  # fmt: skip
+        with pytest.raises(RpcServerError) as refused:  # the same nonce, other bytes
+            await client.send_tx(stale.base64)
+        assert refused.value.cause_name == "INVALID_TRANSACTION"
