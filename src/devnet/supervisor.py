@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import signal
@@ -61,13 +62,14 @@ from devnet.world import (
     solver_tokens,
     write_manifest,
 )
-from nearintents.keys import Ed25519SecretKey
+from nearintents.keys import Ed25519SecretKey, implicit_account_id
 from nearintents.rpc import HttpNearRpc, VerifierViews
 
 logger = logging.getLogger("devnet")
 
 PROTOCOL_FEE_PIPS = 1  # intents.near's fee on mainnet (0.0001 %)
 READY_TIMEOUT_S = 30.0
+OPERATOR_NEAR = 1000 * 10**24  # the devnet's NEAR operator account (pays custody accounts)
 USER_NEAR = 100 * 10**24  # native NEAR on each user's NEAR account
 
 
@@ -88,6 +90,9 @@ class Devnet:
     evm_rpc: dict[str, str]
     wallets: list[dict[str, Any]] = field(default_factory=list)
     relayer_account: str = DEFAULT_RELAYER  # who signs the relay's execute_intents
+    # A funded NEAR account whose key the service may use to pay for NEAR transactions
+    # (devnet only: its secret key is in the manifest).
+    near_operator: dict[str, str] = field(default_factory=dict)
 
     @property
     def manifest_path(self) -> Path:
@@ -120,6 +125,7 @@ class Devnet:
             **self.urls,
             "verifier_account": self.verifier.account_id,
             "relayer_account": self.relayer_account,
+            "near_operator": self.near_operator,
             "chains": chains,
             "assets": [a.manifest() for a in devnet_assets()],
             "wallets": self.wallets,
@@ -342,6 +348,9 @@ async def run_devnet(
                 )
 
             wallets = await _fund_users(control.url, verifier)
+            operator_key = Ed25519SecretKey(hashlib.sha256(USER_SEED + b"|near-operator").digest())
+            operator = implicit_account_id(operator_key.public_key)
+            open_near_account(verifier, operator, operator_key, near=OPERATOR_NEAR, tokens={})
             logger.info("user wallets funded: %s", ", ".join(USERS))
 
             miner = asyncio.create_task(
@@ -374,6 +383,10 @@ async def run_devnet(
                 evm_rpc=evm_rpc,
                 wallets=wallets,
                 relayer_account=relay.config.relayer_id,
+                near_operator={
+                    "account_id": operator,
+                    "secret_key": operator_key.to_near_string(),
+                },
             )
             if write:
                 write_manifest(manifest_path, devnet.manifest())

@@ -17,6 +17,7 @@ from oneclick.adapters.prometheus import CountingPeer, PrometheusMetrics
 from oneclick.api.app import create_app
 from oneclick.config import Settings
 from oneclick.custody.keys import KeyCustody, KeyMaterial, load_key_file
+from oneclick.custody.near_signer import LocalNearSigner
 from oneclick.domain.assets import Asset, AssetRegistry
 from oneclick.domain.errors import ConfigurationError
 from oneclick.services.context import DEFAULT_EXPLORERS, EnginePolicy, QuotePolicy, ServiceContext
@@ -146,6 +147,17 @@ def _secret(value: object) -> str | None:
     return str(get()) if get else None
 
 
+def _near_signer(settings: Settings, custody: KeyCustody) -> LocalNearSigner | None:
+    """With an operator account configured, the service moves NEAR-native deposits itself."""
+    account, key = settings.near.operator_account_id, _secret(settings.near.operator_key)
+    if account is None or key is None:
+        return None
+    try:
+        return LocalNearSigner(custody, account, key)
+    except ValueError as exc:  # never echo the key
+        raise ConfigurationError("near.operator_key is not an ed25519 secret key") from exc
+
+
 @asynccontextmanager
 async def runtime(
     settings: Settings, metrics: PrometheusMetrics | None = None
@@ -190,6 +202,7 @@ async def runtime(
         registry = registry_from_settings(settings)
         if settings.bridge.sync_tokens:
             await sync_registry(registry, bridge, settings)
+        custody = KeyCustody(keys)
         yield ServiceContext(
             relay=_counted(relay, "relay", metrics),
             bridge=_counted(bridge, "bridge", metrics),
@@ -197,7 +210,7 @@ async def runtime(
             prices=prices,
             clock=clock,
             store=SqlStore(engine),
-            custody=KeyCustody(keys),
+            custody=custody,
             registry=registry,
             fee_cache=ProtocolFeeCache(
                 verifier, clock, timedelta(seconds=settings.near.fee_cache_s)
@@ -206,6 +219,7 @@ async def runtime(
             jwt_secret=keys.jwt_secret,
             engine=engine_policy_from_settings(settings),
             near=near,
+            near_signer=_near_signer(settings, custody),
         )
 
 

@@ -54,6 +54,11 @@ class NearSettings(_Section):
     # The solver relay's execute_intents signer, to read withdrawal receipts with ``tx``;
     # unset, payouts and refunds to NEAR accounts are refused (docs/protocol-notes.md).
     relayer_account_id: str | None = None
+    # A funded NEAR account (and its ed25519 key, ``ed25519:...``) that creates and funds the
+    # custody accounts so they can move NEAR-native ORIGIN_CHAIN deposits into intents.near;
+    # unset, those quotes are refused.
+    operator_account_id: str | None = None
+    operator_key: SecretStr | None = None
     timeout_s: float = 10.0
     fee_cache_s: float = Field(default=30.0, ge=0)
 

@@ -142,6 +142,24 @@ class Devnet:
         chain, asset = self.chain_asset(asset_id)
         return await self.control.send(chain, wallet, to, asset, amount, memo), wallet
 
+    async def nep141_balance(self, asset_id: str, holder: str) -> int:
+        """A NEAR-native token's balance on its contract (outside intents.near)."""
+        args = {"account_id": holder}
+        return int(await self._rpc.view(self.asset(asset_id)["contractAddress"], "ft_balance_of",
+                                        args))  # fmt: skip
+
+    async def near_ft_transfer(self, wallet: str, token: str, to: str, amount: int) -> str:
+        """A plain NEP-141 ``ft_transfer`` on NEAR (outside intents.near), signed by the
+        wallet's NEAR account: its transaction hash."""
+        asset = self.asset(token)
+        call = {"wallet": wallet, "receiver": asset["contractAddress"], "method": "ft_transfer",
+                "args": {"receiver_id": to, "amount": str(amount)}, "deposit": "1"}  # fmt: skip
+        response = await self._http.post("/near/call", json=call)
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert "SuccessValue" in answer["status"], answer
+        return str(answer["tx_hash"])
+
     async def intents_transfer(
         self, token: str, to: str, amount: int, *, wallet: str = "alice"
     ) -> tuple[str, str]:

@@ -179,6 +179,30 @@ async def near_native_to_evm_flex_input(w: World) -> Audit:
 
 
 @scenario
+async def near_ft_transfer_to_evm(w: World) -> Audit:
+    """wNEAR to USDC on Ethereum, depositType ORIGIN_CHAIN: alice pays the deposit address (the
+    custody implicit account) with a plain NEP-141 ``ft_transfer`` on NEAR, outside
+    intents.near. The service moves it in (``ft_transfer_call`` signed by the custody key, the
+    operator account creating and funding the custody account) and the swap succeeds."""
+    who = await parties(w, ETH_USDC, ETH_USDC)
+    who.refund_to = fresh_intents_account("refund")
+    amount = 5 * 10**24
+    swap = await quote(w.api, "wNEAR (ft_transfer on NEAR) -> USDC eth", who, origin_asset=WNEAR,
+                       destination_asset=ETH_USDC, amount=str(amount),
+                       refund_type="INTENTS")  # fmt: skip
+    assert len(swap.deposit_address) == 64  # the custody account itself
+    swap.deposited_at = time.monotonic()
+    swap.deposit_txs.append(await w.devnet.near_ft_transfer("alice", WNEAR, swap.deposit_address,
+                                                            amount))  # fmt: skip
+    swap.sent.append(amount)
+    final = await wait_status(w.api, swap, {"SUCCESS"})
+    assert final.swap_details.deposited_amount == str(amount)
+    assert int(final.swap_details.amount_out or 0) >= int(swap.quote.quote.min_amount_out)
+    assert await w.devnet.nep141_balance(WNEAR, swap.deposit_address) == 0  # all moved in
+    return await w.check(swap)
+
+
+@scenario
 async def evm_to_native_near_at_a_fresh_implicit_account(w: World) -> Audit:
     """USDC on Ethereum to wNEAR at a fresh implicit NEAR account (never funded, registered
     nowhere): paid out as native NEAR with ``native_withdraw``, whose transfer creates the
@@ -405,6 +429,12 @@ def test_usdc_arbitrum_to_exactly_40_xrp(swaps: tuple[Scenarios, World]) -> None
 
 def test_near_usdc_to_usdc_ethereum_flex_input(swaps: tuple[Scenarios, World]) -> None:
     collect(swaps, "near_native_to_evm_flex_input")
+
+
+def test_wnear_paid_by_a_plain_ft_transfer_to_usdc_ethereum(
+    swaps: tuple[Scenarios, World],
+) -> None:
+    collect(swaps, "near_ft_transfer_to_evm")
 
 
 def test_usdc_ethereum_to_native_near_at_a_fresh_implicit_account(

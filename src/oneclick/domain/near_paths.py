@@ -35,15 +35,22 @@ def near_deliveries(spec: QuoteSpec) -> list[tuple[str, Asset, str]]:
     return found
 
 
-def refuse_stranding_near_paths(spec: QuoteSpec, *, near_payouts: bool) -> None:
+def refuse_stranding_near_paths(
+    spec: QuoteSpec, *, near_payouts: bool, near_deposits: bool = False
+) -> None:
     """Raise ``RequestError`` when ``spec`` needs a NEAR-native path that is not built yet.
-    ``near_payouts``: the service can confirm deliveries to NEAR accounts."""
+    ``near_payouts``: the service can confirm deliveries to NEAR accounts; ``near_deposits``:
+    it can move NEAR-native deposits into the verifier (an operator account is configured)."""
     origin = spec.origin
-    if spec.deposit_type is DepositType.ORIGIN_CHAIN and origin.is_near_native:
+    if (
+        spec.deposit_type is DepositType.ORIGIN_CHAIN
+        and origin.is_near_native
+        and not near_deposits
+    ):
         raise RequestError(
-            f"depositType ORIGIN_CHAIN is not supported yet for the NEAR-native originAsset "
-            f"{origin.asset_id}: deposits on NEAR are not credited by this service; "
-            "use depositType INTENTS"
+            f"depositType ORIGIN_CHAIN is not supported by this service for the NEAR-native "
+            f"originAsset {origin.asset_id}: deposits on NEAR are not credited without a NEAR "
+            "operator account; use depositType INTENTS"
         )
     for what, asset, _ in near_deliveries(spec):
         kind = (

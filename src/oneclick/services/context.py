@@ -12,6 +12,7 @@ from oneclick.services.ports import (
     Clock,
     Custody,
     NearChain,
+    NearSigner,
     Prices,
     SolverRelay,
     Store,
@@ -109,3 +110,4 @@ class ServiceContext:
     jwt_secret: bytes = field(default=b"", repr=False)
     engine: EnginePolicy = field(default_factory=EnginePolicy)
     near: NearChain | None = None
+    near_signer: NearSigner | None = None  # with an operator account: NEAR-native deposits

@@ -164,7 +164,9 @@ async def request_quote(
         raw, ctx.registry, now=ctx.clock.now(), min_deadline=ctx.policy.min_deadline
     )
     refuse_stranding_near_paths(
-        spec, near_payouts=ctx.near is not None and ctx.policy.near_relayer_account is not None
+        spec,
+        near_payouts=ctx.near is not None and ctx.policy.near_relayer_account is not None,
+        near_deposits=ctx.near is not None and ctx.near_signer is not None,
     )
     await _check_near_receivers(ctx, spec)
     if spec.swap_type is SwapType.ANY_INPUT:  # validate_quote_request refuses it; be explicit

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from nearintents.accounts import is_implicit_ed25519, is_implicit_evm
 from nearintents.encoding import b58encode
-from nearintents.rpc import TxOutcome, UnknownTransaction
+from nearintents.rpc import RpcServerError, TxOutcome, UnknownTransaction, ViewCallError
 from oneclick.testing.ledger import Ledger, WithdrawalRecord
 
 FAKE_RELAYER = "relayer.fake.near"
@@ -34,6 +35,22 @@ class FakeNearChain:
     relayer: str = FAKE_RELAYER
     accounts: set[str] = field(default_factory=set)  # named accounts that exist
     refusing: set[str] = field(default_factory=set)  # accounts whose incoming transfers fail
+
+    async def view(
+        self, account_id: str, method_name: str, args: Mapping[str, Any] | None = None
+    ) -> Any:
+        """Only ``ft_balance_of``: the fake has no NEP-141 balances outside the verifier."""
+        if method_name != "ft_balance_of":
+            raise ViewCallError(f"MethodNotFound: {method_name}", method=method_name)
+        return "0"
+
+    async def access_key(self, account_id: str, public_key: str) -> tuple[int, bytes]:
+        raise RpcServerError("the fake chain holds no access keys", method="query",
+                             cause_name="UNKNOWN_ACCESS_KEY")  # fmt: skip
+
+    async def send_tx(self, signed_tx_base64: str) -> TxOutcome:
+        raise RpcServerError("the fake chain takes no transactions", method="send_tx",
+                             cause_name="INVALID_TRANSACTION")  # fmt: skip
 
     async def account_exists(self, account_id: str) -> bool:
         return account_id in self.accounts or account_id in self.refusing

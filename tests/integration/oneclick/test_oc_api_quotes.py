@@ -95,7 +95,7 @@ async def test_near_native_paths_that_would_strand_funds_are_a_400(
         json=quote_request(originAsset="nep141:wrap.near", amount=str(10**24), refundTo="bob.near"),
     )
     assert origin.status_code == 400
-    assert "depositType ORIGIN_CHAIN is not supported yet" in origin.json()["message"]
+    assert "depositType ORIGIN_CHAIN is not supported by this service" in origin.json()["message"]
     payout = await client.post(
         "/v0/quote", json=quote_request(destinationAsset="nep141:wrap.near", recipient="bob.near")
     )

@@ -25,11 +25,11 @@ BASE = QuoteInput(
 )  # fmt: skip
 
 
-def _check(near_payouts: bool = False, **change: object) -> None:
+def _check(near_payouts: bool = False, near_deposits: bool = False, **change: object) -> None:
     spec = validate_quote_request(
         replace(BASE, **change), sample_registry(), now=NOW, min_deadline=timedelta(seconds=60)
     )
-    refuse_stranding_near_paths(spec, near_payouts=near_payouts)
+    refuse_stranding_near_paths(spec, near_payouts=near_payouts, near_deposits=near_deposits)
 
 
 NEAR_ORIGIN = {"origin_asset": WNEAR, "amount": str(10**24), "refund_to": "bob.near"}
@@ -41,10 +41,11 @@ USDC_NEAR = "nep141:17208628f84f5d6ad33f0da3bbbeb27ffcb398eac501a31bd6ad2011e361
     ("change", "message"),
     [
         ({**NEAR_ORIGIN, "refund_type": "INTENTS"},
-         "depositType ORIGIN_CHAIN is not supported yet for the NEAR-native originAsset "
-         "nep141:wrap.near.*use depositType INTENTS"),
+         "depositType ORIGIN_CHAIN is not supported by this service for the NEAR-native "
+         "originAsset nep141:wrap.near: deposits on NEAR are not credited without a NEAR "
+         "operator account; use depositType INTENTS"),
         ({**NEAR_ORIGIN, "refund_type": "INTENTS", "near_payouts": True},
-         "depositType ORIGIN_CHAIN is not supported yet"),
+         "depositType ORIGIN_CHAIN is not supported by this service"),
         (NEAR_DESTINATION,
          "recipientType DESTINATION_CHAIN is not supported by this service for the NEAR-native "
          "asset nep141:wrap.near: delivery to a NEAR account cannot be confirmed; "
@@ -70,6 +71,8 @@ def test_paths_that_would_strand_funds_are_refused(change: dict, message: str) -
         # wNEAR is delivered as native NEAR once deliveries can be confirmed
         {**NEAR_DESTINATION, "near_payouts": True},
         {**NEAR_ORIGIN, "deposit_type": "INTENTS", "near_payouts": True},
+        # an operator account moves NEAR-native deposits into the verifier
+        {**NEAR_ORIGIN, "refund_type": "INTENTS", "near_deposits": True},
     ],
 )
 def test_paths_that_work_stay_open(change: dict) -> None:

@@ -15,6 +15,7 @@ from oneclick.services.ports import (
     EngineMetrics,
     EngineStore,
     NearChain,
+    NearSigner,
     SolverRelay,
     Verifier,
 )
@@ -35,6 +36,7 @@ class EngineContext:
     metrics: EngineMetrics
     owner: str  # the lease owner every write is fenced with
     near: NearChain | None = None
+    near_signer: NearSigner | None = None
 
     @classmethod
     def of(
@@ -54,6 +56,7 @@ class EngineContext:
             metrics=metrics,
             owner=owner,
             near=ctx.near,
+            near_signer=ctx.near_signer,
         )
 
     def asset(self, token_id: str) -> Asset:
