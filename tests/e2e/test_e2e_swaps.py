@@ -192,10 +192,16 @@ async def near_ft_transfer_to_evm(w: World) -> Audit:
                        refund_type="INTENTS")  # fmt: skip
     assert len(swap.deposit_address) == 64  # the custody account itself
     swap.deposited_at = time.monotonic()
-    swap.deposit_txs.append(await w.devnet.near_ft_transfer("alice", WNEAR, swap.deposit_address,
-                                                            amount))  # fmt: skip
+    tx_hash = await w.devnet.near_ft_transfer("alice", WNEAR, swap.deposit_address, amount)
+    swap.deposit_txs.append(tx_hash)
     swap.sent.append(amount)
+    alice = next(x["address"] for x in w.devnet.manifest["wallets"]
+                 if x["chain"] == "near:mainnet" and x["name"] == "alice")  # fmt: skip
+    submitted = await w.api.submit_deposit(tx_hash, swap.deposit_address,
+                                           near_sender_account=alice)  # fmt: skip
+    assert submitted.status in {"KNOWN_DEPOSIT_TX", "PROCESSING", "SUCCESS"}
     final = await wait_status(w.api, swap, {"SUCCESS"})
+    assert tx_hash in {h.hash for h in final.swap_details.origin_chain_tx_hashes}
     assert final.swap_details.deposited_amount == str(amount)
     assert int(final.swap_details.amount_out or 0) >= int(swap.quote.quote.min_amount_out)
     assert await w.devnet.nep141_balance(WNEAR, swap.deposit_address) == 0  # all moved in
