@@ -62,6 +62,7 @@ from devnet.world import (
     solver_tokens,
     write_manifest,
 )
+from nearintents.diff import MAX_FEE_PIPS
 from nearintents.keys import Ed25519SecretKey, implicit_account_id
 from nearintents.rpc import HttpNearRpc, VerifierViews
 
@@ -268,9 +269,13 @@ async def run_devnet(
     block_interval_s: float = 1.0,
     bridge_poll_s: float = 0.5,
     write: bool = True,
+    protocol_fee_pips: int = PROTOCOL_FEE_PIPS,
 ) -> AsyncIterator[Devnet]:
     """The devnet under ``<data_dir>/devnet`` until exit; ``devnet.json`` written when ready
-    (``write``) and removed at exit."""
+    (``write``) and removed at exit. The verifier's fee is ``protocol_fee_pips``: set at genesis,
+    and changed by the DAO's ``set_fee`` when an existing devnet restarts with another value."""
+    if not 0 <= protocol_fee_pips < MAX_FEE_PIPS:
+        raise ValueError(f"protocol_fee_pips must be 0..{MAX_FEE_PIPS - 1}")
     root = Path(data_dir) / "devnet"
     root.mkdir(parents=True, exist_ok=True)
     lock = _lock(root)
@@ -288,9 +293,10 @@ async def run_devnet(
                 logger.info("anvil %s ready on %s", chain_id, node.url)
 
             verifier = Verifier.open(
-                root / "verifier", clock=SystemClock(), config=VerifierConfig(fee=PROTOCOL_FEE_PIPS)
+                root / "verifier", clock=SystemClock(), config=VerifierConfig(fee=protocol_fee_pips)
             )
             stack.callback(verifier.close)
+            ensure_fee(verifier, protocol_fee_pips)
             rpc = await stack.enter_async_context(RpcServer(verifier, host=host))
             logger.info("verifier %s: NEAR RPC on %s", verifier.account_id, rpc.url)
 
@@ -401,6 +407,25 @@ async def run_devnet(
     logger.info("devnet stopped")
 
 
+def ensure_fee(verifier: Verifier, fee_pips: int) -> None:
+    """The verifier charges ``fee_pips``: set at genesis by its config; an existing state from an
+    earlier run with another fee is changed by the DAO's ``set_fee``, as on chain."""
+    if verifier.fee() != fee_pips:
+        verifier.set_fee(fee_pips).ensure_success()
+    logger.info("verifier protocol fee: %d pips", fee_pips)
+
+
+def fee_pips(text: str) -> int:
+    """``--protocol-fee-pips``: an integer in 0..999,999 (100 % would leave nothing to swap)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value < MAX_FEE_PIPS:
+        raise argparse.ArgumentTypeError(f"{value} is not in 0..{MAX_FEE_PIPS - 1}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m devnet", description="Run the local NEAR Intents devnet."
@@ -408,6 +433,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, default=Path(".oneclick"), help="state directory")
     p.add_argument("--host", default="127.0.0.1", help="listen address of the servers")
     p.add_argument("--block-interval", type=float, default=1.0, help="seconds between mined blocks")
+    p.add_argument(
+        "--protocol-fee-pips",
+        type=fee_pips,
+        default=PROTOCOL_FEE_PIPS,
+        help=f"the verifier's fee in pips, 1e-6 (default {PROTOCOL_FEE_PIPS}, as on mainnet)",
+    )
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -417,7 +448,12 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with run_devnet(args.data_dir, host=args.host, block_interval_s=args.block_interval):
+    async with run_devnet(
+        args.data_dir,
+        host=args.host,
+        block_interval_s=args.block_interval,
+        protocol_fee_pips=args.protocol_fee_pips,
+    ):
         await stop.wait()
 
 

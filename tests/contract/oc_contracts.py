@@ -2,12 +2,17 @@
 the adapter (fake now, the nearintents client against the devnet later) and the data it knows.
 Subclass, override the fixtures, and the same assertions run against the new adapter."""
 
-from datetime import UTC, datetime
+import asyncio
+import os
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from nearintents.encoding import b58encode
+from nearintents import signing
+from nearintents.encoding import b58encode, b64encode
+from nearintents.keys import Ed25519SecretKey, implicit_account_id
+from nearintents.payload import format_rfc3339
 from nearintents.rpc import (
     DepositMode,
     IntentStatus,
@@ -70,6 +75,51 @@ class RelayContract:
         assert status.status is IntentStatus.NOT_FOUND_OR_NOT_VALID
 
 
+class SettlingRelayContract:
+    """A quote signed verbatim settles exactly (issue 12: the relay's ``amount_in`` /
+    ``amount_out`` are the channel's side, reconciled with the verifier's fee).
+
+    Fixtures: ``relay``; ``pair``; ``amount``; ``contract`` (the verifier account); ``now`` (the
+    clock intents are dated by); ``fund(account, token, amount)`` and ``balance(account, token)``
+    (async, against the verifier the relay settles in)."""
+
+    @pytest.mark.parametrize("exact", ["in", "out"])
+    async def test_a_quote_signed_verbatim_settles_exactly(
+        self, relay: SolverRelay, pair, amount, contract, now, fund, balance, exact
+    ) -> None:
+        key = Ed25519SecretKey.generate()
+        user = implicit_account_id(key.public_key)
+        token_in, token_out = pair
+        request = QuoteRequest(
+            defuse_asset_identifier_in=token_in, defuse_asset_identifier_out=token_out,
+            **({"exact_amount_in": amount} if exact == "in" else {"exact_amount_out": amount}),
+        )  # fmt: skip
+        offers = [a for a in await relay.quote(request) if isinstance(a, Quote)]
+        assert offers
+        quote = offers[0]
+        await fund(user, token_in, 2 * quote.amount_in)
+        before = (await balance(user, token_in), await balance(user, token_out))
+        payload = {
+            "signer_id": user, "verifying_contract": contract,
+            "deadline": format_rfc3339(now() + timedelta(minutes=1)),
+            "nonce": b64encode(os.urandom(32)),
+            "intents": [{"intent": "token_diff", "diff": {
+                token_in: str(-quote.amount_in), token_out: str(quote.amount_out)}}],
+        }  # fmt: skip
+        signed = signing.sign("nep413", payload, key)
+        published = await relay.publish_intent(signed, [quote.quote_hash])
+        assert published.ok, published
+        async with asyncio.timeout(30):
+            while True:  # polled: get_status is the relay's only way to tell
+                status = await relay.get_status(signing.intent_hash(signed))
+                if status.status not in (IntentStatus.PENDING, IntentStatus.TX_BROADCASTED):
+                    break
+                await asyncio.sleep(0.05)
+        assert status.status is IntentStatus.SETTLED, status
+        after = (await balance(user, token_in), await balance(user, token_out))
+        assert after == (before[0] - quote.amount_in, before[1] + quote.amount_out)
+
+
 class BridgeContract:
     """Fixtures: ``bridge``; ``chain`` a supported chain; ``memo_chain`` one with MEMO mode."""
 
@@ -116,6 +166,10 @@ class VerifierContract:
 
     async def test_unknown_account_has_no_balance(self, verifier: Verifier) -> None:
         assert await verifier.mt_balance_of("nobody-here.near", "nep141:wrap.near") == 0
+
+    async def test_batch_balances_come_in_the_order_asked(self, verifier: Verifier) -> None:
+        tokens = ["nep141:wrap.near", "nep141:btc.omft.near"]
+        assert await verifier.mt_batch_balance_of("nobody-here.near", tokens) == [0, 0]
 
 
 class NearChainContract:

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from oneclick.api import errors
 from oneclick.api.correlation import CorrelationMiddleware
+from oneclick.api.limits import BodyLimitMiddleware, EdgeLimits, RateLimitMiddleware
 from oneclick.api.profiles.middleware import CompatMiddleware
 from oneclick.api.routes import router
 from oneclick.services.context import ServiceContext
@@ -62,9 +63,12 @@ def create_app(
     *,
     lifespan: Lifespan | None = None,
     metrics: MetricsExporter | None = None,
+    limits: EdgeLimits | None = None,
 ) -> FastAPI:
     """The app over ``ctx``; with ``ctx=None`` the ``lifespan`` must set ``app.state.ctx``.
-    With ``metrics``, ``GET /metrics`` serves them in the Prometheus text format."""
+    With ``metrics``, ``GET /metrics`` serves them in the Prometheus text format. ``limits``:
+    the body size (64 KiB by default) and the rate limits (none by default)."""
+    edge = limits or EdgeLimits()
     app = FastAPI(
         title=TITLE,
         version=API_VERSION,
@@ -74,6 +78,11 @@ def create_app(
     )
     if ctx is not None:
         app.state.ctx = ctx
+    # Outermost last: correlation id, profile, body size, rates, then the routes. The limits'
+    # 413 and 429 thus carry a correlation id and are rendered in the caller's profile.
+    if edge.rates is not None:
+        app.add_middleware(RateLimitMiddleware, rates=edge.rates)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=edge.max_body_bytes)
     app.add_middleware(CompatMiddleware)  # inside: its own 400 still gets a correlation id
     app.add_middleware(CorrelationMiddleware)
     errors.install(app)

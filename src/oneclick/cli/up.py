@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -45,10 +46,12 @@ from oneclick.devnet_link import (
     write_atomic,
 )
 from oneclick.domain.errors import ConfigurationError
+from oneclick.logging import LOG_FORMATS, render_child_line, wants_json
 from oneclick.store.database import make_engine, upgrade
 
 DEVNET_START_TIMEOUT_S = 180.0
 API_START_TIMEOUT_S = 60.0
+DEFAULT_PROTOCOL_FEE_PIPS = 1  # intents.near's fee on mainnet (PROTOCOL.md §2.12)
 STOP_TIMEOUT_S = {"worker": 25.0, "api": 15.0, "devnet": 40.0}
 PR_SET_PDEATHSIG = 1
 
@@ -119,6 +122,7 @@ class Stack:
     host: str
     port: int
     children: list[Child] = field(default_factory=list)
+    log_format: str = "text"  # of our stdout; the children always log JSON lines to their files
 
     @property
     def api_url(self) -> str:
@@ -137,7 +141,7 @@ class Stack:
             preexec_fn=_die_with_parent,
         )
         assert proc.stdout is not None
-        pump = asyncio.create_task(_pump(name, proc.stdout, logs / f"{name}.log"))
+        pump = asyncio.create_task(_pump(name, proc.stdout, logs / f"{name}.log", self.log_format))
         child = Child(name, proc, pump)
         self.children.append(child)
         echo(f"started {name} (pid {proc.pid})")
@@ -151,13 +155,15 @@ class Stack:
             echo(f"{child.name} stopped ({describe(status)})")
 
 
-async def _pump(name: str, stream: asyncio.StreamReader, log_path: Path) -> None:
+async def _pump(
+    name: str, stream: asyncio.StreamReader, log_path: Path, log_format: str = "text"
+) -> None:
     with log_path.open("ab") as log:
         while line := await stream.readline():
             log.write(line)
             log.flush()
             text = line.decode("utf-8", "replace").rstrip("\n")
-            sys.stdout.write(f"[{name}] {text}\n")
+            sys.stdout.write(render_child_line(name, text, log_format) + "\n")
             sys.stdout.flush()
 
 
@@ -193,8 +199,10 @@ def _lock(data_dir: Path) -> int:
     return fd
 
 
-def curl_example(api_url: str, manifest: dict[str, Any]) -> str:
-    """A dry EXACT_INPUT quote of 100 USDC on Ethereum to USDC on Arbitrum, alice to bob."""
+def curl_example(api_url: str, manifest: dict[str, Any], now: datetime | None = None) -> str:
+    """A dry EXACT_INPUT quote of 100 USDC on Ethereum to USDC on Arbitrum, alice to bob, with a
+    deadline an hour after ``now`` (well inside the service's maximum, 24 h by default)."""
+    deadline = (now or datetime.now(UTC)) + timedelta(hours=1)
 
     def asset(chain: str, symbol: str) -> str:
         return next(
@@ -222,7 +230,7 @@ def curl_example(api_url: str, manifest: dict[str, Any]) -> str:
         "refundType": "ORIGIN_CHAIN",
         "recipient": wallet("eth:42161", "bob"),
         "recipientType": "DESTINATION_CHAIN",
-        "deadline": "2099-01-01T00:00:00Z",
+        "deadline": deadline.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     return (
         f"curl -s -X POST {api_url}/v0/quote -H 'content-type: application/json' \\\n"
@@ -253,10 +261,20 @@ async def _api_answers(url: str) -> bool:
     return response.status_code == 200
 
 
-async def run_stack(data_dir: Path, host: str, port: int, stop: asyncio.Event) -> int:
-    """Run the stack from an existing, absolute ``data_dir`` until ``stop``; the exit status."""
+async def run_stack(
+    data_dir: Path,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    log_format: str = "text",
+    *,
+    protocol_fee_pips: int = DEFAULT_PROTOCOL_FEE_PIPS,
+) -> int:
+    """Run the stack from an existing, absolute ``data_dir`` until ``stop``; the exit status.
+    ``log_format`` (json or text): how the children's log lines are echoed on our stdout. The
+    devnet's verifier charges ``protocol_fee_pips``."""
     lock = _lock(data_dir)
-    stack = Stack(data_dir, host, port)
+    stack = Stack(data_dir, host, port, log_format=log_format)
     stack_file = data_dir / STACK_FILE
     started = time.monotonic()
     try:
@@ -266,7 +284,8 @@ async def run_stack(data_dir: Path, host: str, port: int, stop: asyncio.Event) -
             )
         _ensure_keys(data_dir)
         devnet = await stack.spawn("devnet", "-m", "devnet", "--data-dir", str(data_dir),
-                                   "--host", host)  # fmt: skip
+                                   "--host", host,
+                                   "--protocol-fee-pips", str(protocol_fee_pips))  # fmt: skip
 
         def manifest_ready() -> dict[str, Any] | None:
             found = read_manifest(data_dir)
@@ -284,7 +303,7 @@ async def run_stack(data_dir: Path, host: str, port: int, stop: asyncio.Event) -
         finally:
             await engine.dispose()
         echo("database is up to date")
-        common = ["--data-dir", str(data_dir), "--config", str(config)]
+        common = ["--data-dir", str(data_dir), "--config", str(config), "--log-format", "json"]
         api = await stack.spawn("api", "-m", "oneclick.cli", "api", *common,
                                 "--host", host, "--port", str(port))  # fmt: skip
         # The swap engine; comment this line out to run the API alone.
@@ -357,8 +376,29 @@ def up(
     data_dir: DataDir = None,
     host: Annotated[str, typer.Option(help="Listen address of every server.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the 1Click API.")] = 8080,
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format",
+            help="How the API's and the worker's log lines are shown: json (one object per "
+            "line), text, or auto (text on a terminal, else json). Their files under "
+            "DATA_DIR/logs are JSON lines.",
+        ),
+    ] = "auto",
+    protocol_fee_pips: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=999_999,
+            help="The devnet verifier's protocol fee in pips (1e-6); 1 as on mainnet.",
+        ),
+    ] = DEFAULT_PROTOCOL_FEE_PIPS,
 ) -> None:
     """Start the devnet, the API and a worker on loopback, supervised, until Ctrl-C."""
+    if log_format not in LOG_FORMATS:
+        echo(f"error: --log-format must be one of {', '.join(LOG_FORMATS)}", sys.stderr)
+        raise typer.Exit(2)
+    shown = "json" if wants_json(log_format, sys.stdout) else "text"
     directory = data_dir or Path(os.environ.get("ONECLICK_DATA_DIR") or DEFAULT_DATA_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     directory = directory.resolve()
@@ -368,7 +408,9 @@ def up(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        return await run_stack(directory, host, port, stop)
+        return await run_stack(
+            directory, host, port, stop, log_format=shown, protocol_fee_pips=protocol_fee_pips
+        )
 
     code = asyncio.run(main())
     if code:

@@ -102,6 +102,10 @@ class Verifier(Protocol):
 
     async def mt_balance_of(self, account_id: str, token_id: str) -> int: ...
 
+    async def mt_batch_balance_of(self, account_id: str, token_ids: Sequence[str]) -> list[int]:
+        """The balances of ``token_ids``, in order, in one view call."""
+        ...
+
 
 class NearChain(Protocol):
     """NEAR RPC beyond the verifier's views: what payouts to NEAR accounts and NEAR-native

@@ -25,6 +25,7 @@ from oneclick.domain.records import (
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.services.ports import SwapSnapshot
 from oneclick.store.engine import EngineQueries, engine_swap, signed_intent_row
+from oneclick.store.reconcile import ReconcileQueries
 from oneclick.store.tables import custody_accounts, deposits, intents, partners, swaps
 
 # ``DepositRecord``'s fields in order, labelled apart from the ``swaps`` columns they join.
@@ -32,7 +33,7 @@ _SNAPSHOT_DEPOSIT = [
     column.label(f"deposit_{column.name}")
     for column in (
         deposits.c.tx_hash, deposits.c.source, deposits.c.chain, deposits.c.amount,
-        deposits.c.status, deposits.c.created_at,
+        deposits.c.status, deposits.c.created_at, deposits.c.asset, deposits.c.reason,
     )
 ]  # fmt: skip
 
@@ -60,7 +61,7 @@ def _partner(row: Row[tuple[object, ...]]) -> Partner:
     return Partner(m["id"], m["name"], m["created_at"], m["expires_at"], m["revoked_at"])
 
 
-class SqlSession(EngineQueries):
+class SqlSession(EngineQueries, ReconcileQueries):
     """One transaction's worth of repository operations (the ``StoreSession`` and
     ``EngineSession`` ports)."""
 

@@ -23,6 +23,7 @@ from typing import Any
 from bip_utils import SegwitBech32Encoder  # type: ignore[import-untyped]
 
 from nearintents import signing
+from nearintents.diff import fee_amount
 from nearintents.encoding import b58encode
 from nearintents.rpc import (
     Deposit,
@@ -72,9 +73,29 @@ def _digest(*parts: str) -> bytes:
     return hashlib.sha256("|".join(parts).encode()).digest()
 
 
+def _net(token_id: str, amount: int, fee_pips: int) -> int:
+    """What a ``-amount`` delta delivers once the verifier's fee is taken (PROTOCOL.md §2.12)."""
+    return amount - fee_amount(token_id, -amount, fee_pips)
+
+
+def _least_gross(token_id: str, target: int, fee_pips: int) -> int:
+    """``min { a : _net(a) ≥ target }``: searched upward, the fake favours plainness."""
+    gross = target
+    while _net(token_id, gross, fee_pips) < target:
+        gross += max(1, (target - _net(token_id, gross, fee_pips)) // 2)
+    while gross > 1 and _net(token_id, gross - 1, fee_pips) >= target:
+        gross -= 1
+    return gross
+
+
 @dataclass
 class FakeSolverRelay:
     """Solvers quoting from fixed USD prices, one per margin in ``margins_bps``.
+
+    Like the devnet relay (:mod:`devnet.relay.fees`), solvers are asked for and sign their raw
+    amounts, and the answer carries the channel's side reconciled with the verifier's fee
+    (``verifier.fee_pips``; 0 without a verifier): a channel signing ``{-amount_in,
+    +amount_out}`` verbatim settles exactly against the solver's diff in the fee-charging ledger.
 
     ``prices`` maps token ids to ``(micro-USD price, decimals)``. ``extra_answers`` are returned
     as they are (to play an untrusted solver); ``reject_reason`` makes publishes fail.
@@ -92,7 +113,12 @@ class FakeSolverRelay:
     solver_account: str = "solver.near"
     settle: bool = True  # False: published intents stay PENDING
     issued: dict[str, Quote] = field(default_factory=dict)
+    solver_sides: dict[str, tuple[int, int]] = field(default_factory=dict)  # hash: (in, out)
     intents: dict[str, _Published] = field(default_factory=dict)
+
+    @property
+    def fee_pips(self) -> int:
+        return self.verifier.fee_pips if self.verifier is not None else 0
 
     def _offer(self, request: QuoteRequest, margin: int) -> Quote | QuoteFailure | None:
         token_in, token_out = (
@@ -101,24 +127,31 @@ class FakeSolverRelay:
         )
         if token_in not in self.prices or token_out not in self.prices or token_in == token_out:
             return None
+        fee = self.fee_pips
         (p_in, d_in), (p_out, d_out) = self.prices[token_in], self.prices[token_out]
         num, den = p_in * 10**d_out * (BPS - margin), p_out * 10**d_in * BPS
         if request.exact_amount_in is not None:
             amount_in = request.exact_amount_in
-            amount_out = amount_in * num // den
+            solver_in = _net(token_in, amount_in, fee)
+            solver_out = solver_in * num // den
+            amount_out = _net(token_out, solver_out, fee) if solver_out > 0 else 0
         else:
             assert request.exact_amount_out is not None
             amount_out = request.exact_amount_out
-            amount_in = -((-amount_out * den) // num)
-        if amount_out == 0:
+            solver_out = _least_gross(token_out, amount_out, fee)
+            solver_in = -((-solver_out * den) // num)
+            amount_in = _least_gross(token_in, solver_in, fee)
+        if amount_out <= 0:
+            solver_min = -((-den) // num)
             return QuoteFailure(
-                type=QuoteFailureType.INSUFFICIENT_AMOUNT, min_amount=-((-den) // num)
+                type=QuoteFailureType.INSUFFICIENT_AMOUNT,
+                min_amount=_least_gross(token_in, solver_min, fee),
             )
         digest = _digest(
             token_in, token_out, str(amount_in), str(amount_out), str(margin),
             self.clock.now().isoformat(),
         )  # fmt: skip
-        return Quote(
+        quote = Quote(
             quote_hash=b58encode(digest),
             defuse_asset_identifier_in=token_in,
             defuse_asset_identifier_out=token_out,
@@ -126,6 +159,8 @@ class FakeSolverRelay:
             amount_out=amount_out,
             expiration_time=self.clock.now() + self.quote_ttl,
         )
+        self.solver_sides[quote.quote_hash] = (solver_in, solver_out)
+        return quote
 
     async def quote(self, request: QuoteRequest) -> list[Quote | QuoteFailure]:
         self.requests.append(request)
@@ -146,8 +181,9 @@ class FakeSolverRelay:
                 raise Rejected(f"unknown quote {quote_hash}")
             if quote.expiration_time <= self.clock.now():
                 raise Rejected("expired")
-            diff = {quote.defuse_asset_identifier_in: quote.amount_in,
-                    quote.defuse_asset_identifier_out: -quote.amount_out}  # fmt: skip
+            solver_in, solver_out = self.solver_sides[quote_hash]
+            diff = {quote.defuse_asset_identifier_in: solver_in,
+                    quote.defuse_asset_identifier_out: -solver_out}  # fmt: skip
             sides.append((self.solver_account, diff))
         return sides
 
@@ -405,6 +441,7 @@ class FakeVerifierViews:
     ledger: Ledger = field(default_factory=Ledger)
     clock: FakeClock | None = None
     fee_reads: int = 0
+    batch_reads: int = 0
 
     @property
     def balances(self) -> dict[tuple[str, str], int]:
@@ -442,6 +479,10 @@ class FakeVerifierViews:
 
     async def mt_balance_of(self, account_id: str, token_id: str) -> int:
         return self.balances.get((account_id, token_id), 0)
+
+    async def mt_batch_balance_of(self, account_id: str, token_ids: Sequence[str]) -> list[int]:
+        self.batch_reads += 1
+        return [self.balances.get((account_id, t), 0) for t in token_ids]
 
 
 @dataclass

@@ -73,7 +73,7 @@ async def test_migrations_match_the_tables_and_are_idempotent(store: SqlStore) -
         )
         version = (await conn.execute(text("select version_num from alembic_version"))).scalar()
     assert diff == []
-    assert version == "0002"
+    assert version == "0003"
 
 
 async def test_custody_indexes_are_never_reused(store: SqlStore) -> None:
