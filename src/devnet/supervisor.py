@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 
 from devnet.bridge import BridgeServer, PoaBridge
+from devnet.bridge.bridge import DEFAULT_WITHDRAWAL_LAG_S
 from devnet.chains import DevnetChains
 from devnet.chains.base import Chain
 from devnet.chains.near.wallets import open_near_account
@@ -45,6 +46,7 @@ from devnet.relay.relay import Relay
 from devnet.relay.server import RelayServer
 from devnet.solver.solver import MarketMaker, SolverConfig
 from devnet.verifier import DEFAULT_RELAYER, RpcServer, SystemClock, Verifier, VerifierConfig
+from devnet.verifier.ledger import BLOCK_TIME_NS
 from devnet.world import (
     BLOCKCHAINS,
     BRIDGE_SEED,
@@ -72,6 +74,11 @@ PROTOCOL_FEE_PIPS = 1  # intents.near's fee on mainnet (0.0001 %)
 READY_TIMEOUT_S = 30.0
 OPERATOR_NEAR = 1000 * 10**24  # the devnet's NEAR operator account (pays custody accounts)
 USER_NEAR = 100 * 10**24  # native NEAR on each user's NEAR account
+# NEAR RPC's `final` trails the head by this many blocks (mainnet: a couple of 1-second blocks);
+# the relay reports SETTLED as soon as a transaction is in a block, as the real one does.
+DEFAULT_FINALITY_LAG_BLOCKS = 2
+DEFAULT_NONCE_GC_INTERVAL_S = 10.0
+BLOCK_TIME_S = BLOCK_TIME_NS / 1e9
 
 
 class DevnetBusyError(RuntimeError):
@@ -237,6 +244,25 @@ async def _mine_forever(chains: dict[str, Chain], interval_s: float) -> None:
                 logger.warning("mining %s failed: %r", chain_id, exc)
 
 
+async def _near_forever(verifier: Verifier, block_s: float, gc_interval_s: float) -> None:
+    """NEAR's side of time: an empty block whenever a block time has passed (so `final` catches
+    up with the head even when nobody transacts), and every ``gc_interval_s`` a garbage
+    collector pass (``cleanup_nonces`` of every expired or invalid-salt nonce, as mainnet's
+    GarbageCollector role does)."""
+    next_gc = time.monotonic() + gc_interval_s
+    while True:
+        await asyncio.sleep(block_s)
+        try:
+            await asyncio.to_thread(verifier.head_block)
+            if time.monotonic() >= next_gc:
+                next_gc = time.monotonic() + gc_interval_s
+                record = await asyncio.to_thread(verifier.collect_garbage)
+                if record is not None:
+                    logger.info("nonce garbage collected in %s", record.hash)
+        except Exception as exc:  # loop top: the devnet must keep producing blocks
+            logger.warning("NEAR block/GC pass failed: %r", exc)
+
+
 async def _wait_until(check: Any, what: str, timeout_s: float = READY_TIMEOUT_S) -> None:
     try:
         async with asyncio.timeout(timeout_s):
@@ -268,6 +294,9 @@ async def run_devnet(
     host: str = "127.0.0.1",
     block_interval_s: float = 1.0,
     bridge_poll_s: float = 0.5,
+    withdrawal_lag_s: float = DEFAULT_WITHDRAWAL_LAG_S,
+    finality_lag_blocks: int = DEFAULT_FINALITY_LAG_BLOCKS,
+    nonce_gc_interval_s: float = DEFAULT_NONCE_GC_INTERVAL_S,
     write: bool = True,
     protocol_fee_pips: int = PROTOCOL_FEE_PIPS,
 ) -> AsyncIterator[Devnet]:
@@ -296,6 +325,7 @@ async def run_devnet(
                 root / "verifier", clock=SystemClock(), config=VerifierConfig(fee=protocol_fee_pips)
             )
             stack.callback(verifier.close)
+            verifier.finality_lag = finality_lag_blocks
             ensure_fee(verifier, protocol_fee_pips)
             rpc = await stack.enter_async_context(RpcServer(verifier, host=host))
             logger.info("verifier %s: NEAR RPC on %s", verifier.account_id, rpc.url)
@@ -314,6 +344,7 @@ async def run_devnet(
                 seed=BRIDGE_SEED,
                 data_dir=root / "bridge",
                 poll_interval=bridge_poll_s,
+                withdrawal_lag_s=withdrawal_lag_s,
             )
             stack.callback(bridge.close)
             bridge_server = await stack.enter_async_context(BridgeServer(bridge, host=host))
@@ -369,6 +400,16 @@ async def run_devnet(
                     await miner
 
             stack.push_async_callback(stop_miner)
+            near_time = asyncio.create_task(
+                _near_forever(verifier, BLOCK_TIME_S, nonce_gc_interval_s), name="devnet-near"
+            )
+
+            async def stop_near_time() -> None:
+                near_time.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await near_time
+
+            stack.push_async_callback(stop_near_time)
 
             urls = {
                 "near_rpc": rpc.url,
@@ -434,6 +475,24 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="listen address of the servers")
     p.add_argument("--block-interval", type=float, default=1.0, help="seconds between mined blocks")
     p.add_argument(
+        "--withdrawal-lag",
+        type=float,
+        default=DEFAULT_WITHDRAWAL_LAG_S,
+        help="seconds the bridge answers 'Withdrawals not found' after a burn (as mainnet's)",
+    )
+    p.add_argument(
+        "--finality-lag",
+        type=int,
+        default=DEFAULT_FINALITY_LAG_BLOCKS,
+        help="blocks NEAR RPC's `final` trails `optimistic` (mainnet: a few)",
+    )
+    p.add_argument(
+        "--nonce-gc-interval",
+        type=float,
+        default=DEFAULT_NONCE_GC_INTERVAL_S,
+        help="seconds between the verifier's nonce garbage collector passes",
+    )
+    p.add_argument(
         "--protocol-fee-pips",
         type=fee_pips,
         default=PROTOCOL_FEE_PIPS,
@@ -452,6 +511,9 @@ async def serve(args: argparse.Namespace) -> None:
         args.data_dir,
         host=args.host,
         block_interval_s=args.block_interval,
+        withdrawal_lag_s=args.withdrawal_lag,
+        finality_lag_blocks=args.finality_lag,
+        nonce_gc_interval_s=args.nonce_gc_interval,
         protocol_fee_pips=args.protocol_fee_pips,
     ):
         await stop.wait()

@@ -17,16 +17,23 @@ from oneclick.adapters.prometheus import CountingPeer, PrometheusMetrics
 from oneclick.api.app import create_app
 from oneclick.api.limits import EdgeLimits, RateLimits, RatePolicy
 from oneclick.config import Settings
-from oneclick.custody.keys import KeyCustody, KeyMaterial, load_key_file
+from oneclick.custody.keys import (
+    ApiKeys,
+    KeyCustody,
+    KeyMaterial,
+    QuoteKeys,
+    load_api_key_file,
+    load_key_file,
+)
 from oneclick.custody.near_signer import LocalNearSigner
 from oneclick.domain.assets import Asset, AssetRegistry
 from oneclick.domain.errors import ConfigurationError
 from oneclick.services.context import DEFAULT_EXPLORERS, EnginePolicy, QuotePolicy, ServiceContext
 from oneclick.services.engine import EngineContext
 from oneclick.services.fees import ProtocolFeeCache
-from oneclick.services.ports import Bridge, EngineMetrics
+from oneclick.services.ports import Bridge, EngineMetrics, QuoteSigner
 from oneclick.store.claims import SqlClaims
-from oneclick.store.database import default_url, make_engine, upgrade
+from oneclick.store.database import default_url, make_engine, require_current_schema
 from oneclick.store.sql import SqlStore
 from oneclick.workers.reconciler import Reconciler, ReconcilerOptions
 from oneclick.workers.runner import Worker, WorkerOptions, new_owner
@@ -50,15 +57,32 @@ class SystemClock:
 
 
 def load_keys(settings: Settings) -> KeyMaterial:
-    """From ``ONECLICK_KEYS__*`` when given, else from the key file."""
+    """Every key, the master secret included (workers): from ``ONECLICK_KEYS__*`` when given,
+    else from the key file."""
     keys = settings.keys
-    if keys.master_secret and keys.manager_key and keys.jwt_secret:
+    if keys.manager_key and keys.jwt_secret:
+        if not keys.master_secret:
+            raise ConfigurationError(
+                "workers derive custody accounts: set ONECLICK_KEYS__MASTER_SECRET too "
+                "(the API alone needs only the manager key and the JWT secret)"
+            )
         return KeyMaterial.from_strings(
             keys.master_secret.get_secret_value(),
             keys.manager_key.get_secret_value(),
             keys.jwt_secret.get_secret_value(),
         )
     return load_key_file(settings.key_file)
+
+
+def load_api_keys(settings: Settings) -> ApiKeys:
+    """The API's keys (the manager key and the JWT secret, never the master secret): from
+    ``ONECLICK_KEYS__*`` when given, else those two fields of the key file."""
+    keys = settings.keys
+    if keys.manager_key and keys.jwt_secret:
+        return ApiKeys.from_strings(
+            keys.manager_key.get_secret_value(), keys.jwt_secret.get_secret_value()
+        )
+    return load_api_key_file(settings.key_file)
 
 
 def database_url(settings: Settings) -> str:
@@ -115,8 +139,11 @@ def policy_from_settings(settings: Settings) -> QuotePolicy:
         route_time_estimates=dict(q.route_time_estimates),
         relay_min_deadline_ms=settings.relay.min_deadline_ms,
         verifier_contract=settings.near.verifier_contract,
-        near_relayer_account=settings.near.relayer_account_id,
+        near_relayer_account=settings.near.relayer_account,
+        near_operator_account=_near_operator(settings),
         intent_lifetime=timedelta(seconds=q.intent_lifetime_s),
+        max_unfunded_per_ip=q.max_unfunded_per_ip or None,
+        max_unfunded_per_partner=q.max_unfunded_per_partner or None,
     )
 
 
@@ -131,6 +158,7 @@ def engine_policy_from_settings(settings: Settings) -> EnginePolicy:
         swap_intent_lifetime=s(e.swap_intent_lifetime_s),
         withdraw_intent_lifetime=s(e.withdraw_intent_lifetime_s),
         dead_margin=s(e.dead_margin_s),
+        bridge_index_grace=s(e.bridge_index_grace_s),
         deposit_poll=s(e.deposit_poll_s),
         follow_poll=s(e.follow_poll_s),
         withdrawal_poll=s(e.withdrawal_poll_s),
@@ -150,9 +178,15 @@ def _secret(value: object) -> str | None:
     return str(get()) if get else None
 
 
+def _near_operator(settings: Settings) -> str | None:
+    """The operator account, when its key is configured too (else NEAR deposits are refused)."""
+    account, key = settings.near.operator_account_id, settings.near.operator_key
+    return account if account is not None and key is not None else None
+
+
 def _near_signer(settings: Settings, custody: KeyCustody) -> LocalNearSigner | None:
-    """With an operator account configured, the service moves NEAR-native deposits itself."""
-    account, key = settings.near.operator_account_id, _secret(settings.near.operator_key)
+    """With an operator account configured, the worker moves NEAR-native deposits itself."""
+    account, key = _near_operator(settings), _secret(settings.near.operator_key)
     if account is None or key is None:
         return None
     try:
@@ -163,11 +197,21 @@ def _near_signer(settings: Settings, custody: KeyCustody) -> LocalNearSigner | N
 
 @asynccontextmanager
 async def runtime(
-    settings: Settings, metrics: PrometheusMetrics | None = None
+    settings: Settings, metrics: PrometheusMetrics | None = None, *, worker: bool = True
 ) -> AsyncIterator[ServiceContext]:
-    """Every adapter wired, migrations applied; everything closed on exit. With ``metrics``, the
-    failed calls of the relay, bridge and NEAR RPC clients are counted there."""
-    keys = load_keys(settings)
+    """Every adapter wired, the schema checked (not migrated); everything closed on exit. With
+    ``metrics``, the failed calls of the relay, bridge and NEAR RPC clients are counted there.
+    ``worker=False`` (the API): only the manager key and the JWT secret are loaded, never the
+    master secret."""
+    custody: QuoteSigner
+    near_signer: LocalNearSigner | None = None
+    if worker:
+        material = load_keys(settings)
+        keys = KeyCustody(material)
+        custody, jwt_secret, near_signer = keys, material.jwt_secret, _near_signer(settings, keys)
+    else:
+        api_keys = load_api_keys(settings)
+        custody, jwt_secret = QuoteKeys(api_keys), api_keys.jwt_secret
     clock = SystemClock()
     async with AsyncExitStack() as stack:
         relay = HttpSolverRelay(
@@ -189,7 +233,9 @@ async def runtime(
         )
         stack.push_async_callback(near.aclose)
         verifier = VerifierViews(
-            _counted(near, "near_rpc", metrics), settings.near.verifier_contract
+            _counted(near, "near_rpc", metrics),
+            settings.near.verifier_contract,
+            relayer_account_id=settings.near.relayer_account,
         )
         prices = CoinGeckoPrices(
             settings.prices.url,
@@ -201,11 +247,10 @@ async def runtime(
         stack.push_async_callback(prices.aclose)
         engine = make_engine(database_url(settings))
         stack.push_async_callback(engine.dispose)
-        await upgrade(engine)
+        await require_current_schema(engine)  # `oneclick db upgrade` migrates, not every process
         registry = registry_from_settings(settings)
         if settings.bridge.sync_tokens:
             await sync_registry(registry, bridge, settings)
-        custody = KeyCustody(keys)
         yield ServiceContext(
             relay=_counted(relay, "relay", metrics),
             bridge=_counted(bridge, "bridge", metrics),
@@ -219,10 +264,10 @@ async def runtime(
                 verifier, clock, timedelta(seconds=settings.near.fee_cache_s)
             ),
             policy=policy_from_settings(settings),
-            jwt_secret=keys.jwt_secret,
+            jwt_secret=jwt_secret,
             engine=engine_policy_from_settings(settings),
             near=near,
-            near_signer=_near_signer(settings, custody),
+            near_signer=near_signer,
         )
 
 
@@ -236,6 +281,7 @@ def worker_options(settings: Settings) -> WorkerOptions:
         stop_grace_s=w.stop_grace_s,
         attention_every_s=w.attention_every_s,
         lock_wait_s=w.lease_s,  # a dead worker's SQLite lock is free after one lease
+        custody_pool=w.custody_pool,
     )
 
 
@@ -246,6 +292,15 @@ def build_worker(ctx: ServiceContext, settings: Settings, metrics: EngineMetrics
         raise ConfigurationError("the worker needs the SQL store")
     engine_ctx = EngineContext.of(ctx, store, owner=new_owner(), metrics=metrics)
     return Worker(engine_ctx, SqlClaims(store.engine), worker_options(settings))
+
+
+async def check_schema(settings: Settings) -> None:
+    """Fail (``ConfigurationError``) unless the database's schema is the one this code needs."""
+    engine = make_engine(database_url(settings))
+    try:
+        await require_current_schema(engine)
+    finally:
+        await engine.dispose()
 
 
 def build_reconciler(ctx: ServiceContext, settings: Settings, metrics: EngineMetrics) -> Reconciler:
@@ -266,14 +321,14 @@ def build_reconciler(ctx: ServiceContext, settings: Settings, metrics: EngineMet
 
 
 def build_app(settings: Settings) -> FastAPI:
-    """The production app: adapters are built on startup (migrations run), closed on shutdown;
+    """The production app: adapters are built on startup (the schema checked), closed on shutdown;
     Prometheus metrics on ``/metrics``."""
-    load_keys(settings)  # fail before serving if the keys are missing
+    load_api_keys(settings)  # fail before serving if the keys are missing
     metrics = PrometheusMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime(settings, metrics) as ctx:
+        async with runtime(settings, metrics, worker=False) as ctx:
             app.state.ctx = ctx
             yield
 

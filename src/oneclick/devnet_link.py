@@ -122,7 +122,7 @@ def config_toml(manifest: Mapping[str, Any], *, api_host: str, api_port: int) ->
     lines += _table("bridge", {"url": manifest["bridge"]})
     near = {"rpc_url": manifest["near_rpc"], "verifier_contract": manifest["verifier_account"]}
     if manifest.get("relayer_account"):
-        near["relayer_account_id"] = manifest["relayer_account"]
+        near["relayer_account"] = manifest["relayer_account"]
     operator = manifest.get("near_operator") or {}
     if operator.get("account_id") and operator.get("secret_key"):  # a devnet-only test key
         near["operator_account_id"] = operator["account_id"]

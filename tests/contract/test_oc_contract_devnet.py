@@ -148,7 +148,9 @@ class TestDevnetVerifierViews(VerifierContract):
     @pytest.fixture
     async def verifier(self, devnet: dict[str, Any]) -> AsyncIterator[VerifierViews]:
         async with HttpNearRpc(devnet["near_rpc"]) as rpc:
-            yield VerifierViews(rpc, devnet["verifier_account"])
+            yield VerifierViews(
+                rpc, devnet["verifier_account"], relayer_account_id=devnet["relayer_account"]
+            )
 
 
 class TestDevnetNearChain(NearChainContract):

@@ -2,6 +2,7 @@
 The devnet issue adds subclasses that build the nearintents clients against the devnet."""
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -84,8 +85,12 @@ class TestFakeRelaySettling(SettlingRelayContract):
         return fund
 
     @pytest.fixture
-    def balance(self, verifier: FakeVerifierViews):
-        return verifier.mt_balance_of
+    def balance(self, verifier: FakeVerifierViews, clock: FakeClock):
+        async def balance(account: str, token: str) -> int:
+            clock.advance(timedelta(seconds=1))  # time passes as the channel polls
+            return await verifier.mt_balance_of(account, token)
+
+        return balance
 
 
 class TestFakeBridge(BridgeContract):

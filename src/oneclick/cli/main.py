@@ -19,9 +19,10 @@ from oneclick.bootstrap import (
     build_app,
     build_reconciler,
     build_worker,
+    check_schema,
     database_url,
     engine_policy_from_settings,
-    load_keys,
+    load_api_keys,
     runtime,
 )
 from oneclick.cli import client_commands
@@ -110,7 +111,7 @@ def keys_init(data_dir: DataDir = None, config: ConfigFile = None) -> None:
 def keys_show(data_dir: DataDir = None, config: ConfigFile = None, as_json: AsJson = False) -> None:
     """Print the manager public key (what clients pass to verifyQuoteSignature)."""
     settings = _settings(data_dir, config)
-    material = _run(lambda: load_keys(settings))
+    material = _run(lambda: load_api_keys(settings))  # the public key: no master secret
     source = "environment" if settings.keys_from_env else str(settings.key_file)
     if as_json:
         typer.echo(json.dumps({"managerPublicKey": material.manager_public_key, "source": source}))
@@ -127,7 +128,7 @@ def partners_add(
 ) -> None:
     """Register a partner and print its JWT (shown once; only its validity is stored)."""
     settings = _settings(data_dir, config)
-    secret = _run(lambda: load_keys(settings)).jwt_secret
+    secret = _run(lambda: load_api_keys(settings)).jwt_secret
     now = SystemClock().now()
     ttl = timedelta(days=days) if days > 0 else None
     _, token = _run(
@@ -184,7 +185,8 @@ def partners_revoke(name: str, data_dir: DataDir = None, config: ConfigFile = No
 
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None, config: ConfigFile = None) -> None:
-    """Apply the packaged migrations (also done when the API starts)."""
+    """Apply the packaged migrations (once, under a lock on PostgreSQL). The API and workers
+    refuse to start until the schema is current; `oneclick up` runs this itself."""
     settings = _settings(data_dir, config)
 
     async def migrate() -> None:
@@ -220,6 +222,7 @@ def api(
         data_dir, config, api=overrides or None, log={"format": log_format} if log_format else None
     )
     _setup_logging(settings)
+    _run(lambda: asyncio.run(check_schema(settings)))  # before serving, with a clear message
     application = _run(lambda: build_app(settings))
     uvicorn.run(
         application,

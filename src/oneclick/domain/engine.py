@@ -34,6 +34,7 @@ from oneclick.domain.swaps import SwapStatus
 
 APP_FEE_MEMO = "APP_FEE"
 WITHDRAW_PREFIX = "WITHDRAW_TO:"
+BITCOINCASH_PREFIX = "bitcoincash:"
 
 
 class Phase(StrEnum):
@@ -246,6 +247,14 @@ def slippage_bps(quoted: int, actual: int) -> int:
     return magnitude if shortfall >= 0 else -magnitude
 
 
-def withdraw_memo(address: str) -> str:
-    """The PoA bridge's payout memo (PROTOCOL.md §4.2)."""
-    return f"{WITHDRAW_PREFIX}{address}"
+def withdraw_memo(address: str, memo: str | None = None) -> str:
+    """The PoA bridge's payout memo ``WITHDRAW_TO:<address>[:<memo>]`` as the SDK builds it
+    (sdk-monorepo packages/intents-sdk/src/bridges/poa-bridge/poa-bridge-utils.ts,
+    ``createWithdrawMemo``): a ``bitcoincash:`` prefix (any case) stripped, the destination
+    memo/tag appended when there is a non-empty one."""
+    if address.lower().startswith(BITCOINCASH_PREFIX):
+        address = address[len(BITCOINCASH_PREFIX) :]
+    parts = [WITHDRAW_PREFIX.removesuffix(":"), address]
+    if memo:
+        parts.append(memo)
+    return ":".join(parts)

@@ -4,7 +4,7 @@ A NEAR-native token deposited with ``depositType: ORIGIN_CHAIN`` arrives by ``ft
 token contract, outside ``intents.near``, where the engine never sees it. A payout or refund to a
 NEAR account is delivered only for wNEAR, as native NEAR (``native_withdraw``, the SDK's choice,
 which needs no storage registration), and only when the service can read the withdrawal's
-receipts (``near.relayer_account_id`` configured). Other NEP-141 tokens would need a
+receipts (``near.relayer_account`` configured). Other NEP-141 tokens would need a
 ``storage_deposit`` paid in wNEAR the custody account does not hold. A quote that would take a
 path not built yet is a ``RequestError`` (400) naming the alternative that works, never an
 address that strands funds.

@@ -11,10 +11,10 @@ from oneclick.services.fees import ProtocolFeeCache
 from oneclick.services.ports import (
     Bridge,
     Clock,
-    Custody,
     NearChain,
     NearSigner,
     Prices,
+    QuoteSigner,
     SolverRelay,
     Store,
     Verifier,
@@ -35,9 +35,16 @@ class QuotePolicy:
     relay_min_deadline_ms: int = 60_000
     verifier_contract: str = "intents.near"
     intent_lifetime: timedelta = timedelta(minutes=5)
-    # Who signs the relay's execute_intents transactions: ``tx`` needs it to read a withdrawal's
-    # receipts. Unset, payouts and refunds to NEAR accounts cannot be confirmed and are refused.
+    # Live (unexpired), unfunded non-dry quotes one client may hold; None: no cap.
+    max_unfunded_per_ip: int | None = None
+    max_unfunded_per_partner: int | None = None
+    # Who signs the relay's execute_intents transactions (``near.relayer_account``): ``tx`` needs
+    # it to read a withdrawal's receipts. Unset, payouts and refunds to NEAR accounts cannot be
+    # confirmed and are refused.
     near_relayer_account: str | None = None
+    # The funded account that moves NEAR-native deposits (``near.operator_account_id`` with its
+    # key); unset, those quotes are refused. The API quotes on it without holding the key.
+    near_operator_account: str | None = None
 
     def time_estimate(self, origin_chain: str, destination_chain: str) -> int:
         """Seconds after deposit confirmation: ``"<origin>-><destination>"``, then
@@ -101,6 +108,9 @@ class EnginePolicy:
     # An intent is declared dead this long after its deadline if its nonce is still unused
     # (room for clock skew between us and the chain).
     dead_margin: timedelta = timedelta(seconds=30)
+    # How long after a payout's deadline the bridge may still answer "Withdrawals not found"
+    # for its burn (its NEAR indexer lags) before that counts as a failure to retry.
+    bridge_index_grace: timedelta = timedelta(minutes=15)
     deposit_poll: timedelta = timedelta(seconds=10)
     follow_poll: timedelta = timedelta(seconds=2)
     withdrawal_poll: timedelta = timedelta(seconds=10)
@@ -127,11 +137,11 @@ class ServiceContext:
     prices: Prices
     clock: Clock
     store: Store
-    custody: Custody
+    custody: QuoteSigner  # the API's: the manager key only (workers get a full ``Custody``)
     registry: AssetRegistry
     fee_cache: ProtocolFeeCache
     policy: QuotePolicy = field(default_factory=QuotePolicy)
     jwt_secret: bytes = field(default=b"", repr=False)
     engine: EnginePolicy = field(default_factory=EnginePolicy)
     near: NearChain | None = None
-    near_signer: NearSigner | None = None  # with an operator account: NEAR-native deposits
+    near_signer: NearSigner | None = None  # workers with an operator account: NEAR deposits

@@ -15,7 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from nearintents.near_tx import Action as NearAction
 from nearintents.near_tx import SignedNearTransaction
@@ -23,6 +23,7 @@ from nearintents.rpc import (
     DepositAddress,
     DepositMode,
     DepositStatus,
+    Finality,
     PublishResult,
     Quote,
     QuoteFailure,
@@ -106,12 +107,19 @@ class Verifier(Protocol):
         """The balances of ``token_ids``, in order, in one view call."""
         ...
 
+    async def executed_in(self, tx_hash: str, intent_hash: str) -> bool | None:
+        """Whether the final transaction ``tx_hash`` executed the intent ``intent_hash``; None
+        when that cannot be told (not known or not final yet)."""
+        ...
+
 
 class NearChain(Protocol):
     """NEAR RPC beyond the verifier's views: what payouts to NEAR accounts and NEAR-native
     deposits need."""
 
-    async def account_exists(self, account_id: str) -> bool: ...
+    async def account_exists(
+        self, account_id: str, *, finality: Finality = Finality.FINAL
+    ) -> bool: ...
 
     async def tx_status(self, tx_hash: str, sender_account_id: str) -> TxOutcome: ...
 
@@ -156,15 +164,21 @@ class Prices(Protocol):
         ...
 
 
-class Custody(Protocol):
-    """Keys: custody accounts by derivation index and the manager key that signs quotes."""
+class QuoteSigner(Protocol):
+    """The manager key that signs quotes: all the key material the API holds."""
 
     @property
     def manager_public_key(self) -> str: ...
 
-    def account(self, index: int) -> CustodyAccount: ...
-
     def sign_quote(self, response: Mapping[str, object]) -> str: ...
+
+
+@runtime_checkable
+class Custody(QuoteSigner, Protocol):
+    """Keys: custody accounts by derivation index (from the master secret, which only workers
+    hold) and the manager key that signs quotes."""
+
+    def account(self, index: int) -> CustodyAccount: ...
 
     def sign_intent(self, index: int, standard: str, payload: dict[str, Any]) -> dict[str, Any]:
         """The MultiPayload of ``payload`` signed by custody account ``index`` (an ed25519
@@ -194,6 +208,18 @@ class StoreSession(Protocol):
 
     async def record_custody_account(self, account: CustodyAccount, now: datetime) -> None: ...
 
+    async def free_custody_accounts(self) -> int:
+        """How many derived custody accounts wait in the pool."""
+        ...
+
+    async def take_custody_account(self, now: datetime) -> CustodyAccount | None:
+        """A pooled custody account, never handed out before; None when the pool is empty."""
+        ...
+
+    async def live_unfunded_swaps(self, client: str, now: datetime) -> int:
+        """``client``'s swaps waiting for a deposit before their request deadline."""
+        ...
+
     async def custody_account(self, account_id: str) -> CustodyAccount | None: ...
 
     async def add_swap(self, swap: NewSwap) -> None: ...
@@ -210,7 +236,9 @@ class StoreSession(Protocol):
 
     async def set_status(
         self, swap_id: str, status: SwapStatus, *, expected_version: int, now: datetime
-    ) -> None: ...
+    ) -> None:
+        """Raises :class:`~oneclick.domain.errors.Conflict` when the version moved on."""
+        ...
 
     async def add_intent(self, intent: IntentRecord) -> None: ...
 
@@ -247,6 +275,11 @@ class StoreSession(Protocol):
 
 class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[StoreSession]: ...
+
+    async def swap_snapshot(self, address: str, memo: str | None) -> SwapSnapshot | None:
+        """``StoreSession.swap_snapshot`` in a read transaction of its own, by the cheapest
+        path the backend has (``GET /v0/status`` is the hottest read)."""
+        ...
 
 
 class LeaseLost(Exception):  # noqa: N818 (reads as the event)
@@ -332,7 +365,10 @@ class Claims(Protocol):
         """Due swaps not leased by anyone, leased to ``owner`` (``SKIP LOCKED`` on PostgreSQL)."""
         ...
 
-    async def renew(self, swap_id: str, owner: str, until: datetime) -> bool: ...
+    async def renew(self, swap_id: str, owner: str, now: datetime, lease_s: float) -> bool:
+        """Extend ``owner``'s lease to ``lease_s`` from now (on the database's clock where it
+        has one); False when the lease is no longer ``owner``'s."""
+        ...
 
     async def release(
         self,
@@ -362,3 +398,8 @@ class EngineMetrics(Protocol):
     def parked(self, reason: str) -> None: ...
 
     def stuck(self, swap_id: str, status: str) -> None: ...
+
+    def waiting(self, reason: str) -> None:
+        """A step found a peer not there yet (the bridge not indexed, ``final`` behind, an
+        answer it could not read) and will look again."""
+        ...

@@ -19,7 +19,7 @@ from typing import Any
 
 from nearintents.accounts import is_implicit_ed25519, is_implicit_evm
 from nearintents.encoding import b58encode
-from nearintents.rpc import RpcServerError, TxOutcome, UnknownTransaction, ViewCallError
+from nearintents.rpc import Finality, RpcServerError, TxOutcome, UnknownTransaction, ViewCallError
 from oneclick.testing.ledger import Ledger, WithdrawalRecord
 
 FAKE_RELAYER = "relayer.fake.near"
@@ -35,6 +35,8 @@ class FakeNearChain:
     relayer: str = FAKE_RELAYER
     accounts: set[str] = field(default_factory=set)  # named accounts that exist
     refusing: set[str] = field(default_factory=set)  # accounts whose incoming transfers fail
+    # While False, ``tx`` answers EXECUTED_OPTIMISTIC: the blocks are not final yet.
+    final: bool = True
 
     async def view(
         self, account_id: str, method_name: str, args: Mapping[str, Any] | None = None
@@ -52,7 +54,7 @@ class FakeNearChain:
         raise RpcServerError("the fake chain takes no transactions", method="send_tx",
                              cause_name="INVALID_TRANSACTION")  # fmt: skip
 
-    async def account_exists(self, account_id: str) -> bool:
+    async def account_exists(self, account_id: str, *, finality: Finality = Finality.FINAL) -> bool:
         return account_id in self.accounts or account_id in self.refusing
 
     def _can_receive(self, account_id: str) -> bool:
@@ -88,7 +90,7 @@ class FakeNearChain:
         receipts = [self._receipt(tx_hash, n, w) for n, w in enumerate(mine)]
         return TxOutcome.model_validate(
             {
-                "final_execution_status": "FINAL",
+                "final_execution_status": "FINAL" if self.final else "EXECUTED_OPTIMISTIC",
                 "status": {"SuccessValue": ""},
                 "receipts_outcome": receipts,
             }

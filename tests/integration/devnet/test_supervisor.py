@@ -35,6 +35,7 @@ def check_schema(manifest: dict[str, Any]) -> None:
     assert manifest["bridge"].endswith("/rpc")
     assert manifest["relay_ws"].startswith("ws://127.0.0.1:")
     assert manifest["verifier_account"] == "intents.near"
+    assert manifest["relayer_account"] == "relayer.devnet.near"  # the relay's tx signer
     chains = {c["chain"]: c for c in manifest["chains"]}
     assert set(chains) == {"eth:1", "eth:42161", "sol:mainnet", "btc:mainnet", "xrp:mainnet",
                            "near:mainnet"}  # fmt: skip

@@ -1,5 +1,6 @@
 """The repository suite, run on SQLite always and on PostgreSQL with ``-m postgres``."""
 
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from oneclick.domain.errors import PermanentError
+from oneclick.domain.errors import Conflict, PermanentError
 from oneclick.domain.records import (
     CustodyAccount,
     DepositTx,
@@ -73,7 +74,7 @@ async def test_migrations_match_the_tables_and_are_idempotent(store: SqlStore) -
         )
         version = (await conn.execute(text("select version_num from alembic_version"))).scalar()
     assert diff == []
-    assert version == "0003"
+    assert version == "0004"
 
 
 async def test_custody_indexes_are_never_reused(store: SqlStore) -> None:
@@ -136,7 +137,7 @@ async def test_deposits_status_versions_and_intents(store: SqlStore) -> None:
         assert not await tx.record_deposit_tx(DepositTx(swap.id, "tx1", None, None, NOW))
         assert await tx.deposit_txs(swap.id) == ["tx1"]
         await tx.set_status(swap.id, SwapStatus.KNOWN_DEPOSIT_TX, expected_version=0, now=NOW)
-        with pytest.raises(PermanentError, match="version"):
+        with pytest.raises(Conflict, match="version"):
             await tx.set_status(swap.id, SwapStatus.PROCESSING, expected_version=0, now=NOW)
     async with store.transaction() as tx:
         record = await tx.swap_by_deposit("addr", None)
@@ -163,3 +164,25 @@ async def test_partners(store: SqlStore) -> None:
         )
         assert [p.name for p in await tx.partners()] == ["acme"]
         assert await tx.partner("missing") is None
+
+
+async def test_the_status_snapshot_is_the_sessions_on_every_backend(store: SqlStore) -> None:
+    """``SqlStore.swap_snapshot`` (SQLite: the prepared reader of store/reads.py) answers what
+    ``SqlSession.swap_snapshot`` answers: amounts beyond 2**64, memos, non-ASCII text."""
+    account = await _account(store)
+    async with store.transaction() as tx:
+        swap = _swap(account.index, account.account_id, "addr-s", memo="m1")
+        plan = '{"input_fees":[{"recipient":"fees.near","bps":10}],"withdraw_fee":"7"}'
+        await tx.add_swap(dataclasses.replace(swap, fees=plan))
+        await tx.record_deposit_tx(DepositTx(swap.id, "tx1", None, "m1", NOW))
+    fast = await store.swap_snapshot("addr-s", "m1")
+    async with store.transaction() as tx:
+        slow = await tx.swap_snapshot("addr-s", "m1")
+    assert fast is not None
+    assert fast == slow
+    assert (fast.swap.amount_in, fast.swap.quote_response) == (
+        HUGE,
+        _swap(0, "", "").quote_response,
+    )
+    assert [d.tx_hash for d in fast.deposits] == ["tx1"]
+    assert await store.swap_snapshot("addr-s", None) is None  # the memo is part of the key

@@ -3,9 +3,11 @@
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from nearintents.keys import Ed25519SecretKey
 from oneclick.domain.errors import RequestError
 from oneclick.domain.near_paths import refuse_stranding_near_paths
 from oneclick.domain.requests import QuoteInput, validate_quote_request
@@ -77,3 +79,25 @@ def test_paths_that_would_strand_funds_are_refused(change: dict, message: str) -
 )
 def test_paths_that_work_stay_open(change: dict) -> None:
     _check(**change)
+
+
+def test_the_api_quotes_near_paths_from_configuration_without_the_operator_key(
+    tmp_path: Path,
+) -> None:
+    """One key, ``near.relayer_account``, for both the execution proof (issue 12) and NEAR
+    payouts; NEAR deposits open when an operator account and its key are configured. The API
+    never holds the master secret, so it reads the operator from the policy, not the signer."""
+    from oneclick.bootstrap import policy_from_settings
+    from oneclick.config import load_settings
+
+    toml = tmp_path / "oneclick.toml"
+    toml.write_text('[near]\nrelayer_account = "relay.near"\noperator_account_id = "op.near"\n')
+    settings = load_settings(toml)
+    policy = policy_from_settings(settings)
+    assert policy.near_relayer_account == "relay.near"
+    assert policy.near_operator_account is None  # no key: NEAR deposits stay refused
+    key = Ed25519SecretKey.generate().to_near_string()
+    toml.write_text(toml.read_text() + f'operator_key = "{key}"\n')
+    policy = policy_from_settings(load_settings(toml))
+    assert policy.near_operator_account == "op.near"
+    assert key not in repr(policy)

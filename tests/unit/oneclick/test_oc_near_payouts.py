@@ -115,3 +115,18 @@ async def test_a_wnear_refund_that_bounces_is_not_reported_refunded(kit: Kit) ->
     body = await kit.status(quote)
     assert body["status"] == "FAILED", body
     assert not body["swapDetails"].get("refundedAmount")
+
+
+async def test_a_delivery_counts_only_once_its_transaction_is_final(kit: Kit) -> None:
+    """The receipts of an EXECUTED_OPTIMISTIC outcome are not proof yet (the same rule as
+    ``VerifierViews.executed_in``): the swap waits for the FINAL outcome."""
+    chain(kit).final = False
+    quote = await kit.quote(destinationAsset=WNEAR, recipient=IMPLICIT)
+    await kit.deposit(quote, 100_000)
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=10))
+    body = await kit.status(quote)
+    assert body["status"] == "PROCESSING", body
+    assert len(kit.world.verifier.ledger.withdrawals) == 1  # executed, not yet confirmed
+    chain(kit).final = True
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=10))
+    assert (await kit.status(quote))["status"] == "SUCCESS"

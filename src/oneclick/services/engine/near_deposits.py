@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from nearintents.near_tx import TGAS, FunctionCall, Transfer
+from nearintents.rpc import Finality
 from oneclick.domain.engine import DepositRecord, EngineSwap
 from oneclick.domain.errors import TemporaryError
 from oneclick.services.boundary import calling
@@ -38,7 +39,8 @@ async def sweep_near_deposit(ctx: EngineContext, swap: EngineSwap) -> None:
     if held <= 0:
         return
     async with calling("NEAR RPC (view_account)"):
-        exists = await near.account_exists(custody)
+        # At the head, not `final`: a custody account funded a block ago must not be funded twice.
+        exists = await near.account_exists(custody, finality=Finality.OPTIMISTIC)
     if not exists:
         async with calling("NEAR RPC (operator transfer)"):
             nonce, block = await near.access_key(

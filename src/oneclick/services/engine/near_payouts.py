@@ -13,6 +13,7 @@ import logging
 
 from nearintents.payload import AnyIntent, FtWithdraw, NativeWithdraw
 from nearintents.rpc import UnknownTransaction
+from nearintents.rpc.near import is_final_outcome
 from nearintents.rpc.near_delivery import (
     FT_WITHDRAW_MIN_GAS,
     Delivery,
@@ -43,7 +44,7 @@ def near_delivery_intent(asset: Asset, contract: str, amount: int, receiver: str
 def _near(ctx: EngineContext) -> tuple[NearChain, str]:
     if ctx.near is None or ctx.quotes.near_relayer_account is None:
         raise PermanentError(
-            "a delivery to a NEAR account needs NEAR RPC and near.relayer_account_id configured"
+            "a delivery to a NEAR account needs NEAR RPC and near.relayer_account configured"
         )
     return ctx.near, ctx.quotes.near_relayer_account
 
@@ -64,7 +65,8 @@ async def confirm_near_delivery(
     ctx: EngineContext, swap: EngineSwap, leg: Leg, asset: Asset, contract: str, tx_hash: str
 ) -> int | None:
     """The amount delivered by the SETTLED withdrawal ``leg`` (executed in ``tx_hash``), or None
-    while its receipts are still running. A transfer that failed is never reported delivered."""
+    while its receipts are still running or its block is not final yet (the same rule as
+    ``VerifierViews.executed_in``). A transfer that failed is never reported delivered."""
     near, relayer = _near(ctx)
     amount = leg.debits.get(asset.asset_id, 0)
     receiver = _receiver(swap, leg)
@@ -73,6 +75,8 @@ async def confirm_near_delivery(
             outcome = await near.tx_status(tx_hash, relayer)
     except UnknownTransaction as exc:  # not indexed yet by this node
         raise TemporaryError(f"NEAR transaction {tx_hash} is not known yet") from exc
+    if not is_final_outcome(outcome):
+        return None
     if delivers_native_near(asset):
         delivery = native_delivery(outcome, receiver_id=receiver)
     else:
