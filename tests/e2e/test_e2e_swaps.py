@@ -546,9 +546,19 @@ def test_devnet_cli_moves_nep141_tokens_on_near_outside_intents(
     sent = cli("deposit", "--asset", NEAR_USDC, "--to", receiver, "--amount", "1234",
                "--on-near")  # fmt: skip
     assert sent["kind"] == "ft_transfer on NEAR"
-    after = cli("balance", "--asset", NEAR_USDC, "--address", alice["address"], "--on-near")
-    assert int(after["balance"]) == before - 1234
-    got = cli("balance", "--asset", NEAR_USDC, "--address", receiver, "--on-near")
-    assert got["balance"] == "1234"
+
+    def final_balance(address: str, expected: int) -> int:
+        """The balance once it reads ``expected``: views read NEAR's ``final``, which trails the
+        transaction by the devnet's --finality-lag blocks."""
+        deadline = time.monotonic() + 30
+        while True:
+            has = int(cli("balance", "--asset", NEAR_USDC, "--address", address,
+                          "--on-near")["balance"])  # fmt: skip
+            if has == expected or time.monotonic() > deadline:
+                return has
+            time.sleep(0.2)  # polls the node for a condition, bounded above
+
+    assert final_balance(alice["address"], before - 1234) == before - 1234
+    assert final_balance(receiver, 1234) == 1234
     inside = cli("balance", "--asset", NEAR_USDC, "--address", receiver)  # in the verifier
     assert inside["balance"] == "0"
