@@ -18,6 +18,10 @@ Routes:
   POST /intents/transfer            {wallet, to, token, amount, memo?} -> {tx_hash, intent_hash,
                                     from}: a signed ``transfer`` intent from the user's verifier
                                     account (credited by the faucet first when short)
+  POST /near/call                   {wallet, receiver, method, args?, deposit?} -> {tx_hash,
+                                    from, status}: a FunctionCall transaction signed by the
+                                    user's NEAR account (the same implicit account) and sent as
+                                    NEAR RPC ``send_tx`` would (e.g. ``ft_transfer``)
 
 User wallets are derived from the control API's own seed by name (the same name gives the same
 wallet); they hold nothing until funded through ``/faucet``. A user's verifier account is the
@@ -38,6 +42,8 @@ from starlette.routing import Route
 
 from devnet.bridge import PoaBridge
 from devnet.chains.base import Chain, ChainError, InvalidAddress, Wallet
+from devnet.chains.near.transactions import InvalidTransaction
+from devnet.chains.near.wallets import sign_call
 from devnet.serving import AppServer
 from devnet.verifier import Verifier, VerifierError
 from devnet.verifier.testing import Signer, transfer
@@ -285,6 +291,24 @@ def _routes(ctl: DevnetControl) -> list[Route]:
         intent_hash = signing.intent_hash(signed)
         return {"tx_hash": tx.hash, "intent_hash": intent_hash, "from": user.account_id}
 
+    async def near_call(request: Request) -> dict[str, Any]:
+        body = await _body(request)
+        verifier = ctl.needs_verifier()
+        user = ctl.intents_user(body.get("wallet"))
+        args = body.get("args", {})
+        if not isinstance(args, dict):
+            raise ControlError("args must be an object")
+        deposit = body.get("deposit", "0")
+        if not isinstance(deposit, str) or not deposit.isdigit():
+            raise ControlError("deposit must be a decimal string")
+        assert isinstance(user.key, Ed25519SecretKey)  # intents_user keys are ed25519
+        try:
+            record = sign_call(verifier, user.account_id, user.key, _text(body, "receiver"),
+                               _text(body, "method"), args, deposit=int(deposit))  # fmt: skip
+        except InvalidTransaction as exc:
+            raise ControlError(f"NEAR transaction refused: {exc}") from exc
+        return {"tx_hash": record.hash, "from": user.account_id, "status": record.status}
+
     def route(path: str, fn: Callable[[Request], Awaitable[dict[str, Any]]], method: str) -> Route:
         async def endpoint(request: Request) -> JSONResponse:
             try:
@@ -309,6 +333,7 @@ def _routes(ctl: DevnetControl) -> list[Route]:
         route("/bridge/deposits", deposits, "GET"),
         route("/bridge/sync", sync, "POST"),
         route("/intents/transfer", intents_transfer, "POST"),
+        route("/near/call", near_call, "POST"),
     ]
 
 

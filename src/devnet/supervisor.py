@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import signal
@@ -38,6 +39,7 @@ from devnet.bridge import BridgeServer, PoaBridge
 from devnet.bridge.bridge import DEFAULT_WITHDRAWAL_LAG_S
 from devnet.chains import DevnetChains
 from devnet.chains.base import Chain
+from devnet.chains.near.wallets import open_near_account
 from devnet.control import ControlServer, intents_user
 from devnet.prices import HttpPriceSource, PriceFeed, PriceServer
 from devnet.relay.relay import Relay
@@ -63,12 +65,15 @@ from devnet.world import (
     write_manifest,
 )
 from nearintents.diff import MAX_FEE_PIPS
+from nearintents.keys import Ed25519SecretKey, implicit_account_id
 from nearintents.rpc import HttpNearRpc, VerifierViews
 
 logger = logging.getLogger("devnet")
 
 PROTOCOL_FEE_PIPS = 1  # intents.near's fee on mainnet (0.0001 %)
 READY_TIMEOUT_S = 30.0
+OPERATOR_NEAR = 1000 * 10**24  # the devnet's NEAR operator account (pays custody accounts)
+USER_NEAR = 100 * 10**24  # native NEAR on each user's NEAR account
 # NEAR RPC's `final` trails the head by this many blocks (mainnet: a couple of 1-second blocks);
 # the relay reports SETTLED as soon as a transaction is in a block, as the real one does.
 DEFAULT_FINALITY_LAG_BLOCKS = 2
@@ -92,6 +97,10 @@ class Devnet:
     urls: dict[str, str]
     evm_rpc: dict[str, str]
     wallets: list[dict[str, Any]] = field(default_factory=list)
+    relayer_account: str = DEFAULT_RELAYER  # who signs the relay's execute_intents
+    # A funded NEAR account whose key the service may use to pay for NEAR transactions
+    # (devnet only: its secret key is in the manifest).
+    near_operator: dict[str, str] = field(default_factory=dict)
 
     @property
     def manifest_path(self) -> Path:
@@ -123,7 +132,8 @@ class Devnet:
             "started_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             **self.urls,
             "verifier_account": self.verifier.account_id,
-            "relayer_account": DEFAULT_RELAYER,
+            "relayer_account": self.relayer_account,
+            "near_operator": self.near_operator,
             "chains": chains,
             "assets": [a.manifest() for a in devnet_assets()],
             "wallets": self.wallets,
@@ -199,8 +209,10 @@ async def _fund_users(control_url: str, verifier: Verifier) -> list[dict[str, An
                     }
                 )
     for name in USERS:
-        account = intents_user(USER_SEED, name).account_id
+        user = intents_user(USER_SEED, name)
+        account = user.account_id
         funded = {}
+        on_near: dict[str, int] = {}
         for asset in by_chain.get(NEAR_CHAIN, []):
             target = asset.units(USER_FUNDS[asset.symbol])
             view = {"account_id": account, "token_id": asset.asset_id}
@@ -208,7 +220,15 @@ async def _fund_users(control_url: str, verifier: Verifier) -> list[dict[str, An
             if held < target // 2:
                 verifier.deposit(account, asset.asset_id, target - held).ensure_success()
             funded[asset.symbol] = str(target)
-        wallets.append({"chain": NEAR_CHAIN, "name": name, "address": account, "funded": funded})
+            assert asset.contract_address is not None  # a NEP-141 on NEAR
+            on_near[asset.contract_address] = target
+        # The same account on NEAR itself: NEAR for gas and storage, its key, NEP-141 balances
+        # outside intents.near (what a plain ft_transfer or ft_transfer_call spends).
+        assert isinstance(user.key, Ed25519SecretKey)
+        open_near_account(verifier, account, user.key, near=USER_NEAR, tokens=on_near)
+        wallets.append({"chain": NEAR_CHAIN, "name": name, "address": account, "funded": funded,
+                        "near_account": {"near": str(USER_NEAR),
+                                         **{c: str(a) for c, a in on_near.items()}}})  # fmt: skip
     return wallets
 
 
@@ -365,6 +385,9 @@ async def run_devnet(
                 )
 
             wallets = await _fund_users(control.url, verifier)
+            operator_key = Ed25519SecretKey(hashlib.sha256(USER_SEED + b"|near-operator").digest())
+            operator = implicit_account_id(operator_key.public_key)
+            open_near_account(verifier, operator, operator_key, near=OPERATOR_NEAR, tokens={})
             logger.info("user wallets funded: %s", ", ".join(USERS))
 
             miner = asyncio.create_task(
@@ -406,6 +429,11 @@ async def run_devnet(
                 urls=urls,
                 evm_rpc=evm_rpc,
                 wallets=wallets,
+                relayer_account=relay.config.relayer_id,
+                near_operator={
+                    "account_id": operator,
+                    "secret_key": operator_key.to_near_string(),
+                },
             )
             if write:
                 write_manifest(manifest_path, devnet.manifest())

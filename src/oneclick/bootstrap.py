@@ -25,6 +25,7 @@ from oneclick.custody.keys import (
     load_api_key_file,
     load_key_file,
 )
+from oneclick.custody.near_signer import LocalNearSigner
 from oneclick.domain.assets import Asset, AssetRegistry
 from oneclick.domain.errors import ConfigurationError
 from oneclick.services.context import DEFAULT_EXPLORERS, EnginePolicy, QuotePolicy, ServiceContext
@@ -138,6 +139,8 @@ def policy_from_settings(settings: Settings) -> QuotePolicy:
         route_time_estimates=dict(q.route_time_estimates),
         relay_min_deadline_ms=settings.relay.min_deadline_ms,
         verifier_contract=settings.near.verifier_contract,
+        near_relayer_account=settings.near.relayer_account,
+        near_operator_account=_near_operator(settings),
         intent_lifetime=timedelta(seconds=q.intent_lifetime_s),
         max_unfunded_per_ip=q.max_unfunded_per_ip or None,
         max_unfunded_per_partner=q.max_unfunded_per_partner or None,
@@ -175,6 +178,23 @@ def _secret(value: object) -> str | None:
     return str(get()) if get else None
 
 
+def _near_operator(settings: Settings) -> str | None:
+    """The operator account, when its key is configured too (else NEAR deposits are refused)."""
+    account, key = settings.near.operator_account_id, settings.near.operator_key
+    return account if account is not None and key is not None else None
+
+
+def _near_signer(settings: Settings, custody: KeyCustody) -> LocalNearSigner | None:
+    """With an operator account configured, the worker moves NEAR-native deposits itself."""
+    account, key = _near_operator(settings), _secret(settings.near.operator_key)
+    if account is None or key is None:
+        return None
+    try:
+        return LocalNearSigner(custody, account, key)
+    except ValueError as exc:  # never echo the key
+        raise ConfigurationError("near.operator_key is not an ed25519 secret key") from exc
+
+
 @asynccontextmanager
 async def runtime(
     settings: Settings, metrics: PrometheusMetrics | None = None, *, worker: bool = True
@@ -184,9 +204,11 @@ async def runtime(
     ``worker=False`` (the API): only the manager key and the JWT secret are loaded, never the
     master secret."""
     custody: QuoteSigner
+    near_signer: LocalNearSigner | None = None
     if worker:
         material = load_keys(settings)
-        custody, jwt_secret = KeyCustody(material), material.jwt_secret
+        keys = KeyCustody(material)
+        custody, jwt_secret, near_signer = keys, material.jwt_secret, _near_signer(settings, keys)
     else:
         api_keys = load_api_keys(settings)
         custody, jwt_secret = QuoteKeys(api_keys), api_keys.jwt_secret
@@ -244,6 +266,8 @@ async def runtime(
             policy=policy_from_settings(settings),
             jwt_secret=jwt_secret,
             engine=engine_policy_from_settings(settings),
+            near=near,
+            near_signer=near_signer,
         )
 
 

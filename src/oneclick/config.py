@@ -62,8 +62,15 @@ class NearSettings(_Section):
     verifier_contract: str = "intents.near"
     # The account that signs the solver relay's execute_intents transactions: NEAR RPC `tx`
     # needs it to read a transaction's outcome (to tell an executed intent from a dead one once
-    # its nonce may have been garbage-collected). Unset: the custody balance decides alone.
+    # its nonce may have been garbage-collected), and to read the receipts of a withdrawal to a
+    # NEAR account. Unset: the custody balance decides alone, and payouts and refunds to NEAR
+    # accounts are refused (docs/protocol-notes.md).
     relayer_account: str | None = None
+    # A funded NEAR account (and its ed25519 key, ``ed25519:...``) that creates and funds the
+    # custody accounts so they can move NEAR-native ORIGIN_CHAIN deposits into intents.near;
+    # unset, those quotes are refused.
+    operator_account_id: str | None = None
+    operator_key: SecretStr | None = None
     timeout_s: float = 10.0
     fee_cache_s: float = Field(default=30.0, ge=0)
 

@@ -123,6 +123,10 @@ def config_toml(manifest: Mapping[str, Any], *, api_host: str, api_port: int) ->
     near = {"rpc_url": manifest["near_rpc"], "verifier_contract": manifest["verifier_account"]}
     if manifest.get("relayer_account"):
         near["relayer_account"] = manifest["relayer_account"]
+    operator = manifest.get("near_operator") or {}
+    if operator.get("account_id") and operator.get("secret_key"):  # a devnet-only test key
+        near["operator_account_id"] = operator["account_id"]
+        near["operator_key"] = operator["secret_key"]
     lines += _table("near", near)
     lines += _table("prices", {"url": manifest["prices"], "cache_s": 5.0})
     lines += _table("api", {"host": api_host, "port": api_port})

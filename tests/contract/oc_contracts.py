@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from nearintents import signing
-from nearintents.encoding import b64encode
+from nearintents.encoding import b58encode, b64encode
 from nearintents.keys import Ed25519SecretKey, implicit_account_id
 from nearintents.payload import format_rfc3339
 from nearintents.rpc import (
@@ -21,10 +21,11 @@ from nearintents.rpc import (
     QuoteFailure,
     QuoteRequest,
     SupportedToken,
+    UnknownTransaction,
     WithdrawalsNotFound,
 )
 from nearintents.tokens import TokenId
-from oneclick.services.ports import Bridge, Prices, SolverRelay, Verifier
+from oneclick.services.ports import Bridge, NearChain, Prices, SolverRelay, Verifier
 
 
 class RelayContract:
@@ -192,6 +193,20 @@ class VerifierContract:
     async def test_batch_balances_come_in_the_order_asked(self, verifier: Verifier) -> None:
         tokens = ["nep141:wrap.near", "nep141:btc.omft.near"]
         assert await verifier.mt_batch_balance_of("nobody-here.near", tokens) == [0, 0]
+
+
+class NearChainContract:
+    """Fixtures: ``near``; ``existing`` a named account that exists; ``relayer`` a sender."""
+
+    async def test_an_existing_account_exists(self, near: NearChain, existing: str) -> None:
+        assert await near.account_exists(existing) is True
+
+    async def test_a_missing_named_account_does_not_exist(self, near: NearChain) -> None:
+        assert await near.account_exists("nobody-here-at-all.near") is False
+
+    async def test_an_unknown_transaction_is_unknown(self, near: NearChain, relayer: str) -> None:
+        with pytest.raises(UnknownTransaction):
+            await near.tx_status(b58encode(bytes(range(32))), relayer)
 
 
 class PricesContract:

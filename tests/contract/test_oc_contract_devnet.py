@@ -18,6 +18,7 @@ import httpx
 import pytest
 from oc_contracts import (
     BridgeContract,
+    NearChainContract,
     PricesContract,
     RelayContract,
     SettlingRelayContract,
@@ -150,6 +151,21 @@ class TestDevnetVerifierViews(VerifierContract):
             yield VerifierViews(
                 rpc, devnet["verifier_account"], relayer_account_id=devnet["relayer_account"]
             )
+
+
+class TestDevnetNearChain(NearChainContract):
+    @pytest.fixture
+    async def near(self, devnet: dict[str, Any]) -> AsyncIterator[HttpNearRpc]:
+        async with HttpNearRpc(devnet["near_rpc"]) as rpc:
+            yield rpc
+
+    @pytest.fixture
+    def existing(self, devnet: dict[str, Any]) -> str:
+        return str(devnet["verifier_account"])
+
+    @pytest.fixture
+    def relayer(self, devnet: dict[str, Any]) -> str:
+        return str(devnet["relayer_account"])
 
 
 class TestDevnetPrices(PricesContract):

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from oc_contracts import (
     BridgeContract,
+    NearChainContract,
     PricesContract,
     RelayContract,
     SettlingRelayContract,
@@ -25,6 +26,8 @@ from oneclick.testing import (
     FakeSolverRelay,
     FakeVerifierViews,
 )
+from oneclick.testing.ledger import Ledger
+from oneclick.testing.near import FAKE_RELAYER, FakeNearChain
 
 
 class TestFakeSolverRelay(RelayContract):
@@ -108,6 +111,20 @@ class TestFakeVerifierViews(VerifierContract):
     @pytest.fixture
     def verifier(self) -> FakeVerifierViews:
         return FakeVerifierViews()
+
+
+class TestFakeNearChain(NearChainContract):
+    @pytest.fixture
+    def near(self) -> FakeNearChain:
+        return FakeNearChain(Ledger(), accounts={"intents.near"})
+
+    @pytest.fixture
+    def existing(self) -> str:
+        return "intents.near"
+
+    @pytest.fixture
+    def relayer(self) -> str:
+        return FAKE_RELAYER
 
 
 class TestFakePrices(PricesContract):

@@ -107,6 +107,17 @@ class Devnet:
         chain, asset = self.chain_asset(asset_id)
         return await self.control.balance(chain, holder, asset)
 
+    async def native_near(self, account_id: str) -> int:
+        """An account's native NEAR (``view_account``); 0 when the account does not exist."""
+        params = {"request_type": "view_account", "finality": "final", "account_id": account_id}
+        body = {"jsonrpc": "2.0", "id": 1, "method": "query", "params": params}
+        async with httpx.AsyncClient(timeout=30.0) as http:
+            answer = (await http.post(self.manifest["near_rpc"], json=body)).json()
+        if "error" in answer:
+            assert answer["error"]["cause"]["name"] == "UNKNOWN_ACCOUNT", answer
+            return 0
+        return int(answer["result"]["amount"])
+
     async def final_balance(
         self, asset_id: str, holder: str, expected: int, timeout_s: float = 30.0
     ) -> int:
@@ -119,7 +130,10 @@ class Devnet:
 
     async def chain_balance(self, asset_id: str, holder: str) -> int:
         """On the asset's own chain: for a NEAR-native token its NEP-141 balance (what an
-        ``ft_withdraw`` pays out), not the verifier's."""
+        ``ft_withdraw`` pays out), not the verifier's; for wNEAR the holder's native NEAR (the
+        service pays wNEAR out with ``native_withdraw``, as the SDK does)."""
+        if asset_id == WNEAR:
+            return await self.native_near(holder)
         asset = self.asset(asset_id)
         if asset["chain"] == NEAR_CHAIN:
             args = {"account_id": holder}
@@ -137,6 +151,24 @@ class Devnet:
             return await self.intents_transfer(asset_id, to, amount, wallet=wallet)
         chain, asset = self.chain_asset(asset_id)
         return await self.control.send(chain, wallet, to, asset, amount, memo), wallet
+
+    async def nep141_balance(self, asset_id: str, holder: str) -> int:
+        """A NEAR-native token's balance on its contract (outside intents.near)."""
+        args = {"account_id": holder}
+        return int(await self._rpc.view(self.asset(asset_id)["contractAddress"], "ft_balance_of",
+                                        args))  # fmt: skip
+
+    async def near_ft_transfer(self, wallet: str, token: str, to: str, amount: int) -> str:
+        """A plain NEP-141 ``ft_transfer`` on NEAR (outside intents.near), signed by the
+        wallet's NEAR account: its transaction hash."""
+        asset = self.asset(token)
+        call = {"wallet": wallet, "receiver": asset["contractAddress"], "method": "ft_transfer",
+                "args": {"receiver_id": to, "amount": str(amount)}, "deposit": "1"}  # fmt: skip
+        response = await self._http.post("/near/call", json=call)
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert "SuccessValue" in answer["status"], answer
+        return str(answer["tx_hash"])
 
     async def intents_transfer(
         self, token: str, to: str, amount: int, *, wallet: str = "alice"

@@ -191,10 +191,19 @@ class Chain:
         return block
 
     def new_tx(
-        self, signer_id: str, receiver_id: str, method: str, args: Any, deposit: int, now_ns: int
+        self,
+        signer_id: str,
+        receiver_id: str,
+        method: str,
+        args: Any,
+        deposit: int,
+        now_ns: int,
+        tx_hash: str | None = None,  # a signed transaction's own hash
     ) -> TxRecord:
         prev = self.head()
-        tx_hash = _hash("tx", prev.hash, signer_id, receiver_id, method, json.dumps(args), deposit)
+        tx_hash = tx_hash or _hash(
+            "tx", prev.hash, signer_id, receiver_id, method, json.dumps(args), deposit
+        )
         block = self.next_block(now_ns, tx_hash)
         return TxRecord(
             hash=tx_hash,

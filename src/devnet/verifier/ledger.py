@@ -150,6 +150,7 @@ class LedgerCore:
         *,
         deposit: int = 0,
         idempotency_key: str | None = None,
+        tx_hash: str | None = None,
     ) -> TxRecord:
         """Record one transaction: ``run`` makes its receipts and returns the one whose result
         is the transaction's. Commits atomically, then delivers external payouts.
@@ -168,7 +169,7 @@ class LedgerCore:
             now = self.clock.now_ns()
             db = Overlay(self._base)
             chain = Chain(db)
-            tx = chain.new_tx(signer_id, receiver_id, method, args, deposit, now)
+            tx = chain.new_tx(signer_id, receiver_id, method, args, deposit, now, tx_hash)
             ctx = TxContext(db, tx, now)
             result = run(ctx)
             first = tx.receipts[0]

@@ -12,6 +12,7 @@ from devnet.verifier import events as ev
 from devnet.verifier.amounts import checked_add, checked_sub
 from devnet.verifier.errors import VerifierError
 from devnet.verifier.store import Overlay
+from nearintents.encoding import b58encode
 
 SEP = "|"
 # NEP-145 storage_balance_bounds().min of a typical NEP-141 (0.00125 NEAR).
@@ -69,6 +70,31 @@ class NearLedger:
 
     def native_balance(self, db: Overlay, account_id: str) -> int:
         return int(db.get("near", account_id) or 0)
+
+    # --- access keys (full access; nonce per key, as nearcore's AccessKey) -----------------------
+
+    def add_access_key(self, db: Overlay, account_id: str, public_key: str, nonce: int) -> None:
+        db.put("nearkey", account_id + SEP + public_key, str(nonce))
+
+    def access_key_nonce(self, db: Overlay, account_id: str, public_key: str) -> int | None:
+        raw = db.get("nearkey", account_id + SEP + public_key)
+        return None if raw is None else int(raw)
+
+    def create_implicit(self, db: Overlay, account_id: str) -> None:
+        """Before a transfer to ``account_id``: a new ed25519 implicit account gets the full access
+        key its id is the hex of (nearcore ``action_implicit_account_creation_transfer``; the key
+        nonce is 0 here, nearcore starts it at the block height times 10^6)."""
+        if self.account_exists(db, account_id) or len(account_id) != 64:
+            return
+        try:
+            raw = bytes.fromhex(account_id)
+        except ValueError:
+            return
+        self.add_access_key(db, account_id, "ed25519:" + b58encode(raw), 0)
+
+    def account_exists(self, db: Overlay, account_id: str) -> bool:
+        """An account with NEAR or a contract (the devnet keeps no other account records)."""
+        return self.native_balance(db, account_id) > 0 or self.token(db, account_id) is not None
 
     # --- writes (raise VerifierError with the contract's panic text) ------------------------------
 

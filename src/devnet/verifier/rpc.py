@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from devnet.chains.near.transactions import InvalidTransaction
 from devnet.verifier.chain import Block, TxRecord
 from devnet.verifier.timestamps import format_rfc3339_ns
 from devnet.verifier.verifier import Verifier
@@ -137,6 +138,8 @@ class NearRpc:
             "EXPERIMENTAL_tx_status": self.tx_status_experimental,
             "status": self.status,
             "gas_price": self.gas_price,
+            "send_tx": self.send_tx,
+            "broadcast_tx_commit": self.broadcast_tx_commit,
         }.get(method)
         if handler is None:
             raise method_not_found(method)
@@ -198,7 +201,52 @@ class NearRpc:
             }
         if request_type == "view_account":
             return self._view_account(account_id, head, final=final)
+        if request_type == "view_access_key":
+            return self._view_access_key(account_id, params.get("public_key"), head, final=final)
         raise parse_error(f"unknown variant `{request_type}` of request_type")
+
+    def _view_access_key(
+        self, account_id: str, public_key: Any, head: Block, *, final: bool
+    ) -> dict[str, Any]:
+        if not isinstance(public_key, str):
+            raise parse_error("missing field `public_key`")
+        nonce = self.verifier.access_key_nonce(account_id, public_key, final=final)
+        where = {"block_height": head.height, "block_hash": head.hash}
+        if nonce is None:
+            raise handler_error(
+                "UNKNOWN_ACCESS_KEY",
+                {"public_key": public_key, **where},
+                f"access key {public_key} does not exist while viewing",
+            )
+        return {"nonce": nonce, "permission": "FullAccess", **where}
+
+    # --- signed transactions ----------------------------------------------------------------------
+
+    def _submit(self, signed_b64: Any) -> Any:
+        if not isinstance(signed_b64, str):
+            raise parse_error("missing field `signed_tx_base64`")
+        try:
+            data = base64.b64decode(signed_b64, validate=True)
+            record = self.verifier.submit_transaction(data)
+        except InvalidTransaction as exc:
+            if exc.kind == "Malformed":
+                raise parse_error(f"Failed to decode transaction: {exc}") from exc
+            raise handler_error("INVALID_TRANSACTION", {exc.kind: str(exc)}, str(exc)) from exc
+        except ValueError as exc:  # not base64
+            raise parse_error(f"Failed to decode transaction: {exc}") from exc
+        return tx_view(record, experimental=False, final=self._is_final(record))
+
+    def send_tx(self, params: Any) -> Any:
+        """Execution is synchronous here: every ``wait_until`` gets the outcome at once, its
+        ``final_execution_status`` EXECUTED_OPTIMISTIC until its block is final (as ``tx``)."""
+        if not isinstance(params, dict):
+            raise parse_error("send_tx expects named parameters")
+        return self._submit(params.get("signed_tx_base64"))
+
+    def broadcast_tx_commit(self, params: Any) -> Any:
+        if not isinstance(params, list) or len(params) != 1:
+            raise parse_error("broadcast_tx_commit expects [signed_tx_base64]")
+        return self._submit(params[0])
 
     def _view_account(self, account_id: str, head: Block, *, final: bool) -> dict[str, Any]:
         verifier = self.verifier

@@ -22,6 +22,7 @@ from devnet.verifier.near_tokens import NearLedger
 from devnet.verifier.sinks import Payout, PayoutKind, PayoutResult, PayoutSink, refund_amounts
 from devnet.verifier.state import VerifierState
 from devnet.verifier.store import Overlay
+from nearintents.accounts import is_implicit_ed25519, is_implicit_evm
 
 Body = Callable[[Overlay, Receipt], Any]
 
@@ -136,14 +137,13 @@ class Runtime:
         elif isinstance(intent, it.NativeWithdraw):
             # No refund if this fails: the wNEAR is gone (contract tokens/nep141/native.rs).
             if self._unwrap(ctx, intent.amount):
-                move = partial(
-                    self.near.native_transfer,
-                    sender_id=self.contract_id,
-                    receiver_id=intent.receiver_id,
-                    amount=intent.amount,
-                )
                 ctx.call(
-                    self.contract_id, intent.receiver_id, "transfer", {}, lambda db, r: move(db)
+                    self.contract_id,
+                    intent.receiver_id,
+                    "transfer",
+                    {},
+                    partial(self._native_transfer, intent.receiver_id, intent.amount),
+                    deposit=intent.amount,
                 )
         elif isinstance(intent, it.StorageDeposit):
             # Never refunded either (contract tokens/nep141/storage_deposit.rs).
@@ -166,6 +166,17 @@ class Runtime:
             self._notify_transfer(ctx, followup.owner_id, intent)
 
     # --- NEAR-side helpers ------------------------------------------------------------------------
+
+    def _native_transfer(self, receiver_id: str, amount: int, db: Overlay, _: Receipt) -> None:
+        """A ``Transfer`` action receipt. Only implicit accounts come into being with a transfer;
+        to a named account that does not exist it fails (nearcore runtime/runtime/src/
+        verifier.rs + actions.rs ``check_account_existence``: ``AccountDoesNotExist``)."""
+        if not self.near.account_exists(db, receiver_id) and not (
+            is_implicit_ed25519(receiver_id) or is_implicit_evm(receiver_id)
+        ):
+            raise VerifierError(f"AccountDoesNotExist {{ account_id: AccountId({receiver_id!r}) }}")
+        self.near.create_implicit(db, receiver_id)
+        self.near.native_transfer(db, self.contract_id, receiver_id, amount)
 
     def _unwrap(self, ctx: TxContext, amount: int) -> bool:
         """``wrap.near near_withdraw`` by the verifier; later steps need it to succeed."""

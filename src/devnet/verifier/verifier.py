@@ -5,11 +5,13 @@ receipts, logs) committed atomically to the store; views read the committed stat
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+from devnet.chains.near.transactions import FunctionCall, decode_signed_transaction
 from devnet.verifier import errors as err
 from devnet.verifier import events as ev
 from devnet.verifier.chain import Receipt, TxRecord, success_value
@@ -24,6 +26,7 @@ from devnet.verifier.ledger import (
 )
 from devnet.verifier.near_tokens import STORAGE_BALANCE
 from devnet.verifier.runtime import TxContext
+from devnet.verifier.signed_txs import check_access_key, run_signed
 from devnet.verifier.state import VerifierState
 from devnet.verifier.store import Overlay
 from devnet.verifier.timestamps import MAX_NS, format_rfc3339_ns
@@ -403,6 +406,52 @@ class Verifier(LedgerCore):
         if not due:
             return None
         return self.cleanup_nonces(sorted(due.items()))
+
+    # --- signed NEAR transactions (send_tx / broadcast_tx_commit) ---------------------------------
+
+    def submit_transaction(self, data: bytes) -> TxRecord:
+        """A borsh ``SignedTransaction``: decoded and verified, its access key and nonce checked,
+        then executed under its own hash. Raises :class:`InvalidTransaction` (nothing recorded);
+        the same transaction again returns the first outcome, as nearcore does."""
+        signed = decode_signed_transaction(data)
+        [action] = signed.actions if len(signed.actions) == 1 else (None,)
+        method = action.method_name if isinstance(action, FunctionCall) else "transfer"
+        deposit = action.deposit if action is not None else 0
+        args: Any = {}
+        if isinstance(action, FunctionCall):
+            try:
+                args = json.loads(action.args or b"{}")
+            except ValueError:
+                args = {"args_base64": base64.b64encode(action.args).decode()}
+
+        def run(ctx: TxContext) -> Receipt:
+            check_access_key(ctx.db, self.near, signed)
+            return run_signed(self._runtime, ctx, signed)
+
+        return self.transact(
+            signed.signer_id, signed.receiver_id, method, args, run, deposit=deposit,
+            idempotency_key=f"signed_tx:{signed.hash}", tx_hash=signed.hash,
+        )  # fmt: skip
+
+    def add_access_key(self, account_id: str, public_key: str) -> TxRecord:
+        """Devnet only: a full access key for ``account_id`` (nonce 0), e.g. a user wallet's."""
+
+        def body(db: Overlay, receipt: Receipt, ctx: TxContext) -> None:
+            self.near.add_access_key(db, account_id, public_key, 0)
+
+        args = {"public_key": public_key, "access_key": {"nonce": 0, "permission": "FullAccess"}}
+        return self._call(FAUCET, account_id, "add_key", args, body)
+
+    def ft_is_registered(self, token: str, account_id: str) -> bool:
+        with self._lock:
+            return self.near.is_registered(self._view_db(), token, account_id)
+
+    def access_key_nonce(
+        self, account_id: str, public_key: str, *, final: bool = False
+    ) -> int | None:
+        """The key's nonce at the head (or at the final block with ``final``), None if absent."""
+        with self.reading(final=final) as (_, near, db):
+            return near.access_key_nonce(db, account_id, public_key)
 
     # --- faucets (devnet only) --------------------------------------------------------------------
 

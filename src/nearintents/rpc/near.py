@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from nearintents.encoding import EncodingError, b64decode, b64encode, hex_decode
+from nearintents.encoding import EncodingError, b58decode, b64decode, b64encode, hex_decode
 from nearintents.rpc.errors import (
     RpcMalformedResponse,
     RpcServerError,
@@ -210,6 +210,15 @@ class TxOutcome(BaseModel):
 EVENT_PREFIX = "EVENT_JSON:"
 
 
+def is_final_outcome(outcome: TxOutcome) -> bool:
+    """Whether a ``tx`` answer is the transaction's final outcome: its block is final (an old node
+    omits ``final_execution_status``: it answers for executed transactions only) and no receipt
+    is still running. Before that, what it says may still change or be incomplete."""
+    if outcome.final_execution_status not in (None, TxExecutionStatus.FINAL):
+        return False
+    return outcome.status is not None and outcome.status.pending is None
+
+
 def executed_intent_hashes(outcome: TxOutcome, contract_id: str) -> set[str]:
     """The intent hashes a transaction executed: the ``intents_executed`` (dip4) events logged by
     successful receipts of ``contract_id`` (near/intents core/src/events.rs). A line that is not
@@ -241,6 +250,7 @@ def executed_intent_hashes(outcome: TxOutcome, contract_id: str) -> set[str]:
 
 _CALL = TypeAdapter(_CallFunctionWire)
 _TX = TypeAdapter(TxOutcome)
+_ANY: TypeAdapter[Any] = TypeAdapter(Any)
 _PANIC_RES = (
     re.compile(r"Smart contract panicked: (.*?)\"?\)+$", re.DOTALL),
     re.compile(r'panic_msg: "(.*?)" }', re.DOTALL),
@@ -404,6 +414,59 @@ class HttpNearRpc(JsonRpcClient):
                 f"outcome of {outcome.transaction.hash}, asked for {tx_hash}", method="tx"
             )
         return outcome
+
+    async def account_exists(self, account_id: str, *, finality: Finality = Finality.FINAL) -> bool:
+        """``view_account``: False when the node says ``UNKNOWN_ACCOUNT``."""
+        params = {
+            "request_type": "view_account",
+            "finality": Finality(finality).value,
+            "account_id": account_id,
+        }
+        try:
+            await self._rpc.call("query", params, _ANY)
+        except RpcServerError as exc:
+            if exc.cause_name == "UNKNOWN_ACCOUNT":
+                return False
+            raise
+        return True
+
+    async def access_key(
+        self, account_id: str, public_key: str, *, finality: Finality = Finality.OPTIMISTIC
+    ) -> tuple[int, bytes]:
+        """``view_access_key``: the key's nonce and the block hash it was read at (what the next
+        transaction signs: nonce + 1 and a recent block). ``optimistic`` by default: the next
+        nonce must follow the head's, and ``final`` trails a transaction sent a block ago."""
+        params = {
+            "request_type": "view_access_key",
+            "finality": Finality(finality).value,
+            "account_id": account_id,
+            "public_key": public_key,
+        }
+        answer = await self._rpc.call("query", params, _ACCESS_KEY)
+        return answer.nonce, b58decode(answer.block_hash, length=32)
+
+    async def send_tx(
+        self,
+        signed_tx_base64: str,
+        *,
+        wait_until: TxExecutionStatus = TxExecutionStatus.EXECUTED_OPTIMISTIC,
+    ) -> TxOutcome:
+        """``send_tx``: submit a signed transaction and wait for ``wait_until``. A transaction
+        refused before execution is an :class:`RpcServerError` (``INVALID_TRANSACTION``)."""
+        params = {"signed_tx_base64": signed_tx_base64, "wait_until": wait_until.value}
+        return await self._rpc.call(
+            "send_tx", params, _TX, time_limit=self._rpc.timeout + NODE_TX_WAIT_S
+        )
+
+
+class _AccessKeyWire(BaseModel):
+    model_config = _WIRE
+
+    nonce: Height
+    block_hash: NonEmptyStr
+
+
+_ACCESS_KEY = TypeAdapter(_AccessKeyWire)
 
 
 # --- the verifier's views -----------------------------------------------------------------------
@@ -580,10 +643,7 @@ class VerifierViews:
             outcome = await self.rpc.tx_status(tx_hash, self.relayer_account_id)
         except UnknownTransaction:
             return None
-        # An old node omits final_execution_status: it answers for executed transactions only.
-        if outcome.final_execution_status not in (None, TxExecutionStatus.FINAL):
-            return None
-        if outcome.status is None or outcome.status.pending is not None:
+        if not is_final_outcome(outcome):
             return None
         return intent_hash in executed_intent_hashes(outcome, self.contract_id)
 

@@ -88,6 +88,21 @@ def _verifier_balance(manifest: dict[str, Any], account: str, token: str) -> int
         _fail(f"the devnet NEAR RPC at {manifest['near_rpc']} failed: {exc}", 2)
 
 
+async def _ft_balance(manifest: dict[str, Any], contract: str, account: str) -> int:
+    async with HttpNearRpc(manifest["near_rpc"], timeout=TIMEOUT_S) as rpc:
+        return int(await rpc.view(contract, "ft_balance_of", {"account_id": account}))
+
+
+def _near_balance(manifest: dict[str, Any], asset: dict[str, Any], account: str) -> int:
+    """The NEP-141 balance on the token contract itself, outside the verifier."""
+    if asset["chain"] != NEAR_CHAIN or not is_near_account(account):
+        _fail("--on-near takes a NEAR-native asset and a NEAR account", 1)
+    try:
+        return asyncio.run(_ft_balance(manifest, asset["contractAddress"], account))
+    except (RpcError, httpx.HTTPError, OSError, ValueError, TypeError) as exc:
+        _fail(f"the devnet NEAR RPC at {manifest['near_rpc']} failed: {exc}", 2)
+
+
 def _balance(manifest: dict[str, Any], asset: dict[str, Any], address: str) -> int:
     if is_near_account(address):
         return _verifier_balance(manifest, address, asset["assetId"])
@@ -155,14 +170,31 @@ def deposit(
     amount: Annotated[str, typer.Option("--amount", help="Amount in base units.")],
     memo: Annotated[str | None, typer.Option("--memo", help="Deposit memo.")] = None,
     sender: Annotated[str, typer.Option("--from", help="Devnet user wallet.")] = "alice",
+    on_near: Annotated[
+        bool,
+        typer.Option("--on-near", help="A plain NEP-141 ft_transfer on NEAR, outside intents."),
+    ] = False,
     data_dir: DataDir = None,
     as_json: AsJson = False,
 ) -> None:
     """Send from a devnet user wallet: on the asset's chain, or as a verifier `transfer`
-    intent when `--to` is a NEAR account (an INTENTS deposit address)."""
+    intent when `--to` is a NEAR account (an INTENTS deposit address). With `--on-near`, a
+    NEAR-native token leaves the wallet's NEAR account with a signed `ft_transfer`."""
     manifest = _manifest(data_dir)
     asset = _asset(manifest, asset_id)
-    if is_near_account(to):
+    if on_near:
+        if asset["chain"] != NEAR_CHAIN or not is_near_account(to):
+            _fail("--on-near takes a NEAR-native asset and a NEAR account", 1)
+        args: dict[str, Any] = {"receiver_id": to, "amount": amount}
+        if memo is not None:
+            args["memo"] = memo
+        call = {"wallet": sender, "receiver": asset["contractAddress"], "method": "ft_transfer",
+                "args": args, "deposit": "1"}  # fmt: skip
+        result = _control(manifest, "POST", "/near/call", json=call)
+        if "Failure" in result["status"]:
+            _fail(f"ft_transfer {result['tx_hash']} failed: {result['status']['Failure']}", 1)
+        kind = "ft_transfer on NEAR"
+    elif is_near_account(to):
         body: dict[str, Any] = {"wallet": sender, "to": to, "token": asset_id, "amount": amount}
         if memo is not None:
             body["memo"] = memo
@@ -187,14 +219,19 @@ def deposit(
 def balance(
     asset_id: Annotated[str, typer.Option("--asset", help="Asset id (nep141:…).")],
     address: Annotated[str, typer.Option("--address", help="Chain address or NEAR account.")],
+    on_near: Annotated[
+        bool, typer.Option("--on-near", help="The NEP-141 balance on NEAR, outside intents.")
+    ] = False,
     data_dir: DataDir = None,
     as_json: AsJson = False,
 ) -> None:
     """The balance of `--address`: on the asset's chain, or in the verifier for a NEAR
-    account."""
+    account (`--on-near`: on the NEAR-native token's contract itself)."""
     manifest = _manifest(data_dir)
     asset = _asset(manifest, asset_id)
-    amount = _balance(manifest, asset, address)
+    amount = (
+        _near_balance(manifest, asset, address) if on_near else _balance(manifest, asset, address)
+    )
     if as_json:
         typer.echo(json.dumps({"asset": asset_id, "address": address, "balance": str(amount)}))
     else:

@@ -11,6 +11,8 @@ from oneclick.services.fees import ProtocolFeeCache
 from oneclick.services.ports import (
     Bridge,
     Clock,
+    NearChain,
+    NearSigner,
     Prices,
     QuoteSigner,
     SolverRelay,
@@ -36,6 +38,13 @@ class QuotePolicy:
     # Live (unexpired), unfunded non-dry quotes one client may hold; None: no cap.
     max_unfunded_per_ip: int | None = None
     max_unfunded_per_partner: int | None = None
+    # Who signs the relay's execute_intents transactions (``near.relayer_account``): ``tx`` needs
+    # it to read a withdrawal's receipts. Unset, payouts and refunds to NEAR accounts cannot be
+    # confirmed and are refused.
+    near_relayer_account: str | None = None
+    # The funded account that moves NEAR-native deposits (``near.operator_account_id`` with its
+    # key); unset, those quotes are refused. The API quotes on it without holding the key.
+    near_operator_account: str | None = None
 
     def time_estimate(self, origin_chain: str, destination_chain: str) -> int:
         """Seconds after deposit confirmation: ``"<origin>-><destination>"``, then
@@ -134,3 +143,5 @@ class ServiceContext:
     policy: QuotePolicy = field(default_factory=QuotePolicy)
     jwt_secret: bytes = field(default=b"", repr=False)
     engine: EnginePolicy = field(default_factory=EnginePolicy)
+    near: NearChain | None = None
+    near_signer: NearSigner | None = None  # workers with an operator account: NEAR deposits

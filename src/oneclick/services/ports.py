@@ -17,10 +17,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from nearintents.near_tx import Action as NearAction
+from nearintents.near_tx import SignedNearTransaction
 from nearintents.rpc import (
     DepositAddress,
     DepositMode,
     DepositStatus,
+    Finality,
     PublishResult,
     Quote,
     QuoteFailure,
@@ -28,6 +31,7 @@ from nearintents.rpc import (
     RecentDeposits,
     StatusResult,
     SupportedToken,
+    TxOutcome,
     Withdrawal,
 )
 from oneclick.domain.engine import DepositRecord, EngineSwap, Leg, Phase, RefundReason
@@ -107,6 +111,45 @@ class Verifier(Protocol):
         """Whether the final transaction ``tx_hash`` executed the intent ``intent_hash``; None
         when that cannot be told (not known or not final yet)."""
         ...
+
+
+class NearChain(Protocol):
+    """NEAR RPC beyond the verifier's views: what payouts to NEAR accounts and NEAR-native
+    deposits need."""
+
+    async def account_exists(
+        self, account_id: str, *, finality: Finality = Finality.FINAL
+    ) -> bool: ...
+
+    async def tx_status(self, tx_hash: str, sender_account_id: str) -> TxOutcome: ...
+
+    async def view(
+        self, account_id: str, method_name: str, args: Mapping[str, Any] | None = None
+    ) -> Any: ...
+
+    async def access_key(self, account_id: str, public_key: str) -> tuple[int, bytes]: ...
+
+    async def send_tx(self, signed_tx_base64: str) -> TxOutcome: ...
+
+
+class NearSigner(Protocol):
+    """Signs NEAR transactions: the operator account, and custody accounts by index. Keys never
+    leave the adapter."""
+
+    @property
+    def operator_account_id(self) -> str: ...
+
+    @property
+    def operator_public_key(self) -> str: ...
+
+    def sign_as_operator(
+        self, receiver_id: str, nonce: int, block_hash: bytes, actions: Sequence[NearAction]
+    ) -> SignedNearTransaction: ...
+
+    def sign_as_custody(
+        self, index: int, receiver_id: str, nonce: int, block_hash: bytes,
+        actions: Sequence[NearAction],
+    ) -> SignedNearTransaction: ...  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

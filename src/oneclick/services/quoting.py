@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from nearintents.rpc import DepositMode as BridgeDepositMode
 from nearintents.rpc import Quote, QuoteFailure, QuoteRequest
+from nearintents.rpc.near_delivery import can_be_created_by_transfer
 from oneclick.domain.documents import (
     Deposit,
     JsonObject,
@@ -25,6 +26,7 @@ from oneclick.domain.errors import (
     TemporaryError,
     TooMany,
 )
+from oneclick.domain.near_paths import near_deliveries, refuse_stranding_near_paths
 from oneclick.domain.quotes import (
     Fees,
     InputFee,
@@ -120,6 +122,19 @@ async def _deposit(ctx: ServiceContext, spec: QuoteSpec, account_id: str) -> tup
     return answer.address, answer.memo
 
 
+async def _check_near_receivers(ctx: ServiceContext, spec: QuoteSpec) -> None:
+    """A named NEAR account must exist to receive native NEAR (an implicit one is created by the
+    transfer); the SDK checks the same before a withdrawal (direct-bridge.ts validateWithdrawal)."""
+    for what, _, account in near_deliveries(spec):
+        if can_be_created_by_transfer(account):
+            continue
+        assert ctx.near is not None  # refuse_stranding_near_paths refused it otherwise
+        async with calling("NEAR RPC (view_account)"):
+            exists = await ctx.near.account_exists(account)
+        if not exists:
+            raise RequestError(f"{what} {account!r} is not an existing NEAR account")
+
+
 def _fee_plan(fees: Fees, amounts: QuoteAmounts, protocol_fee_pips: int) -> str:
     """``swaps.fees``: the input fees and withdrawal fee the swap charges, and for the record the
     relay's amounts and the verifier's fee they were reconciled with when quoted."""
@@ -181,6 +196,12 @@ async def request_quote(
         min_deadline=ctx.policy.min_deadline,
         max_deadline=ctx.policy.max_deadline,
     )
+    refuse_stranding_near_paths(
+        spec,
+        near_payouts=ctx.near is not None and ctx.policy.near_relayer_account is not None,
+        near_deposits=ctx.near is not None and ctx.policy.near_operator_account is not None,
+    )
+    await _check_near_receivers(ctx, spec)
     if spec.swap_type is SwapType.ANY_INPUT:  # validate_quote_request refuses it; be explicit
         raise RequestError("swapType ANY_INPUT is not supported by this service")
     fees = _fees(ctx, spec, partner)

@@ -18,7 +18,14 @@ from nearintents.diff import fee_amount, unmatched
 from nearintents.encoding import b58encode, b64decode
 from nearintents.keys import PublicKey, implicit_account_id
 from nearintents.nonce import VersionedNonce, decode_nonce
-from nearintents.payload import DefusePayload, FtWithdraw, InvalidPayload, TokenDiff, Transfer
+from nearintents.payload import (
+    DefusePayload,
+    FtWithdraw,
+    InvalidPayload,
+    NativeWithdraw,
+    TokenDiff,
+    Transfer,
+)
 
 
 class Rejected(Exception):  # noqa: N818 (reads as the verifier's answer)
@@ -34,6 +41,9 @@ class Movement:
     cause: str  # mint | token_diff | fee | transfer | withdraw
 
 
+WNEAR = "wrap.near"
+
+
 @dataclass(frozen=True, slots=True)
 class WithdrawalRecord:
     tx_hash: str
@@ -43,6 +53,7 @@ class WithdrawalRecord:
     amount: int
     memo: str | None
     at: datetime
+    native: bool = False  # a native_withdraw: wNEAR unwrapped and sent as NEAR
 
 
 @dataclass
@@ -87,7 +98,7 @@ class Ledger:
         nonces: set[tuple[str, bytes]] = set()
         diffs: list[dict[str, int]] = []
         moves: list[tuple[str, str, int, str]] = []
-        withdrawals: list[tuple[str, str, str, int, str | None]] = []
+        withdrawals: list[tuple[str, str, str, int, str | None, bool]] = []
         hashes: list[str] = []
 
         def move(account: str, token: str, delta: int, cause: str) -> None:
@@ -147,7 +158,19 @@ class Ledger:
                 elif isinstance(intent, FtWithdraw):
                     move(signer, f"nep141:{intent.token}", -intent.amount, "withdraw")
                     withdrawals.append(
-                        (signer, intent.token, intent.receiver_id, intent.amount, intent.memo)
+                        (
+                            signer,
+                            intent.token,
+                            intent.receiver_id,
+                            intent.amount,
+                            intent.memo,
+                            False,
+                        )
+                    )
+                elif isinstance(intent, NativeWithdraw):
+                    move(signer, f"nep141:{WNEAR}", -intent.amount, "withdraw")
+                    withdrawals.append(
+                        (signer, WNEAR, intent.receiver_id, intent.amount, None, True)
                     )
                 else:
                     raise Rejected(f"invalid intent: {intent.intent} is not modelled by the fake")
@@ -170,8 +193,8 @@ class Ledger:
         self.used_nonces |= nonces
         self.movements.extend(Movement(tx_hash, a, t, d, c) for a, t, d, c in moves)
         self.withdrawals.extend(
-            WithdrawalRecord(tx_hash, a, t, r, amount, memo, now)
-            for a, t, r, amount, memo in withdrawals
+            WithdrawalRecord(tx_hash, a, t, r, amount, memo, now, native)
+            for a, t, r, amount, memo, native in withdrawals
         )
         self.executed.extend((tx_hash, h) for h in hashes)
         return tx_hash

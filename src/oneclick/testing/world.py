@@ -3,7 +3,7 @@ clock, generated keys and a SQLite store. Used by tests, schemathesis and demos.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from oneclick.testing.fakes import (
     FakeSolverRelay,
     FakeVerifierViews,
 )
+from oneclick.testing.near import FakeNearChain
 
 
 @dataclass
@@ -37,6 +38,7 @@ class FakeWorld:
     prices: FakePrices
     keys: KeyMaterial
     store: SqlStore
+    near: FakeNearChain | None = None
 
     def app(self) -> FastAPI:
         return create_app(self.ctx)
@@ -56,6 +58,7 @@ async def fake_world(
     keys: KeyMaterial | None = None,
     engine_policy: EnginePolicy | None = None,
     custody_pool: int = DEFAULT_CUSTODY_POOL,
+    near: bool = False,
 ) -> FakeWorld:
     """Build the world on ``database_url`` (migrated here, ``custody_pool`` custody accounts
     derived ahead, as a worker keeps them). The relay, bridge and verifier share
@@ -77,6 +80,11 @@ async def fake_world(
     engine = make_engine(database_url)
     await upgrade(engine)
     store = SqlStore(engine)
+    policy = policy or QuotePolicy()
+    # With ``near``: payouts to NEAR accounts, confirmed from the fake chain's tx outcomes.
+    chain = FakeNearChain(verifier.ledger) if near else None
+    if chain is not None:
+        policy = replace(policy, near_relayer_account=chain.relayer)
     custody = KeyCustody(keys)
     # As a worker would have before the API's first quote (the API itself derives nothing).
     await top_up_custody_pool(store, custody, custody_pool, clock.now())
@@ -90,11 +98,12 @@ async def fake_world(
         custody=custody,
         registry=AssetRegistry(SAMPLE_ASSETS),
         fee_cache=ProtocolFeeCache(verifier, clock, timedelta(seconds=30)),
-        policy=policy or QuotePolicy(),
+        policy=policy,
         jwt_secret=keys.jwt_secret,
         engine=engine_policy or EnginePolicy(),
+        near=chain,
     )
-    return FakeWorld(ctx, clock, relay, bridge, verifier, prices, keys, store)
+    return FakeWorld(ctx, clock, relay, bridge, verifier, prices, keys, store, chain)
 
 
 def sqlite_url(directory: Path) -> str:

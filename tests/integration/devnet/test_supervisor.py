@@ -108,6 +108,24 @@ async def test_the_devnet_runs_and_writes_its_manifest(tmp_path: Path) -> None:
             bad = await http.post("/intents/transfer", json={**body, "to": "Not An Account"})
             assert bad.status_code == 400
 
+            # alice's NEAR account outside intents.near: NEAR, a key, NEP-141 balances; she
+            # signs an ft_transfer_call into the verifier (msg: the account to credit).
+            [near_alice] = [w for w in manifest["wallets"]
+                            if w["chain"] == "near:mainnet" and w["name"] == "alice"]  # fmt: skip
+            alice = near_alice["address"]
+            assert devnet.verifier.native_balance(alice) == int(near_alice["near_account"]["near"])
+            on_token = devnet.verifier.ft_balance_of("usdc.near", alice)
+            assert on_token == int(near_alice["near_account"]["usdc.near"]) > 0
+            call = {"wallet": "alice", "receiver": "usdc.near", "method": "ft_transfer_call",
+                    "args": {"receiver_id": "intents.near", "amount": "700", "msg": "d" * 64},
+                    "deposit": "1"}  # fmt: skip
+            sent = await http.post("/near/call", json=call)
+            assert sent.status_code == 200, sent.text
+            assert "SuccessValue" in sent.json()["status"]
+            view = {"account_id": "d" * 64, "token_id": "nep141:usdc.near"}
+            assert int(devnet.verifier.view("mt_balance_of", view)) == 700
+            assert devnet.verifier.ft_balance_of("usdc.near", alice) == on_token - 700
+
         # Confirmations progress on their own: the miner adds blocks.
         btc = devnet.chains["btc:mainnet"]
         head = await btc.head()

@@ -15,11 +15,16 @@ import httpx
 import pytest
 
 from devnet.verifier import DEFAULT_RELAYER, ManualClock, RpcServer, Verifier, VerifierConfig
+from devnet.verifier.near_tokens import ONE_NEAR
 from devnet.verifier.testing import SECOND_NS, Signer, transfer
 from nearintents import signing
-from nearintents.encoding import b64encode
+from nearintents.encoding import b58encode, b64encode
+from nearintents.keys import Ed25519SecretKey, implicit_account_id
+from nearintents.near_tx import Transfer as NearTransfer
+from nearintents.near_tx import sign_transaction
 from nearintents.nonce import fresh_versioned_nonce
 from nearintents.rpc import Finality, HttpNearRpc, TxExecutionStatus, VerifierViews
+from nearintents.rpc.near import is_final_outcome
 
 USDC = "nep141:usdc.near"
 alice = Signer.ed25519("alice")
@@ -146,3 +151,36 @@ async def test_the_devnet_keeps_making_blocks_and_collecting_nonces(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_a_signed_transaction_reaches_final_only_blocks_later(
+    verifier: Verifier, clock: ManualClock, rpc: HttpNearRpc, url: str
+) -> None:
+    """``send_tx`` commits like every other call: its state changes (the access key's nonce, an
+    implicit account created by a Transfer, the sender's NEAR) have undo records, so ``final``
+    reads the state before it until ``finality_lag`` blocks have passed."""
+    key = Ed25519SecretKey.generate()
+    public_key = "ed25519:" + b58encode(key.public_key.data)
+    sender = implicit_account_id(key.public_key)
+    verifier.faucet_near(sender, 10 * ONE_NEAR).ensure_success()
+    verifier.add_access_key(sender, public_key).ensure_success()
+    for _ in range(2):
+        await _next_block(clock, url)
+    receiver = implicit_account_id(Ed25519SecretKey.generate().public_key)
+    nonce, block = await rpc.access_key(sender, public_key, finality=Finality.FINAL)
+    assert nonce == 0
+    signed = sign_transaction(key, sender, receiver, nonce + 1, block, [NearTransfer(ONE_NEAR)])
+    outcome = await rpc.send_tx(signed.base64)
+    assert outcome.final_execution_status is TxExecutionStatus.EXECUTED_OPTIMISTIC
+    assert await rpc.account_exists(receiver, finality=Finality.OPTIMISTIC)
+    assert not await rpc.account_exists(receiver)  # `final` by default: not there yet
+    assert (await rpc.access_key(sender, public_key))[0] == 1  # optimistic by default
+    assert (await rpc.access_key(sender, public_key, finality=Finality.FINAL))[0] == 0
+    for _ in range(2):
+        await _next_block(clock, url)
+    assert await rpc.account_exists(receiver)
+    assert (await rpc.access_key(sender, public_key, finality=Finality.FINAL))[0] == 1
+    final = await rpc.tx_status(signed.hash, sender)
+    assert final.final_execution_status is TxExecutionStatus.FINAL
+    assert is_final_outcome(final)
+    assert not is_final_outcome(outcome)

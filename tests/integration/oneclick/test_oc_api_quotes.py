@@ -83,10 +83,27 @@ async def test_intents_and_near_native_deposits_are_the_custody_account(
     assert int(address, 16) >= 0
     near = await client.post(
         "/v0/quote",
-        json=quote_request(originAsset="nep141:wrap.near", amount=str(10**24), refundTo="bob.near"),
-    )
+        json=quote_request(originAsset="nep141:wrap.near", amount=str(10**24), refundTo="bob.near",
+                           depositType="INTENTS", refundType="INTENTS"),
+    )  # fmt: skip
     assert len(near.json()["quote"]["depositAddress"]) == 64
     assert "refundFee" not in near.json()["quote"]
+
+
+async def test_near_native_paths_that_would_strand_funds_are_a_400(
+    client: httpx.AsyncClient,
+) -> None:
+    origin = await client.post(
+        "/v0/quote",
+        json=quote_request(originAsset="nep141:wrap.near", amount=str(10**24), refundTo="bob.near"),
+    )
+    assert origin.status_code == 400
+    assert "depositType ORIGIN_CHAIN is not supported by this service" in origin.json()["message"]
+    payout = await client.post(
+        "/v0/quote", json=quote_request(destinationAsset="nep141:wrap.near", recipient="bob.near")
+    )
+    assert payout.status_code == 400
+    assert "delivery to a NEAR account cannot be confirmed" in payout.json()["message"]
 
 
 async def test_memo_deposits_need_the_memo_for_status(client: httpx.AsyncClient) -> None:

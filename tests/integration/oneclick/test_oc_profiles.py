@@ -244,7 +244,8 @@ def _quote_requests() -> list[dict[str, Any]]:
                       quoteWaitingTimeMs=500,
                       virtualChainRecipient="0xb4c2fbec9d610F9A3a9b843c47b1A8095ceC887C"),
         quote_request(depositType="INTENTS", customRecipientMsg="hello"),
-        quote_request(originAsset="nep141:wrap.near", amount=str(10**24), refundTo="bob.near"),
+        quote_request(originAsset="nep141:wrap.near", amount=str(10**24), refundTo="bob.near",
+                      depositType="INTENTS", refundType="INTENTS"),
         quote_request(originAsset=STELLAR_XLM, amount="100000000", depositMode="MEMO",
                       refundTo="GAHK7EEG2WWHVKDNT4CEQFZGKF2LGDSW2IVM4S5DP42RBW3K6BTODB4A"),
     ]  # fmt: skip

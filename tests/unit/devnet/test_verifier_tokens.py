@@ -202,10 +202,28 @@ def test_withdraw_with_storage_deposit_registers_the_receiver(strict: Verifier) 
 def test_native_withdraw_unwraps_and_sends_near(strict: Verifier) -> None:
     user = Signer(alice.key, "user.near")
     strict.add_public_key("user.near", alice.public_key).ensure_success()
+    strict.faucet_near("cold.near", 1).ensure_success()  # a named account must exist
     intent = {"intent": "native_withdraw", "receiver_id": "cold.near", "amount": str(ONE_NEAR // 4)}
     record = strict.execute_intents([user.sign(strict, [intent])]).ensure_success()
     assert events(record.receipts[0].logs)[0] == ("dip4", "native_withdraw")
-    assert strict.native_balance("cold.near") == ONE_NEAR // 4
+    assert strict.native_balance("cold.near") == ONE_NEAR // 4 + 1
+    assert strict.mt_balance_of("user.near", WNEAR) == ONE_NEAR // 4
+
+
+@pytest.mark.parametrize(("receiver", "delivered"), [("a" * 64, True), ("nobody.near", False)])
+def test_native_withdraw_creates_only_implicit_accounts(
+    strict: Verifier, receiver: str, delivered: bool
+) -> None:
+    """nearcore: a Transfer creates an implicit account; to a missing named one it fails, and
+    intents.near does not refund a failed native_withdraw (tokens/nep141/native.rs)."""
+    user = Signer(alice.key, "user.near")
+    strict.add_public_key("user.near", alice.public_key).ensure_success()
+    intent = {"intent": "native_withdraw", "receiver_id": receiver, "amount": str(ONE_NEAR // 4)}
+    record = strict.execute_intents([user.sign(strict, [intent])]).ensure_success()
+    [transfer] = [r for r in record.receipts if r.method == "transfer"]
+    assert transfer.executor_id == receiver
+    assert transfer.failed is not delivered
+    assert strict.native_balance(receiver) == (ONE_NEAR // 4 if delivered else 0)
     assert strict.mt_balance_of("user.near", WNEAR) == ONE_NEAR // 4
 
 

@@ -171,12 +171,14 @@ async def make_kit(
     *,
     database_url: str | None = None,
     engine: EnginePolicy = TEST_POLICY,
+    near: bool = False,
     custody_pool: int = 16,
 ) -> Kit:
     world = await fake_world(
         database_url or sqlite_url(tmp_path),
         policy=QuotePolicy(inactive_grace=timedelta(hours=24)),
         engine_policy=engine,
+        near=near,
         custody_pool=custody_pool,
     )
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app()), base_url="http://oc")

@@ -104,16 +104,16 @@ async def test_intents_deposit_and_intents_recipient(kit: Kit) -> None:
     assert kit.world.verifier.ledger.withdrawals == []
 
 
-async def test_near_native_origin_and_destination(kit: Kit) -> None:
+async def test_near_native_origin_and_destination_inside_intents(kit: Kit) -> None:
     quote = await kit.quote(
         originAsset=USDC_NEAR, amount="10000000", destinationAsset=WNEAR,
-        recipient="bob.near", refundTo="alice.near",
+        depositType="INTENTS", recipientType="INTENTS", recipient="bob.near",
+        refundType="INTENTS", refundTo="alice.near",
     )  # fmt: skip
     assert quote["depositAddress"] == await kit.account(quote)
     body = await _success(kit, quote, 10_000_000)
-    [payout] = kit.world.verifier.ledger.withdrawals
-    assert (payout.token, payout.receiver_id, payout.memo) == ("wrap.near", "bob.near", None)
-    assert body["swapDetails"]["amountOut"] == str(payout.amount)
+    assert kit.world.verifier.ledger.withdrawals == []
+    assert body["swapDetails"]["amountOut"] == str(kit.world.verifier.balances[("bob.near", WNEAR)])
 
 
 async def test_under_deposit_waits_for_a_top_up(kit: Kit) -> None:

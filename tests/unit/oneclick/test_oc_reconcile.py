@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from oc_engine_kit import BTC, BTC_REFUND, EVM_RECIPIENT, USDC_NEAR, USDT, Kit, make_kit
+from oc_engine_kit import BTC, BTC_REFUND, EVM_RECIPIENT, USDT, WNEAR, Kit, make_kit
 from typer.testing import CliRunner
 
 from oneclick.cli.main import app
@@ -31,7 +31,7 @@ USDT_FEE = 300_000
 
 @pytest.fixture
 async def kit(tmp_path: Path):
-    made = await make_kit(tmp_path)
+    made = await make_kit(tmp_path, near=True)  # NEAR refundTo needs confirmable payouts
     yield made
     await made.client.aclose()
     await made.world.aclose()
@@ -172,15 +172,15 @@ async def test_dust_and_unroutable_balances_are_recorded_for_the_operator(
     btc = await kit.quote()
     await kit.deposit(btc, 100_000)
     near = await kit.quote(
-        originAsset=USDC_NEAR, amount="10000000", destinationAsset=USDT,
-        recipient=EVM_RECIPIENT, refundTo="alice.near",
+        originAsset=WNEAR, amount=str(10**24), depositType="INTENTS", destinationAsset=USDT,
+        recipient=EVM_RECIPIENT, refundTo="ab" * 32,
     )  # fmt: skip
     await kit.drive(until=kit.clock.now() + timedelta(hours=1))  # the BTC swap succeeds
     kit.clock.advance(timedelta(days=2))
     await kit.drive()  # both quotes are past their deadlines: the engine is done with them
     await kit.deposit(btc, 1_500)  # below the bridge's minimum withdrawal (5000)
     near_account = await kit.account(near)
-    kit.world.verifier.ledger.mint(near_account, BTC, 30_000)  # BTC cannot reach alice.near
+    kit.world.verifier.ledger.mint(near_account, BTC, 30_000)  # BTC cannot reach a NEAR refundTo
 
     report = await reconcile_until_quiet(kit)
 

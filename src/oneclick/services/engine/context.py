@@ -13,6 +13,8 @@ from oneclick.services.ports import (
     Custody,
     EngineMetrics,
     EngineStore,
+    NearChain,
+    NearSigner,
     SolverRelay,
     Verifier,
 )
@@ -31,6 +33,8 @@ class EngineContext:
     policy: EnginePolicy
     metrics: EngineMetrics
     owner: str  # the lease owner every write is fenced with
+    near: NearChain | None = None
+    near_signer: NearSigner | None = None
 
     @classmethod
     def of(
@@ -53,6 +57,8 @@ class EngineContext:
             policy=ctx.engine,
             metrics=metrics,
             owner=owner,
+            near=ctx.near,
+            near_signer=ctx.near_signer,
         )
 
     def asset(self, token_id: str) -> Asset:

@@ -20,6 +20,7 @@ from oneclick.domain.requests import DepositType
 from oneclick.domain.swaps import SwapStatus, can_transition
 from oneclick.services.boundary import calling
 from oneclick.services.engine.context import EngineContext
+from oneclick.services.engine.near_deposits import sweep_near_deposit
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,11 @@ def total_deposited(swap: EngineSwap, legs: list[Leg], origin_balance: int) -> i
 
 async def step_deposit(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
     await scan_bridge_deposits(ctx, swap)
+    if (
+        swap.deposit_type == DepositType.ORIGIN_CHAIN.value
+        and ctx.asset(swap.origin_asset).is_near_native
+    ):
+        await sweep_near_deposit(ctx, swap)
     credited = await balance(ctx, swap, swap.origin_asset)
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:

@@ -34,6 +34,7 @@ from oneclick.domain.records import IntentKind, IntentState
 from oneclick.services.boundary import calling
 from oneclick.services.engine.context import EngineContext
 from oneclick.services.engine.deposits import balance
+from oneclick.services.engine.near_payouts import confirm_near_delivery, near_delivery_intent
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def delivery_intent(asset: Asset, amount: int, receiver: str, *, internal: bool)
         return Transfer(receiver_id=receiver, tokens={asset.asset_id: amount})
     contract = _contract(asset)
     if not is_bridged(asset):
-        return FtWithdraw(token=contract, receiver_id=receiver, amount=amount)
+        return near_delivery_intent(asset, contract, amount, receiver)
     address, memo = destination(asset.blockchain, receiver)
     return FtWithdraw(
         token=contract,
@@ -246,7 +247,7 @@ async def confirm_leg(
     if leg.delivered is not None:
         return leg
     amount = leg.debits.get(asset.asset_id, 0)
-    if internal or not is_bridged(asset):
+    if internal:
         return await _save(
             ctx, swap, leg, delivered=amount, destination_tx_hash=leg.tx_hash or leg.intent_hash
         )
@@ -260,6 +261,11 @@ async def confirm_leg(
             )
         leg = await _save(ctx, swap, leg, tx_hash=status.tx_hash)
         tx_hash = status.tx_hash
+    if not is_bridged(asset):
+        delivered = await confirm_near_delivery(ctx, swap, leg, asset, _contract(asset), tx_hash)
+        if delivered is None:
+            return None
+        return await _save(ctx, swap, leg, delivered=delivered, destination_tx_hash=tx_hash)
     async with calling("the bridge (withdrawal_status)"):
         try:
             withdrawals = await ctx.bridge.withdrawal_status(tx_hash)

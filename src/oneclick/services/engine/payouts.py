@@ -23,6 +23,7 @@ from oneclick.services.engine.legs import (
     publish_leg,
     sign_leg,
 )
+from oneclick.services.engine.near_payouts import check_near_receiver
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ async def sign_and_publish(
     internal: bool,
 ) -> Leg:
     asset = ctx.asset(token)
+    if not internal and asset.is_near_native:
+        await check_near_receiver(ctx, receiver)
     intent = delivery_intent(asset, amount, receiver, internal=internal)
     deadline = ctx.clock.now() + ctx.policy.withdraw_intent_lifetime
     leg = await sign_leg(ctx, swap, kind, [intent], deadline=deadline, debits={token: amount})

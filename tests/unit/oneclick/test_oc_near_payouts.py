@@ -1,0 +1,132 @@
+"""Payouts to NEAR accounts on the fake world with a NEAR chain (issue 16 step 3): wNEAR goes out
+as native NEAR with ``native_withdraw``, a named receiver must exist before anything is signed,
+and SUCCESS waits for the receiver's transfer receipt in the ``tx`` outcome; a transfer that
+fails is never reported delivered."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from oc_engine_kit import WNEAR, Kit, make_kit, quote_request
+
+from oneclick.domain.records import IntentKind
+from oneclick.testing.near import FakeNearChain
+
+IMPLICIT = "ab" * 32
+
+
+@pytest.fixture
+async def kit(tmp_path: Path):
+    made = await make_kit(tmp_path, near=True)
+    yield made
+    await made.client.aclose()
+    await made.world.aclose()
+
+
+def chain(kit: Kit) -> FakeNearChain:
+    assert kit.world.near is not None
+    return kit.world.near
+
+
+async def test_wnear_to_a_fresh_implicit_account_is_delivered_as_native_near(kit: Kit) -> None:
+    quote = await kit.quote(destinationAsset=WNEAR, recipient=IMPLICIT)
+    await kit.deposit(quote, 100_000)
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=20))
+    body = await kit.status(quote)
+    assert body["status"] == "SUCCESS", body
+    [payout] = kit.world.verifier.ledger.withdrawals
+    assert (payout.native, payout.receiver_id, payout.token) == (True, IMPLICIT, "wrap.near")
+    assert body["swapDetails"]["amountOut"] == str(payout.amount)
+    [destination] = body["swapDetails"]["destinationChainTxHashes"]
+    assert destination["hash"] == payout.tx_hash
+
+
+async def test_a_named_recipient_that_does_not_exist_gets_no_quote(kit: Kit) -> None:
+    body = quote_request(destinationAsset=WNEAR, recipient="nobody.near")
+    response = await kit.client.post("/v0/quote", json=body)
+    assert response.status_code == 400
+    assert response.json()["message"] == "recipient 'nobody.near' is not an existing NEAR account"
+    chain(kit).accounts.add("nobody.near")
+    assert (await kit.client.post("/v0/quote", json=body)).status_code == 200
+
+
+async def test_a_payout_whose_transfer_fails_is_not_reported_delivered(kit: Kit) -> None:
+    chain(kit).accounts.add("shop.near")
+    quote = await kit.quote(destinationAsset=WNEAR, recipient="shop.near")
+    chain(kit).refusing.add("shop.near")  # e.g. deleted after the quote
+    await kit.deposit(quote, 100_000)
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=20))
+    body = await kit.status(quote)
+    assert body["status"] == "FAILED", body
+    assert body["swapDetails"]["destinationChainTxHashes"] == []
+    [payout] = kit.world.verifier.ledger.withdrawals  # it executed, and nothing arrived
+    swap = await kit.swap(quote)
+    async with kit.world.store.transaction() as tx:
+        [leg] = [leg for leg in await tx.legs(swap.id) if leg.kind is IntentKind.WITHDRAW]
+    assert leg.delivered is None
+    assert leg.tx_hash == payout.tx_hash
+
+
+async def test_nothing_is_sent_to_a_named_account_that_disappeared_until_it_exists(
+    kit: Kit,
+) -> None:
+    chain(kit).accounts.add("shop.near")
+    quote = await kit.quote(destinationAsset=WNEAR, recipient="shop.near")
+    chain(kit).accounts.discard("shop.near")
+    await kit.deposit(quote, 100_000)
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=10))
+    assert (await kit.status(quote))["status"] == "PROCESSING"
+    assert kit.world.verifier.ledger.withdrawals == []
+    chain(kit).accounts.add("shop.near")
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=20))
+    body = await kit.status(quote)
+    assert body["status"] == "SUCCESS", body
+    [payout] = kit.world.verifier.ledger.withdrawals
+    assert body["swapDetails"]["amountOut"] == str(payout.amount)
+
+
+async def test_a_wnear_refund_to_a_near_account_is_native_near_confirmed(kit: Kit) -> None:
+    """wNEAR funded inside the verifier (depositType INTENTS) and refunded to a NEAR account
+    (refundType ORIGIN_CHAIN) when no solver takes it: the same native_withdraw and check."""
+    quote = await kit.quote(
+        originAsset=WNEAR, amount=str(10**24), depositType="INTENTS", refundTo=IMPLICIT,
+    )  # fmt: skip
+    kit.world.relay.margins_bps = ()
+    await kit.deposit(quote, 10**24)
+    await kit.drive(until=kit.clock.now() + timedelta(hours=3))
+    body = await kit.status(quote)
+    assert body["status"] == "REFUNDED", body
+    [refund] = kit.world.verifier.ledger.withdrawals
+    assert (refund.native, refund.receiver_id, refund.amount) == (True, IMPLICIT, 10**24)
+    assert body["swapDetails"]["refundedAmount"] == str(10**24)
+
+
+async def test_a_wnear_refund_that_bounces_is_not_reported_refunded(kit: Kit) -> None:
+    chain(kit).accounts.add("gone.near")
+    quote = await kit.quote(
+        originAsset=WNEAR, amount=str(10**24), depositType="INTENTS", refundTo="gone.near",
+    )  # fmt: skip
+    chain(kit).refusing.add("gone.near")
+    kit.world.relay.margins_bps = ()
+    await kit.deposit(quote, 10**24)
+    await kit.drive(until=kit.clock.now() + timedelta(hours=3))
+    body = await kit.status(quote)
+    assert body["status"] == "FAILED", body
+    assert not body["swapDetails"].get("refundedAmount")
+
+
+async def test_a_delivery_counts_only_once_its_transaction_is_final(kit: Kit) -> None:
+    """The receipts of an EXECUTED_OPTIMISTIC outcome are not proof yet (the same rule as
+    ``VerifierViews.executed_in``): the swap waits for the FINAL outcome."""
+    chain(kit).final = False
+    quote = await kit.quote(destinationAsset=WNEAR, recipient=IMPLICIT)
+    await kit.deposit(quote, 100_000)
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=10))
+    body = await kit.status(quote)
+    assert body["status"] == "PROCESSING", body
+    assert len(kit.world.verifier.ledger.withdrawals) == 1  # executed, not yet confirmed
+    chain(kit).final = True
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=10))
+    assert (await kit.status(quote))["status"] == "SUCCESS"
