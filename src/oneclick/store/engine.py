@@ -21,8 +21,10 @@ from oneclick.domain.engine import (
 from oneclick.domain.quotes import SwapType
 from oneclick.domain.records import IntentKind, IntentRecord, IntentState
 from oneclick.domain.swaps import TERMINAL, SwapStatus
+from oneclick.domain.transitions import REASON_ENGINE, REASON_OPERATOR, REASON_PARKED
 from oneclick.services.ports import LeaseLost
 from oneclick.store.tables import deposits, intents, swaps
+from oneclick.store.transitions import append_transition, locked_swap_state
 
 
 def engine_swap(row: Row[Any]) -> EngineSwap:
@@ -143,6 +145,7 @@ class EngineQueries:
         refund_reason: RefundReason | None = None,
     ) -> None:
         values: dict[str, Any] = {"updated_at": now}
+        before = await locked_swap_state(self._conn, swap_id) if status is not None else None
         if status is not None:
             values.update(status=status.value, version=swaps.c.version + 1)
         if phase is not None:
@@ -152,6 +155,16 @@ class EngineQueries:
         if refund_reason is not None:
             values["refund_reason"] = refund_reason.value
         await self._conn.execute(update(swaps).where(swaps.c.id == swap_id).values(**values))
+        if status is not None and before is not None and before.status != status.value:
+            kept = refund_reason.value if refund_reason else before.refund_reason
+            reason = {
+                SwapStatus.REFUNDED: kept,
+                SwapStatus.FAILED: REASON_PARKED,
+            }.get(status, REASON_ENGINE)
+            await append_transition(
+                self._conn, swap_id, from_status=SwapStatus(before.status), to_status=status,
+                at=now, reason=reason,
+            )  # fmt: skip
 
     async def wake(self, swap_id: str, now: datetime) -> None:
         await self._conn.execute(
@@ -282,6 +295,7 @@ class EngineQueries:
         }
         if refund_reason is not None:
             values["refund_reason"] = refund_reason.value
+        before = await locked_swap_state(self._conn, swap_id)
         result = await self._conn.execute(
             update(swaps)
             .where(
@@ -290,4 +304,11 @@ class EngineQueries:
             )
             .values(**values)
         )
-        return bool(result.rowcount == 1)
+        reopened = bool(result.rowcount == 1)
+        if reopened and before is not None and before.status != status.value:
+            reason = REASON_OPERATOR + (f": {refund_reason.value}" if refund_reason else "")
+            await append_transition(
+                self._conn, swap_id, from_status=SwapStatus(before.status), to_status=status,
+                at=now, reason=reason,
+            )  # fmt: skip
+        return reopened

@@ -23,9 +23,11 @@ from oneclick.domain.records import (
     Partner,
 )
 from oneclick.domain.swaps import SwapRecord, SwapStatus
+from oneclick.domain.transitions import REASON_DEPOSIT_SUBMITTED, REASON_QUOTED
 from oneclick.services.ports import SwapSnapshot
 from oneclick.store.engine import EngineQueries, engine_swap, signed_intent_row
 from oneclick.store.tables import custody_accounts, deposits, intents, partners, swaps
+from oneclick.store.transitions import TransitionQueries, append_transition, locked_swap_state
 
 # ``DepositRecord``'s fields in order, labelled apart from the ``swaps`` columns they join.
 _SNAPSHOT_DEPOSIT = [
@@ -60,7 +62,7 @@ def _partner(row: Row[tuple[object, ...]]) -> Partner:
     return Partner(m["id"], m["name"], m["created_at"], m["expires_at"], m["revoked_at"])
 
 
-class SqlSession(EngineQueries):
+class SqlSession(EngineQueries, TransitionQueries):
     """One transaction's worth of repository operations (the ``StoreSession`` and
     ``EngineSession`` ports)."""
 
@@ -118,6 +120,10 @@ class SqlSession(EngineQueries):
             raise PermanentError(
                 f"deposit address {swap.deposit_address} is already used by another swap"
             ) from exc
+        await append_transition(
+            self._conn, swap.id, from_status=None, to_status=swap.status, at=swap.created_at,
+            reason=REASON_QUOTED,
+        )  # fmt: skip
 
     async def swap_by_deposit(self, address: str, memo: str | None) -> SwapRecord | None:
         row = (
@@ -189,13 +195,19 @@ class SqlSession(EngineQueries):
     async def set_status(
         self, swap_id: str, status: SwapStatus, *, expected_version: int, now: datetime
     ) -> None:
+        before = await locked_swap_state(self._conn, swap_id)
         result = await self._conn.execute(
             update(swaps)
             .where(swaps.c.id == swap_id, swaps.c.version == expected_version)
             .values(status=status.value, updated_at=now, version=swaps.c.version + 1)
         )
-        if result.rowcount != 1:
+        if result.rowcount != 1 or before is None:
             raise PermanentError(f"swap {swap_id} changed concurrently (version conflict)")
+        if before.status != status.value:
+            await append_transition(
+                self._conn, swap_id, from_status=SwapStatus(before.status), to_status=status,
+                at=now, reason=REASON_DEPOSIT_SUBMITTED,
+            )  # fmt: skip
 
     async def add_intent(self, intent: IntentRecord) -> None:
         await self._conn.execute(insert(intents).values(**signed_intent_row(intent)))

@@ -73,7 +73,7 @@ async def test_migrations_match_the_tables_and_are_idempotent(store: SqlStore) -
         )
         version = (await conn.execute(text("select version_num from alembic_version"))).scalar()
     assert diff == []
-    assert version == "0002"
+    assert version == "0005"
 
 
 async def test_custody_indexes_are_never_reused(store: SqlStore) -> None:
@@ -163,3 +163,42 @@ async def test_partners(store: SqlStore) -> None:
         )
         assert [p.name for p in await tx.partners()] == ["acme"]
         assert await tx.partner("missing") is None
+
+
+async def test_every_status_change_appends_to_the_transition_log(store: SqlStore) -> None:
+    from oneclick.domain.engine import Phase, RefundReason
+
+    account = await _account(store)
+    swap = _swap(account.index, account.account_id, "addr-log")
+    async with store.transaction() as tx:
+        await tx.add_swap(swap)
+        await tx.set_status(swap.id, SwapStatus.KNOWN_DEPOSIT_TX, expected_version=0, now=NOW)
+    later = NOW + timedelta(seconds=5)
+    async with store.transaction() as tx:
+        await tx.update_swap(swap.id, later, phase=Phase.SWAP)  # no status change: no entry
+        await tx.update_swap(swap.id, later, status=SwapStatus.PROCESSING)
+        await tx.update_swap(swap.id, later, status=SwapStatus.PROCESSING)  # unchanged
+        await tx.update_swap(
+            swap.id, later, status=SwapStatus.REFUNDED, refund_reason=RefundReason.DEPOSIT_TOO_LOW
+        )
+
+    async def rolled_back() -> None:
+        async with store.transaction() as tx:
+            await tx.update_swap(swap.id, later, status=SwapStatus.FAILED)
+            raise RuntimeError("the step failed after the update")
+
+    with pytest.raises(RuntimeError):
+        await rolled_back()  # the log entry goes with the status change it records
+    async with store.transaction() as tx:
+        log = await tx.transitions(swap.id)
+        tail = await tx.transitions(swap.id, after_seq=2)
+    assert [(t.seq, t.from_status, t.to_status) for t in log] == [
+        (1, None, SwapStatus.PENDING_DEPOSIT),
+        (2, SwapStatus.PENDING_DEPOSIT, SwapStatus.KNOWN_DEPOSIT_TX),
+        (3, SwapStatus.KNOWN_DEPOSIT_TX, SwapStatus.PROCESSING),
+        (4, SwapStatus.PROCESSING, SwapStatus.REFUNDED),
+    ]
+    assert [t.at for t in log] == [NOW, NOW, later, later]
+    assert log[3].reason == "DEPOSIT_TOO_LOW"
+    assert tail == log[2:]
+    assert len({t.cursor for t in log}) == 4
