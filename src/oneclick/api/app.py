@@ -15,7 +15,9 @@ from oneclick.api import errors
 from oneclick.api.correlation import CorrelationMiddleware
 from oneclick.api.profiles.middleware import CompatMiddleware
 from oneclick.api.routes import router
+from oneclick.api.stream import router as stream_router
 from oneclick.services.context import ServiceContext
+from oneclick.services.stream import StreamPolicy
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -62,9 +64,11 @@ def create_app(
     *,
     lifespan: Lifespan | None = None,
     metrics: MetricsExporter | None = None,
+    stream: StreamPolicy | None = None,
 ) -> FastAPI:
     """The app over ``ctx``; with ``ctx=None`` the ``lifespan`` must set ``app.state.ctx``.
-    With ``metrics``, ``GET /metrics`` serves them in the Prometheus text format."""
+    With ``metrics``, ``GET /metrics`` serves them in the Prometheus text format; ``stream``
+    paces ``/v0/status/stream`` (defaults: :class:`StreamPolicy`)."""
     app = FastAPI(
         title=TITLE,
         version=API_VERSION,
@@ -74,10 +78,12 @@ def create_app(
     )
     if ctx is not None:
         app.state.ctx = ctx
+    app.state.stream_policy = stream or StreamPolicy()
     app.add_middleware(CompatMiddleware)  # inside: its own 400 still gets a correlation id
     app.add_middleware(CorrelationMiddleware)
     errors.install(app)
     app.include_router(router)
+    app.include_router(stream_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/docs/v0/openapi.yaml", include_in_schema=False)
