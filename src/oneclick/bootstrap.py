@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from nearintents.rpc import HttpNearRpc, HttpPoaBridge, HttpSolverRelay, RpcError, VerifierViews
 from oneclick.adapters.coingecko import CoinGeckoPrices
 from oneclick.adapters.prometheus import CountingPeer, PrometheusMetrics
+from oneclick.adapters.webhooks import HttpWebhookSender
 from oneclick.api.app import create_app
 from oneclick.config import Settings
 from oneclick.custody.keys import KeyCustody, KeyMaterial, load_key_file
@@ -27,6 +28,7 @@ from oneclick.store.claims import SqlClaims
 from oneclick.store.database import default_url, make_engine, upgrade
 from oneclick.store.sql import SqlStore
 from oneclick.workers.runner import Worker, WorkerOptions, new_owner
+from oneclick.workers.webhooks import WebhookDispatcher
 
 logger = logging.getLogger(__name__)
 
@@ -227,6 +229,20 @@ def build_worker(ctx: ServiceContext, settings: Settings, metrics: EngineMetrics
         raise ConfigurationError("the worker needs the SQL store")
     engine_ctx = EngineContext.of(ctx, store, owner=new_owner(), metrics=metrics)
     return Worker(engine_ctx, SqlClaims(store.engine), worker_options(settings))
+
+
+@asynccontextmanager
+async def webhook_dispatcher(ctx: ServiceContext) -> AsyncIterator[WebhookDispatcher]:
+    """The partners' webhook outbox drained over HTTP (run beside the worker); signing secrets
+    are derived from the install's JWT secret (see ``oneclick.domain.webhooks``)."""
+    store = ctx.store
+    if not isinstance(store, SqlStore):
+        raise ConfigurationError("webhook delivery needs the SQL store")
+    sender = HttpWebhookSender()
+    try:
+        yield WebhookDispatcher(store, sender, install_key=ctx.jwt_secret, clock=ctx.clock)
+    finally:
+        await sender.aclose()
 
 
 def build_app(settings: Settings) -> FastAPI:

@@ -28,6 +28,7 @@ from oneclick.services.ports import SwapSnapshot
 from oneclick.store.engine import EngineQueries, engine_swap, signed_intent_row
 from oneclick.store.tables import custody_accounts, deposits, intents, partners, swaps
 from oneclick.store.transitions import TransitionQueries, append_transition, locked_swap_state
+from oneclick.store.webhooks import WebhookQueries
 
 # ``DepositRecord``'s fields in order, labelled apart from the ``swaps`` columns they join.
 _SNAPSHOT_DEPOSIT = [
@@ -62,7 +63,7 @@ def _partner(row: Row[tuple[object, ...]]) -> Partner:
     return Partner(m["id"], m["name"], m["created_at"], m["expires_at"], m["revoked_at"])
 
 
-class SqlSession(EngineQueries, TransitionQueries):
+class SqlSession(EngineQueries, TransitionQueries, WebhookQueries):
     """One transaction's worth of repository operations (the ``StoreSession`` and
     ``EngineSession`` ports)."""
 

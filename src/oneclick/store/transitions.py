@@ -1,6 +1,6 @@
 """The transition log on SQLAlchemy Core: appended in the transaction that changes a swap's
-status (so the log never disagrees with ``swaps.status``), read by the SSE stream, the webhook
-outbox and the tracking page."""
+status (so the log never disagrees with ``swaps.status``, and the webhook outbox row for it is
+written in the same transaction), read by the SSE stream and the tracking page."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from oneclick.domain.swaps import SwapStatus
 from oneclick.domain.transitions import Transition
 from oneclick.store.tables import swap_transitions, swaps
+from oneclick.store.webhooks import enqueue_webhook
 
 
 def transition(row: Row[Any]) -> Transition:
@@ -77,7 +78,9 @@ async def append_transition(
             insert(swap_transitions).values(**values).returning(swap_transitions.c.id)
         )
     ).scalar_one()
-    return Transition(int(cursor), swap_id, seq, at, from_status, to_status, reason)
+    change = Transition(int(cursor), swap_id, seq, at, from_status, to_status, reason)
+    await enqueue_webhook(conn, change)  # the outbox row commits (or not) with the change
+    return change
 
 
 class TransitionQueries:

@@ -202,3 +202,39 @@ async def test_every_status_change_appends_to_the_transition_log(store: SqlStore
     assert log[3].reason == "DEPOSIT_TOO_LOW"
     assert tail == log[2:]
     assert len({t.cursor for t in log}) == 4
+
+
+async def test_the_webhook_outbox_row_commits_with_its_transition(store: SqlStore) -> None:
+    from dataclasses import replace
+
+    from oneclick.domain.webhooks import DeliveryState
+
+    partner = Partner("11111111-1111-1111-1111-111111111111", "acme", NOW, None)
+    async with store.transaction() as tx:
+        await tx.add_partner(partner)
+        await tx.set_partner_webhook(partner.id, "https://acme.example/hooks", "salt")
+    account = await _account(store)
+    swap = replace(_swap(account.index, account.account_id, "addr-hook"), partner_id=partner.id)
+    plain = await _account(store)
+    async with store.transaction() as tx:
+        await tx.add_swap(swap)
+        await tx.add_swap(_swap(plain.index, plain.account_id, "addr-plain"))  # no partner
+
+    async def rolled_back() -> None:
+        async with store.transaction() as tx:
+            await tx.set_status(swap.id, SwapStatus.KNOWN_DEPOSIT_TX, expected_version=0, now=NOW)
+            raise RuntimeError("after the status change")
+
+    with pytest.raises(RuntimeError):
+        await rolled_back()
+    async with store.transaction() as tx:
+        found = await tx.deliveries(partner.id, 10)
+        due = await tx.claim_deliveries(NOW, timedelta(seconds=60), 10)
+        again = await tx.claim_deliveries(NOW, timedelta(seconds=60), 10)  # leased
+    assert [(d.event_id, d.state) for d in found] == [
+        (f"evt_{swap.id}_1", DeliveryState.PENDING)
+    ]
+    assert [(d.event_id, d.url, d.salt) for d in due] == [
+        (f"evt_{swap.id}_1", "https://acme.example/hooks", "salt")
+    ]
+    assert again == []
