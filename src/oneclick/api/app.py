@@ -16,6 +16,7 @@ from oneclick.api.correlation import CorrelationMiddleware
 from oneclick.api.profiles.middleware import CompatMiddleware
 from oneclick.api.routes import router
 from oneclick.api.stream import router as stream_router
+from oneclick.api.track import router as track_router
 from oneclick.services.context import ServiceContext
 from oneclick.services.stream import StreamPolicy
 
@@ -84,6 +85,7 @@ def create_app(
     errors.install(app)
     app.include_router(router)
     app.include_router(stream_router)
+    app.include_router(track_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/docs/v0/openapi.yaml", include_in_schema=False)

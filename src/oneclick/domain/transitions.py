@@ -25,6 +25,12 @@ class Transition:
 # ``RefundReason``; an operator's action names itself).
 REASON_QUOTED = "quote accepted: waiting for the deposit"
 REASON_DEPOSIT_SUBMITTED = "deposit transaction submitted"
-REASON_ENGINE = "engine"
 REASON_PARKED = "parked: an operator must act"
 REASON_OPERATOR = "operator"
+ENGINE_REASONS: dict[SwapStatus, str] = {
+    SwapStatus.KNOWN_DEPOSIT_TX: "deposit transaction seen",
+    SwapStatus.INCOMPLETE_DEPOSIT: "deposit below the minimum so far",
+    SwapStatus.PROCESSING: "deposit credited: swapping",
+    SwapStatus.SUCCESS: "output delivered",
+    SwapStatus.FAILED: REASON_PARKED,
+}

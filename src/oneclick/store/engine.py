@@ -21,7 +21,7 @@ from oneclick.domain.engine import (
 from oneclick.domain.quotes import SwapType
 from oneclick.domain.records import IntentKind, IntentRecord, IntentState
 from oneclick.domain.swaps import TERMINAL, SwapStatus
-from oneclick.domain.transitions import REASON_ENGINE, REASON_OPERATOR, REASON_PARKED
+from oneclick.domain.transitions import ENGINE_REASONS, REASON_OPERATOR
 from oneclick.services.ports import LeaseLost
 from oneclick.store.tables import deposits, intents, swaps
 from oneclick.store.transitions import append_transition, locked_swap_state
@@ -157,10 +157,7 @@ class EngineQueries:
         await self._conn.execute(update(swaps).where(swaps.c.id == swap_id).values(**values))
         if status is not None and before is not None and before.status != status.value:
             kept = refund_reason.value if refund_reason else before.refund_reason
-            reason = {
-                SwapStatus.REFUNDED: kept,
-                SwapStatus.FAILED: REASON_PARKED,
-            }.get(status, REASON_ENGINE)
+            reason = kept if status is SwapStatus.REFUNDED else ENGINE_REASONS.get(status)
             await append_transition(
                 self._conn, swap_id, from_status=SwapStatus(before.status), to_status=status,
                 at=now, reason=reason,

@@ -231,9 +231,7 @@ async def test_the_webhook_outbox_row_commits_with_its_transition(store: SqlStor
         found = await tx.deliveries(partner.id, 10)
         due = await tx.claim_deliveries(NOW, timedelta(seconds=60), 10)
         again = await tx.claim_deliveries(NOW, timedelta(seconds=60), 10)  # leased
-    assert [(d.event_id, d.state) for d in found] == [
-        (f"evt_{swap.id}_1", DeliveryState.PENDING)
-    ]
+    assert [(d.event_id, d.state) for d in found] == [(f"evt_{swap.id}_1", DeliveryState.PENDING)]
     assert [(d.event_id, d.url, d.salt) for d in due] == [
         (f"evt_{swap.id}_1", "https://acme.example/hooks", "salt")
     ]
