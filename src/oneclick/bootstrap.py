@@ -24,6 +24,7 @@ from oneclick.services.context import DEFAULT_EXPLORERS, EnginePolicy, QuotePoli
 from oneclick.services.engine import EngineContext
 from oneclick.services.fees import ProtocolFeeCache
 from oneclick.services.ports import Bridge, EngineMetrics
+from oneclick.services.webhooks import DeliveryPolicy
 from oneclick.store.claims import SqlClaims
 from oneclick.store.database import default_url, make_engine, upgrade
 from oneclick.store.sql import SqlStore
@@ -232,15 +233,24 @@ def build_worker(ctx: ServiceContext, settings: Settings, metrics: EngineMetrics
 
 
 @asynccontextmanager
-async def webhook_dispatcher(ctx: ServiceContext) -> AsyncIterator[WebhookDispatcher]:
+async def webhook_dispatcher(
+    ctx: ServiceContext, settings: Settings
+) -> AsyncIterator[WebhookDispatcher]:
     """The partners' webhook outbox drained over HTTP (run beside the worker); signing secrets
-    are derived from the install's JWT secret (see ``oneclick.domain.webhooks``)."""
+    are derived from the install's JWT secret (see ``oneclick.domain.webhooks``). Events are
+    leased like swaps (``[worker] lease_s``): a dead worker's events go out again after it; a
+    POST gives up before its lease ends."""
     store = ctx.store
     if not isinstance(store, SqlStore):
         raise ConfigurationError("webhook delivery needs the SQL store")
-    sender = HttpWebhookSender()
+    lease_s = settings.worker.lease_s
+    sender = HttpWebhookSender(timeout_s=min(10.0, lease_s * 0.8))
+    policy = DeliveryPolicy(lease=timedelta(seconds=lease_s))
     try:
-        yield WebhookDispatcher(store, sender, install_key=ctx.jwt_secret, clock=ctx.clock)
+        yield WebhookDispatcher(
+            store, sender, install_key=ctx.jwt_secret, clock=ctx.clock, policy=policy,
+            idle_s=settings.worker.idle_s,
+        )  # fmt: skip
     finally:
         await sender.aclose()
 

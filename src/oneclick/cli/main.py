@@ -319,7 +319,7 @@ def worker(
             loop.add_signal_handler(sig, stop.set)
         async with (
             runtime(settings, metrics) as ctx,
-            webhook_dispatcher(ctx) as webhooks,
+            webhook_dispatcher(ctx, settings) as webhooks,
             asyncio.TaskGroup() as group,
         ):
             group.create_task(webhooks.run(stop))
