@@ -31,7 +31,11 @@ async def enqueue_webhook(conn: AsyncConnection, change: Transition) -> None:
         await conn.execute(
             select(swaps.c.partner_id, swaps.c.deposit_address, swaps.c.deposit_memo)
             .join(partners, partners.c.id == swaps.c.partner_id)
-            .where(swaps.c.id == change.swap_id, partners.c.webhook_url.is_not(None))
+            .where(
+                swaps.c.id == change.swap_id,
+                partners.c.webhook_url.is_not(None),
+                partners.c.revoked_at.is_(None),
+            )
         )
     ).first()
     if row is None:
@@ -93,7 +97,7 @@ class WebhookQueries:
         """Due PENDING rows not leased by another worker, leased to the caller for ``lease``."""
         outbox = webhook_deliveries
         query = (
-            select(outbox, partners.c.webhook_url, partners.c.webhook_salt)
+            select(outbox, partners.c.webhook_url, partners.c.webhook_salt, partners.c.revoked_at)
             .join(partners, partners.c.id == outbox.c.partner_id)
             .where(
                 outbox.c.state == DeliveryState.PENDING.value,
@@ -115,8 +119,9 @@ class WebhookQueries:
         return [
             DueDelivery(
                 id=m["id"], event_id=m["event_id"], partner_id=m["partner_id"], body=m["body"],
-                attempts=m["attempts"], created_at=m["created_at"], url=m["webhook_url"],
-                salt=m["webhook_salt"],
+                attempts=m["attempts"], created_at=m["created_at"],
+                # a revoked partner's pending events are dropped, not sent
+                url=None if m["revoked_at"] else m["webhook_url"], salt=m["webhook_salt"],
             )
             for m in (r._mapping for r in rows)
         ]  # fmt: skip

@@ -236,3 +236,11 @@ async def test_the_webhook_outbox_row_commits_with_its_transition(store: SqlStor
         (f"evt_{swap.id}_1", "https://acme.example/hooks", "salt")
     ]
     assert again == []
+    later = NOW + timedelta(minutes=5)
+    async with store.transaction() as tx:
+        await tx.revoke_partner(partner.id, NOW)
+        await tx.set_status(swap.id, SwapStatus.KNOWN_DEPOSIT_TX, expected_version=0, now=NOW)
+        leased_again = await tx.claim_deliveries(later, timedelta(seconds=60), 10)
+        found = await tx.deliveries(partner.id, 10)
+    assert len(found) == 1  # a revoked partner's new transitions are not queued
+    assert [(d.event_id, d.url) for d in leased_again] == [(f"evt_{swap.id}_1", None)]  # dropped
