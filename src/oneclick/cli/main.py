@@ -317,13 +317,15 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        async with (
-            runtime(settings, metrics) as ctx,
-            webhook_dispatcher(ctx, settings) as webhooks,
-            asyncio.TaskGroup() as group,
-        ):
-            group.create_task(webhooks.run(stop))
-            await build_worker(ctx, settings, metrics).run(stop)
+        async with runtime(settings, metrics) as ctx, webhook_dispatcher(ctx, settings) as hooks:
+            # Beside the engine, not in a TaskGroup: the worker's own errors (a second SQLite
+            # worker: ConfigurationError, exit 2) must surface as they are.
+            delivering = asyncio.create_task(hooks.run(stop))
+            try:
+                await build_worker(ctx, settings, metrics).run(stop)
+            finally:
+                stop.set()
+                await delivering
 
     _run(lambda: asyncio.run(work()))
 
