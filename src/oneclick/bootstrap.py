@@ -16,6 +16,7 @@ from oneclick.adapters.coingecko import CoinGeckoPrices
 from oneclick.adapters.prometheus import CountingPeer, PrometheusMetrics
 from oneclick.adapters.webhooks import HttpWebhookSender
 from oneclick.api.app import create_app
+from oneclick.api.limits import EdgeLimits, RateLimits, RatePolicy
 from oneclick.config import Settings
 from oneclick.custody.keys import KeyCustody, KeyMaterial, load_key_file
 from oneclick.domain.assets import Asset, AssetRegistry
@@ -28,6 +29,7 @@ from oneclick.services.webhooks import DeliveryPolicy
 from oneclick.store.claims import SqlClaims
 from oneclick.store.database import default_url, make_engine, upgrade
 from oneclick.store.sql import SqlStore
+from oneclick.workers.reconciler import Reconciler, ReconcilerOptions
 from oneclick.workers.runner import Worker, WorkerOptions, new_owner
 from oneclick.workers.webhooks import WebhookDispatcher
 
@@ -109,6 +111,7 @@ def policy_from_settings(settings: Settings) -> QuotePolicy:
         platform_fee_bps=q.platform_fee_bps,
         platform_fee_recipient=q.platform_fee_recipient,
         min_deadline=timedelta(seconds=q.min_deadline_s),
+        max_deadline=timedelta(seconds=q.max_deadline_s),
         inactive_grace=timedelta(seconds=q.inactive_grace_s),
         time_estimate_s=q.time_estimate_s,
         route_time_estimates=dict(q.route_time_estimates),
@@ -139,7 +142,7 @@ def engine_policy_from_settings(settings: Settings) -> EnginePolicy:
         max_attempts=e.max_attempts,
         max_unexpected=e.max_unexpected,
         stuck_grace=s(e.stuck_grace_s),
-        explorers=DEFAULT_EXPLORERS | e.explorers,
+        explorers=DEFAULT_EXPLORERS | settings.explorers,
     )
 
 
@@ -255,6 +258,23 @@ async def webhook_dispatcher(
         await sender.aclose()
 
 
+def build_reconciler(ctx: ServiceContext, settings: Settings, metrics: EngineMetrics) -> Reconciler:
+    """The reconciliation loop over the runtime's adapters (the SQL store it built)."""
+    store = ctx.store
+    if not isinstance(store, SqlStore):
+        raise ConfigurationError("the reconciliation needs the SQL store")
+    r = settings.reconcile
+    owner = new_owner().replace("worker-", "reconciler-")
+    engine_ctx = EngineContext.of(ctx, store, owner=owner, metrics=metrics)
+    options = ReconcilerOptions(
+        batch=r.batch,
+        batch_pause_s=r.batch_pause_s,
+        pass_interval_s=r.pass_interval_s,
+        lease_s=settings.worker.lease_s,
+    )
+    return Reconciler(engine_ctx, store, SqlClaims(store.engine), options)
+
+
 def build_app(settings: Settings) -> FastAPI:
     """The production app: adapters are built on startup (migrations run), closed on shutdown;
     Prometheus metrics on ``/metrics``."""
@@ -267,7 +287,21 @@ def build_app(settings: Settings) -> FastAPI:
             app.state.ctx = ctx
             yield
 
-    return create_app(None, lifespan=lifespan, metrics=metrics)
+    return create_app(None, lifespan=lifespan, metrics=metrics, limits=edge_limits(settings))
+
+
+def edge_limits(settings: Settings) -> EdgeLimits:
+    """The API's body-size and rate limits (section ``api``)."""
+    r = settings.api.rate_limits
+    rates = None
+    if r.enabled:
+        rates = RateLimits(
+            requests=RatePolicy.parse("requests", r.requests),
+            swaps=RatePolicy.parse("swaps", r.swaps),
+            partner_requests=RatePolicy.parse("partner-requests", r.partner_requests),
+            partner_swaps=RatePolicy.parse("partner-swaps", r.partner_swaps),
+        )
+    return EdgeLimits(max_body_bytes=settings.api.max_body_bytes, rates=rates)
 
 
 def _counted(client: T, peer: str, metrics: PrometheusMetrics | None) -> T:

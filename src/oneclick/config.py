@@ -12,7 +12,16 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from limits import parse_many
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -66,19 +75,56 @@ class DatabaseSettings(_Section):
     url: SecretStr | None = None  # may carry a password; default: SQLite under data_dir
 
 
+class RateLimitSettings(_Section):
+    """Per-client rates in the ``limits`` notation (``"10/minute;100/hour"``): anonymous
+    clients per IP address, partners per partner. Non-dry quotes also count as requests."""
+
+    enabled: bool = True
+    requests: str = "600/minute"
+    swaps: str = "10/minute;100/hour"  # non-dry quotes: each allocates a watched deposit account
+    partner_requests: str = "3000/minute"
+    partner_swaps: str = "60/minute;1000/hour"
+
+    @field_validator("requests", "swaps", "partner_requests", "partner_swaps")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        if not parse_many(value):
+            raise ValueError(f"no rate limit in {value!r}")
+        return value
+
+
 class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Above the idle timeouts of client agents (Node's 5 s; Go's and Rust hyper's 90 s), so that a
+    # client never reuses a kept-alive connection that the server is closing (``socket hang up``).
+    keep_alive_s: int = Field(default=100, ge=1)
+    # Proxies whose X-Forwarded-For gives the client's address (for the per-IP rate limits).
+    forwarded_allow_ips: str = "127.0.0.1"
+    rate_limits: RateLimitSettings = RateLimitSettings()
+
+
+class LogSettings(_Section):
+    # json: one JSON object per line; text: for humans; auto: text on a terminal, else json
+    format: str = Field(default="auto", pattern="^(auto|json|text)$")
 
 
 class QuoteSettings(_Section):
     platform_fee_bps: int = Field(default=20, ge=0, le=500)
     platform_fee_recipient: str = "fees.oneclick.near"
     min_deadline_s: int = Field(default=60, ge=0)
+    max_deadline_s: int = Field(default=86_400, gt=0)  # a quote's deadline at most this far ahead
     inactive_grace_s: int = Field(default=86_400, ge=0)
     time_estimate_s: int = Field(default=120, ge=0)
     route_time_estimates: dict[str, int] = Field(default_factory=dict)
     intent_lifetime_s: int = Field(default=300, gt=0)
+
+    @model_validator(mode="after")
+    def _deadline_window(self) -> QuoteSettings:
+        if self.max_deadline_s < self.min_deadline_s:
+            raise ValueError("max_deadline_s must not be below min_deadline_s")
+        return self
 
 
 class EngineSettings(_Section):
@@ -96,8 +142,6 @@ class EngineSettings(_Section):
     max_attempts: int = Field(default=60, ge=1)
     max_unexpected: int = Field(default=5, ge=1)
     stuck_grace_s: float = Field(default=3600.0, ge=0)
-    # blockchain slug -> explorer URL template with "{hash}" (merged over the defaults)
-    explorers: dict[str, str] = Field(default_factory=dict)
 
 
 class WorkerSettings(_Section):
@@ -110,6 +154,15 @@ class WorkerSettings(_Section):
     # Prometheus /metrics of the worker on its own port (the API serves its own on /metrics).
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
+
+
+class ReconcileSettings(_Section):
+    """The reconciliation of every custody account (run by the worker holding its lock)."""
+
+    enabled: bool = True
+    batch: int = Field(default=50, ge=1)
+    batch_pause_s: float = Field(default=0.5, ge=0)
+    pass_interval_s: float = Field(default=60.0, gt=0)
 
 
 class KeySettings(_Section):
@@ -161,6 +214,11 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     worker: WorkerSettings = WorkerSettings()
     keys: KeySettings = KeySettings()
+    log: LogSettings = LogSettings()
+    reconcile: ReconcileSettings = ReconcileSettings()
+    # blockchain slug -> explorer URL template with "{hash}", merged over the public explorers
+    # (an empty template: no link for that chain)
+    explorers: dict[str, str] = Field(default_factory=dict)
     tokens: list[TokenSettings] = Field(default_factory=list)
 
     @classmethod

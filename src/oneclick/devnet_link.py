@@ -4,10 +4,11 @@ configuration generated from it (``<data-dir>/oneclick.toml``) and the stack fil
 writes (``<data-dir>/stack.json``: the manifest plus the API's URL and the manager key).
 
 The generated TOML points the relay, bridge, NEAR RPC and price clients at the devnet, lists its
-assets as the token registry, shortens the engine's polls for a local chain and blanks the block
-explorer links (devnet hashes exist on no public explorer). It starts with :data:`MARKER` and is
-rewritten at every ``oneclick up``; a hand-written ``oneclick.toml`` (no marker) is never
-overwritten. Environment variables (``ONECLICK_*``) still win over it.
+assets as the token registry, shortens the engine's polls and the reconciliation's passes for a
+local chain and blanks the block explorer links (devnet hashes exist on no public explorer). It
+starts with :data:`MARKER` and is rewritten at every ``oneclick up``; a hand-written
+``oneclick.toml`` (no marker) is never overwritten. Environment variables (``ONECLICK_*``)
+still win over it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ CONFIG_FILE = "oneclick.toml"
 
 # Polls suited to a local devnet (blocks every second), applied when the settings have them.
 DEVNET_ENGINE = {"deposit_poll_s": 1.0, "follow_poll_s": 0.5, "withdrawal_poll_s": 1.0}
+# A devnet has a handful of accounts: reconcile them every few seconds.
+DEVNET_RECONCILE = {"pass_interval_s": 5.0, "batch_pause_s": 0.0}
 
 
 class NoDevnetError(Exception):
@@ -124,9 +127,10 @@ def config_toml(manifest: Mapping[str, Any], *, api_host: str, api_port: int) ->
     lines += _table("api", {"host": api_host, "port": api_port})
     fields = EngineSettings.model_fields
     lines += _table("engine", {k: v for k, v in DEVNET_ENGINE.items() if k in fields})
-    if "explorers" in fields:
-        blockchains = sorted({str(c["blockchain"]) for c in manifest["chains"]})
-        lines += _table("engine.explorers", dict.fromkeys(blockchains, ""))
+    lines += _table("reconcile", DEVNET_RECONCILE)
+    # Devnet hashes exist on no public explorer: no links for its chains (nor for NEAR).
+    blockchains = sorted({str(c["blockchain"]) for c in manifest["chains"]} | {"near"})
+    lines += _table("explorers", dict.fromkeys(blockchains, ""))
     for token in token_entries(manifest["assets"]):
         lines += ["[[tokens]]", *(f"{k} = {_toml_value(v)}" for k, v in token.items()), ""]
     return "\n".join(lines)

@@ -115,6 +115,10 @@ class VerifierContract:
     async def test_unknown_account_has_no_balance(self, verifier: Verifier) -> None:
         assert await verifier.mt_balance_of("nobody-here.near", "nep141:wrap.near") == 0
 
+    async def test_batch_balances_come_in_the_order_asked(self, verifier: Verifier) -> None:
+        tokens = ["nep141:wrap.near", "nep141:btc.omft.near"]
+        assert await verifier.mt_batch_balance_of("nobody-here.near", tokens) == [0, 0]
+
 
 class PricesContract:
     """Fixtures: ``prices``; ``known_id`` a priced CoinGecko id."""

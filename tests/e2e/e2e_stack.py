@@ -28,6 +28,9 @@ STACK_ENV = {
     "ONECLICK_QUOTES__MIN_DEADLINE_S": "10",
     "ONECLICK_ENGINE__QUOTE_RETRY_S": "2",
     "ONECLICK_ENGINE__SWEEP_POLL_S": "2",
+    # One test process plays every user of the shared stack: far above the public defaults.
+    "ONECLICK_API__RATE_LIMITS__REQUESTS": "100000/minute",
+    "ONECLICK_API__RATE_LIMITS__SWAPS": "10000/minute",
 }
 
 

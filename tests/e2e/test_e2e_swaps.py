@@ -320,11 +320,11 @@ async def drain_solvers(w: World, token: str, *, quoted_out: int) -> None:
 @scenario
 async def late_deposit_after_success_refunded(w: World) -> Audit:
     """A second transfer after SUCCESS is refunded by the sweep and shows on the swap
-    (its tx among originChainTxHashes, refundedAmount)."""
+    (its tx among originChainTxHashes, refundedAmount, and the ledger in deposits[])."""
     swap = await quote(w.api, "late deposit", await parties(w, ETH_USDC, ARB_USDC),
                        origin_asset=ETH_USDC, destination_asset=ARB_USDC,
                        amount=str(20 * USDC))  # fmt: skip
-    await deposit(w.devnet, swap, 20 * USDC)
+    first = await deposit(w.devnet, swap, 20 * USDC)
     await wait_status(w.api, swap, {"SUCCESS"})
     late = await deposit(w.devnet, swap, 5 * USDC)
     final = await wait_status(w.api, swap, {"SUCCESS"}, done=refund_shown)
@@ -333,6 +333,9 @@ async def late_deposit_after_success_refunded(w: World) -> Audit:
     hashes = {t.hash.lower() for t in final.swap_details.origin_chain_tx_hashes}
     assert late.lower() in hashes, hashes
     assert final.swap_details.deposited_amount == str(25 * USDC)
+    # The ledger tells the story: the first transfer swapped, the second refunded.
+    story = [(d.tx_hash.lower(), d.status) for d in final.swap_details.deposits]
+    assert story == [(first.lower(), "swapped"), (late.lower(), "refunded")], story
     return await w.check(swap)
 
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -141,7 +142,7 @@ def status_of(up: Up, deposit_address: str) -> str | None:
     return status
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(300)
 def test_oneclick_up_serves_quotes_stops_cleanly_and_resumes(data_dir: Path) -> None:
     port = free_port()
     up = Up(data_dir, port)
@@ -174,7 +175,7 @@ def test_oneclick_up_serves_quotes_stops_cleanly_and_resumes(data_dir: Path) -> 
             "originAsset": ETH_USDC, "depositType": "ORIGIN_CHAIN", "destinationAsset": ARB_USDC,
             "amount": "25000000", "refundTo": alice_eth["address"], "refundType": "ORIGIN_CHAIN",
             "recipient": bob_arb["address"], "recipientType": "DESTINATION_CHAIN",
-            "deadline": "2099-01-01T00:00:00Z",
+            "deadline": in_an_hour(),
         }  # fmt: skip
         response = httpx.post(up.api + "/v0/quote", json=body, timeout=30)
         assert response.status_code == 200, response.text
@@ -211,12 +212,66 @@ def test_oneclick_up_serves_quotes_stops_cleanly_and_resumes(data_dir: Path) -> 
         balance = up.cli("devnet", "balance", "--asset", ARB_USDC, "--address",
                          bob_arb["address"], "--json")  # fmt: skip
         assert balance["balance"] == bob_arb["balances"]["USDC"]
+        check_public_limits(up, body)
+        check_json_logs(data_dir, deposit_address)
         print(f"\noneclick up serves quotes after {first_start_s:.1f} s (first start), "
               f"{second_start_s:.1f} s (second start)")  # fmt: skip
         assert up.stop() == 0
         assert processes_under(data_dir) == []
     finally:
         up.kill()
+
+
+def in_an_hour() -> str:
+    return (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_public_limits(up: Up, body: dict[str, Any]) -> None:
+    """The defaults of a fresh ``oneclick up``: a 2099 deadline is a 400, a 2 MB body a 413, and
+    a burst of 300 live quotes from one client meets 429s with ``Retry-After``."""
+    with httpx.Client(base_url=up.api, timeout=30) as http:
+        far = http.post("/v0/quote", json={**body, "deadline": "2099-01-01T00:00:00Z"})
+        assert far.status_code == 400, far.text
+        assert far.json()["message"] == "deadline must be at most 86400 seconds in the future"
+        huge = http.post("/v0/quote", json={**body, "referral": "x" * 2_000_000})
+        assert huge.status_code == 413, huge.text
+        assert huge.json()["message"] == "Request body is larger than the limit of 65536 bytes"
+    # One client (its own address, given by the trusted local proxy header): live quotes.
+    client = {"x-forwarded-for": "203.0.113.50"}
+    statuses: list[int] = []
+    refused: list[httpx.Response] = []
+    with httpx.Client(base_url=up.api, timeout=30, headers=client) as http:
+        for _ in range(300):
+            response = http.post("/v0/quote", json={**body, "deadline": in_an_hour()})
+            statuses.append(response.status_code)
+            if response.status_code == 429:
+                refused.append(response)
+        tokens = http.get("/v0/tokens")
+    # swaps: 10/minute;100/hour for an anonymous client, then nothing but 429
+    assert statuses[10:] == [429] * 290, statuses
+    assert 1 <= int(refused[0].headers["retry-after"]) <= 60
+    assert refused[-1].headers["ratelimit-policy"].startswith('"requests";q=600;w=60')
+    assert refused[-1].json()["message"].startswith("Too many requests")
+    assert tokens.status_code == 200  # reads have their own, larger budget
+
+
+def check_json_logs(data_dir: Path, deposit_address: str) -> None:
+    """``logs/api.log`` and ``logs/worker.log`` are JSON lines; the swap's carry its id."""
+    lines = {
+        name: [json.loads(line) for line in
+               (data_dir / "logs" / f"{name}.log").read_text().splitlines() if line.strip()]
+        for name in ("api", "worker")
+    }  # fmt: skip
+    issued = [line for line in lines["api"] if line["message"] == "quote issued"
+              and line["deposit_address"] == deposit_address]  # fmt: skip
+    assert len(issued) == 1
+    assert issued[0]["correlation_id"]
+    swap_id = issued[0]["swap_id"]
+    signed = [line for line in lines["worker"] if line["message"] == "swap intent signed"
+              and line.get("swap_id") == swap_id]  # fmt: skip
+    assert signed, "no 'swap intent signed' line carries the swap id"
+    assert signed[0]["deposit_address"] == deposit_address
+    assert signed[0]["phase"] == "SWAP"
 
 
 def test_devnet_commands_without_a_devnet_exit_2(tmp_path: Path) -> None:

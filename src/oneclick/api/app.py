@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from oneclick.api import errors
 from oneclick.api.correlation import CorrelationMiddleware
+from oneclick.api.limits import BodyLimitMiddleware, EdgeLimits, RateLimitMiddleware
 from oneclick.api.profiles.middleware import CompatMiddleware
 from oneclick.api.routes import router
 from oneclick.api.stream import router as stream_router
@@ -65,11 +66,14 @@ def create_app(
     *,
     lifespan: Lifespan | None = None,
     metrics: MetricsExporter | None = None,
+    limits: EdgeLimits | None = None,
     stream: StreamPolicy | None = None,
 ) -> FastAPI:
     """The app over ``ctx``; with ``ctx=None`` the ``lifespan`` must set ``app.state.ctx``.
-    With ``metrics``, ``GET /metrics`` serves them in the Prometheus text format; ``stream``
-    paces ``/v0/status/stream`` (defaults: :class:`StreamPolicy`)."""
+    With ``metrics``, ``GET /metrics`` serves them in the Prometheus text format. ``limits``:
+    the body size (64 KiB by default) and the rate limits (none by default); ``stream`` paces
+    ``/v0/status/stream`` (defaults: :class:`StreamPolicy`)."""
+    edge = limits or EdgeLimits()
     app = FastAPI(
         title=TITLE,
         version=API_VERSION,
@@ -80,6 +84,11 @@ def create_app(
     if ctx is not None:
         app.state.ctx = ctx
     app.state.stream_policy = stream or StreamPolicy()
+    # Outermost last: correlation id, profile, body size, rates, then the routes. The limits'
+    # 413 and 429 thus carry a correlation id and are rendered in the caller's profile.
+    if edge.rates is not None:
+        app.add_middleware(RateLimitMiddleware, rates=edge.rates)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=edge.max_body_bytes)
     app.add_middleware(CompatMiddleware)  # inside: its own 400 still gets a correlation id
     app.add_middleware(CorrelationMiddleware)
     errors.install(app)

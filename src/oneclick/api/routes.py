@@ -155,7 +155,29 @@ def _details(progress: status.SwapProgress) -> dict[str, Any]:
         "referral": progress.referral,
     }
     details.update({k: v for k, v in optional.items() if v is not None})
+    details["deposits"] = [_deposit(line) for line in progress.deposits]
     return details
+
+
+def _deposit(line: status.DepositLine) -> dict[str, Any]:
+    entry = line.entry
+    body: dict[str, Any] = {
+        "txHash": line.tx.hash,
+        "explorerUrl": line.tx.explorer_url,
+        "asset": entry.asset,
+        "amount": str(entry.amount),
+        "status": entry.outcome.value,
+        "refundTxHashes": [
+            {"hash": t.hash, "explorerUrl": t.explorer_url} for t in line.refund_txs
+        ],
+    }
+    if entry.swapped:
+        body["swappedAmount"] = str(entry.swapped)
+    if entry.refunded:
+        body["refundedAmount"] = str(entry.refunded)
+    if entry.reason:
+        body["reason"] = entry.reason
+    return body
 
 
 def _status_body(report: status.StatusReport) -> dict[str, Any]:

@@ -168,6 +168,29 @@ class TransactionDetails(_Wire):
     explorerUrl: str
 
 
+class DepositOutcome(StrEnum):
+    PENDING = "pending"
+    CREDITED = "credited"
+    SWAPPED = "swapped"
+    REFUNDED = "refunded"
+    PARKED = "parked"
+
+
+class DepositEntry(_Wire):
+    """One inbound transfer of a swap and what became of it (this service's extension, served
+    under the ``full`` profile only)."""
+
+    txHash: str
+    explorerUrl: str
+    asset: str
+    amount: str
+    status: DepositOutcome
+    swappedAmount: str | None = None
+    refundedAmount: str | None = None
+    refundTxHashes: list[TransactionDetails] = Field(default_factory=list)
+    reason: str | None = None
+
+
 class SwapDetails(_Wire):
     intentHashes: list[str]
     nearTxHashes: list[str]
@@ -189,6 +212,7 @@ class SwapDetails(_Wire):
     depositedAmountUsd: str | None = None
     withdrawFee: str | None = None
     referral: str | None = None
+    deposits: list[DepositEntry] | None = None
 
 
 class GetExecutionStatusResponse(_Wire):

@@ -17,6 +17,7 @@ from oneclick.adapters.prometheus import PrometheusMetrics
 from oneclick.bootstrap import (
     SystemClock,
     build_app,
+    build_reconciler,
     build_worker,
     database_url,
     engine_policy_from_settings,
@@ -31,9 +32,11 @@ from oneclick.config import Settings, load_settings
 from oneclick.custody.keys import init_key_file
 from oneclick.domain.engine import EngineSwap
 from oneclick.domain.errors import ConfigurationError, RequestError
+from oneclick.domain.reconcile import Holding
 from oneclick.services import partners as partner_service
 from oneclick.services import webhooks as webhook_service
 from oneclick.services.engine import admin
+from oneclick.services.reconcile import held_balances
 from oneclick.store.database import make_engine, upgrade
 from oneclick.store.sql import SqlStore
 
@@ -57,6 +60,13 @@ DataDir = Annotated[
 ]
 ConfigFile = Annotated[Path | None, typer.Option("--config", help="TOML configuration file.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+LogFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--log-format",
+        help="json (one object per line), text, or auto (text on a terminal, else json).",
+    ),
+]
 
 
 def _settings(data_dir: Path | None, config: Path | None, **cli: Any) -> Settings:
@@ -262,17 +272,10 @@ def db_upgrade(data_dir: DataDir = None, config: ConfigFile = None) -> None:
     typer.echo("database is up to date")
 
 
-# Every outgoing request is logged at INFO by httpx/httpcore: the worker polls the relay and the
-# bridge all the time, so that is noise next to our own INFO lines (failures still show).
-_CHATTY_LOGGERS = ("httpx", "httpcore")
+def _setup_logging(settings: Settings) -> None:
+    from oneclick.logging import setup_logging
 
-
-def _setup_logging() -> None:
-    import logging
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for name in _CHATTY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    setup_logging(settings.log.format)
 
 
 @app.command("api")
@@ -281,15 +284,27 @@ def api(
     config: ConfigFile = None,
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Serve the 1Click API (uvicorn)."""
     import uvicorn
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = _settings(data_dir, config, api=overrides or None)
-    _setup_logging()
+    settings = _settings(
+        data_dir, config, api=overrides or None, log={"format": log_format} if log_format else None
+    )
+    _setup_logging(settings)
     application = _run(lambda: build_app(settings))
-    uvicorn.run(application, host=settings.api.host, port=settings.api.port, log_level="info")
+    uvicorn.run(
+        application,
+        host=settings.api.host,
+        port=settings.api.port,
+        log_level="info",
+        timeout_keep_alive=settings.api.keep_alive_s,
+        forwarded_allow_ips=settings.api.forwarded_allow_ips,
+        log_config=None,  # uvicorn's own lines go through ours (JSON or text)
+        access_log=False,  # CorrelationMiddleware logs every request, with its correlation id
+    )
 
 
 @app.command("worker")
@@ -300,14 +315,18 @@ def worker(
         int | None,
         typer.Option("--metrics-port", help="Serve Prometheus /metrics on this port."),
     ] = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Run the swap engine until SIGTERM/SIGINT (any number on PostgreSQL, one on SQLite)."""
     import signal
 
     settings = _settings(
-        data_dir, config, worker={"metrics_port": metrics_port} if metrics_port else None
+        data_dir,
+        config,
+        worker={"metrics_port": metrics_port} if metrics_port else None,
+        log={"format": log_format} if log_format else None,
     )
-    _setup_logging()
+    _setup_logging(settings)
     metrics = PrometheusMetrics()
     if settings.worker.metrics_port is not None:
         metrics.serve(settings.worker.metrics_port, settings.worker.metrics_host)
@@ -318,20 +337,25 @@ def worker(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         async with runtime(settings, metrics) as ctx, webhook_dispatcher(ctx, settings) as hooks:
+            worker = build_worker(ctx, settings, metrics)
             # Beside the engine, not in a TaskGroup: the worker's own errors (a second SQLite
             # worker: ConfigurationError, exit 2) must surface as they are.
-            delivering = asyncio.create_task(hooks.run(stop))
+            loops = [asyncio.create_task(hooks.run(stop))]
+            if settings.reconcile.enabled:
+                reconciler = build_reconciler(ctx, settings, metrics)
+                loops.append(asyncio.create_task(reconciler.run(stop)))
             try:
-                await build_worker(ctx, settings, metrics).run(stop)
+                await worker.run(stop)
             finally:
-                stop.set()
-                await delivering
+                stop.set()  # also when the worker refuses to start (the SQLite lock is held)
+                await asyncio.gather(*loops)
 
     _run(lambda: asyncio.run(work()))
 
 
 def _swap_row(swap: EngineSwap) -> dict[str, Any]:
     return {
+        "kind": "swap",
         "depositAddress": swap.deposit_address,
         "depositMemo": swap.deposit_memo,
         "swapId": swap.id,
@@ -397,18 +421,40 @@ def admin_retry(
     _print_swaps([swap], as_json)
 
 
+def _holding_row(holding: Holding) -> dict[str, Any]:
+    return {
+        "kind": "balance",
+        "depositAddress": holding.deposit_address,
+        "depositMemo": holding.deposit_memo,
+        "swapId": holding.swap_id,
+        "status": holding.disposition.value,
+        "token": holding.token,
+        "amount": str(holding.amount),
+        "reason": holding.reason,
+        "updatedAt": _iso(holding.updated_at),
+    }
+
+
 @admin_app.command("stuck")
 def admin_stuck(
     data_dir: DataDir = None, config: ConfigFile = None, as_json: AsJson = False
 ) -> None:
-    """List parked swaps and swaps without an outcome past their deadline plus the grace."""
+    """List parked swaps, swaps without an outcome past their deadline plus the grace, and the
+    balances the reconciliation could not refund (dust, no route back to refundTo)."""
     settings = _settings(data_dir, config)
     grace = engine_policy_from_settings(settings).stuck_grace
     clock = SystemClock()
-    found = _run(
-        lambda: asyncio.run(_with_store(settings, lambda s: admin.stuck_swaps(s, clock, grace)))
-    )
+
+    async def both(store: SqlStore) -> tuple[list[EngineSwap], list[Holding]]:
+        return await admin.stuck_swaps(store, clock, grace), await held_balances(store)
+
+    found, held = _run(lambda: asyncio.run(_with_store(settings, both)))
+    if as_json:
+        typer.echo(json.dumps([_swap_row(s) for s in found] + [_holding_row(h) for h in held]))
+        return
     _print_swaps(found, as_json)
+    for h in held:
+        typer.echo(f"{h.deposit_address}\t{h.disposition.value}\t{h.amount} {h.token}\t{h.reason}")
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -45,6 +46,7 @@ from oneclick.devnet_link import (
     write_atomic,
 )
 from oneclick.domain.errors import ConfigurationError
+from oneclick.logging import LOG_FORMATS, render_child_line, wants_json
 from oneclick.store.database import make_engine, upgrade
 
 DEVNET_START_TIMEOUT_S = 180.0
@@ -119,6 +121,7 @@ class Stack:
     host: str
     port: int
     children: list[Child] = field(default_factory=list)
+    log_format: str = "text"  # of our stdout; the children always log JSON lines to their files
 
     @property
     def api_url(self) -> str:
@@ -137,7 +140,7 @@ class Stack:
             preexec_fn=_die_with_parent,
         )
         assert proc.stdout is not None
-        pump = asyncio.create_task(_pump(name, proc.stdout, logs / f"{name}.log"))
+        pump = asyncio.create_task(_pump(name, proc.stdout, logs / f"{name}.log", self.log_format))
         child = Child(name, proc, pump)
         self.children.append(child)
         echo(f"started {name} (pid {proc.pid})")
@@ -151,13 +154,15 @@ class Stack:
             echo(f"{child.name} stopped ({describe(status)})")
 
 
-async def _pump(name: str, stream: asyncio.StreamReader, log_path: Path) -> None:
+async def _pump(
+    name: str, stream: asyncio.StreamReader, log_path: Path, log_format: str = "text"
+) -> None:
     with log_path.open("ab") as log:
         while line := await stream.readline():
             log.write(line)
             log.flush()
             text = line.decode("utf-8", "replace").rstrip("\n")
-            sys.stdout.write(f"[{name}] {text}\n")
+            sys.stdout.write(render_child_line(name, text, log_format) + "\n")
             sys.stdout.flush()
 
 
@@ -193,8 +198,10 @@ def _lock(data_dir: Path) -> int:
     return fd
 
 
-def curl_example(api_url: str, manifest: dict[str, Any]) -> str:
-    """A dry EXACT_INPUT quote of 100 USDC on Ethereum to USDC on Arbitrum, alice to bob."""
+def curl_example(api_url: str, manifest: dict[str, Any], now: datetime | None = None) -> str:
+    """A dry EXACT_INPUT quote of 100 USDC on Ethereum to USDC on Arbitrum, alice to bob, with a
+    deadline an hour after ``now`` (well inside the service's maximum, 24 h by default)."""
+    deadline = (now or datetime.now(UTC)) + timedelta(hours=1)
 
     def asset(chain: str, symbol: str) -> str:
         return next(
@@ -222,7 +229,7 @@ def curl_example(api_url: str, manifest: dict[str, Any]) -> str:
         "refundType": "ORIGIN_CHAIN",
         "recipient": wallet("eth:42161", "bob"),
         "recipientType": "DESTINATION_CHAIN",
-        "deadline": "2099-01-01T00:00:00Z",
+        "deadline": deadline.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     return (
         f"curl -s -X POST {api_url}/v0/quote -H 'content-type: application/json' \\\n"
@@ -253,10 +260,13 @@ async def _api_answers(url: str) -> bool:
     return response.status_code == 200
 
 
-async def run_stack(data_dir: Path, host: str, port: int, stop: asyncio.Event) -> int:
-    """Run the stack from an existing, absolute ``data_dir`` until ``stop``; the exit status."""
+async def run_stack(
+    data_dir: Path, host: str, port: int, stop: asyncio.Event, log_format: str = "text"
+) -> int:
+    """Run the stack from an existing, absolute ``data_dir`` until ``stop``; the exit status.
+    ``log_format`` (json or text): how the children's log lines are echoed on our stdout."""
     lock = _lock(data_dir)
-    stack = Stack(data_dir, host, port)
+    stack = Stack(data_dir, host, port, log_format=log_format)
     stack_file = data_dir / STACK_FILE
     started = time.monotonic()
     try:
@@ -284,7 +294,7 @@ async def run_stack(data_dir: Path, host: str, port: int, stop: asyncio.Event) -
         finally:
             await engine.dispose()
         echo("database is up to date")
-        common = ["--data-dir", str(data_dir), "--config", str(config)]
+        common = ["--data-dir", str(data_dir), "--config", str(config), "--log-format", "json"]
         api = await stack.spawn("api", "-m", "oneclick.cli", "api", *common,
                                 "--host", host, "--port", str(port))  # fmt: skip
         # The swap engine; comment this line out to run the API alone.
@@ -357,8 +367,21 @@ def up(
     data_dir: DataDir = None,
     host: Annotated[str, typer.Option(help="Listen address of every server.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the 1Click API.")] = 8080,
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format",
+            help="How the API's and the worker's log lines are shown: json (one object per "
+            "line), text, or auto (text on a terminal, else json). Their files under "
+            "DATA_DIR/logs are JSON lines.",
+        ),
+    ] = "auto",
 ) -> None:
     """Start the devnet, the API and a worker on loopback, supervised, until Ctrl-C."""
+    if log_format not in LOG_FORMATS:
+        echo(f"error: --log-format must be one of {', '.join(LOG_FORMATS)}", sys.stderr)
+        raise typer.Exit(2)
+    shown = "json" if wants_json(log_format, sys.stdout) else "text"
     directory = data_dir or Path(os.environ.get("ONECLICK_DATA_DIR") or DEFAULT_DATA_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     directory = directory.resolve()
@@ -368,7 +391,7 @@ def up(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        return await run_stack(directory, host, port, stop)
+        return await run_stack(directory, host, port, stop, log_format=shown)
 
     code = asyncio.run(main())
     if code:

@@ -150,6 +150,20 @@ class TransactionDetails(_Wire):
     explorer_url: str | None = None
 
 
+class DepositEntry(_Wire):
+    """One inbound transfer and what became of it (``swapDetails.deposits``, ``full`` profile)."""
+
+    tx_hash: str
+    explorer_url: str | None = None
+    asset: str
+    amount: str
+    status: str  # pending | credited | swapped | refunded | parked
+    swapped_amount: str | None = None
+    refunded_amount: str | None = None
+    refund_tx_hashes: list[TransactionDetails] = Field(default_factory=list)
+    reason: str | None = None
+
+
 class SwapDetails(_Wire):
     intent_hashes: list[str] = Field(default_factory=list)
     near_tx_hashes: list[str] = Field(default_factory=list)
@@ -166,6 +180,7 @@ class SwapDetails(_Wire):
     refund_reason: str | None = None
     slippage: int | None = None
     withdraw_fee: str | None = None
+    deposits: list[DepositEntry] = Field(default_factory=list)
 
 
 class ExecutionStatus(_Wire):

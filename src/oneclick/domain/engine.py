@@ -155,8 +155,10 @@ class DepositRecord:
     source: str  # SUBMITTED or BRIDGE
     chain: str | None
     amount: int | None
-    status: str | None
+    status: str | None  # the bridge's deposit status; None: submitted, not seen by the bridge
     created_at: datetime
+    asset: str | None = None  # the token it paid (None: not known yet, or recorded before 0003)
+    reason: str | None = None  # why what it brought is parked (set by the reconciliation)
 
 
 def deposit_status(credited: int, minimum: int, *, known_tx: bool) -> SwapStatus:

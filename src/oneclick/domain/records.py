@@ -62,6 +62,8 @@ class IntentKind(StrEnum):
     WITHDRAW = "WITHDRAW"
     REFUND = "REFUND"
     FEE = "FEE"
+    # the reconciliation's refund of a balance the swap does not need (issue 13)
+    STRAY_REFUND = "STRAY_REFUND"
 
 
 class IntentState(StrEnum):

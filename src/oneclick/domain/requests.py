@@ -133,7 +133,12 @@ def _referral(referral: str | None) -> str | None:
 
 
 def validate_quote_request(
-    raw: QuoteInput, registry: AssetRegistry, *, now: datetime, min_deadline: timedelta
+    raw: QuoteInput,
+    registry: AssetRegistry,
+    *,
+    now: datetime,
+    min_deadline: timedelta,
+    max_deadline: timedelta | None = None,
 ) -> QuoteSpec:
     """Check every rule of a quote request; the first broken one raises ``RequestError``."""
     swap_type = _enum(SwapType, raw.swap_type, "swapType")
@@ -166,6 +171,11 @@ def validate_quote_request(
     if deadline < now + min_deadline:
         raise RequestError(
             f"deadline must be at least {int(min_deadline.total_seconds())} seconds in the future"
+        )
+    # A live quote's deposit account is watched until its deadline: bound that work.
+    if max_deadline is not None and deadline > now + max_deadline:
+        raise RequestError(
+            f"deadline must be at most {int(max_deadline.total_seconds())} seconds in the future"
         )
 
     if recipient_type is RecipientType.INTENTS:

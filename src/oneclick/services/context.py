@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import quote
 
 from oneclick.domain.assets import AssetRegistry
 from oneclick.services.fees import ProtocolFeeCache
@@ -17,6 +18,7 @@ class QuotePolicy:
     platform_fee_bps: int = 20
     platform_fee_recipient: str = "fees.oneclick.near"
     min_deadline: timedelta = timedelta(seconds=60)
+    max_deadline: timedelta = timedelta(hours=24)
     inactive_grace: timedelta = timedelta(hours=24)
     time_estimate_s: int = 120
     route_time_estimates: dict[str, int] = field(default_factory=dict)
@@ -37,21 +39,42 @@ class QuotePolicy:
         return self.time_estimate_s
 
 
+# The public explorer of every blockchain of the 1Click token list (``[explorers]`` overrides
+# them; hosts as linked from docs.near-intents.org, defuse-protocol/docs).
 DEFAULT_EXPLORERS: dict[str, str] = {
     "near": "https://nearblocks.io/txns/{hash}",
     "eth": "https://etherscan.io/tx/{hash}",
     "base": "https://basescan.org/tx/{hash}",
     "arb": "https://arbiscan.io/tx/{hash}",
-    "op": "https://optimistic.etherscan.io/tx/{hash}",
-    "pol": "https://polygonscan.com/tx/{hash}",
-    "bsc": "https://bscscan.com/tx/{hash}",
-    "gnosis": "https://gnosisscan.io/tx/{hash}",
-    "avax": "https://snowtrace.io/tx/{hash}",
     "btc": "https://mempool.space/tx/{hash}",
     "sol": "https://solscan.io/tx/{hash}",
-    "stellar": "https://stellar.expert/explorer/public/tx/{hash}",
+    "ton": "https://tonviewer.com/transaction/{hash}",
+    "dash": "https://blockchair.com/dash/transaction/{hash}",
+    "doge": "https://blockchair.com/dogecoin/transaction/{hash}",
     "xrp": "https://xrpscan.com/tx/{hash}",
+    "zec": "https://mainnet.zcashexplorer.app/transactions/{hash}",
+    "gnosis": "https://gnosisscan.io/tx/{hash}",
+    "bera": "https://berascan.com/tx/{hash}",
+    "bsc": "https://bscscan.com/tx/{hash}",
+    "pol": "https://polygonscan.com/tx/{hash}",
     "tron": "https://tronscan.org/#/transaction/{hash}",
+    "sui": "https://suiscan.xyz/mainnet/tx/{hash}",
+    "movement": "https://explorer.movementnetwork.xyz/txn/{hash}?network=mainnet",
+    "op": "https://optimistic.etherscan.io/tx/{hash}",
+    "avax": "https://snowtrace.io/tx/{hash}",
+    "stellar": "https://stellar.expert/explorer/public/tx/{hash}",
+    "aptos": "https://aptoscan.com/transaction/{hash}",
+    "cardano": "https://cardanoscan.io/transaction/{hash}",
+    "ltc": "https://blockchair.com/litecoin/transaction/{hash}",
+    "xlayer": "https://xlayerscan.com/tx/{hash}",
+    "monad": "https://monad.socialscan.io/tx/{hash}",
+    "bch": "https://www.blockchain.com/explorer/transactions/bch/{hash}",
+    "adi": "https://explorer.adifoundation.ai/tx/{hash}",
+    "plasma": "https://plasmascan.to/tx/{hash}",
+    "scroll": "https://scrollscan.com/tx/{hash}",
+    "starknet": "https://voyager.online/tx/{hash}",
+    "aleo": "https://aleoscan.io/transaction?id={hash}",
+    "hypercore": "https://app.hyperliquid.xyz/explorer/tx/{hash}",
 }
 
 
@@ -78,8 +101,9 @@ class EnginePolicy:
     explorers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXPLORERS))
 
     def explorer_url(self, blockchain: str, tx_hash: str) -> str:
+        """The link to ``tx_hash`` on ``blockchain``'s explorer; "" where none is configured."""
         template = self.explorers.get(blockchain)
-        return template.replace("{hash}", tx_hash) if template else ""
+        return template.replace("{hash}", quote(tx_hash, safe="")) if template else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,6 +161,9 @@ async def submit_intent(ctx: ServiceContext, *, kind: str, signed_data: object) 
     if not result.ok:
         raise RequestError(f"the relay refused the intent: {result.reason or 'no reason given'}")
     if result.intent_hash not in (None, intent_hash):
-        logger.warning("relay reports intent hash %s for %s", result.intent_hash, intent_hash)
+        logger.warning(
+            "relay reports intent hash %s for %s", result.intent_hash, intent_hash,
+            extra={"action": "submit_intent", "swap_id": swap.id},
+        )  # fmt: skip
     logger.info("user transfer published", extra={"action": "submit_intent", "swap_id": swap.id})
     return intent_hash

@@ -100,6 +100,10 @@ class Verifier(Protocol):
 
     async def mt_balance_of(self, account_id: str, token_id: str) -> int: ...
 
+    async def mt_batch_balance_of(self, account_id: str, token_ids: Sequence[str]) -> list[int]:
+        """The balances of ``token_ids``, in order, in one view call."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class PricePoint:

@@ -180,7 +180,11 @@ async def request_quote(
 ) -> JsonObject:
     """The signed QuoteResponse. Dry: priced only, nothing allocated or stored."""
     spec = validate_quote_request(
-        raw, ctx.registry, now=ctx.clock.now(), min_deadline=ctx.policy.min_deadline
+        raw,
+        ctx.registry,
+        now=ctx.clock.now(),
+        min_deadline=ctx.policy.min_deadline,
+        max_deadline=ctx.policy.max_deadline,
     )
     if spec.swap_type is SwapType.ANY_INPUT:  # validate_quote_request refuses it; be explicit
         raise RequestError("swapType ANY_INPUT is not supported by this service")

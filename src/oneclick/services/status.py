@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,9 +15,16 @@ from oneclick.domain.amounts import format_units, usd_value
 from oneclick.domain.assets import Asset
 from oneclick.domain.engine import slippage_bps
 from oneclick.domain.errors import NotFound, RequestError, TemporaryError
+from oneclick.domain.reconcile import (
+    REFUND_KINDS,
+    LedgerEntry,
+    deposit_ledger,
+    shown_deposit,
+)
 from oneclick.domain.records import DepositTx, IntentKind, IntentState
 from oneclick.domain.requests import DepositType, RecipientType
 from oneclick.domain.swaps import SwapRecord, SwapStatus, after_deposit_submitted
+from oneclick.domain.txhashes import tx_hash_problem
 from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
 from oneclick.services.ports import StoreSession, SwapSnapshot
@@ -50,11 +57,18 @@ async def submit_deposit(
     near_sender_account: str | None,
 ) -> SwapRecord:
     """Record the deposit tx (idempotent), then tell the bridge about it (outside the
-    transaction). The bridge notification only speeds things up: its failure is logged."""
+    transaction). The bridge notification only speeds things up: its failure is logged.
+
+    A hash that cannot be a transaction of the deposit's chain is a 400. Any other is kept
+    unverified: ``/v0/status`` shows it only once the bridge reports it paying this address in
+    the swap's asset (:func:`oneclick.domain.reconcile.shown_deposit`)."""
     if not _TX_HASH.fullmatch(tx_hash):
         raise RequestError("txHash must be a non-empty transaction hash without spaces")
     async with ctx.store.transaction() as tx:
         swap = await _find(tx, address, memo)
+        problem = tx_hash_problem(_deposit_chain(ctx, swap), tx_hash)
+        if problem is not None:
+            raise RequestError(problem)
         await tx.record_deposit_tx(
             DepositTx(swap.id, tx_hash, near_sender_account, memo, ctx.clock.now())
         )
@@ -90,10 +104,27 @@ async def submit_deposit(
     return swap
 
 
+def _deposit_chain(ctx: ServiceContext, swap: SwapRecord) -> str:
+    """The blockchain a deposit to ``swap`` is made on."""
+    origin = ctx.registry.by_token_id(swap.origin_asset)
+    if swap.deposit_type == DepositType.INTENTS.value or origin is None or origin.is_near_native:
+        return "near"
+    return origin.blockchain
+
+
 @dataclass(frozen=True, slots=True)
 class TxLink:
     hash: str
     explorer_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class DepositLine:
+    """One inbound transfer and what became of it (``swapDetails.deposits[]``, full profile)."""
+
+    tx: TxLink
+    entry: LedgerEntry
+    refund_txs: list[TxLink]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +152,7 @@ class SwapProgress:
     refund_reason: str | None = None
     withdraw_fee: str | None = None
     referral: str | None = None
+    deposits: list[DepositLine] = field(default_factory=list)
 
 
 def _amount(value: int, asset: Asset | None, prices: dict[str, Decimal]) -> Amount:
@@ -174,7 +206,9 @@ async def _progress(
         leg for leg in legs if leg.kind is IntentKind.SWAP and leg.state is IntentState.SETTLED
     ]
     payouts = [leg for leg in legs if leg.kind is IntentKind.WITHDRAW and leg.delivered is not None]
-    refunds = [leg for leg in legs if leg.kind is IntentKind.REFUND and leg.delivered is not None]
+    # The engine's refunds and the reconciliation's (late deposits, other tokens), delivered.
+    returned = [leg for leg in legs if leg.kind in REFUND_KINDS and leg.delivered is not None]
+    refunds = [leg for leg in returned if swap.origin_asset in leg.debits]
     internal_out = swap.recipient_type == RecipientType.INTENTS.value
     dest_chain = "near" if internal_out or destination is None else destination.blockchain
     destination_txs = [
@@ -185,7 +219,7 @@ async def _progress(
     refund_chain = "near" if swap.refund_type != "ORIGIN_CHAIN" else origin_chain
     refund_txs = [
         TxLink(leg.destination_tx_hash, explorer(refund_chain, leg.destination_tx_hash))
-        for leg in refunds
+        for leg in returned
         if leg.destination_tx_hash
     ]
     amount_in = sum(leg.debits.get(swap.origin_asset, 0) for leg in swapped)
@@ -197,7 +231,11 @@ async def _progress(
     return SwapProgress(
         intent_hashes=[leg.intent_hash for leg in visible],
         near_tx_hashes=[leg.tx_hash for leg in visible if leg.tx_hash],
-        origin_chain_txs=[TxLink(d.tx_hash, explorer(origin_chain, d.tx_hash)) for d in deposits]
+        origin_chain_txs=[
+            TxLink(d.tx_hash, explorer(origin_chain, d.tx_hash))
+            for d in deposits
+            if shown_deposit(swap, d)  # never a hash the chain has not confirmed (issue 13)
+        ]
         + refund_txs,
         destination_chain_txs=destination_txs,
         amount_in=_amount(amount_in, origin, prices) if swapped else None,
@@ -210,4 +248,12 @@ async def _progress(
         else None,
         withdraw_fee=str(paid_out - delivered) if payouts else None,
         referral=referral if isinstance(referral, str) else None,
+        deposits=[
+            DepositLine(
+                TxLink(e.tx_hash, explorer(origin_chain, e.tx_hash)),
+                e,
+                [TxLink(h, explorer(refund_chain, h)) for h in e.refund_tx_hashes],
+            )
+            for e in deposit_ledger(swap, deposits, legs)
+        ],
     )

@@ -94,7 +94,12 @@ def _leg(row: Row[Any]) -> Leg:
     )
 
 
-_ENGINE_KINDS = (IntentKind.SWAP.value, IntentKind.WITHDRAW.value, IntentKind.REFUND.value)
+_ENGINE_KINDS = (
+    IntentKind.SWAP.value,
+    IntentKind.WITHDRAW.value,
+    IntentKind.REFUND.value,
+    IntentKind.STRAY_REFUND.value,
+)
 
 
 def signed_intent_row(intent: IntentRecord | Leg) -> dict[str, Any]:
@@ -188,21 +193,25 @@ class EngineQueries:
                     amount=deposit.amount,
                     status=deposit.status,
                     created_at=deposit.created_at,
+                    asset=deposit.asset,
                 )
             )
             return
-        await self._conn.execute(
-            update(deposits)
-            .where(deposits.c.id == known[0])
-            .values(chain=deposit.chain, amount=deposit.amount, status=deposit.status)
-        )
+        values: dict[str, Any] = {
+            "chain": deposit.chain, "amount": deposit.amount, "status": deposit.status
+        }  # fmt: skip
+        if deposit.asset is not None:
+            values["asset"] = deposit.asset
+        await self._conn.execute(update(deposits).where(deposits.c.id == known[0]).values(values))
 
     async def deposits(self, swap_id: str) -> list[DepositRecord]:
         rows = await self._conn.execute(
             select(deposits).where(deposits.c.swap_id == swap_id).order_by(deposits.c.id)
         )
         return [
-            DepositRecord(r.tx_hash, r.source, r.chain, r.amount, r.status, r.created_at)
+            DepositRecord(
+                r.tx_hash, r.source, r.chain, r.amount, r.status, r.created_at, r.asset, r.reason
+            )
             for r in rows
         ]
 

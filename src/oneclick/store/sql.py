@@ -26,6 +26,7 @@ from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.domain.transitions import REASON_DEPOSIT_SUBMITTED, REASON_QUOTED
 from oneclick.services.ports import SwapSnapshot
 from oneclick.store.engine import EngineQueries, engine_swap, signed_intent_row
+from oneclick.store.reconcile import ReconcileQueries
 from oneclick.store.tables import custody_accounts, deposits, intents, partners, swaps
 from oneclick.store.transitions import TransitionQueries, append_transition, locked_swap_state
 from oneclick.store.webhooks import WebhookQueries
@@ -35,7 +36,7 @@ _SNAPSHOT_DEPOSIT = [
     column.label(f"deposit_{column.name}")
     for column in (
         deposits.c.tx_hash, deposits.c.source, deposits.c.chain, deposits.c.amount,
-        deposits.c.status, deposits.c.created_at,
+        deposits.c.status, deposits.c.created_at, deposits.c.asset, deposits.c.reason,
     )
 ]  # fmt: skip
 
@@ -63,7 +64,7 @@ def _partner(row: Row[tuple[object, ...]]) -> Partner:
     return Partner(m["id"], m["name"], m["created_at"], m["expires_at"], m["revoked_at"])
 
 
-class SqlSession(EngineQueries, TransitionQueries, WebhookQueries):
+class SqlSession(EngineQueries, ReconcileQueries, TransitionQueries, WebhookQueries):
     """One transaction's worth of repository operations (the ``StoreSession`` and
     ``EngineSession`` ports)."""
 

@@ -13,6 +13,10 @@ status), ``deposited_amount``, ``refund_reason``, ``woken_at`` (a wake-up that a
 step); ``intents`` legs carry their ``deadline``, ``debits``/``credits`` (JSON, the custody
 account's token movements), ``reason`` and, for withdrawals, ``destination_tx_hash`` and
 ``delivered`` (what reached the receiver after the bridge's fee).
+
+The reconciliation (migration 0003): ``deposits.asset`` (the token a transfer paid) and
+``deposits.reason`` (why what it brought is parked); ``custody_holdings``: balances the
+reconciliation found and could not refund (dust or no route back), for ``oneclick admin stuck``.
 """
 
 from __future__ import annotations
@@ -124,6 +128,8 @@ deposits = Table(
     Column("memo", String(64)),
     Column("status", String(16)),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("asset", String(256)),
+    Column("reason", Text),
     UniqueConstraint("swap_id", "tx_hash"),
 )  # fmt: skip
 
@@ -147,6 +153,18 @@ intents = Table(
     Column("reason", Text),
     Column("destination_tx_hash", String(256)),
     Column("delivered", Amount),
+)
+
+custody_holdings = Table(
+    "custody_holdings",
+    metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("token", String(256), primary_key=True),
+    Column("swap_id", String(36), ForeignKey("swaps.id"), nullable=False),
+    Column("amount", Amount, nullable=False),
+    Column("disposition", String(16), nullable=False),  # DUST or PARKED
+    Column("reason", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 worker_locks = Table(

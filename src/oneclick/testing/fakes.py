@@ -405,6 +405,7 @@ class FakeVerifierViews:
     ledger: Ledger = field(default_factory=Ledger)
     clock: FakeClock | None = None
     fee_reads: int = 0
+    batch_reads: int = 0
 
     @property
     def balances(self) -> dict[tuple[str, str], int]:
@@ -442,6 +443,10 @@ class FakeVerifierViews:
 
     async def mt_balance_of(self, account_id: str, token_id: str) -> int:
         return self.balances.get((account_id, token_id), 0)
+
+    async def mt_batch_balance_of(self, account_id: str, token_ids: Sequence[str]) -> list[int]:
+        self.batch_reads += 1
+        return [self.balances.get((account_id, t), 0) for t in token_ids]
 
 
 @dataclass

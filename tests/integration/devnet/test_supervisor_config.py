@@ -57,7 +57,8 @@ def test_the_generated_config_loads_with_every_devnet_asset(tmp_path: Path) -> N
     assert settings.near.rpc_url == "http://127.0.0.1:1"
     assert settings.prices.url == "http://127.0.0.1:4"
     assert settings.api.port == 8123
-    assert settings.engine.explorers == {"eth": "", "xrp": ""}
+    assert settings.explorers == {"eth": "", "near": "", "xrp": ""}
+    assert settings.reconcile.pass_interval_s == 5.0
     registry = registry_from_settings(settings)
     assert len(registry) == len(devnet_assets())
     usdc = registry.by_token_id("nep141:eth-0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48.omft.near")

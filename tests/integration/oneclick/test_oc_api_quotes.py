@@ -60,7 +60,7 @@ async def test_non_dry_quote_then_status_returns_it_verbatim(
     assert body["status"] == "PENDING_DEPOSIT"
     assert body["swapDetails"] == {
         "intentHashes": [], "nearTxHashes": [], "originChainTxHashes": [],
-        "destinationChainTxHashes": [],
+        "destinationChainTxHashes": [], "deposits": [],
     }  # fmt: skip
     assert verify_quote_signature(body["quoteResponse"], world.keys.manager_public_key)
 

@@ -10,6 +10,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
     async def serve() -> None:
         world = await fake_world(sqlite_url(tmp_path))
+        # The clients date their deadlines by the wall clock; the service refuses deadlines
+        # more than 24 h after its own clock, so the fake clock starts at the wall's.
+        world.clock.set(datetime.now(UTC))
         keys.append(world.keys.manager_public_key)
         config = uvicorn.Config(world.app(), log_level="warning", lifespan="off")
         server.append(uvicorn.Server(config))

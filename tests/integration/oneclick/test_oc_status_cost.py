@@ -15,6 +15,7 @@ from oc_helpers import quote_request
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from oneclick.domain.engine import DepositRecord
 from oneclick.testing.world import FakeWorld
 
 
@@ -45,20 +46,29 @@ def traffic(engine: AsyncEngine) -> Iterator[Traffic]:
         event.remove(sync.pool, "checkout", on_checkout)
 
 
-async def _quote_with_two_deposits(client: httpx.AsyncClient) -> str:
+async def _quote_with_two_deposits(client: httpx.AsyncClient, world: FakeWorld) -> str:
     address: str = (await client.post("/v0/quote", json=quote_request())).json()["quote"][
         "depositAddress"
     ]
     for tx_hash in ("ab" * 32, "cd" * 32):
         submit = {"txHash": tx_hash, "depositAddress": address}
         assert (await client.post("/v0/deposit/submit", json=submit)).status_code == 200
+    async with world.store.transaction() as tx:  # the bridge confirms both (status shows them)
+        swap = await tx.swap_by_deposit(address, None)
+        assert swap is not None
+        for tx_hash in ("ab" * 32, "cd" * 32):
+            seen = DepositRecord(
+                tx_hash, "BRIDGE", "btc:mainnet", 5000, "COMPLETED", world.clock.now(),
+                swap.origin_asset,
+            )  # fmt: skip
+            await tx.record_bridge_deposit(swap.id, seen)
     return address
 
 
 async def test_status_is_one_connection_and_two_statements(
     client: httpx.AsyncClient, world: FakeWorld
 ) -> None:
-    address = await _quote_with_two_deposits(client)
+    address = await _quote_with_two_deposits(client, world)
     with traffic(world.store.engine) as seen:
         response = await client.get("/v0/status", params={"depositAddress": address})
     assert response.status_code == 200
@@ -81,7 +91,7 @@ async def test_status_of_an_unknown_address_is_one_statement(
 async def test_every_status_statement_searches_an_index(
     client: httpx.AsyncClient, world: FakeWorld
 ) -> None:
-    address = await _quote_with_two_deposits(client)
+    address = await _quote_with_two_deposits(client, world)
     with traffic(world.store.engine) as seen:
         await client.get("/v0/status", params={"depositAddress": address})
     database = world.store.engine.url.database

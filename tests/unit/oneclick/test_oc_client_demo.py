@@ -4,6 +4,7 @@ pays the deposit address through the fake bridge. Deterministic: the worker take
 status poll and the fake clock jumps to the next due time."""
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,9 @@ class Recorder:
 @pytest.fixture
 async def kit(tmp_path: Path) -> AsyncIterator[Kit]:
     built = await make_kit(tmp_path)
+    # The demo client dates its quote's deadline by the wall clock; the service refuses
+    # deadlines more than 24 h after its own clock, so the fake clock starts at the wall's.
+    built.world.clock.set(datetime.now(UTC))
     yield built
     await built.client.aclose()
     await built.world.aclose()

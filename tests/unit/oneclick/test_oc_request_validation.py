@@ -30,8 +30,17 @@ GOOD = QuoteInput(
 
 def check(raw: QuoteInput):
     return validate_quote_request(
-        raw, sample_registry(), now=NOW, min_deadline=timedelta(seconds=60)
+        raw,
+        sample_registry(),
+        now=NOW,
+        min_deadline=timedelta(seconds=60),
+        max_deadline=timedelta(hours=24),
     )
+
+
+def test_a_deadline_exactly_at_the_maximum_is_accepted() -> None:
+    spec = check(replace(GOOD, deadline="2026-01-02T12:00:00Z"))
+    assert spec.deadline == NOW + timedelta(hours=24)
 
 
 def test_a_good_request_validates() -> None:
@@ -62,6 +71,8 @@ def test_a_good_request_validates() -> None:
         ({"slippage_tolerance": 10_001}, "between 0 and 10000"),
         ({"deadline": "2025-12-31T00:00:00Z"}, "at least 60 seconds"),
         ({"deadline": "2026-01-01T12:00:30Z"}, "at least 60 seconds"),
+        ({"deadline": "2099-01-01T00:00:00Z"}, "at most 86400 seconds"),
+        ({"deadline": "2026-01-02T12:00:01Z"}, "at most 86400 seconds"),
         ({"deadline": "tomorrow"}, "ISO-8601"),
         ({"deadline": "2026-01-01T13:00:00"}, "ISO-8601"),
         ({"recipient": "0xcac3C41676deF4FE375E57118f3eB83A99105578"}, "not a valid eth address"),

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from oneclick.domain.engine import EngineSwap, Phase
 from oneclick.domain.errors import OneClickError, TemporaryError
 from oneclick.domain.swaps import SwapStatus
+from oneclick.logging import bind_log_context, log_context
 from oneclick.services.engine.context import EngineContext
 from oneclick.services.engine.deposits import step_deposit
 from oneclick.services.engine.payouts import step_payout
@@ -89,10 +90,17 @@ async def park(ctx: EngineContext, swap: EngineSwap, reason: str) -> StepResult:
 
 
 async def advance_swap(ctx: EngineContext, swap_id: str) -> StepResult:
-    """One step of the swap ``swap_id``, whose lease ``ctx.owner`` holds."""
+    """One step of the swap ``swap_id``, whose lease ``ctx.owner`` holds. Every line it logs
+    carries the swap's id, deposit address and phase."""
+    with log_context(swap_id=swap_id):
+        return await _advance(ctx, swap_id)
+
+
+async def _advance(ctx: EngineContext, swap_id: str) -> StepResult:
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
         swap = await tx.fence(swap_id, ctx.owner, now)
+    bind_log_context(deposit_address=swap.deposit_address, phase=swap.phase.value)
     report_if_stuck(ctx, swap)
     step = STEPS.get(swap.phase)
     if step is None or swap.status is SwapStatus.FAILED:

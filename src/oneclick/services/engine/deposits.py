@@ -59,6 +59,7 @@ async def scan_bridge_deposits(ctx: EngineContext, swap: EngineSwap) -> None:
                     amount=deposit.amount,
                     status=deposit.status.value,
                     created_at=deposit.created_at or ctx.clock.now(),
+                    asset=origin.asset_id,
                 )
             )
         offset += len(page.deposits)
@@ -87,7 +88,8 @@ async def step_deposit(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
         swap = await tx.fence(swap.id, ctx.owner, now)
-        known = bool(await tx.deposits(swap.id))
+        # another token's transfer to the address is the reconciliation's, not this swap's
+        known = any(d.asset in (None, swap.origin_asset) for d in await tx.deposits(swap.id))
         deposited = max(swap.deposited_amount or 0, credited)
         if now >= swap.request_deadline:
             if credited > 0:
