@@ -1,6 +1,7 @@
 """``GET /track/{depositAddress}``: a small HTML page to watch one swap. Rendered complete on the
 server (it reads fine without JavaScript); one inline script follows ``/v0/status/stream`` and
-updates it in place. No framework, no build step, no third-party request. The deposit address is
+updates it in place (the deposits from the reconciliation's ledger too). No framework, no build
+step, no third-party request. The deposit address is
 in the URL, so the page sends no referrer to the explorers it links to."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from oneclick.domain.assets import Asset
 from oneclick.domain.swaps import SwapStatus
 from oneclick.domain.timestamps import format_timestamp
 from oneclick.services.context import ServiceContext
+from oneclick.services.status import DepositLine
 from oneclick.services.tracking import SwapTrack, track_swap
 
 router = APIRouter()
@@ -96,6 +98,26 @@ def _link(label: str, tx_hash: str, url: str) -> str:
     return f'<li><span class="label">{_e(label)} </span>{target}</li>'
 
 
+def _deposit_item(line: DepositLine, origin: Asset | None) -> str:
+    """One inbound transfer and what became of it (the reconciliation's deposit ledger)."""
+    entry = line.entry
+    asset = origin if origin is not None and entry.asset == origin.asset_id else None
+    parts = [f"{_amount(str(entry.amount), asset)}: {entry.outcome.value}"]
+    if entry.swapped and entry.swapped != entry.amount:
+        parts.append(f"swapped {_amount(str(entry.swapped), asset)}")
+    if entry.refunded and entry.refunded != entry.amount:
+        parts.append(f"refunded {_amount(str(entry.refunded), asset)}")
+    if entry.reason:
+        parts.append(f"({entry.reason})")
+    links = _link("tx", line.tx.hash, line.tx.explorer_url).removeprefix("<li>")
+    links = links.removesuffix("</li>")
+    refunds = "".join(
+        " " + _link("refund", t.hash, t.explorer_url).removeprefix("<li>").removesuffix("</li>")
+        for t in line.refund_txs
+    )
+    return f"<li>{_e(', '.join(parts))} {links}{refunds}</li>"
+
+
 def render_page(track: SwapTrack, stream_url: str) -> tuple[str, str]:
     """The page and the nonce its inline style and script carry (for the CSP)."""
     report = track.report
@@ -119,6 +141,7 @@ def render_page(track: SwapTrack, stream_url: str) -> tuple[str, str]:
     txs += [
         _link("Destination chain", t.hash, t.explorer_url) for t in progress.destination_chain_txs
     ]
+    deposits = "".join(_deposit_item(line, origin) for line in progress.deposits)
     history = "".join(
         f'<li data-seq="{t.seq}"><time datetime="{_e(format_timestamp(t.at))}">'
         f"{_e(format_timestamp(t.at).replace('T', ' ')[:19])} UTC</time> {_e(t.to_status.value)}"
@@ -145,7 +168,9 @@ def render_page(track: SwapTrack, stream_url: str) -> tuple[str, str]:
 </head>
 <body data-status="{_e(status.value)}" data-stream="{_e(stream_url)}" \
 data-near-explorer="{_e(track.near_explorer)}" data-in-symbol="{_e(in_symbol)}" \
-data-out-symbol="{_e(out_symbol)}">
+data-out-symbol="{_e(out_symbol)}" \
+data-in-asset="{_e(origin.asset_id if origin else "")}" \
+data-in-decimals="{origin.decimals if origin else ""}">
 <main>
 <h1>Swap {_e(_asset_label(origin, str(request.get("originAsset", ""))))} \u2192 \
 {_e(_asset_label(destination, str(request.get("destinationAsset", ""))))}</h1>
@@ -179,6 +204,8 @@ custody until they act.</p>
 </section>
 <section aria-labelledby="txs-h"><h2 id="txs-h">Transactions</h2>
 <ul id="txs">{"".join(txs) or "<li>None yet.</li>"}</ul></section>
+<section aria-labelledby="deposits-h"><h2 id="deposits-h">Deposits</h2>
+<ul id="deposits">{deposits or "<li>None seen yet.</li>"}</ul></section>
 <section aria-labelledby="history-h"><h2 id="history-h">History</h2>
 <ol id="history">{history}</ol></section>
 <p class="live" id="live">Reload the page for updates.</p>

@@ -45,6 +45,9 @@ async def test_the_page_renders_the_swap_without_javascript(kit: Kit) -> None:
     for tx in status["swapDetails"]["destinationChainTxHashes"]:
         assert f'href="{tx["explorerUrl"]}" rel="noopener noreferrer"' in page
     assert page.count("<li data-seq=") == 3
+    [line] = status["swapDetails"]["deposits"]  # the reconciliation's deposit ledger
+    assert f'<li>0.001 BTC: {line["status"]} <span class="label">tx </span>' in page
+    assert f'href="{line["explorerUrl"]}"' in page
     assert len(page.encode()) < 20_000  # small: one request, no assets
 
 
@@ -114,6 +117,11 @@ async def test_the_page_updates_by_itself_in_headless_chromium(kit: Kit, tmp_pat
         links = await browser.evaluate("[...document.querySelectorAll('#txs a')].map(a => a.href)")
         for tx in status["swapDetails"]["destinationChainTxHashes"]:
             assert tx["explorerUrl"] in links
+        deposits = await browser.evaluate(
+            "[...document.querySelectorAll('#deposits li')].map(li => li.textContent)"
+        )
+        [line] = status["swapDetails"]["deposits"]
+        assert deposits == [f"0.001 BTC: {line['status']} tx {line['txHash']}"]  # was "None seen"
         delivered = await browser.evaluate("document.getElementById('delivered').textContent")
         assert delivered == f"{status['swapDetails']['amountOutFormatted']} USDT"
         note = "getComputedStyle(document.querySelector('.note.success')).display"

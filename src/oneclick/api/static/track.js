@@ -39,6 +39,40 @@
     list.replaceChildren.apply(list, items);
   }
 
+  // Base units as a decimal string, exactly (no floats): "1500000", 6 -> "1.5".
+  function formatUnits(value, decimals) {
+    if (!/^\d+$/.test(value) || !(decimals > 0)) { return value; }
+    var padded = value.padStart(decimals + 1, "0");
+    var whole = padded.slice(0, -decimals);
+    var fraction = padded.slice(-decimals).replace(/0+$/, "");
+    return fraction ? whole + "." + fraction : whole;
+  }
+
+  function amountText(value, asset) {
+    if (asset === body.dataset.inAsset) {
+      return formatUnits(value, Number(body.dataset.inDecimals)) + " " + body.dataset.inSymbol;
+    }
+    return value;
+  }
+
+  function renderDeposits(lines) {
+    if (!lines || !lines.length) { return; }
+    var list = $("deposits");
+    var items = lines.map(function (line) {
+      var parts = [amountText(line.amount, line.asset) + ": " + line.status];
+      if (line.swappedAmount && line.swappedAmount !== line.amount) { parts.push("swapped " + amountText(line.swappedAmount, line.asset)); }
+      if (line.refundedAmount && line.refundedAmount !== line.amount) { parts.push("refunded " + amountText(line.refundedAmount, line.asset)); }
+      if (line.reason) { parts.push("(" + line.reason + ")"); }
+      var li = txItem(parts.join(", ") + " tx", line.txHash, line.explorerUrl);
+      (line.refundTxHashes || []).forEach(function (t) {
+        var refund = txItem(" refund", t.hash, t.explorerUrl);
+        while (refund.firstChild) { li.appendChild(refund.firstChild); }
+      });
+      return li;
+    });
+    list.replaceChildren.apply(list, items);
+  }
+
   function renderProgress(status) {
     var step = STEP[status];
     var steps = document.querySelectorAll("#progress li");
@@ -79,6 +113,7 @@
     }
     if (details.refundReason) { $("refund-reason").textContent = details.refundReason; }
     renderTxs(details);
+    renderDeposits(details.deposits);
     if (data.transition) { addHistory(data.transition); }
   }
 
