@@ -83,8 +83,10 @@ test: install lint typecheck imports unit
 run: venv npm
 	$(BIN)/oneclick up $(UP_ARGS)
 
-# Benchmarks (not part of make test): prints a table, saves bench/results/<timestamp>.json.
-bench: venv npm
+# Benchmarks (not part of make test): prints a table, saves bench/results/<timestamp>.json (and .md).
+# HTTP is measured with wrk, installed with apt-get when missing (scripts/ensure-wrk).
+bench: venv npm postgres
+	@bash scripts/ensure-wrk >/dev/null
 	$(BIN)/python -m bench
 
 clean:

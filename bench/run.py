@@ -1,8 +1,9 @@
 """``python -m bench``: runs every scenario, prints a table, saves bench/results/<UTC time>.json.
 
 (a) GET /v0/status (SQLite holding --swaps swaps, random addresses) and GET /v0/tokens at 1, 16
-    and 64 concurrent clients, each next to a bare Starlette endpoint serving the same body the
-    same way (uvicorn, one process): the ratio is what the service costs over the framework.
+    and 64 connections, measured with wrk (bench/wrk.py), each right after the same load on a
+    bare Starlette endpoint serving the same body the same way (uvicorn, one process): the ratio
+    is what the service costs over the framework.
 (b) POST /v0/quote, dry and non-dry, with two reference solvers on an in-process devnet relay,
     through the real protocol clients (HTTP JSON-RPC relay, NEAR RPC views, price feed).
 (c) The swap pipeline on the real devnet (``oneclick up``): --pipeline-swaps swaps USDC eth:1 ->
@@ -21,7 +22,6 @@ import contextlib
 import json
 import os
 import platform
-import random
 import signal
 import socket
 import subprocess
@@ -32,12 +32,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from rich.console import Console
 from rich.table import Table
 
 from bench import pipeline, postgres
+from bench import wrk as wrk_load
 from bench.load import Request, Result, run_load
 
 ROOT = Path(__file__).resolve().parent
@@ -118,8 +120,9 @@ def machine() -> dict[str, Any]:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())  # the machine is shared: say how busy
     return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "platform": platform.platform()}  # fmt: skip
+            "platform": platform.platform(), "load": load}  # fmt: skip
 
 
 def _load(name: str, url: str, make: Any, c: int, args: argparse.Namespace) -> Result:
@@ -130,31 +133,32 @@ def _load(name: str, url: str, make: Any, c: int, args: argparse.Namespace) -> R
 
 
 def read_scenarios(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
+    """GET /v0/status and /v0/tokens with ``wrk``: both servers up at once, and each scenario
+    measured ``--rounds`` times on the service and, right after each, on the bare baseline, so
+    both see the same load from the rest of the machine."""
     rows: list[dict[str, Any]] = []
+    wrk = wrk_load.binary()
     out = work / "fake.json"
     with server("fake", "--db", str(work / "bench.db"), "--swaps", str(args.swaps),
                 "--out", str(out), ready=out) as api:  # fmt: skip
         addresses = json.loads(out.read_text())["addresses"]
-        rng = random.Random(7)  # noqa: S311 - a workload, not a secret
-
-        def status(_: int) -> Request:
-            return ("GET", "/v0/status", {"params": {"depositAddress": rng.choice(addresses)}})
-
-        def tokens(_: int) -> Request:
-            return ("GET", "/v0/tokens", {})
-
         sample = httpx.get(api + "/v0/status", params={"depositAddress": addresses[0]}).json()
         bodies = {"status": sample, "tokens": httpx.get(api + "/v0/tokens").json()}
         (work / "bodies.json").write_text(json.dumps(bodies))
-        measured = {}
-        for name, make in (("GET /v0/status", status), ("GET /v0/tokens", tokens)):
-            for c in CONCURRENCY:
-                measured[(name, c)] = _load(name, api, make, c, args)
-    with server("baseline", "--bodies", str(work / "bodies.json")) as bare:
-        for name, make in (("GET /v0/status", status), ("GET /v0/tokens", tokens)):
-            for c in CONCURRENCY:
-                base = _load(f"{name} (bare Starlette)", bare, make, c, args)
-                rows.append(_row(measured[(name, c)], base))
+        status = [f"/v0/status?{urlencode({'depositAddress': a})}" for a in addresses]
+        with server("baseline", "--bodies", str(work / "bodies.json")) as bare:
+            for name, paths in (("GET /v0/status", status), ("GET /v0/tokens", ["/v0/tokens"])):
+                for c in CONCURRENCY:
+                    # alternate service and bare, round by round: the machine's load drifts
+                    measured, base = [], []
+                    for _ in range(args.rounds):
+                        for url, label, into in (
+                            (api, name, measured),
+                            (bare, f"{name} (bare Starlette)", base),
+                        ):
+                            into.append(wrk_load.run(wrk, label, url, paths, concurrency=c,
+                                                     duration_s=args.duration))  # fmt: skip
+                    rows.append(_row(wrk_load.combine(measured), wrk_load.combine(base)))
     return rows
 
 
@@ -187,8 +191,20 @@ def quote_scenarios(args: argparse.Namespace, work: Path) -> list[dict[str, Any]
         for dry in (True, False):
             for c in (1, 16):
                 name = f"POST /v0/quote ({'dry' if dry else 'non-dry'}, 2 solvers)"
-                rows.append(_row(_load(name, api, quote(dry), c, args), None))
+                httpx.delete(api + "/bench/stages")
+                result = _load(name, api, quote(dry), c, args)
+                row = _row(result, None)
+                if c == 1:  # one quote at a time: the tally per quote is its breakdown
+                    row["stages_ms"] = _per_quote(httpx.get(api + "/bench/stages").json())
+                    row["mean_ms"] = round(1000 * sum(result.latencies_s) / result.ok, 3)
+                rows.append(row)
     return rows
+
+
+def _per_quote(tally: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Milliseconds per quote by port method (each quote asks the relay once)."""
+    quotes = tally.get("relay.quote", {}).get("calls", 0) or 1
+    return {k: round(1000 * v["seconds"] / quotes, 3) for k, v in sorted(tally.items())}
 
 
 def many_swaps(args: argparse.Namespace, work: Path, console: Console) -> list[dict[str, Any]]:
@@ -218,20 +234,26 @@ def many_swaps(args: argparse.Namespace, work: Path, console: Console) -> list[d
     return rows
 
 
-def _row(result: Result, base: Result | None) -> dict[str, Any]:
+def _row(result: Result | wrk_load.WrkResult, base: wrk_load.WrkResult | None) -> dict[str, Any]:
     row = result.summary()
     if base is not None:
         row["baseline"] = base.summary()
-        row["ratio_p50"] = round(result.percentile(50) / base.percentile(50), 2)
-        ratio = base.throughput / result.throughput if result.ok else None
-        row["ratio_throughput"] = round(ratio, 2) if ratio is not None else None
+        row["ratio_p50"] = round(row["p50_ms"] / base.p50_ms, 2) if base.p50_ms else None
+        row["ratio_p99"] = round(row["p99_ms"] / base.p99_ms, 2) if base.p99_ms else None
+        # the service's throughput as a share of the bare framework's (the issue's target)
+        share = result.throughput / base.throughput if base.throughput else None
+        row["share_of_bare"] = round(share, 3) if share is not None else None
     return row
 
 
 def render(rows: list[dict[str, Any]], info: dict[str, Any], console: Console) -> None:
-    table = Table(title=f"oneclick bench — {info['cpu']} x{info['nproc']}, Python {info['python']}")
-    for column in ("scenario", "clients", "req", "err", "req/s", "p50 ms", "p99 ms",
-                   "bare req/s", "bare p50 ms", "bare p99 ms", "p50 x bare"):  # fmt: skip
+    table = Table(
+        title=f"oneclick bench — {info['cpu']} x{info['nproc']}, Python {info['python']},"
+        f" load average {info['load']}"
+    )
+    columns = ("scenario", "conns", "req", "err", "req/s", "p50 ms", "p99 ms", "bare req/s",
+               "bare p50 ms", "bare p99 ms", "% of bare", "p99 x bare")  # fmt: skip
+    for column in columns:
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for row in rows:
         base = row.get("baseline") or {}
@@ -240,10 +262,48 @@ def render(rows: list[dict[str, Any]], info: dict[str, Any], console: Console) -
             f"{row['throughput_rps']:.0f}", f"{row['p50_ms']:.2f}", f"{row['p99_ms']:.2f}",
             *(
                 (f"{base['throughput_rps']:.0f}", f"{base['p50_ms']:.2f}",
-                 f"{base['p99_ms']:.2f}", f"{row['ratio_p50']:.1f}")
-                if base else ("", "", "", "")
+                 f"{base['p99_ms']:.2f}", f"{100 * row['share_of_bare']:.0f} %",
+                 f"{row['ratio_p99']:.1f}")
+                if base else ("", "", "", "", "")
             ),
         )  # fmt: skip
+    console.print(table)
+
+
+def markdown(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
+    """The HTTP rows as the README's table (bench/results/<stamp>.md; paste it in the README)."""
+    lines = [
+        f"{info['cpu']} x{info['nproc']}, load average at the start {info.get('load', '?')}",
+        "",
+        "| scenario | conns | req/s | p50 ms | p99 ms | bare req/s | bare p99 ms | % of bare"
+        " | p99 ÷ bare |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        base = row.get("baseline")
+        cells = [f"`{row['name']}`", str(row["concurrency"]), f"{row['throughput_rps']:,.0f}",
+                 f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}"]  # fmt: skip
+        if base:
+            cells += [f"{base['throughput_rps']:,.0f}", f"{base['p99_ms']:.1f}",
+                      f"{100 * row['share_of_bare']:.0f} %", f"{row['ratio_p99']:.1f}"]  # fmt: skip
+        else:
+            cells += ["-"] * 4
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render_stages(rows: list[dict[str, Any]], console: Console) -> None:
+    quotes = [r for r in rows if "stages_ms" in r]
+    if not quotes:
+        return
+    table = Table(title="where a quote's time goes (ms per quote, one client; bench/stages.py)")
+    table.add_column("stage")
+    for row in quotes:
+        table.add_column(row["name"].removeprefix("POST /v0/quote "), justify="right")
+    stages = sorted({k for r in quotes for k in r["stages_ms"]})
+    for stage in stages:
+        table.add_row(stage, *(f"{r['stages_ms'].get(stage, 0):.2f}" for r in quotes))
+    table.add_row("mean latency", *(f"{r['mean_ms']:.2f}" for r in quotes))
     console.print(table)
 
 
@@ -282,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per scenario")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="HTTP reads: service/bare alternations per scenario")  # fmt: skip
     parser.add_argument("--max-requests", type=int, default=50_000, help="cap per scenario")
     parser.add_argument("--swaps", type=int, default=10_000, help="swaps in the status DB")
     parser.add_argument("--pipeline-swaps", type=int, default=5, help="swaps on the devnet")
@@ -313,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             many = many_swaps(args, Path(tmp), console)
     if rows:
         render(rows, info, console)
+        render_stages(rows, console)
     if flow is not None:
         render_pipeline(flow, console)
     if many:
@@ -323,5 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     document = {"machine": info, "settings": vars(args), "results": rows, "pipeline": flow,
                 "many_swaps": many}  # fmt: skip
     path.write_text(json.dumps(document, indent=2))
+    if rows:
+        path.with_suffix(".md").write_text(markdown(rows, info))
     console.print(f"saved {path.relative_to(ROOT.parent)}")
     return 0

@@ -152,6 +152,10 @@ async def devnet(args: argparse.Namespace) -> None:
 
 
 async def api(args: argparse.Namespace) -> None:
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+
+    from bench.stages import Tally, Timed
     from nearintents.rpc import HttpNearRpc, HttpSolverRelay, VerifierViews
     from oneclick.adapters.coingecko import CoinGeckoPrices
     from oneclick.api.app import create_app
@@ -172,6 +176,8 @@ async def api(args: argparse.Namespace) -> None:
     prices = CoinGeckoPrices(
         urls["prices"], clock=clock, timeout=5, cache_ttl=timedelta(seconds=60)
     )
+    tally = Tally()  # every port timed, for the quotes' breakdown (bench/stages.py)
+    timed_verifier = Timed(verifier, "verifier", tally)
     engine = make_engine(f"sqlite+aiosqlite:///{Path(args.db).resolve()}")
     await upgrade(engine)
     keys = KeyMaterial.generate()
@@ -182,14 +188,25 @@ async def api(args: argparse.Namespace) -> None:
               coingecko_id="near"),
     ])  # fmt: skip
     ctx = ServiceContext(
-        relay=relay, bridge=FakeBridge(), verifier=verifier, prices=prices, clock=clock,
-        store=SqlStore(engine), custody=KeyCustody(keys), registry=registry,
-        fee_cache=ProtocolFeeCache(verifier, clock, timedelta(seconds=30)),
+        relay=Timed(relay, "relay", tally), bridge=Timed(FakeBridge(), "bridge", tally),
+        verifier=timed_verifier, prices=Timed(prices, "prices", tally), clock=clock,
+        store=Timed(SqlStore(engine), "store", tally),
+        custody=Timed(KeyCustody(keys), "custody", tally), registry=registry,
+        fee_cache=Timed(ProtocolFeeCache(timed_verifier, clock, timedelta(seconds=30)),
+                        "fee_cache", tally),
         policy=QuotePolicy(verifier_contract=urls["verifier"]), jwt_secret=keys.jwt_secret,
         engine=EnginePolicy(),
     )  # fmt: skip
+    app = create_app(ctx)
+
+    async def stages(request: Request) -> JSONResponse:
+        if request.method == "DELETE":
+            tally.reset()
+        return JSONResponse(tally.snapshot())
+
+    app.add_route("/bench/stages", stages, methods=["GET", "DELETE"])
     try:
-        await _serve(create_app(ctx), args.port)
+        await _serve(app, args.port)
     finally:
         for closing in (relay.aclose(), near.aclose(), prices.aclose(), engine.dispose()):
             await closing

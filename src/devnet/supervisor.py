@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 
 from devnet.bridge import BridgeServer, PoaBridge
+from devnet.bridge.bridge import DEFAULT_WITHDRAWAL_LAG_S
 from devnet.chains import DevnetChains
 from devnet.chains.base import Chain
 from devnet.control import ControlServer, intents_user
@@ -42,7 +43,8 @@ from devnet.prices import HttpPriceSource, PriceFeed, PriceServer
 from devnet.relay.relay import Relay
 from devnet.relay.server import RelayServer
 from devnet.solver.solver import MarketMaker, SolverConfig
-from devnet.verifier import RpcServer, SystemClock, Verifier, VerifierConfig
+from devnet.verifier import DEFAULT_RELAYER, RpcServer, SystemClock, Verifier, VerifierConfig
+from devnet.verifier.ledger import BLOCK_TIME_NS
 from devnet.world import (
     BLOCKCHAINS,
     BRIDGE_SEED,
@@ -60,12 +62,18 @@ from devnet.world import (
     solver_tokens,
     write_manifest,
 )
+from nearintents.diff import MAX_FEE_PIPS
 from nearintents.rpc import HttpNearRpc, VerifierViews
 
 logger = logging.getLogger("devnet")
 
 PROTOCOL_FEE_PIPS = 1  # intents.near's fee on mainnet (0.0001 %)
 READY_TIMEOUT_S = 30.0
+# NEAR RPC's `final` trails the head by this many blocks (mainnet: a couple of 1-second blocks);
+# the relay reports SETTLED as soon as a transaction is in a block, as the real one does.
+DEFAULT_FINALITY_LAG_BLOCKS = 2
+DEFAULT_NONCE_GC_INTERVAL_S = 10.0
+BLOCK_TIME_S = BLOCK_TIME_NS / 1e9
 
 
 class DevnetBusyError(RuntimeError):
@@ -115,6 +123,7 @@ class Devnet:
             "started_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             **self.urls,
             "verifier_account": self.verifier.account_id,
+            "relayer_account": DEFAULT_RELAYER,
             "chains": chains,
             "assets": [a.manifest() for a in devnet_assets()],
             "wallets": self.wallets,
@@ -215,6 +224,25 @@ async def _mine_forever(chains: dict[str, Chain], interval_s: float) -> None:
                 logger.warning("mining %s failed: %r", chain_id, exc)
 
 
+async def _near_forever(verifier: Verifier, block_s: float, gc_interval_s: float) -> None:
+    """NEAR's side of time: an empty block whenever a block time has passed (so `final` catches
+    up with the head even when nobody transacts), and every ``gc_interval_s`` a garbage
+    collector pass (``cleanup_nonces`` of every expired or invalid-salt nonce, as mainnet's
+    GarbageCollector role does)."""
+    next_gc = time.monotonic() + gc_interval_s
+    while True:
+        await asyncio.sleep(block_s)
+        try:
+            await asyncio.to_thread(verifier.head_block)
+            if time.monotonic() >= next_gc:
+                next_gc = time.monotonic() + gc_interval_s
+                record = await asyncio.to_thread(verifier.collect_garbage)
+                if record is not None:
+                    logger.info("nonce garbage collected in %s", record.hash)
+        except Exception as exc:  # loop top: the devnet must keep producing blocks
+            logger.warning("NEAR block/GC pass failed: %r", exc)
+
+
 async def _wait_until(check: Any, what: str, timeout_s: float = READY_TIMEOUT_S) -> None:
     try:
         async with asyncio.timeout(timeout_s):
@@ -246,10 +274,17 @@ async def run_devnet(
     host: str = "127.0.0.1",
     block_interval_s: float = 1.0,
     bridge_poll_s: float = 0.5,
+    withdrawal_lag_s: float = DEFAULT_WITHDRAWAL_LAG_S,
+    finality_lag_blocks: int = DEFAULT_FINALITY_LAG_BLOCKS,
+    nonce_gc_interval_s: float = DEFAULT_NONCE_GC_INTERVAL_S,
     write: bool = True,
+    protocol_fee_pips: int = PROTOCOL_FEE_PIPS,
 ) -> AsyncIterator[Devnet]:
     """The devnet under ``<data_dir>/devnet`` until exit; ``devnet.json`` written when ready
-    (``write``) and removed at exit."""
+    (``write``) and removed at exit. The verifier's fee is ``protocol_fee_pips``: set at genesis,
+    and changed by the DAO's ``set_fee`` when an existing devnet restarts with another value."""
+    if not 0 <= protocol_fee_pips < MAX_FEE_PIPS:
+        raise ValueError(f"protocol_fee_pips must be 0..{MAX_FEE_PIPS - 1}")
     root = Path(data_dir) / "devnet"
     root.mkdir(parents=True, exist_ok=True)
     lock = _lock(root)
@@ -267,9 +302,11 @@ async def run_devnet(
                 logger.info("anvil %s ready on %s", chain_id, node.url)
 
             verifier = Verifier.open(
-                root / "verifier", clock=SystemClock(), config=VerifierConfig(fee=PROTOCOL_FEE_PIPS)
+                root / "verifier", clock=SystemClock(), config=VerifierConfig(fee=protocol_fee_pips)
             )
             stack.callback(verifier.close)
+            verifier.finality_lag = finality_lag_blocks
+            ensure_fee(verifier, protocol_fee_pips)
             rpc = await stack.enter_async_context(RpcServer(verifier, host=host))
             logger.info("verifier %s: NEAR RPC on %s", verifier.account_id, rpc.url)
 
@@ -287,6 +324,7 @@ async def run_devnet(
                 seed=BRIDGE_SEED,
                 data_dir=root / "bridge",
                 poll_interval=bridge_poll_s,
+                withdrawal_lag_s=withdrawal_lag_s,
             )
             stack.callback(bridge.close)
             bridge_server = await stack.enter_async_context(BridgeServer(bridge, host=host))
@@ -339,6 +377,16 @@ async def run_devnet(
                     await miner
 
             stack.push_async_callback(stop_miner)
+            near_time = asyncio.create_task(
+                _near_forever(verifier, BLOCK_TIME_S, nonce_gc_interval_s), name="devnet-near"
+            )
+
+            async def stop_near_time() -> None:
+                near_time.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await near_time
+
+            stack.push_async_callback(stop_near_time)
 
             urls = {
                 "near_rpc": rpc.url,
@@ -372,6 +420,25 @@ async def run_devnet(
     logger.info("devnet stopped")
 
 
+def ensure_fee(verifier: Verifier, fee_pips: int) -> None:
+    """The verifier charges ``fee_pips``: set at genesis by its config; an existing state from an
+    earlier run with another fee is changed by the DAO's ``set_fee``, as on chain."""
+    if verifier.fee() != fee_pips:
+        verifier.set_fee(fee_pips).ensure_success()
+    logger.info("verifier protocol fee: %d pips", fee_pips)
+
+
+def fee_pips(text: str) -> int:
+    """``--protocol-fee-pips``: an integer in 0..999,999 (100 % would leave nothing to swap)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value < MAX_FEE_PIPS:
+        raise argparse.ArgumentTypeError(f"{value} is not in 0..{MAX_FEE_PIPS - 1}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m devnet", description="Run the local NEAR Intents devnet."
@@ -379,6 +446,30 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, default=Path(".oneclick"), help="state directory")
     p.add_argument("--host", default="127.0.0.1", help="listen address of the servers")
     p.add_argument("--block-interval", type=float, default=1.0, help="seconds between mined blocks")
+    p.add_argument(
+        "--withdrawal-lag",
+        type=float,
+        default=DEFAULT_WITHDRAWAL_LAG_S,
+        help="seconds the bridge answers 'Withdrawals not found' after a burn (as mainnet's)",
+    )
+    p.add_argument(
+        "--finality-lag",
+        type=int,
+        default=DEFAULT_FINALITY_LAG_BLOCKS,
+        help="blocks NEAR RPC's `final` trails `optimistic` (mainnet: a few)",
+    )
+    p.add_argument(
+        "--nonce-gc-interval",
+        type=float,
+        default=DEFAULT_NONCE_GC_INTERVAL_S,
+        help="seconds between the verifier's nonce garbage collector passes",
+    )
+    p.add_argument(
+        "--protocol-fee-pips",
+        type=fee_pips,
+        default=PROTOCOL_FEE_PIPS,
+        help=f"the verifier's fee in pips, 1e-6 (default {PROTOCOL_FEE_PIPS}, as on mainnet)",
+    )
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -388,7 +479,15 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with run_devnet(args.data_dir, host=args.host, block_interval_s=args.block_interval):
+    async with run_devnet(
+        args.data_dir,
+        host=args.host,
+        block_interval_s=args.block_interval,
+        withdrawal_lag_s=args.withdrawal_lag,
+        finality_lag_blocks=args.finality_lag,
+        nonce_gc_interval_s=args.nonce_gc_interval,
+        protocol_fee_pips=args.protocol_fee_pips,
+    ):
         await stop.wait()
 
 

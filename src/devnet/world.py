@@ -7,6 +7,7 @@ manifest that tells other processes (``oneclick up``, the CLI, tests) where ever
     {"version": 1, "pid": 123, "started_at": "2030-01-01T00:00:00Z",
      "near_rpc": url, "relay": url (JSON-RPC), "relay_ws": url, "bridge": url (JSON-RPC),
      "prices": url (CoinGecko-shaped base), "control": url, "verifier_account": "intents.near",
+     "relayer_account": "relayer.devnet.near" (the signer of the relay's transactions),
      "chains": [{"chain": "eth:1", "blockchain": "eth", "rpc": url | null,
                  "confirmations": n, "memo": bool}],
      "assets": [{"assetId": "nep141:…", "chain": "eth:1", "blockchain": "eth", "symbol": "USDC",

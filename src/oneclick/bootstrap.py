@@ -132,6 +132,7 @@ def engine_policy_from_settings(settings: Settings) -> EnginePolicy:
         swap_intent_lifetime=s(e.swap_intent_lifetime_s),
         withdraw_intent_lifetime=s(e.withdraw_intent_lifetime_s),
         dead_margin=s(e.dead_margin_s),
+        bridge_index_grace=s(e.bridge_index_grace_s),
         deposit_poll=s(e.deposit_poll_s),
         follow_poll=s(e.follow_poll_s),
         withdrawal_poll=s(e.withdrawal_poll_s),
@@ -179,7 +180,9 @@ async def runtime(
         )
         stack.push_async_callback(near.aclose)
         verifier = VerifierViews(
-            _counted(near, "near_rpc", metrics), settings.near.verifier_contract
+            _counted(near, "near_rpc", metrics),
+            settings.near.verifier_contract,
+            relayer_account_id=settings.near.relayer_account,
         )
         prices = CoinGeckoPrices(
             settings.prices.url,

@@ -60,6 +60,10 @@ class NearSettings(_Section):
     rpc_url: str = "https://rpc.mainnet.near.org"
     api_key: SecretStr | None = None
     verifier_contract: str = "intents.near"
+    # The account that signs the solver relay's execute_intents transactions: NEAR RPC `tx`
+    # needs it to read a transaction's outcome (to tell an executed intent from a dead one once
+    # its nonce may have been garbage-collected). Unset: the custody balance decides alone.
+    relayer_account: str | None = None
     timeout_s: float = 10.0
     fee_cache_s: float = Field(default=30.0, ge=0)
 
@@ -132,6 +136,8 @@ class EngineSettings(_Section):
     swap_intent_lifetime_s: float = Field(default=60.0, gt=0)
     withdraw_intent_lifetime_s: float = Field(default=300.0, gt=0)
     dead_margin_s: float = Field(default=30.0, ge=0)
+    # how long after a payout's deadline "Withdrawals not found" is still just the bridge's lag
+    bridge_index_grace_s: float = Field(default=900.0, ge=0)
     deposit_poll_s: float = Field(default=10.0, gt=0)
     follow_poll_s: float = Field(default=2.0, gt=0)
     withdrawal_poll_s: float = Field(default=10.0, gt=0)

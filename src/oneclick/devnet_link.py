@@ -120,9 +120,10 @@ def config_toml(manifest: Mapping[str, Any], *, api_host: str, api_port: int) ->
     ]
     lines += _table("relay", {"url": manifest["relay"]})
     lines += _table("bridge", {"url": manifest["bridge"]})
-    lines += _table(
-        "near", {"rpc_url": manifest["near_rpc"], "verifier_contract": manifest["verifier_account"]}
-    )
+    near = {"rpc_url": manifest["near_rpc"], "verifier_contract": manifest["verifier_account"]}
+    if manifest.get("relayer_account"):
+        near["relayer_account"] = manifest["relayer_account"]
+    lines += _table("near", near)
     lines += _table("prices", {"url": manifest["prices"], "cache_s": 5.0})
     lines += _table("api", {"host": api_host, "port": api_port})
     fields = EngineSettings.model_fields

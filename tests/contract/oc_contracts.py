@@ -2,11 +2,18 @@
 the adapter (fake now, the nearintents client against the devnet later) and the data it knows.
 Subclass, override the fixtures, and the same assertions run against the new adapter."""
 
-from datetime import UTC, datetime
+import asyncio
+import contextlib
+import os
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+from nearintents import signing
+from nearintents.encoding import b64encode
+from nearintents.keys import Ed25519SecretKey, implicit_account_id
+from nearintents.payload import format_rfc3339
 from nearintents.rpc import (
     DepositMode,
     IntentStatus,
@@ -14,6 +21,7 @@ from nearintents.rpc import (
     QuoteFailure,
     QuoteRequest,
     SupportedToken,
+    WithdrawalsNotFound,
 )
 from nearintents.tokens import TokenId
 from oneclick.services.ports import Bridge, Prices, SolverRelay, Verifier
@@ -68,6 +76,63 @@ class RelayContract:
         assert status.status is IntentStatus.NOT_FOUND_OR_NOT_VALID
 
 
+class SettlingRelayContract:
+    """A quote signed verbatim settles exactly (issue 12: the relay's ``amount_in`` /
+    ``amount_out`` are the channel's side, reconciled with the verifier's fee).
+
+    Fixtures: ``relay``; ``pair``; ``amount``; ``contract`` (the verifier account); ``now`` (the
+    clock intents are dated by); ``fund(account, token, amount)`` and ``balance(account, token)``
+    (async, against the verifier the relay settles in)."""
+
+    @pytest.mark.parametrize("exact", ["in", "out"])
+    async def test_a_quote_signed_verbatim_settles_exactly(
+        self, relay: SolverRelay, pair, amount, contract, now, fund, balance, exact
+    ) -> None:
+        key = Ed25519SecretKey.generate()
+        user = implicit_account_id(key.public_key)
+        token_in, token_out = pair
+        request = QuoteRequest(
+            defuse_asset_identifier_in=token_in, defuse_asset_identifier_out=token_out,
+            **({"exact_amount_in": amount} if exact == "in" else {"exact_amount_out": amount}),
+        )  # fmt: skip
+        offers = [a for a in await relay.quote(request) if isinstance(a, Quote)]
+        assert offers
+        quote = offers[0]
+        await fund(user, token_in, 2 * quote.amount_in)
+
+        async def once_final(expected: tuple[int, int]) -> tuple[int, int]:
+            # Balances are read at NEAR's `final`, which trails the relay's SETTLED (and a
+            # funding transfer) by a few blocks, as on mainnet: wait for them, bounded.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(30):
+                    while (await balance(user, token_in), await balance(user, token_out)) != (  # noqa: ASYNC110
+                        expected
+                    ):
+                        await asyncio.sleep(0.1)
+            return (await balance(user, token_in), await balance(user, token_out))
+
+        before = await once_final((2 * quote.amount_in, 0))  # a fresh account
+        payload = {
+            "signer_id": user, "verifying_contract": contract,
+            "deadline": format_rfc3339(now() + timedelta(minutes=1)),
+            "nonce": b64encode(os.urandom(32)),
+            "intents": [{"intent": "token_diff", "diff": {
+                token_in: str(-quote.amount_in), token_out: str(quote.amount_out)}}],
+        }  # fmt: skip
+        signed = signing.sign("nep413", payload, key)
+        published = await relay.publish_intent(signed, [quote.quote_hash])
+        assert published.ok, published
+        async with asyncio.timeout(30):
+            while True:  # polled: get_status is the relay's only way to tell
+                status = await relay.get_status(signing.intent_hash(signed))
+                if status.status not in (IntentStatus.PENDING, IntentStatus.TX_BROADCASTED):
+                    break
+                await asyncio.sleep(0.05)
+        assert status.status is IntentStatus.SETTLED, status
+        expected = (before[0] - quote.amount_in, before[1] + quote.amount_out)
+        assert await once_final(expected) == expected
+
+
 class BridgeContract:
     """Fixtures: ``bridge``; ``chain`` a supported chain; ``memo_chain`` one with MEMO mode."""
 
@@ -95,6 +160,11 @@ class BridgeContract:
         address = (await bridge.deposit_address("d" * 64, chain)).address
         assert await bridge.notify_deposit(chain, address, "ab" * 32) is None
 
+    async def test_an_unknown_burn_is_withdrawals_not_found(self, bridge: Bridge) -> None:
+        # The real bridge's bare-string error, also for a fresh burn it has not indexed yet.
+        with pytest.raises(WithdrawalsNotFound):
+            await bridge.withdrawal_status("8LKE47o44ybZQR9ozLyDnvMDTh4Ao5ipy2mJWsYByG5Q")
+
     async def test_bad_chain_ids_are_refused_before_sending(self, bridge: Bridge) -> None:
         with pytest.raises(ValueError, match="chain"):
             await bridge.deposit_address("a" * 64, "Not A Chain")
@@ -114,6 +184,10 @@ class VerifierContract:
 
     async def test_unknown_account_has_no_balance(self, verifier: Verifier) -> None:
         assert await verifier.mt_balance_of("nobody-here.near", "nep141:wrap.near") == 0
+
+    async def test_an_unknown_transaction_tells_nothing(self, verifier: Verifier) -> None:
+        unknown = "8LKE47o44ybZQR9ozLyDnvMDTh4Ao5ipy2mJWsYByG5Q"
+        assert await verifier.executed_in(unknown, unknown) is None
 
     async def test_batch_balances_come_in_the_order_asked(self, verifier: Verifier) -> None:
         tokens = ["nep141:wrap.near", "nep141:btc.omft.near"]

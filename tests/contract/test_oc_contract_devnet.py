@@ -9,12 +9,20 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from oc_contracts import BridgeContract, PricesContract, RelayContract, VerifierContract
+from oc_contracts import (
+    BridgeContract,
+    PricesContract,
+    RelayContract,
+    SettlingRelayContract,
+    VerifierContract,
+)
 
 from nearintents.rpc import HttpNearRpc, HttpPoaBridge, HttpSolverRelay, VerifierViews
 from oneclick.adapters.coingecko import CoinGeckoPrices
@@ -74,6 +82,52 @@ class TestDevnetSolverRelay(RelayContract):
         return (_asset(devnet, "USDC", "eth:1"), _asset(devnet, "USDC", "eth:42161"))
 
 
+class TestDevnetRelaySettling(SettlingRelayContract):
+    """The devnet relay settling in the devnet verifier (mainnet's 1 pip), funded through the
+    control API's verifier transfer from alice."""
+
+    @pytest.fixture
+    async def relay(self, devnet: dict[str, Any]) -> AsyncIterator[HttpSolverRelay]:
+        async with HttpSolverRelay(devnet["relay"]) as client:
+            yield client
+
+    @pytest.fixture
+    def pair(self, devnet: dict[str, Any]) -> tuple[str, str]:
+        return (_asset(devnet, "USDC", "eth:1"), _asset(devnet, "USDC", "eth:42161"))
+
+    @pytest.fixture
+    def amount(self) -> int:
+        return 12_345_678
+
+    @pytest.fixture
+    def contract(self, devnet: dict[str, Any]) -> str:
+        return str(devnet["verifier_account"])
+
+    @pytest.fixture
+    def now(self) -> Callable[[], datetime]:
+        return lambda: datetime.now(UTC)  # the devnet runs on the system clock
+
+    @pytest.fixture
+    async def fund(
+        self, devnet: dict[str, Any]
+    ) -> AsyncIterator[Callable[[str, str, int], Awaitable[None]]]:
+        async with httpx.AsyncClient(base_url=devnet["control"], timeout=30) as http:
+
+            async def fund(account: str, token: str, amount: int) -> None:
+                body = {"wallet": "alice", "to": account, "token": token, "amount": str(amount)}
+                answer = await http.post("/intents/transfer", json=body)
+                assert answer.status_code == 200, answer.text
+
+            yield fund
+
+    @pytest.fixture
+    async def balance(
+        self, devnet: dict[str, Any]
+    ) -> AsyncIterator[Callable[[str, str], Awaitable[int]]]:
+        async with HttpNearRpc(devnet["near_rpc"]) as rpc:
+            yield VerifierViews(rpc, devnet["verifier_account"]).mt_balance_of
+
+
 class TestDevnetBridge(BridgeContract):
     @pytest.fixture
     async def bridge(self, devnet: dict[str, Any]) -> AsyncIterator[HttpPoaBridge]:
@@ -93,7 +147,9 @@ class TestDevnetVerifierViews(VerifierContract):
     @pytest.fixture
     async def verifier(self, devnet: dict[str, Any]) -> AsyncIterator[VerifierViews]:
         async with HttpNearRpc(devnet["near_rpc"]) as rpc:
-            yield VerifierViews(rpc, devnet["verifier_account"])
+            yield VerifierViews(
+                rpc, devnet["verifier_account"], relayer_account_id=devnet["relayer_account"]
+            )
 
 
 class TestDevnetPrices(PricesContract):

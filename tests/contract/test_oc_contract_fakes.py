@@ -2,11 +2,18 @@
 The devnet issue adds subclasses that build the nearintents clients against the devnet."""
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
-from oc_contracts import BridgeContract, PricesContract, RelayContract, VerifierContract
+from oc_contracts import (
+    BridgeContract,
+    PricesContract,
+    RelayContract,
+    SettlingRelayContract,
+    VerifierContract,
+)
 
 from oneclick.adapters.coingecko import CoinGeckoPrices
 from oneclick.domain.errors import PermanentError, TemporaryError
@@ -30,6 +37,57 @@ class TestFakeSolverRelay(RelayContract):
     @pytest.fixture
     def pair(self) -> tuple[str, str]:
         return ("nep141:a.near", "nep141:b.near")
+
+
+class TestFakeRelaySettling(SettlingRelayContract):
+    """The fake relay settling in the fake verifier's fee-charging ledger, at 100 pips."""
+
+    @pytest.fixture
+    def clock(self) -> FakeClock:
+        return FakeClock()
+
+    @pytest.fixture
+    def verifier(self, clock: FakeClock) -> FakeVerifierViews:
+        views = FakeVerifierViews(fee_pips=100, clock=clock)
+        for token in ("nep141:a.near", "nep141:b.near"):
+            views.ledger.mint("solver.near", token, 10**30)
+        return views
+
+    @pytest.fixture
+    def relay(self, clock: FakeClock, verifier: FakeVerifierViews) -> FakeSolverRelay:
+        prices = {"nep141:a.near": (1_000_000, 6), "nep141:b.near": (2_000_000, 6)}
+        return FakeSolverRelay(clock, prices, verifier=verifier)
+
+    @pytest.fixture
+    def pair(self) -> tuple[str, str]:
+        return ("nep141:a.near", "nep141:b.near")
+
+    @pytest.fixture
+    def amount(self) -> int:
+        return 1_234_567
+
+    @pytest.fixture
+    def contract(self, verifier: FakeVerifierViews) -> str:
+        return verifier.ledger.contract
+
+    @pytest.fixture
+    def now(self, clock: FakeClock):
+        return clock.now
+
+    @pytest.fixture
+    def fund(self, verifier: FakeVerifierViews):
+        async def fund(account: str, token: str, amount: int) -> None:
+            verifier.ledger.mint(account, token, amount)
+
+        return fund
+
+    @pytest.fixture
+    def balance(self, verifier: FakeVerifierViews, clock: FakeClock):
+        async def balance(account: str, token: str) -> int:
+            clock.advance(timedelta(seconds=1))  # time passes as the channel polls
+            return await verifier.mt_balance_of(account, token)
+
+        return balance
 
 
 class TestFakeBridge(BridgeContract):

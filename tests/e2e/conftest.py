@@ -4,7 +4,10 @@ chains, the API and a worker) as real processes, driven over HTTP.
 ``running_stack`` (session): ``oneclick up --data-dir <tmp> --port <free>`` in its own process
 group, with ``STACK_ENV`` set; ready when ``GET /v0/tokens`` answers and the devnet has written
 ``devnet.json`` (polled, 180 s at most). At teardown the group gets SIGTERM, then SIGKILL for
-anything left, and no anvil of this stack may survive.
+anything left, and no anvil of this stack may survive. Its verifier charges mainnet's 1 pip.
+
+``running_stack_100_pips`` (module): the same with ``--protocol-fee-pips 100``, for a
+representative subset of the swaps (issue 12: the settlement is exact at any fee).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from e2e_stack import (
@@ -33,16 +37,31 @@ from e2e_stack import (
 
 @pytest.fixture(scope="session")
 def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    with _stack(tmp_path_factory, "stack") as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")  # one module uses it: gone when that module is done
+def running_stack_100_pips(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    with _stack(tmp_path_factory, "stack-100-pips", "--protocol-fee-pips", "100") as stack:
+        yield stack
+
+
+@contextmanager
+def _stack(
+    tmp_path_factory: pytest.TempPathFactory, name: str, *options: str
+) -> Iterator[RunningStack]:
     if not has_up_command():
         pytest.skip("`oneclick up` is not part of the CLI yet (it lands with the devnet runner)")
-    data_dir = tmp_path_factory.mktemp("stack") / "data"
+    data_dir = tmp_path_factory.mktemp(name) / "data"
     data_dir.mkdir()
     port = free_port()
     api_url = f"http://127.0.0.1:{port}"
     log = data_dir.parent / "oneclick-up.log"
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [*oneclick_command(), "up", "--data-dir", str(data_dir), "--port", str(port)],
+            [*oneclick_command(), "up", "--data-dir", str(data_dir), "--port", str(port),
+             *options],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
             env={**os.environ, **STACK_ENV},
             start_new_session=True,  # its own process group: one signal reaches the whole tree

@@ -107,6 +107,16 @@ class Devnet:
         chain, asset = self.chain_asset(asset_id)
         return await self.control.balance(chain, holder, asset)
 
+    async def final_balance(
+        self, asset_id: str, holder: str, expected: int, timeout_s: float = 30.0
+    ) -> int:
+        """The verifier balance once it reads ``expected``: views read NEAR's ``final``, which
+        trails a transaction by a few blocks (the devnet's --finality-lag), as on mainnet."""
+        async with asyncio.timeout(timeout_s):
+            while (has := await self.balance(asset_id, holder)) != expected:  # noqa: ASYNC110 - polls the node
+                await asyncio.sleep(0.2)
+        return has
+
     async def chain_balance(self, asset_id: str, holder: str) -> int:
         """On the asset's own chain: for a NEAR-native token its NEP-141 balance (what an
         ``ft_withdraw`` pays out), not the verifier's."""

@@ -188,7 +188,7 @@ async def intents_deposit_to_intents_recipient(w: World) -> Audit:
                        recipient_type="INTENTS", refund_type="INTENTS")  # fmt: skip
     amount = int(swap.quote.quote.amount_in)
     await w.devnet.intents_transfer(ETH_USDC, user, amount)
-    assert await w.devnet.balance(ETH_USDC, user) == amount
+    assert await w.devnet.final_balance(ETH_USDC, user, amount) == amount
     generated = await w.api.generate_intent(swap.deposit_address, user)
     payload = generated.intent.payload
     message = json.loads(payload["message"])

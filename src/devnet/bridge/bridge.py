@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -29,13 +30,23 @@ from devnet.bridge.withdrawals import WIRE_STATUS, BridgeSink, PayoutDesk
 from devnet.chains.base import Chain, InvalidAddress
 from devnet.verifier import Verifier
 from nearintents.accounts import InvalidAccountId, validate_account_id
-from nearintents.rpc.bridge import Deposit, DepositMode, DepositStatus, Withdrawal, WithdrawalStatus
+from nearintents.rpc.bridge import (
+    WITHDRAWALS_NOT_FOUND,
+    Deposit,
+    DepositMode,
+    DepositStatus,
+    Withdrawal,
+    WithdrawalStatus,
+)
 
 logger = logging.getLogger(__name__)
 
 MEMO_TAG_BASE = 100_000
 HOT_FLOAT_UNITS = 1_000_000  # whole coins/tokens the hot wallets are topped up to at start
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+# How long a burn stays unknown to ``withdrawal_status`` (the real bridge indexes NEAR with a lag
+# and answers the JSON-RPC error "Withdrawals not found" meanwhile; docs/protocol-notes.md).
+DEFAULT_WITHDRAWAL_LAG_S = 3.0
 
 
 class BridgeRequestError(ValueError):
@@ -60,8 +71,12 @@ class PoaBridge:
         tokens: Sequence[BridgedToken] | None = None,
         confirmations: Mapping[str, int] | None = None,
         poll_interval: float = 0.5,
+        withdrawal_lag_s: float = 0.0,
     ) -> None:
+        if withdrawal_lag_s < 0:
+            raise ValueError("withdrawal_lag_s must not be negative")
         self.verifier = verifier
+        self.withdrawal_lag_s = withdrawal_lag_s
         self.chains = {c.chain_id: c for c in chains}
         self._seed = seed
         all_tokens = default_tokens() if tokens is None else tuple(tokens)
@@ -299,10 +314,21 @@ class PoaBridge:
         wire = Withdrawal.model_validate({"status": status, "data": data})
         return wire.model_dump(mode="json", exclude_none=True, exclude={"data": {"created"}})
 
+    def _indexed(self, row: WithdrawalRow) -> bool:
+        """Whether the bridge's NEAR indexer has seen this burn yet (``withdrawal_lag_s``)."""
+        age = time.time() - datetime.fromisoformat(row.created_at).timestamp()
+        return age >= self.withdrawal_lag_s
+
     def withdrawal_status(self, withdrawal_hash: str) -> dict[str, Any]:
-        rows = self.store.withdrawals(withdrawal_hash=withdrawal_hash)
+        """The burns of ``withdrawal_hash``; the error "Withdrawals not found" (as the real bridge
+        answers, sdk-monorepo packages/internal-utils/src/poaBridge/
+        waitForWithdrawalCompletion.ts) for an unknown hash and, during the indexing lag, for a
+        fresh one."""
+        rows = [
+            r for r in self.store.withdrawals(withdrawal_hash=withdrawal_hash) if self._indexed(r)
+        ]
         if not rows:
-            return {"status": WithdrawalStatus.NOT_FOUND.value, "data": None}
+            raise BridgeRequestError(WITHDRAWALS_NOT_FOUND)
         if len(rows) == 1:
             return self._withdrawal_wire(rows[0])
         return {"withdrawals": [self._withdrawal_wire(r) for r in rows]}

@@ -1,6 +1,10 @@
 """Solver quotes: checking what a solver signed against what was asked (PROTOCOL.md §3.1, §3.4),
 the collection of answers to one ``quote`` call, and the book of valid quotes by ``quote_hash``.
 
+Solvers are asked for, and sign, their raw amounts (:func:`devnet.relay.fees.solver_request`);
+the ``quote`` result reports the channel's side of each offer, which a channel signs verbatim
+(:func:`devnet.relay.fees.user_amounts`).
+
 Solvers are untrusted: a quote is kept only if its signature verifies, its key is registered for
 its signer, its single ``token_diff`` is exactly ``{in: +amount_in, out: -amount_out}`` for the
 requested tokens and fixed amount, it lives at least ``min_deadline_ms``, and the verifier's
@@ -15,6 +19,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from devnet.relay.fees import least_gross, user_amounts
 from devnet.verifier import Verifier, VerifierError
 from devnet.verifier.timestamps import format_rfc3339_ns
 from nearintents import signing
@@ -33,7 +38,8 @@ class QuoteRejected(Exception):  # noqa: N818 - reads as what happened
 
 @dataclass(frozen=True, slots=True)
 class SolverQuote:
-    """A valid offer. ``quote_hash`` is the base58 intent hash of ``signed_data`` (§3.5)."""
+    """A valid offer. ``quote_hash`` is the base58 intent hash of ``signed_data`` (§3.5);
+    ``amount_in``/``amount_out`` are the solver's raw amounts, as it signed them."""
 
     quote_hash: str
     signed_data: dict[str, Any]
@@ -45,13 +51,14 @@ class SolverQuote:
     amount_out: int
     expiration_ns: int
 
-    def wire(self) -> dict[str, Any]:
+    def wire(self, amount_in: int, amount_out: int) -> dict[str, Any]:
+        """The ``quote`` result entry, with the channel's amounts (not the solver's)."""
         return {
             "quote_hash": self.quote_hash,
             "defuse_asset_identifier_in": self.token_in,
             "defuse_asset_identifier_out": self.token_out,
-            "amount_in": str(self.amount_in),
-            "amount_out": str(self.amount_out),
+            "amount_in": str(amount_in),
+            "amount_out": str(amount_out),
             "expiration_time": format_rfc3339_ns(self.expiration_ns),
         }
 
@@ -155,10 +162,14 @@ def check_quote(
 
 @dataclass
 class QuoteCollection:
-    """The answers to one ``quote`` call while its window is open."""
+    """The answers to one ``quote`` call while its window is open. ``request`` is what the
+    solvers were asked; ``channel_request`` what the channel asked (the same when the protocol
+    fee ``fee_pips`` is 0 or for tests that leave it out)."""
 
     quote_id: str
     request: QuoteRequest
+    channel_request: QuoteRequest | None = None
+    fee_pips: int = 0
     asked: set[str] = field(default_factory=set)
     answered: set[str] = field(default_factory=set)  # answers claimed (one per connection)
     checked: set[str] = field(default_factory=set)  # answers fully checked: the window may close
@@ -186,16 +197,30 @@ class QuoteCollection:
         if self.asked <= self.checked:
             self.all_answered.set()
 
+    def offer(self, quote: SolverQuote) -> tuple[int, int]:
+        """The channel's ``(amount_in, amount_out)`` for a solver's quote."""
+        channel = self.channel_request or self.request
+        return user_amounts(channel, self.fee_pips, quote.amount_in, quote.amount_out)
+
+    def channel_min_amount(self, solver_min_in: int) -> int:
+        """A solver's least ``amount_in`` as the channel's least input (gross of the fee)."""
+        channel = self.channel_request or self.request
+        if self.fee_pips == 0:
+            return solver_min_in
+        return least_gross(channel.defuse_asset_identifier_in, solver_min_in, self.fee_pips)
+
     def result(self) -> list[dict[str, Any]] | None:
         """The ``quote`` result, best first (exact-in: most out; exact-out: least in), then the
         ``INSUFFICIENT_AMOUNT`` entries; ``None`` when there is nothing (§3.1)."""
+        offers = [(q, *self.offer(q)) for q in self.quotes]
         if self.request.exact_amount_in is not None:
-            ranked = sorted(self.quotes, key=lambda q: -q.amount_out)
+            offers.sort(key=lambda o: -o[2])
         else:
-            ranked = sorted(self.quotes, key=lambda q: q.amount_in)
-        entries = [q.wire() for q in ranked]
+            offers.sort(key=lambda o: o[1])
+        entries = [q.wire(amount_in, amount_out) for q, amount_in, amount_out in offers]
         entries += [
-            {"type": "INSUFFICIENT_AMOUNT", "min_amount": str(m)} for m in sorted(self.min_amounts)
+            {"type": "INSUFFICIENT_AMOUNT", "min_amount": str(self.channel_min_amount(m))}
+            for m in sorted(self.min_amounts)
         ]
         return entries or None
 

@@ -6,6 +6,10 @@ HTTP and WebSocket sides are in :mod:`devnet.relay.app`).
 ``max_wait_ms``, else 3 s; the smaller of the two when both are given; never more than the
 configured cap) and returns early once every solver that was asked has answered, but not before
 ``min_wait_ms``. Solvers that have nothing to offer stay silent, as the AMM solver does.
+
+Amounts: solvers are asked for and sign their raw amounts; the answer carries the channel's
+side, reconciled with the verifier's current protocol fee (:mod:`devnet.relay.fees`), so that a
+channel signing ``{in: "-amount_in", out: "amount_out"}`` verbatim settles exactly.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from devnet.relay.faults import Faults
+from devnet.relay.fees import NoSolverAmount, solver_request
 from devnet.relay.jsonrpc import REJECTED, UNKNOWN_QUOTE, RpcFault
 from devnet.relay.publisher import Gate, Publisher, PublishOutcome
 from devnet.relay.quotes import QuoteBook, QuoteRejected, check_quote, min_amount
@@ -127,10 +132,18 @@ class Relay:
 
     async def quote(self, request: QuoteRequest) -> list[dict[str, Any]] | None:
         """Fan ``request`` out to the solvers and return the valid offers, best first (§3.1)."""
+        fee_pips = self.verifier.fee()
+        try:
+            asked = solver_request(request, fee_pips)
+        except NoSolverAmount as exc:
+            logger.info("quote not asked: %s", exc, extra={"action": "quote"})
+            return None
         wait_s, min_wait_s = self.window_s(request)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        collection = self.hub.open_collection(request, self.config.partner_id)
+        collection = self.hub.open_collection(
+            asked, self.config.partner_id, channel_request=request, fee_pips=fee_pips
+        )
         try:
             try:
                 async with asyncio.timeout(wait_s):
@@ -171,6 +184,8 @@ class Relay:
                     connection_id=connection.id,
                     now_ns=self.clock.now_ns(),
                 )
+                if collection.offer(quote)[1] <= 0:
+                    raise QuoteRejected("amount_out is nothing once the protocol fee is taken")
                 if quote.quote_hash in self.book or self.store.is_quote_used(quote.quote_hash):
                     raise QuoteRejected(f"quote {quote.quote_hash} was offered before")
                 if collection.quote_id not in self.hub.collections:

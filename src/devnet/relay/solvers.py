@@ -111,9 +111,22 @@ class SolverHub:
     def subscribers(self, topic: Topic) -> list[SolverConnection]:
         return [c for c in self.connections.values() if c.subscribed(topic)]
 
-    def open_collection(self, request: QuoteRequest, partner_id: str) -> QuoteCollection:
-        """Send the request to every ``quote`` subscriber and start collecting answers."""
-        collection = QuoteCollection(quote_id=str(uuid.uuid4()), request=request)
+    def open_collection(
+        self,
+        request: QuoteRequest,
+        partner_id: str,
+        *,
+        channel_request: QuoteRequest | None = None,
+        fee_pips: int = 0,
+    ) -> QuoteCollection:
+        """Send ``request`` (the solvers' amounts) to every ``quote`` subscriber and start
+        collecting answers to ``channel_request`` (the channel's amounts, at ``fee_pips``)."""
+        collection = QuoteCollection(
+            quote_id=str(uuid.uuid4()),
+            request=request,
+            channel_request=channel_request,
+            fee_pips=fee_pips,
+        )
         data: dict[str, Any] = {
             "quote_id": collection.quote_id,
             "defuse_asset_identifier_in": request.defuse_asset_identifier_in,

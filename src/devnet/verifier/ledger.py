@@ -22,7 +22,7 @@ from devnet.verifier.near_tokens import DEFAULT_TOKENS, FtConfig, NearLedger
 from devnet.verifier.runtime import INTENT_TX_TABLE, Runtime, TxContext
 from devnet.verifier.sinks import Payout, PayoutResult, PayoutSink
 from devnet.verifier.state import VerifierState
-from devnet.verifier.store import Base, MemoryStore, Overlay, SqliteStore, Store
+from devnet.verifier.store import Base, Changes, MemoryStore, Overlay, SqliteStore, Store
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,11 @@ class LedgerCore:
         self._base = Base(store.load())
         self._sinks: list[PayoutSink] = []
         self._delivering: set[str] = set()
+        # How many blocks `final` trails the head (NEAR RPC finality "final"; 0: none). The
+        # undo records of the commits of the blocks above `final` let views read the state as
+        # of the final block. In memory only: after a restart `final` starts at the head.
+        self.finality_lag = 0
+        self._journal: list[tuple[int, Changes]] = []
         if self._base.get("meta", "verifying_contract") is None:
             self._initialise(config)
         self.account_id = self._meta("verifying_contract")
@@ -119,7 +124,15 @@ class LedgerCore:
     def _commit(self, db: Overlay) -> None:
         # Disk first: if the write fails, memory still matches what a restart would load.
         self._store.write(db.changes)
+        if self.finality_lag <= 0:
+            self._base.apply(db.changes)
+            return
+        undo = {key: self._base.get(*key) for key in db.changes}
         self._base.apply(db.changes)
+        head = int(self._base.get("meta", "head") or 0)
+        self._journal.append((head, undo))
+        final = head - self.finality_lag
+        self._journal = [(h, u) for h, u in self._journal if h > final]
 
     def _view_db(self) -> Overlay:
         return Overlay(self._base)
@@ -241,12 +254,29 @@ class LedgerCore:
             return self.near.native_balance(self._view_db(), account_id)
 
     @contextmanager
-    def reading(self) -> Iterator[tuple[VerifierState, NearLedger, Overlay]]:
+    def reading(
+        self, *, final: bool = False
+    ) -> Iterator[tuple[VerifierState, NearLedger, Overlay]]:
         """A consistent view of the committed state while the block lasts (writes to it are
-        dropped). Other calls wait, so keep the block short."""
+        dropped); with ``final``, the state as of the final block (``finality_lag`` blocks below
+        the head). Other calls wait, so keep the block short."""
         with self._lock:
-            db = self._view_db()
+            db = self._final_db() if final else self._view_db()
             yield VerifierState(db, self.clock.now_ns()), self.near, db
+
+    def _final_db(self) -> Overlay:
+        db = self._view_db()
+        final = Chain(db).head().height - self.finality_lag
+        for height, undo in reversed(self._journal):  # newest first: the oldest value wins
+            if height > final:
+                db.changes.update(undo)
+        return db
+
+    def final_block(self) -> Block:
+        """The final block: ``finality_lag`` blocks below the head (never below genesis)."""
+        with self._lock:
+            head = self.head_block()
+            return Chain(self._view_db()).block(max(head.height - self.finality_lag, 0)) or head
 
     # --- external payouts -------------------------------------------------------------------------
 

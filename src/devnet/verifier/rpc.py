@@ -144,14 +144,18 @@ class NearRpc:
 
     # --- query --------------------------------------------------------------------------------
 
-    def _block_ref(self, params: dict[str, Any]) -> Block:
-        """Views always read the latest state; a given block must exist."""
+    def _block_ref(self, params: dict[str, Any]) -> tuple[Block, bool]:
+        """The block a request reads at, and whether that is the final state: ``optimistic``
+        reads the head, ``final`` (and ``near-final``, conservatively) the final block,
+        ``finality_lag`` blocks below it. A given block id must exist; it reads the head."""
         head = self.verifier.head_block()
         block_id = params.get("block_id")
         if block_id is None:
             if "finality" not in params and "sync_checkpoint" not in params:
                 raise parse_error("missing field `finality` or `block_id`")
-            return head
+            if params.get("finality") == "optimistic":
+                return head, False
+            return self.verifier.final_block(), True
         block = (
             self.verifier.block(block_id)
             if isinstance(block_id, int)
@@ -163,12 +167,12 @@ class NearRpc:
                 {"block_reference": {"block_id": block_id}},
                 f"DB Not Found Error: BLOCK: {block_id}",
             )
-        return head
+        return head, False
 
     def query(self, params: Any) -> Any:
         if not isinstance(params, dict):
             raise parse_error("query expects an object of named parameters")
-        head = self._block_ref(params)
+        head, final = self._block_ref(params)
         request_type = params.get("request_type")
         account_id = params.get("account_id")
         if not isinstance(account_id, str):
@@ -183,7 +187,7 @@ class NearRpc:
             except ValueError as exc:
                 raise parse_error(f"invalid args_base64: {exc}") from exc
             try:
-                result = call_view(self.verifier, account_id, method, args)
+                result = call_view(self.verifier, account_id, method, args, final=final)
             except ViewError as exc:
                 raise _view_failure(exc, head) from exc
             return {
@@ -193,12 +197,12 @@ class NearRpc:
                 "block_hash": head.hash,
             }
         if request_type == "view_account":
-            return self._view_account(account_id, head)
+            return self._view_account(account_id, head, final=final)
         raise parse_error(f"unknown variant `{request_type}` of request_type")
 
-    def _view_account(self, account_id: str, head: Block) -> dict[str, Any]:
+    def _view_account(self, account_id: str, head: Block, *, final: bool) -> dict[str, Any]:
         verifier = self.verifier
-        with verifier.reading() as (_, near, db):
+        with verifier.reading(final=final) as (_, near, db):
             has_code = account_id == verifier.account_id or near.token(db, account_id) is not None
             amount = near.native_balance(db, account_id)
         if not has_code and amount == 0:
@@ -225,7 +229,7 @@ class NearRpc:
     def block(self, params: Any) -> Any:
         if not isinstance(params, dict):
             raise parse_error("block expects an object of named parameters")
-        block = self._block_ref(params)
+        block, _ = self._block_ref(params)
         block_id = params.get("block_id")
         if block_id is not None:
             found = (
@@ -257,11 +261,16 @@ class NearRpc:
             )
         return record
 
+    def _is_final(self, record: TxRecord) -> bool:
+        return record.block_height <= self.verifier.final_block().height
+
     def tx(self, params: Any) -> Any:
-        return tx_view(self._find_tx(params), experimental=False)
+        record = self._find_tx(params)
+        return tx_view(record, experimental=False, final=self._is_final(record))
 
     def tx_status_experimental(self, params: Any) -> Any:
-        return tx_view(self._find_tx(params), experimental=True)
+        record = self._find_tx(params)
+        return tx_view(record, experimental=True, final=self._is_final(record))
 
     # --- node -------------------------------------------------------------------------------------
 
@@ -331,11 +340,13 @@ def _action(method: str, args: Any, deposit: int) -> dict[str, Any]:
     }
 
 
-def tx_view(record: TxRecord, *, experimental: bool) -> dict[str, Any]:
-    """nearcore's ``FinalExecutionOutcomeView`` (with ``receipts`` for the EXPERIMENTAL form)."""
+def tx_view(record: TxRecord, *, experimental: bool, final: bool = True) -> dict[str, Any]:
+    """nearcore's ``FinalExecutionOutcomeView`` (with ``receipts`` for the EXPERIMENTAL form);
+    ``final_execution_status`` EXECUTED_OPTIMISTIC until its block is final (the devnet executes
+    a transaction's receipts within its block)."""
     first = [record.receipts[0].id] if record.receipts else []
     view: dict[str, Any] = {
-        "final_execution_status": "FINAL",
+        "final_execution_status": "FINAL" if final else "EXECUTED_OPTIMISTIC",
         "status": record.status,
         "transaction": {
             "signer_id": record.signer_id,

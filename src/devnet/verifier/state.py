@@ -20,6 +20,8 @@ from devnet.verifier.ids import (
     standard_of,
 )
 from devnet.verifier.store import Overlay
+from nearintents.encoding import EncodingError, b64decode
+from nearintents.nonce import InvalidNonce, VersionedNonce, decode_nonce
 from nearintents.tokens import TokenStandard
 
 SEP = "|"  # account ids never contain it, so "account|rest" splits unambiguously
@@ -180,6 +182,42 @@ class VerifierState:
         if self.is_nonce_used(account_id, nonce_b64):
             raise err.error(err.NONCE_USED)
         self.db.put("nonce", account_id + SEP + nonce_b64, "1")
+
+    def nonces_of(self, account_id: str) -> list[str]:
+        """The committed nonces of ``account_id`` (base64), for the devnet's garbage collector:
+        the contract's nonce bitmaps are not a view, its collector reads them from an indexer."""
+        prefix = account_id + SEP
+        return [key[len(prefix) :] for key, _ in self.db.scan("nonce", prefix)]
+
+    def is_nonce_cleanable(self, nonce_b64: str) -> bool:
+        """``Contract::is_nonce_cleanable`` (contracts/defuse/src/contract/garbage_collector.rs):
+        only a versioned nonce, and only once its deadline has passed or its salt is no longer
+        valid. Legacy nonces are never cleaned."""
+        try:
+            nonce = decode_nonce(b64decode(nonce_b64, length=32))
+        except (EncodingError, InvalidNonce):
+            return False
+        if not isinstance(nonce, VersionedNonce):
+            return False
+        return nonce.deadline_ns < self.now_ns or not self.is_valid_salt(nonce.salt.hex())
+
+    def cleanup_nonce(self, account_id: str, nonce_b64: str) -> bool:
+        """``State::cleanup_nonce_by_prefix`` for one cleanable nonce: the contract clears the
+        whole 256-bit bitmap word holding it, i.e. every used nonce of the account that shares
+        its first 31 bytes (core/src/nonce/mod.rs ``cleanup_by_prefix``). True if any was
+        cleared; an unknown account or a nonce that is not cleanable changes nothing."""
+        if self._flags(account_id) is None or not self.is_nonce_cleanable(nonce_b64):
+            return False
+        try:
+            prefix = b64decode(nonce_b64, length=32)[:31]
+        except EncodingError:
+            return False
+        cleared = False
+        for used in self.nonces_of(account_id):
+            if b64decode(used, length=32)[:31] == prefix:
+                self.db.put("nonce", account_id + SEP + used, None)
+                cleared = True
+        return cleared
 
     # --- balances --------------------------------------------------------------------------------
 

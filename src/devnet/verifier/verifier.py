@@ -29,9 +29,17 @@ from devnet.verifier.store import Overlay
 from devnet.verifier.timestamps import MAX_NS, format_rfc3339_ns
 from devnet.verifier.views import call_view
 
-__all__ = ["DEFAULT_DAO", "DEFAULT_RELAYER", "Verifier", "VerifierConfig"]
+__all__ = [
+    "DEFAULT_DAO",
+    "DEFAULT_GARBAGE_COLLECTOR",
+    "DEFAULT_RELAYER",
+    "Verifier",
+    "VerifierConfig",
+]
 
 FAUCET = "faucet.devnet.near"
+# The account holding the contract's GarbageCollector role on the devnet (the DAO may clean too).
+DEFAULT_GARBAGE_COLLECTOR = "gc.devnet.near"
 
 
 class Verifier(LedgerCore):
@@ -351,6 +359,50 @@ class Verifier(LedgerCore):
         return self._call(
             signer_id, self.account_id, method, {"account_id": account_id}, body, deposit=1
         )
+
+    def cleanup_nonces(
+        self,
+        nonces: Sequence[tuple[str, Sequence[str]]],
+        *,
+        signer_id: str = DEFAULT_GARBAGE_COLLECTOR,
+        deposit: int = 1,
+    ) -> TxRecord:
+        """``GarbageCollector::cleanup_nonces`` (near/intents
+        contracts/defuse/src/contract/garbage_collector.rs): for each ``(account_id, [base64
+        nonce])``, clear the nonces that are cleanable (versioned, deadline passed or salt
+        invalid) by their 31-byte prefix. Roles DAO or GarbageCollector
+        (near-plugins ``access_control_any``), exactly 1 yoctoNEAR; every per-nonce error is
+        omitted, and the contract emits no event for it."""
+        args = {"nonces": [[account, list(batch)] for account, batch in nonces]}
+
+        def body(db: Overlay, receipt: Receipt, ctx: TxContext) -> None:
+            if signer_id not in (DEFAULT_DAO, DEFAULT_GARBAGE_COLLECTOR):
+                raise err.error(
+                    "Insufficient permissions for method cleanup_nonces restricted by access "
+                    'control. Requires one of these roles: ["DAO", "GarbageCollector"]'
+                )
+            if deposit != 1:
+                raise err.error("Requires attached deposit of exactly 1 yoctoNEAR")
+            state = VerifierState(db, ctx.now_ns)
+            for account_id, batch in nonces:
+                for nonce in batch:
+                    state.cleanup_nonce(account_id, nonce)
+
+        return self._call(signer_id, self.account_id, "cleanup_nonces", args, body, deposit=deposit)
+
+    def collect_garbage(self) -> TxRecord | None:
+        """One pass of the devnet's garbage collector: every cleanable nonce of every account in
+        one ``cleanup_nonces`` call (mainnet's collector finds them through an indexer), or None
+        when there is nothing to clean."""
+        with self.reading() as (state, _, db):
+            due: dict[str, list[str]] = {}
+            for key, _ in db.scan("nonce"):
+                account_id, _, nonce = key.partition("|")
+                if state.is_nonce_cleanable(nonce):
+                    due.setdefault(account_id, []).append(nonce)
+        if not due:
+            return None
+        return self.cleanup_nonces(sorted(due.items()))
 
     # --- faucets (devnet only) --------------------------------------------------------------------
 

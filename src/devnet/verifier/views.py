@@ -159,9 +159,12 @@ def _token_view(near: NearLedger, db: Overlay, contract: str, method: str, args:
     raise ViewError(ViewFailure.METHOD_NOT_FOUND, method)
 
 
-def call_view(verifier: Verifier, account_id: str, method: str, args: bytes) -> bytes:
-    """Run a view on the verifier or a NEAR-side token contract; raises :class:`ViewError`."""
-    with verifier.reading() as (state, near, db):
+def call_view(
+    verifier: Verifier, account_id: str, method: str, args: bytes, *, final: bool = False
+) -> bytes:
+    """Run a view on the verifier or a NEAR-side token contract (on the final state with
+    ``final``); raises :class:`ViewError`."""
+    with verifier.reading(final=final) as (state, near, db):
         if account_id == verifier.account_id:
             result = _verifier_view(verifier, state, method, args)
         elif near.token(db, account_id) is not None:

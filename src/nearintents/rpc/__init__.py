@@ -15,6 +15,7 @@ from nearintents.rpc.bridge import (
     Withdrawal,
     WithdrawalData,
     WithdrawalEstimate,
+    WithdrawalsNotFound,
     WithdrawalStatus,
 )
 from nearintents.rpc.errors import (
@@ -107,4 +108,5 @@ __all__ = [
     "WithdrawalData",
     "WithdrawalEstimate",
     "WithdrawalStatus",
+    "WithdrawalsNotFound",
 ]

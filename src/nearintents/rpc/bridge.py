@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from nearintents.rpc.errors import RpcMalformedResponse
+from nearintents.rpc.errors import RpcMalformedResponse, RpcServerError
 from nearintents.rpc.jsonrpc import U128, JsonRpcClient, NonEmptyStr, TokenId
 
 _WIRE = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
@@ -33,6 +33,19 @@ ChainId = Annotated[StrictStr, StringConstraints(pattern=r"^[a-z][a-z0-9]*:[a-z0
 Decimals = Annotated[StrictInt, Field(ge=0, le=255)]
 NEAR_MAINNET = "near:mainnet"
 STELLAR_MEMO_MAX_LEN = 32
+# The bridge's JSON-RPC error (a bare string) for a burn it has not indexed yet; the SDK matches
+# this exact text and keeps polling (sdk-monorepo
+# packages/internal-utils/src/poaBridge/waitForWithdrawalCompletion.ts, isWithdrawalNotFound).
+WITHDRAWALS_NOT_FOUND = "Withdrawals not found"
+
+
+class WithdrawalsNotFound(RpcServerError):  # noqa: N818 (reads as what the bridge said)
+    """``withdrawal_status``: the bridge does not know the burn (yet). Right after a burn this is
+    the normal answer until the bridge's indexer catches up, so a retry helps."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retryable = True
 
 
 def _assume_utc(value: datetime) -> datetime:
@@ -300,9 +313,16 @@ class HttpPoaBridge(JsonRpcClient):
 
     async def withdrawal_status(self, withdrawal_hash: str) -> list[Withdrawal]:
         """Withdrawals made by the NEAR transaction ``withdrawal_hash`` (the ``ft_burn`` tx)."""
-        result = await self._rpc.call(
-            "withdrawal_status", [{"withdrawal_hash": withdrawal_hash}], _WITHDRAWALS
-        )
+        try:
+            result = await self._rpc.call(
+                "withdrawal_status", [{"withdrawal_hash": withdrawal_hash}], _WITHDRAWALS
+            )
+        except RpcServerError as exc:
+            if exc.message != WITHDRAWALS_NOT_FOUND:
+                raise
+            raise WithdrawalsNotFound(
+                exc.message, method=exc.method, code=exc.code, http_status=exc.http_status
+            ) from exc
         return result.withdrawals
 
     async def recent_withdrawals(

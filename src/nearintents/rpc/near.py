@@ -207,6 +207,36 @@ class TxOutcome(BaseModel):
         return [line for o in outcomes for line in o.outcome.logs]
 
 
+EVENT_PREFIX = "EVENT_JSON:"
+
+
+def executed_intent_hashes(outcome: TxOutcome, contract_id: str) -> set[str]:
+    """The intent hashes a transaction executed: the ``intents_executed`` (dip4) events logged by
+    successful receipts of ``contract_id`` (near/intents core/src/events.rs). A line that is not
+    such an event is skipped, never an error: logs are free text."""
+    found: set[str] = set()
+    for item in outcome.receipts_outcome:
+        if item.outcome.executor_id != contract_id or item.outcome.failed:
+            continue
+        for line in item.outcome.logs:
+            if not line.startswith(EVENT_PREFIX):
+                continue
+            try:
+                event = json.loads(line[len(EVENT_PREFIX) :])
+            except ValueError:
+                continue
+            if not isinstance(event, dict) or event.get("standard") != "dip4":
+                continue
+            if event.get("event") != "intents_executed" or not isinstance(event.get("data"), list):
+                continue
+            found.update(
+                d["intent_hash"]
+                for d in event["data"]
+                if isinstance(d, dict) and isinstance(d.get("intent_hash"), str)
+            )
+    return found
+
+
 # --- the client ---------------------------------------------------------------------------------
 
 _CALL = TypeAdapter(_CallFunctionWire)
@@ -478,10 +508,14 @@ class VerifierViews:
         contract_id: str = VERIFIER_CONTRACT_ID,
         *,
         finality: Finality = Finality.FINAL,
+        relayer_account_id: str | None = None,
     ) -> None:
         self.rpc = rpc
         self.contract_id = contract_id
         self.finality = finality
+        # The signer of the relay's execute_intents transactions: NEAR RPC `tx` needs the
+        # sender to find a transaction (the relay's status gives only the hash).
+        self.relayer_account_id = relayer_account_id
 
     async def _view(self, method: str, args: dict[str, Any], adapter: TypeAdapter[T]) -> T:
         value = await self.rpc.view(self.contract_id, method, args, finality=self.finality)
@@ -535,6 +569,23 @@ class VerifierViews:
     async def has_public_key(self, account_id: str, public_key: str) -> bool:
         args = {"account_id": account_id, "public_key": public_key}
         return await self._view("has_public_key", args, _BOOL)
+
+    async def executed_in(self, tx_hash: str, intent_hash: str) -> bool | None:
+        """Whether the transaction ``tx_hash`` executed the signed intent ``intent_hash``, read
+        from its FINAL outcome: True or False once final; None when this cannot be told (the
+        node does not know the transaction yet, or no relayer account is configured)."""
+        if self.relayer_account_id is None:
+            return None
+        try:
+            outcome = await self.rpc.tx_status(tx_hash, self.relayer_account_id)
+        except UnknownTransaction:
+            return None
+        # An old node omits final_execution_status: it answers for executed transactions only.
+        if outcome.final_execution_status not in (None, TxExecutionStatus.FINAL):
+            return None
+        if outcome.status is None or outcome.status.pending is not None:
+            return None
+        return intent_hash in executed_intent_hashes(outcome, self.contract_id)
 
     async def simulate_intents(self, signed: Sequence[dict[str, Any]]) -> SimulationResult:
         """Dry-run a batch; errors other than an unbalanced batch raise :class:`ViewCallError`."""

@@ -49,6 +49,12 @@ class PrometheusMetrics:
             ["peer", "method", "error"],
             registry=r,
         )
+        self.waits = Counter(
+            "oneclick_engine_peer_waits",
+            "Steps that found a peer not there yet and will look again, by reason.",
+            ["reason"],
+            registry=r,
+        )
         self.swaps = Gauge("oneclick_swaps", "Swaps by status.", ["status"], registry=r)
 
     # --- the EngineMetrics port ---------------------------------------------------------------
@@ -65,6 +71,9 @@ class PrometheusMetrics:
     def stuck(self, swap_id: str, status: str) -> None:
         # Per status, not per swap: a swap id label would grow without bound.
         self.stuck_seen.labels(status=status).inc()
+
+    def waiting(self, reason: str) -> None:
+        self.waits.labels(reason=reason).inc()
 
     # --- exposition ---------------------------------------------------------------------------
 

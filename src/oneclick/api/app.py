@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from oneclick.api import errors
 from oneclick.api.correlation import CorrelationMiddleware
+from oneclick.api.hot import HotReads
 from oneclick.api.limits import BodyLimitMiddleware, EdgeLimits, RateLimitMiddleware
 from oneclick.api.profiles.middleware import CompatMiddleware
 from oneclick.api.routes import router
@@ -84,8 +85,10 @@ def create_app(
     if ctx is not None:
         app.state.ctx = ctx
     app.state.stream_policy = stream or StreamPolicy()
-    # Outermost last: correlation id, profile, body size, rates, then the routes. The limits'
-    # 413 and 429 thus carry a correlation id and are rendered in the caller's profile.
+    # Outermost last: correlation id, profile, body size, rates, then the hot reads and the
+    # routes. The limits' 413 and 429 thus carry a correlation id and are rendered in the
+    # caller's profile, and the hot reads (api/hot.py) are rate-limited like every route.
+    app.add_middleware(HotReads)
     if edge.rates is not None:
         app.add_middleware(RateLimitMiddleware, rates=edge.rates)
     app.add_middleware(BodyLimitMiddleware, max_bytes=edge.max_body_bytes)

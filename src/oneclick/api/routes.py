@@ -76,7 +76,10 @@ Caller = Annotated[Partner | None, Depends(partner)]
 @router.get("/v0/tokens", response_model=list[TokenResponse], operation_id="getTokens",
             summary="Get supported tokens")  # fmt: skip
 async def get_tokens(request: Request) -> JSONResponse:
-    views = await tokens.list_tokens(_ctx(request))
+    return JSONResponse(tokens_body(await tokens.list_tokens(_ctx(request))))
+
+
+def tokens_body(views: list[tokens.TokenView]) -> list[dict[str, Any]]:
     body = []
     for view in views:
         item: dict[str, Any] = {
@@ -92,7 +95,7 @@ async def get_tokens(request: Request) -> JSONResponse:
         if view.asset.coingecko_id:
             item["coingeckoId"] = view.asset.coingecko_id
         body.append(item)
-    return JSONResponse(body)
+    return body
 
 
 @router.post("/v0/quote", response_model=QuoteResponse, responses=_ERRORS,
@@ -180,7 +183,7 @@ def _deposit(line: status.DepositLine) -> dict[str, Any]:
     return body
 
 
-def _status_body(report: status.StatusReport) -> dict[str, Any]:
+def status_body(report: status.StatusReport) -> dict[str, Any]:
     return {
         "correlationId": current_correlation_id(),
         "quoteResponse": report.quote_response,
@@ -200,7 +203,7 @@ async def get_status(
     depositMemo: Annotated[str | None, Query()] = None,  # noqa: N803
 ) -> JSONResponse:
     report = await status.status_report(_ctx(request), depositAddress, depositMemo)
-    return JSONResponse(_status_body(report))
+    return JSONResponse(status_body(report))
 
 
 @router.post("/v0/deposit/submit", response_model=SubmitDepositTxResponse,
@@ -217,7 +220,7 @@ async def submit_deposit(
         near_sender_account=body.nearSenderAccount,
     )
     report = await status.status_report(_ctx(request), body.depositAddress, body.memo)
-    return JSONResponse(_status_body(report))
+    return JSONResponse(status_body(report))
 
 
 @router.post("/v0/generate-intent", response_model=GenerateIntentResponse,

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
-from oneclick.api.routes import _NOT_FOUND, _status_body
+from oneclick.api.routes import _NOT_FOUND, status_body
 from oneclick.api.schemas import BadRequestResponse
 from oneclick.domain.errors import RequestError
 from oneclick.domain.timestamps import format_timestamp
@@ -64,7 +64,7 @@ def last_event_id(value: str | None) -> int:
 
 
 def event_body(event: StatusEvent) -> dict[str, Any]:
-    body = _status_body(event.report)
+    body = status_body(event.report)
     change = event.transition
     body["status"] = change.to_status.value
     body["updatedAt"] = format_timestamp(change.at)

@@ -51,6 +51,7 @@ from oneclick.store.database import make_engine, upgrade
 
 DEVNET_START_TIMEOUT_S = 180.0
 API_START_TIMEOUT_S = 60.0
+DEFAULT_PROTOCOL_FEE_PIPS = 1  # intents.near's fee on mainnet (PROTOCOL.md §2.12)
 STOP_TIMEOUT_S = {"worker": 25.0, "api": 15.0, "devnet": 40.0}
 PR_SET_PDEATHSIG = 1
 
@@ -261,10 +262,17 @@ async def _api_answers(url: str) -> bool:
 
 
 async def run_stack(
-    data_dir: Path, host: str, port: int, stop: asyncio.Event, log_format: str = "text"
+    data_dir: Path,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    log_format: str = "text",
+    *,
+    protocol_fee_pips: int = DEFAULT_PROTOCOL_FEE_PIPS,
 ) -> int:
     """Run the stack from an existing, absolute ``data_dir`` until ``stop``; the exit status.
-    ``log_format`` (json or text): how the children's log lines are echoed on our stdout."""
+    ``log_format`` (json or text): how the children's log lines are echoed on our stdout. The
+    devnet's verifier charges ``protocol_fee_pips``."""
     lock = _lock(data_dir)
     stack = Stack(data_dir, host, port, log_format=log_format)
     stack_file = data_dir / STACK_FILE
@@ -276,7 +284,8 @@ async def run_stack(
             )
         _ensure_keys(data_dir)
         devnet = await stack.spawn("devnet", "-m", "devnet", "--data-dir", str(data_dir),
-                                   "--host", host)  # fmt: skip
+                                   "--host", host,
+                                   "--protocol-fee-pips", str(protocol_fee_pips))  # fmt: skip
 
         def manifest_ready() -> dict[str, Any] | None:
             found = read_manifest(data_dir)
@@ -376,6 +385,14 @@ def up(
             "DATA_DIR/logs are JSON lines.",
         ),
     ] = "auto",
+    protocol_fee_pips: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=999_999,
+            help="The devnet verifier's protocol fee in pips (1e-6); 1 as on mainnet.",
+        ),
+    ] = DEFAULT_PROTOCOL_FEE_PIPS,
 ) -> None:
     """Start the devnet, the API and a worker on loopback, supervised, until Ctrl-C."""
     if log_format not in LOG_FORMATS:
@@ -391,7 +408,9 @@ def up(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        return await run_stack(directory, host, port, stop, log_format=shown)
+        return await run_stack(
+            directory, host, port, stop, log_format=shown, protocol_fee_pips=protocol_fee_pips
+        )
 
     code = asyncio.run(main())
     if code:

@@ -12,8 +12,10 @@ import re
 from collections.abc import Callable
 
 from bip_utils import (  # type: ignore[import-untyped]
+    Base58Alphabets,
     Base58ChecksumError,
     Base58Decoder,
+    Base58Encoder,
     BchBech32Decoder,
     Bech32ChecksumError,
     SegwitBech32Decoder,
@@ -90,6 +92,51 @@ def _decodes(decode: Callable[[], object]) -> bool:
     return True
 
 
+# XLS-5d X-address (what the 1Click docs accept for an XRP recipient with a destination tag:
+# defuse-protocol/docs resources/chain-support.mdx, "XRP Ledger"): base58check in the Ripple
+# alphabet of a 2-byte network prefix, the 20-byte account id, a flag byte (1: a tag follows)
+# and the tag as 4 little-endian bytes plus 4 zero bytes. Mainnet prefix only.
+_X_ADDRESS_MAINNET = b"\x05\x44"
+_XRP_ACCOUNT_PREFIX = b"\x00"
+
+
+def decode_x_address(address: str) -> tuple[str, int | None] | None:
+    """The classic ``r…`` address and destination tag of a mainnet X-address, or None."""
+    if not address.startswith("X"):
+        return None
+    try:
+        raw = bytes(Base58Decoder.CheckDecode(address, Base58Alphabets.RIPPLE))
+    except _DECODE_ERRORS:
+        return None
+    if len(raw) != 31 or raw[:2] != _X_ADDRESS_MAINNET or raw[27:] != bytes(4):
+        return None
+    flag, tag = raw[22], int.from_bytes(raw[23:27], "little")
+    if flag not in (0, 1) or (flag == 0 and tag != 0):
+        return None
+    classic = Base58Encoder.CheckEncode(_XRP_ACCOUNT_PREFIX + raw[2:22], Base58Alphabets.RIPPLE)
+    return str(classic), (tag if flag == 1 else None)
+
+
+def destination(blockchain: str, address: str) -> tuple[str, str | None]:
+    """A recipient as the chain's address plus its destination memo/tag, if it carries one.
+
+    1Click takes routing metadata inside ``recipient`` in the destination chain's own address
+    format (QuoteRequest.recipient, one-click-sdk-typescript src/models/QuoteRequest.ts): on XRP
+    that is an X-address, which the PoA bridge needs as classic address and tag."""
+    if blockchain == "xrp":
+        decoded = decode_x_address(address)
+        if decoded is not None:
+            classic, tag = decoded
+            return classic, None if tag is None else str(tag)
+    return address, None
+
+
+def _xrp(address: str) -> bool:
+    if address.startswith("X"):
+        return decode_x_address(address) is not None
+    return _decodes(lambda: XrpAddrDecoder.DecodeAddr(address))
+
+
 def _bitcoin(address: str) -> bool:
     return _segwit("bc", address) or _base58check(address, frozenset({b"\x00", b"\x05"}))
 
@@ -112,7 +159,7 @@ _CHECKS: dict[str, Callable[[str], bool]] = {
     "dash": lambda a: _base58check(a, frozenset({b"\x4c", b"\x10"})),
     "zec": lambda a: _base58check(a, frozenset({b"\x1c\xb8", b"\x1c\xbd"})),
     "sol": lambda a: _decodes(lambda: SolAddrDecoder.DecodeAddr(a)),
-    "xrp": lambda a: _decodes(lambda: XrpAddrDecoder.DecodeAddr(a)),
+    "xrp": _xrp,
     "stellar": lambda a: _decodes(
         lambda: XlmAddrDecoder.DecodeAddr(a, addr_type=XlmAddrTypes.PUB_KEY)
     ),

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from nearintents.diff import closure
 from oneclick.domain.amounts import BPS, mul_div_floor
 from oneclick.domain.errors import PermanentError
 from oneclick.domain.quotes import (
@@ -26,9 +25,8 @@ from oneclick.domain.quotes import (
     InputFee,
     SolverAsk,
     SwapType,
-    input_fee_amounts,
-    min_gross,
-    received_out,
+    flex_min_out,
+    order_amounts,
     solver_ask,
 )
 from oneclick.domain.records import IntentKind, IntentState
@@ -36,6 +34,7 @@ from oneclick.domain.swaps import SwapStatus
 
 APP_FEE_MEMO = "APP_FEE"
 WITHDRAW_PREFIX = "WITHDRAW_TO:"
+BITCOINCASH_PREFIX = "bitcoincash:"
 
 
 class Phase(StrEnum):
@@ -59,8 +58,8 @@ LIVE_STATES = frozenset({IntentState.SIGNED, IntentState.PUBLISHED, IntentState.
 
 @dataclass(frozen=True, slots=True)
 class FeePlan:
-    """The fee plan stored with the quote (``swaps.fees``); the protocol fee is re-read at swap
-    time because the verifier's fee is what the closure must match."""
+    """The fee plan stored with the quote (``swaps.fees``). The protocol fee is not part of it:
+    the relay's amounts already account for it (:mod:`oneclick.domain.quotes`)."""
 
     input_fees: tuple[InputFee, ...] = ()
     withdraw_fee: int = 0
@@ -74,8 +73,8 @@ class FeePlan:
         except (ValueError, KeyError, TypeError) as exc:
             raise PermanentError(f"unreadable fee plan: {exc}") from exc
 
-    def fees(self, protocol_fee_pips: int) -> Fees:
-        return Fees(protocol_fee_pips, self.input_fees, self.withdraw_fee)
+    def fees(self) -> Fees:
+        return Fees(self.input_fees, self.withdraw_fee)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +176,9 @@ def late_reason(credited: int, minimum: int) -> RefundReason:
 
 @dataclass(frozen=True, slots=True)
 class SwapOrder:
-    """The swap intent's contents for one solver offer: the ``token_diff`` closure and the input
-    fee transfers, with the custody account's movements."""
+    """The swap intent's contents for one relay offer: the offer's amounts signed verbatim as
+    ``token_diff {origin: -amount_in, destination: +amount_out}`` and the input fee transfers,
+    with the custody account's movements."""
 
     diff: dict[str, int]
     fee_transfers: tuple[tuple[str, int], ...]
@@ -198,50 +198,43 @@ def swap_ask(swap: EngineSwap, credited: int, fees: Fees) -> SolverAsk:
     """What to ask the relay now (PROTOCOL.md §5.6): EXACT_INPUT swaps ``amountIn`` less fees,
     FLEX_INPUT what arrived less fees, EXACT_OUTPUT buys exactly the promised output."""
     if swap.swap_type is SwapType.EXACT_OUTPUT:
-        return solver_ask(
-            SwapType.EXACT_OUTPUT, swap.amount_out, fees, swap.origin_asset, swap.destination_asset
-        )
-    return solver_ask(
-        SwapType.EXACT_INPUT,
-        _gross(swap, credited),
-        fees,
-        swap.origin_asset,
-        swap.destination_asset,
-    )
+        return solver_ask(SwapType.EXACT_OUTPUT, swap.amount_out, fees)
+    return solver_ask(SwapType.EXACT_INPUT, _gross(swap, credited), fees)
 
 
 def minimum_out(swap: EngineSwap, gross: int) -> int:
     """The least the recipient must get: ``minAmountOut``, pro rata for FLEX_INPUT."""
     if swap.swap_type is SwapType.FLEX_INPUT:
-        return mul_div_floor(swap.min_amount_out, gross, swap.amount_in)
+        return flex_min_out(swap.min_amount_out, gross, swap.amount_in)
     if swap.swap_type is SwapType.EXACT_OUTPUT:
         return swap.amount_out
     return swap.min_amount_out
 
 
 def swap_order(
-    swap: EngineSwap, credited: int, fees: Fees, solver_in: int, solver_out: int
+    swap: EngineSwap, credited: int, fees: Fees, relay_in: int, relay_out: int
 ) -> SwapOrder | None:
-    """The order for the solver's ``{in: +solver_in, out: -solver_out}``, or None when it does not
-    meet the minimum output or costs more than the swap may spend."""
-    token_in, token_out = swap.origin_asset, swap.destination_asset
-    diff = closure({token_in: solver_in, token_out: -solver_out}, fees.protocol_fee_pips)
-    pay = -diff.get(token_in, 0)
-    received = diff.get(token_out, 0)
-    if pay <= 0 or received != received_out(token_out, solver_out, fees.protocol_fee_pips):
-        raise PermanentError("the closure of a solver offer is not a payment for the output")
+    """The order for the relay's offer ``{in: relay_in, out: relay_out}``, or None when it does
+    not meet the minimum output or costs more than the swap may spend (or is not an offer: the
+    relay is untrusted, its next quote may be fine)."""
+    if relay_in <= 0 or relay_out <= 0:
+        return None
+    amounts = order_amounts(swap.swap_type, _gross(swap, credited), fees, relay_in, relay_out)
     if swap.swap_type is SwapType.EXACT_OUTPUT:
-        gross = min_gross(pay, fees)
         limit = min(credited, swap.amount_in)  # amountIn carries the slippage buffer
     else:
-        gross = _gross(swap, credited)
-        limit = min(credited, gross)
-    fee_transfers = tuple((r, a) for r, a in input_fee_amounts(gross, fees) if a > 0)
-    spend = pay + sum(a for _, a in fee_transfers)
-    expected_out = received - fees.withdraw_fee
-    if spend > limit or expected_out < minimum_out(swap, gross) or expected_out <= 0:
+        limit = min(credited, amounts.gross)
+    expected_out = amounts.expected_out
+    if (
+        amounts.spend > limit
+        or expected_out < minimum_out(swap, amounts.gross)
+        or expected_out <= 0
+    ):
         return None
-    return SwapOrder(diff, fee_transfers, spend, received, expected_out, gross)
+    diff = {swap.origin_asset: -relay_in, swap.destination_asset: relay_out}
+    return SwapOrder(
+        diff, amounts.fee_transfers, amounts.spend, relay_out, expected_out, amounts.gross
+    )
 
 
 def slippage_bps(quoted: int, actual: int) -> int:
@@ -254,6 +247,14 @@ def slippage_bps(quoted: int, actual: int) -> int:
     return magnitude if shortfall >= 0 else -magnitude
 
 
-def withdraw_memo(address: str) -> str:
-    """The PoA bridge's payout memo (PROTOCOL.md §4.2)."""
-    return f"{WITHDRAW_PREFIX}{address}"
+def withdraw_memo(address: str, memo: str | None = None) -> str:
+    """The PoA bridge's payout memo ``WITHDRAW_TO:<address>[:<memo>]`` as the SDK builds it
+    (sdk-monorepo packages/intents-sdk/src/bridges/poa-bridge/poa-bridge-utils.ts,
+    ``createWithdrawMemo``): a ``bitcoincash:`` prefix (any case) stripped, the destination
+    memo/tag appended when there is a non-empty one."""
+    if address.lower().startswith(BITCOINCASH_PREFIX):
+        address = address[len(BITCOINCASH_PREFIX) :]
+    parts = [WITHDRAW_PREFIX.removesuffix(":"), address]
+    if memo:
+        parts.append(memo)
+    return ":".join(parts)

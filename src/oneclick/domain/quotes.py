@@ -1,35 +1,40 @@
-"""Quote maths: every amount of a quote, in integers, each rounding named (PROTOCOL.md §5.3,
-§5.6, §5.8, §2.12). This module is the only place these formulas live.
+"""Quote and swap maths: every amount of a quote and of a swap order, in integers, each rounding
+named (PROTOCOL.md §5.3, §5.6, §5.8). This module is the only place these formulas live.
 
-Notation: ``A`` the request ``amount``; ``s`` slippage in bps; ``B = 10 000``; ``f`` the
-verifier's protocol fee in pips (``1e6`` = 100 %); ``p_i`` the input fees in bps (each app fee,
-plus the platform fee for anonymous requests), ``P = Σ p_i``; ``W`` the bridge withdrawal fee
-of the destination asset when ``recipientType = DESTINATION_CHAIN`` (else 0).
+The relay's ``amount_in``/``amount_out`` are the channel's side of the deal, already reconciled
+with the verifier's protocol fee (PROTOCOL.md §8.2, docs/protocol-notes.md "Relay amounts"): the
+swap intent signs them verbatim, ``token_diff {origin: -amount_in, destination: +amount_out}``,
+as the official SDKs do. So the protocol fee appears nowhere here; what remains are the fees this
+service charges on top and the bridge's withdrawal fee.
 
-Input fees are taken from the origin asset: ``fee_i(g) = ceil(g·p_i/B)`` (fees round up),
-``net(g) = g - Σ fee_i(g)``.
+Notation: ``A`` the request ``amount``; ``s`` slippage in bps; ``B = 10 000``; ``p_i`` the input
+fees in bps (each app fee, plus the platform fee for anonymous requests), ``P = Σ p_i``; ``W``
+the bridge withdrawal fee of the destination asset when the payout leaves through the bridge
+(else 0); ``U``/``V`` the relay quote's ``amount_in``/``amount_out``.
 
-The swap itself is the ``token_diff`` closure of the solver's diff ``{in: +X, out: -Y}``
-(:func:`nearintents.diff.closure`): the custody account pays ``ceil(X·1e6/(1e6-f))`` of the
-origin asset and receives ``R = Y - ceil(Y·f/1e6)`` of the destination asset.
+Input fees are taken from the origin asset and sent as ``transfer``s (memo ``APP_FEE``) in the
+swap intent: ``fee_i(g) = ceil(g·p_i/B)`` (fees round up), ``net(g) = g - Σ fee_i(g)``.
 
 EXACT_INPUT (``A`` is what the user sends)::
 
     amountIn = minAmountIn = A
-    N = net(A)                            what the custody account may spend on the swap
-    X = floor(N·(1e6-f)/1e6)              relay exact_amount_in (lowered until closure ≤ N)
-    amountOut = R - W                     (must be > 0)
+    exact_amount_in = net(A)              asked of the relay (must be > 0); U = net(A)
+    amountOut = V - W                     (must be > 0)
     minAmountOut = floor(amountOut·(B-s)/B)
 
-FLEX_INPUT: as EXACT_INPUT, and ``minAmountIn = floor(A·(B-s)/B)``.
+FLEX_INPUT: as EXACT_INPUT, and ``minAmountIn = floor(A·(B-s)/B)``; at swap time the gross is
+what arrived (``g``), and the least output is ``floor(minAmountOut·g/A)``.
 
 EXACT_OUTPUT (``A`` is what the recipient gets)::
 
     amountOut = minAmountOut = A
-    Y = min { y : y - ceil(y·f/1e6) ≥ A + W }      relay exact_amount_out
-    S = ceil(X·1e6/(1e6-f))                          X = the solver's amount_in
-    minAmountIn = min { g : net(g) ≥ S }             what the swap needs
-    amountIn = ceil(minAmountIn·(B+s)/B)             with the slippage buffer (excess refunded)
+    exact_amount_out = A + W              asked of the relay; V = A + W
+    minAmountIn = min { g : net(g) ≥ U }  what the swap needs (searched: fees round up)
+    amountIn = ceil(minAmountIn·(B+s)/B)  with the slippage buffer (the excess is refunded)
+
+A swap order spends ``U + Σ fee_i(g)`` of the origin asset (``g`` the gross it accounts for:
+``amountIn`` for EXACT_INPUT, what arrived for FLEX_INPUT, ``minAmountIn`` of the fresh ``U`` for
+EXACT_OUTPUT) and the recipient should get ``V - W``.
 """
 
 from __future__ import annotations
@@ -37,7 +42,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from nearintents.diff import MAX_FEE_PIPS, closure, fee_amount, token_fee_pips
 from oneclick.domain.amounts import BPS, mul_div_ceil, mul_div_floor
 from oneclick.domain.errors import ErrorCode, RequestError
 
@@ -62,7 +66,8 @@ class InputFee:
 
 @dataclass(frozen=True, slots=True)
 class Fees:
-    protocol_fee_pips: int
+    """The fees this service charges (``input_fees``) and the bridge's ``withdraw_fee``."""
+
     input_fees: tuple[InputFee, ...] = ()
     withdraw_fee: int = 0
 
@@ -85,12 +90,20 @@ class QuoteAmounts:
     min_amount_in: int
     amount_out: int
     min_amount_out: int
-    solver_amount_in: int  # X: what the solver receives
-    solver_amount_out: int  # Y: what the solver gives
-    swap_amount_in: int  # what the custody account pays in the token_diff (fee included)
-    received_out: int  # R: what the custody account receives
+    swap_amount_in: int  # U: the relay's amount_in, signed as the origin's negative delta
+    swap_amount_out: int  # V: the relay's amount_out, signed as the destination's positive delta
     withdraw_fee: int
     fee_amounts: tuple[tuple[str, int], ...]  # (recipient, amount) per input fee
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAmounts:
+    """A swap order's movements for one relay offer ``{origin: -U, destination: +V}``."""
+
+    fee_transfers: tuple[tuple[str, int], ...]  # (recipient, amount), zero amounts left out
+    spend: int  # origin debited: U plus the fee transfers
+    expected_out: int  # what the recipient should get: V less the withdrawal fee
+    gross: int  # the input this swap accounts for (the fees are a share of it)
 
 
 def input_fee_amounts(gross: int, fees: Fees) -> tuple[tuple[str, int], ...]:
@@ -112,18 +125,8 @@ def _check(slippage_bps: int, fees: Fees) -> None:
 def _check_fees(fees: Fees) -> None:
     if fees.input_bps >= BPS:
         raise RequestError("the fees add up to 100 % or more of the input")
-    if not 0 <= fees.protocol_fee_pips < MAX_FEE_PIPS:
-        raise ValueError("protocol fee out of range")
-
-
-def _paid_in(token_in: str, token_out: str, x: int, y: int, fee_pips: int) -> int:
-    """What the custody account pays for the solver's ``+x``: ``ceil(x·1e6/(1e6-f))``."""
-    return -closure({token_in: x, token_out: -y}, fee_pips).get(token_in, 0)
-
-
-def _received_out(token_out: str, y: int, fee_pips: int) -> int:
-    """``R = y - ceil(y·f/1e6)``: what the custody account gets for the solver's ``-y``."""
-    return y - fee_amount(token_out, -y, fee_pips)
+    if fees.withdraw_fee < 0:
+        raise ValueError("a withdrawal fee is not negative")
 
 
 def _too_small() -> RequestError:
@@ -143,38 +146,26 @@ def check_payout_withdrawable(amounts: QuoteAmounts, min_withdrawal: int) -> Non
         )
 
 
-def solver_ask(
-    swap_type: SwapType, amount: int, fees: Fees, token_in: str, token_out: str
-) -> SolverAsk:
-    """The relay ``quote`` amount for this request (``X`` or ``Y`` above)."""
+def solver_ask(swap_type: SwapType, amount: int, fees: Fees) -> SolverAsk:
+    """The relay ``quote`` amount: ``net(A)`` in, or ``A + W`` out (see the module docstring)."""
     _check_fees(fees)
-    f = fees.protocol_fee_pips
     if swap_type is SwapType.EXACT_OUTPUT:
-        need = amount + fees.withdraw_fee
-        keep = MAX_FEE_PIPS - token_fee_pips(token_out, need, f)
-        y = mul_div_ceil(need, MAX_FEE_PIPS, keep)
-        while _received_out(token_out, y, f) < need:
-            y += 1
-        while y > 1 and _received_out(token_out, y - 1, f) >= need:
-            y -= 1
-        return SolverAsk(exact_amount_out=y)
+        return SolverAsk(exact_amount_out=amount + fees.withdraw_fee)
     if swap_type not in (SwapType.EXACT_INPUT, SwapType.FLEX_INPUT):
         raise RequestError(f"swapType {swap_type} is not supported by this service")
     spend = net_of_input_fees(amount, fees)
     if spend <= 0:
         raise _too_small()
-    keep = MAX_FEE_PIPS - token_fee_pips(token_in, spend, f)
-    x = mul_div_floor(spend, keep, MAX_FEE_PIPS)
-    # The closure uses the solver's amount for the fee rate and rounds; step down until it fits.
-    while x > 0 and _paid_in(token_in, token_out, x, 1, f) > spend:
-        x -= 1
-    if x <= 0:
-        raise _too_small()
-    return SolverAsk(exact_amount_in=x)
+    return SolverAsk(exact_amount_in=spend)
 
 
-def _min_gross(target: int, fees: Fees) -> int:
-    """``min { g : net(g) ≥ target }`` (fees round up, so the inverse is searched, not guessed)."""
+def min_gross(target: int, fees: Fees) -> int:
+    """``min { g : net(g) ≥ target }``, the least input whose net of input fees covers
+    ``target`` (EXACT_OUTPUT's minAmountIn). Fees round up, so the inverse is searched from the
+    real-valued bound ``target·B/(B-P)``, which is never above the answer's neighbourhood."""
+    _check_fees(fees)
+    if target <= 0:
+        raise ValueError("a target amount is positive")
     gross = mul_div_ceil(target, BPS, BPS - fees.input_bps)
     while net_of_input_fees(gross, fees) < target:
         gross += 1
@@ -183,59 +174,38 @@ def _min_gross(target: int, fees: Fees) -> int:
     return gross
 
 
-def min_gross(target: int, fees: Fees) -> int:
-    """The least input whose net of input fees covers ``target`` (EXACT_OUTPUT's minAmountIn)."""
-    _check_fees(fees)
-    return _min_gross(target, fees)
-
-
-def paid_in(token_in: str, token_out: str, x: int, y: int, fee_pips: int) -> int:
-    """What the custody account pays for the solver's ``+x`` (the closure's input side)."""
-    return _paid_in(token_in, token_out, x, y, fee_pips)
-
-
-def received_out(token_out: str, y: int, fee_pips: int) -> int:
-    """``R``: what the custody account receives for the solver's ``-y``."""
-    return _received_out(token_out, y, fee_pips)
-
-
 def quote_amounts(
     swap_type: SwapType,
     amount: int,
     slippage_bps: int,
     fees: Fees,
-    token_in: str,
-    token_out: str,
-    solver_amount_in: int,
-    solver_amount_out: int,
+    relay_amount_in: int,
+    relay_amount_out: int,
 ) -> QuoteAmounts:
-    """Every amount of the quote, given the solver's offer (see the module docstring)."""
+    """Every amount of the quote, given the relay's offer for :func:`solver_ask` (see the
+    module docstring); ``ValueError`` if the offer is not for what was asked."""
     _check(slippage_bps, fees)
-    f = fees.protocol_fee_pips
-    x, y = solver_amount_in, solver_amount_out
-    if x <= 0 or y <= 0:
-        raise ValueError("a solver offer has positive amounts")
-    swap_in = _paid_in(token_in, token_out, x, y, f)
-    received = _received_out(token_out, y, f)
+    u, v = relay_amount_in, relay_amount_out
+    if u <= 0 or v <= 0:
+        raise ValueError("a relay offer has positive amounts")
+    ask = solver_ask(swap_type, amount, fees)
     if swap_type is SwapType.EXACT_OUTPUT:
-        if received - fees.withdraw_fee < amount:
-            raise ValueError("the solver's amount_out does not cover the requested output")
-        min_in = _min_gross(swap_in, fees)
+        if v != ask.exact_amount_out:
+            raise ValueError("the relay's amount_out is not the exact amount asked")
+        min_in = min_gross(u, fees)
         return QuoteAmounts(
             amount_in=mul_div_ceil(min_in, BPS + slippage_bps, BPS),
             min_amount_in=min_in,
             amount_out=amount,
             min_amount_out=amount,
-            solver_amount_in=x,
-            solver_amount_out=y,
-            swap_amount_in=swap_in,
-            received_out=received,
+            swap_amount_in=u,
+            swap_amount_out=v,
             withdraw_fee=fees.withdraw_fee,
             fee_amounts=input_fee_amounts(min_in, fees),
         )
-    if swap_in > net_of_input_fees(amount, fees):
-        raise ValueError("the solver's amount_in exceeds what the input pays for")
-    amount_out = received - fees.withdraw_fee
+    if u != ask.exact_amount_in:
+        raise ValueError("the relay's amount_in is not the exact amount asked")
+    amount_out = v - fees.withdraw_fee
     if amount_out <= 0:
         raise _too_small()
     min_in = amount
@@ -246,13 +216,30 @@ def quote_amounts(
         min_amount_in=min_in,
         amount_out=amount_out,
         min_amount_out=mul_div_floor(amount_out, BPS - slippage_bps, BPS),
-        solver_amount_in=x,
-        solver_amount_out=y,
-        swap_amount_in=swap_in,
-        received_out=received,
+        swap_amount_in=u,
+        swap_amount_out=v,
         withdraw_fee=fees.withdraw_fee,
         fee_amounts=input_fee_amounts(amount, fees),
     )
+
+
+def flex_min_out(min_amount_out: int, gross: int, amount_in: int) -> int:
+    """FLEX_INPUT's least output for what arrived: ``floor(minAmountOut·g/A)``."""
+    return mul_div_floor(min_amount_out, gross, amount_in)
+
+
+def order_amounts(
+    swap_type: SwapType, gross: int, fees: Fees, relay_amount_in: int, relay_amount_out: int
+) -> OrderAmounts:
+    """The fee transfers and movements of a swap order signing the relay's ``{-U, +V}``.
+    ``gross`` is the input the order accounts for (EXACT_OUTPUT: ignored, ``min_gross(U)``)."""
+    if relay_amount_in <= 0 or relay_amount_out <= 0:
+        raise ValueError("a relay offer has positive amounts")
+    if swap_type is SwapType.EXACT_OUTPUT:
+        gross = min_gross(relay_amount_in, fees)
+    fee_transfers = tuple((r, a) for r, a in input_fee_amounts(gross, fees) if a > 0)
+    spend = relay_amount_in + sum(a for _, a in fee_transfers)
+    return OrderAmounts(fee_transfers, spend, relay_amount_out - fees.withdraw_fee, gross)
 
 
 def offer_rank(swap_type: SwapType, amount_in: int, amount_out: int) -> int:

@@ -88,6 +88,9 @@ class EnginePolicy:
     # An intent is declared dead this long after its deadline if its nonce is still unused
     # (room for clock skew between us and the chain).
     dead_margin: timedelta = timedelta(seconds=30)
+    # How long after a payout's deadline the bridge may still answer "Withdrawals not found"
+    # for its burn (its NEAR indexer lags) before that counts as a failure to retry.
+    bridge_index_grace: timedelta = timedelta(minutes=15)
     deposit_poll: timedelta = timedelta(seconds=10)
     follow_poll: timedelta = timedelta(seconds=2)
     withdrawal_poll: timedelta = timedelta(seconds=10)

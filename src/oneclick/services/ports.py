@@ -104,6 +104,11 @@ class Verifier(Protocol):
         """The balances of ``token_ids``, in order, in one view call."""
         ...
 
+    async def executed_in(self, tx_hash: str, intent_hash: str) -> bool | None:
+        """Whether the final transaction ``tx_hash`` executed the intent ``intent_hash``; None
+        when that cannot be told (not known or not final yet)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class PricePoint:
@@ -212,6 +217,11 @@ class StoreSession(Protocol):
 
 class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[StoreSession]: ...
+
+    async def swap_snapshot(self, address: str, memo: str | None) -> SwapSnapshot | None:
+        """``StoreSession.swap_snapshot`` in a read transaction of its own, by the cheapest
+        path the backend has (``GET /v0/status`` is the hottest read)."""
+        ...
 
 
 class LeaseLost(Exception):  # noqa: N818 (reads as the event)
@@ -327,3 +337,8 @@ class EngineMetrics(Protocol):
     def parked(self, reason: str) -> None: ...
 
     def stuck(self, swap_id: str, status: str) -> None: ...
+
+    def waiting(self, reason: str) -> None:
+        """A step found a peer not there yet (the bridge not indexed, ``final`` behind, an
+        answer it could not read) and will look again."""
+        ...

@@ -55,12 +55,12 @@ def _bridge_payout(spec: QuoteSpec) -> bool:
     )
 
 
-def _fees(ctx: ServiceContext, spec: QuoteSpec, protocol_fee: int, partner: Partner | None) -> Fees:
+def _fees(ctx: ServiceContext, spec: QuoteSpec, partner: Partner | None) -> Fees:
     input_fees = list(spec.app_fees)
     if partner is None and ctx.policy.platform_fee_bps > 0:
         input_fees.append(InputFee(ctx.policy.platform_fee_recipient, ctx.policy.platform_fee_bps))
     withdraw_fee = spec.destination.withdrawal_fee if _bridge_payout(spec) else 0
-    return Fees(protocol_fee, tuple(input_fees), withdraw_fee)
+    return Fees(tuple(input_fees), withdraw_fee)
 
 
 def _least_amount_in(spec: QuoteSpec, fees: Fees, solver_minimum: int) -> int | None:
@@ -73,9 +73,7 @@ def _least_amount_in(spec: QuoteSpec, fees: Fees, solver_minimum: int) -> int | 
 
     def reaches(amount: int) -> bool:
         try:
-            ask = solver_ask(
-                spec.swap_type, amount, fees, spec.origin.asset_id, spec.destination.asset_id
-            )
+            ask = solver_ask(spec.swap_type, amount, fees)
         except RequestError:
             return False
         return (ask.exact_amount_in or 0) >= solver_minimum
@@ -92,9 +90,7 @@ def _least_amount_in(spec: QuoteSpec, fees: Fees, solver_minimum: int) -> int | 
 
 
 async def _best_offer(ctx: ServiceContext, spec: QuoteSpec, fees: Fees) -> Quote:
-    ask = solver_ask(
-        spec.swap_type, spec.amount, fees, spec.origin.asset_id, spec.destination.asset_id
-    )
+    ask = solver_ask(spec.swap_type, spec.amount, fees)
     request = QuoteRequest(
         defuse_asset_identifier_in=spec.origin.asset_id,
         defuse_asset_identifier_out=spec.destination.asset_id,
@@ -131,14 +127,7 @@ async def _amounts(ctx: ServiceContext, spec: QuoteSpec, fees: Fees) -> QuoteAmo
     offer = await _best_offer(ctx, spec, fees)
     try:
         return quote_amounts(
-            spec.swap_type,
-            spec.amount,
-            spec.slippage_bps,
-            fees,
-            spec.origin.asset_id,
-            spec.destination.asset_id,
-            offer.amount_in,
-            offer.amount_out,
+            spec.swap_type, spec.amount, spec.slippage_bps, fees, offer.amount_in, offer.amount_out
         )
     except ValueError as exc:  # a matched offer always fits; this is a bug or a lying relay
         raise PermanentError(f"solver offer {offer.quote_hash} is inconsistent: {exc}") from exc
@@ -157,19 +146,19 @@ async def _deposit(ctx: ServiceContext, spec: QuoteSpec, account_id: str) -> tup
     return answer.address, answer.memo
 
 
-def _fee_plan(fees: Fees, amounts: QuoteAmounts) -> str:
+def _fee_plan(fees: Fees, amounts: QuoteAmounts, protocol_fee_pips: int) -> str:
+    """``swaps.fees``: the input fees and withdrawal fee the swap charges, and for the record the
+    relay's amounts and the verifier's fee they were reconciled with when quoted."""
     return json.dumps(
         {
-            "protocol_fee_pips": fees.protocol_fee_pips,
+            "protocol_fee_pips": protocol_fee_pips,
             "input_fees": [
                 {"recipient": fee.recipient, "bps": fee.bps, "amount": str(amount)}
                 for fee, (_, amount) in zip(fees.input_fees, amounts.fee_amounts, strict=True)
             ],
             "withdraw_fee": str(amounts.withdraw_fee),
-            "solver_amount_in": str(amounts.solver_amount_in),
-            "solver_amount_out": str(amounts.solver_amount_out),
             "swap_amount_in": str(amounts.swap_amount_in),
-            "received_out": str(amounts.received_out),
+            "swap_amount_out": str(amounts.swap_amount_out),
         },
         separators=(",", ":"),
     )
@@ -188,7 +177,7 @@ async def request_quote(
     )
     if spec.swap_type is SwapType.ANY_INPUT:  # validate_quote_request refuses it; be explicit
         raise RequestError("swapType ANY_INPUT is not supported by this service")
-    fees = _fees(ctx, spec, await ctx.fee_cache.get(), partner)
+    fees = _fees(ctx, spec, partner)
     amounts = await _amounts(ctx, spec, fees)
     if _bridge_payout(spec):
         check_payout_withdrawable(amounts, spec.destination.min_withdrawal_amount)
@@ -205,6 +194,7 @@ async def request_quote(
         document["signature"] = ctx.custody.sign_quote(document)
         return document
 
+    protocol_fee = await ctx.fee_cache.get()  # for the record: the relay's amounts include it
     async with ctx.store.transaction() as tx:
         index = await tx.reserve_custody_index()
         account = ctx.custody.account(index)
@@ -245,7 +235,7 @@ async def request_quote(
         quote_deadline=deadline,
         partner_id=partner.id if partner else None,
         quote_response=json.dumps(document, separators=(",", ":"), ensure_ascii=False),
-        fees=_fee_plan(fees, amounts),
+        fees=_fee_plan(fees, amounts, protocol_fee),
         created_at=now,
     )
     async with ctx.store.transaction() as tx:

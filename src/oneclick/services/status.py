@@ -177,8 +177,7 @@ async def status_report(ctx: ServiceContext, address: str, memo: str | None) -> 
     """The swap behind ``address`` (+ ``memo``) and its progress, read in one transaction
     (``swap_snapshot``: the hottest read, kept to the fewest round trips; no network but cached
     prices); 404 otherwise."""
-    async with ctx.store.transaction() as tx:
-        snapshot = await tx.swap_snapshot(address, memo or None)
+    snapshot = await ctx.store.swap_snapshot(address, memo or None)
     if snapshot is None:
         raise NotFound(f"Deposit address {address} not found")
     document = json.loads(snapshot.swap.quote_response)

@@ -23,7 +23,9 @@ from typing import Any
 from bip_utils import SegwitBech32Encoder  # type: ignore[import-untyped]
 
 from nearintents import signing
+from nearintents.diff import fee_amount
 from nearintents.encoding import b58encode
+from nearintents.nonce import VersionedNonce, decode_nonce
 from nearintents.rpc import (
     Deposit,
     DepositAddress,
@@ -40,9 +42,10 @@ from nearintents.rpc import (
     SupportedToken,
     Withdrawal,
     WithdrawalData,
+    WithdrawalsNotFound,
     WithdrawalStatus,
 )
-from nearintents.rpc.bridge import NEAR_MAINNET, STELLAR_MEMO_MAX_LEN
+from nearintents.rpc.bridge import NEAR_MAINNET, STELLAR_MEMO_MAX_LEN, WITHDRAWALS_NOT_FOUND
 from oneclick.domain.assets import Asset
 from oneclick.domain.errors import TemporaryError
 from oneclick.services.ports import PricePoint
@@ -72,9 +75,29 @@ def _digest(*parts: str) -> bytes:
     return hashlib.sha256("|".join(parts).encode()).digest()
 
 
+def _net(token_id: str, amount: int, fee_pips: int) -> int:
+    """What a ``-amount`` delta delivers once the verifier's fee is taken (PROTOCOL.md §2.12)."""
+    return amount - fee_amount(token_id, -amount, fee_pips)
+
+
+def _least_gross(token_id: str, target: int, fee_pips: int) -> int:
+    """``min { a : _net(a) ≥ target }``: searched upward, the fake favours plainness."""
+    gross = target
+    while _net(token_id, gross, fee_pips) < target:
+        gross += max(1, (target - _net(token_id, gross, fee_pips)) // 2)
+    while gross > 1 and _net(token_id, gross - 1, fee_pips) >= target:
+        gross -= 1
+    return gross
+
+
 @dataclass
 class FakeSolverRelay:
     """Solvers quoting from fixed USD prices, one per margin in ``margins_bps``.
+
+    Like the devnet relay (:mod:`devnet.relay.fees`), solvers are asked for and sign their raw
+    amounts, and the answer carries the channel's side reconciled with the verifier's fee
+    (``verifier.fee_pips``; 0 without a verifier): a channel signing ``{-amount_in,
+    +amount_out}`` verbatim settles exactly against the solver's diff in the fee-charging ledger.
 
     ``prices`` maps token ids to ``(micro-USD price, decimals)``. ``extra_answers`` are returned
     as they are (to play an untrusted solver); ``reject_reason`` makes publishes fail.
@@ -92,7 +115,12 @@ class FakeSolverRelay:
     solver_account: str = "solver.near"
     settle: bool = True  # False: published intents stay PENDING
     issued: dict[str, Quote] = field(default_factory=dict)
+    solver_sides: dict[str, tuple[int, int]] = field(default_factory=dict)  # hash: (in, out)
     intents: dict[str, _Published] = field(default_factory=dict)
+
+    @property
+    def fee_pips(self) -> int:
+        return self.verifier.fee_pips if self.verifier is not None else 0
 
     def _offer(self, request: QuoteRequest, margin: int) -> Quote | QuoteFailure | None:
         token_in, token_out = (
@@ -101,24 +129,31 @@ class FakeSolverRelay:
         )
         if token_in not in self.prices or token_out not in self.prices or token_in == token_out:
             return None
+        fee = self.fee_pips
         (p_in, d_in), (p_out, d_out) = self.prices[token_in], self.prices[token_out]
         num, den = p_in * 10**d_out * (BPS - margin), p_out * 10**d_in * BPS
         if request.exact_amount_in is not None:
             amount_in = request.exact_amount_in
-            amount_out = amount_in * num // den
+            solver_in = _net(token_in, amount_in, fee)
+            solver_out = solver_in * num // den
+            amount_out = _net(token_out, solver_out, fee) if solver_out > 0 else 0
         else:
             assert request.exact_amount_out is not None
             amount_out = request.exact_amount_out
-            amount_in = -((-amount_out * den) // num)
-        if amount_out == 0:
+            solver_out = _least_gross(token_out, amount_out, fee)
+            solver_in = -((-solver_out * den) // num)
+            amount_in = _least_gross(token_in, solver_in, fee)
+        if amount_out <= 0:
+            solver_min = -((-den) // num)
             return QuoteFailure(
-                type=QuoteFailureType.INSUFFICIENT_AMOUNT, min_amount=-((-den) // num)
+                type=QuoteFailureType.INSUFFICIENT_AMOUNT,
+                min_amount=_least_gross(token_in, solver_min, fee),
             )
         digest = _digest(
             token_in, token_out, str(amount_in), str(amount_out), str(margin),
             self.clock.now().isoformat(),
         )  # fmt: skip
-        return Quote(
+        quote = Quote(
             quote_hash=b58encode(digest),
             defuse_asset_identifier_in=token_in,
             defuse_asset_identifier_out=token_out,
@@ -126,6 +161,8 @@ class FakeSolverRelay:
             amount_out=amount_out,
             expiration_time=self.clock.now() + self.quote_ttl,
         )
+        self.solver_sides[quote.quote_hash] = (solver_in, solver_out)
+        return quote
 
     async def quote(self, request: QuoteRequest) -> list[Quote | QuoteFailure]:
         self.requests.append(request)
@@ -146,8 +183,9 @@ class FakeSolverRelay:
                 raise Rejected(f"unknown quote {quote_hash}")
             if quote.expiration_time <= self.clock.now():
                 raise Rejected("expired")
-            diff = {quote.defuse_asset_identifier_in: quote.amount_in,
-                    quote.defuse_asset_identifier_out: -quote.amount_out}  # fmt: skip
+            solver_in, solver_out = self.solver_sides[quote_hash]
+            diff = {quote.defuse_asset_identifier_in: solver_in,
+                    quote.defuse_asset_identifier_out: -solver_out}  # fmt: skip
             sides.append((self.solver_account, diff))
         return sides
 
@@ -234,6 +272,8 @@ class FakeBridge:
     verifier: FakeVerifierViews | None = None  # set: deposits mint, withdrawals pay out
     clock: FakeClock | None = None
     withdrawal_delay: timedelta = timedelta(0)  # payouts stay PENDING this long
+    # "Withdrawals not found" this long after a burn, as the real bridge while it indexes NEAR
+    index_lag: timedelta = timedelta(seconds=3)
     failed_withdrawals: set[str] = field(default_factory=set)  # NEAR tx hashes to report FAILED
     seen: dict[str, list[Deposit]] = field(default_factory=dict)  # account id -> deposits
 
@@ -371,9 +411,10 @@ class FakeBridge:
                 w for w in self.verifier.ledger.withdrawals
                 if w.tx_hash == withdrawal_hash and w.receiver_id == w.token
                 and (w.memo or "").startswith("WITHDRAW_TO:")
+                and (self.clock is None or self.clock.now() >= w.at + self.index_lag)
             ]  # fmt: skip
         if not records:
-            return [Withdrawal(status=WithdrawalStatus.NOT_FOUND)]
+            raise WithdrawalsNotFound(WITHDRAWALS_NOT_FOUND, method="withdrawal_status")
         answers = []
         for record in records:
             token = self._token(f"nep141:{record.token}")
@@ -398,13 +439,21 @@ class FakeBridge:
 
 @dataclass
 class FakeVerifierViews:
-    """The verifier's views over an in-memory :class:`Ledger` that also executes intents."""
+    """The verifier's views over an in-memory :class:`Ledger` that also executes intents.
+
+    As on mainnet, the views read ``final``, which trails the relay's optimistic execution by
+    ``final_lag`` (two 1-second blocks): an executed transaction's nonces and balance changes
+    show only after that. :meth:`collect_garbage` is the contract's ``cleanup_nonces`` over every
+    cleanable nonce (versioned, deadline passed or salt no longer valid)."""
 
     fee_pips: int = 1
     salt: bytes = bytes.fromhex("252812b3")
     ledger: Ledger = field(default_factory=Ledger)
     clock: FakeClock | None = None
     fee_reads: int = 0
+    final_lag: timedelta = timedelta(seconds=2)
+    executed_at: dict[str, datetime] = field(default_factory=dict)  # tx hash -> when
+    nonce_txs: dict[tuple[str, bytes], str] = field(default_factory=dict)  # nonce -> tx hash
     batch_reads: int = 0
 
     @property
@@ -415,6 +464,9 @@ class FakeVerifierViews:
     def used_nonces(self) -> set[tuple[str, bytes]]:
         return self.ledger.used_nonces
 
+    def _now(self) -> datetime:
+        return self.clock.now() if self.clock else datetime.now(UTC)
+
     def run(
         self,
         signed: Sequence[dict[str, Any]],
@@ -423,11 +475,34 @@ class FakeVerifierViews:
         dry_run: bool = False,
     ) -> str:
         """``execute_intents`` (or ``simulate_intents`` with ``dry_run``); raises ``Rejected``."""
-        now = self.clock.now() if self.clock else datetime.now(UTC)
-        return self.ledger.execute(
+        now = self._now()
+        before = set(self.used_nonces)
+        tx_hash = self.ledger.execute(
             signed, now=now, salts={self.salt}, fee_pips=self.fee_pips, trusted=trusted,
             dry_run=dry_run,
         )  # fmt: skip
+        if not dry_run:
+            self.executed_at[tx_hash] = now
+            for nonce in self.used_nonces - before:
+                self.nonce_txs[nonce] = tx_hash
+        return tx_hash
+
+    def is_final(self, tx_hash: str) -> bool:
+        at = self.executed_at.get(tx_hash)
+        return at is None or self._now() >= at + self.final_lag
+
+    def collect_garbage(self) -> int:
+        """``cleanup_nonces`` of every cleanable used nonce; how many were cleared."""
+        now = self._now()
+        cleanable = set()
+        for account_id, nonce in self.used_nonces:
+            decoded = decode_nonce(nonce)
+            if isinstance(decoded, VersionedNonce) and (
+                decoded.deadline < now or decoded.salt != self.salt
+            ):
+                cleanable.add((account_id, nonce))
+        self.used_nonces.difference_update(cleanable)
+        return len(cleanable)
 
     async def fee(self) -> int:
         self.fee_reads += 1
@@ -439,14 +514,28 @@ class FakeVerifierViews:
     async def is_nonce_used(self, account_id: str, nonce: bytes) -> bool:
         if len(nonce) != 32:
             raise ValueError("a nonce is 32 bytes")
-        return (account_id, bytes(nonce)) in self.used_nonces
+        key = (account_id, bytes(nonce))
+        return key in self.used_nonces and self.is_final(self.nonce_txs.get(key, ""))
 
     async def mt_balance_of(self, account_id: str, token_id: str) -> int:
-        return self.balances.get((account_id, token_id), 0)
+        return await self._final_balance(account_id, token_id)
+
+    async def _final_balance(self, account_id: str, token_id: str) -> int:
+        pending = sum(
+            m.delta for m in self.ledger.movements
+            if m.account_id == account_id and m.token_id == token_id and m.tx_hash
+            and not self.is_final(m.tx_hash)
+        )  # fmt: skip
+        return self.balances.get((account_id, token_id), 0) - pending
+
+    async def executed_in(self, tx_hash: str, intent_hash: str) -> bool | None:
+        if tx_hash not in self.executed_at or not self.is_final(tx_hash):
+            return None
+        return (tx_hash, intent_hash) in self.ledger.executed
 
     async def mt_batch_balance_of(self, account_id: str, token_ids: Sequence[str]) -> list[int]:
         self.batch_reads += 1
-        return [self.balances.get((account_id, t), 0) for t in token_ids]
+        return [await self._final_balance(account_id, t) for t in token_ids]
 
 
 @dataclass

@@ -8,9 +8,12 @@
 //
 // usage: node flow.mjs BASE_URL DEVNET_JSON MANAGER_PUBLIC_KEY
 //            [--no-deposit] [--from ASSET_ID] [--to ASSET_ID] [--amount UNITS] [--timeout-s N]
+//            [--pay exact|over|under] [--deadline-s N]
 // DEVNET_JSON is <data-dir>/devnet/devnet.json (assets, wallets, control URL). By default the
 // swap is USDC on eth:1 -> USDC on eth:42161, alice (eth:1) pays and is refunded, bob (arb)
-// receives. --no-deposit stops after the quotes, the first status and the 404.
+// receives. --no-deposit stops after the quotes, the first status and the 404. --pay over
+// deposits amountIn * 5/4 (SUCCESS, then the excess refunded); --pay under deposits 3/5 of it
+// (REFUNDED once the quote's deadline, --deadline-s seconds ahead, default 1800, passes).
 // stdout: one JSON summary. Exit status 0 when every check passed, 1 otherwise (reason on stderr).
 import { readFileSync } from "node:fs";
 import {
@@ -23,7 +26,7 @@ import {
 
 function parseArgs(argv) {
   const positional = [];
-  const options = { deposit: true, timeoutS: 240 };
+  const options = { deposit: true, timeoutS: 240, pay: "exact", deadlineS: 1800 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--no-deposit") options.deposit = false;
@@ -31,10 +34,15 @@ function parseArgs(argv) {
     else if (arg === "--to") options.to = argv[++i];
     else if (arg === "--amount") options.amount = argv[++i];
     else if (arg === "--timeout-s") options.timeoutS = Number(argv[++i]);
+    else if (arg === "--pay") options.pay = argv[++i];
+    else if (arg === "--deadline-s") options.deadlineS = Number(argv[++i]);
     else positional.push(arg);
   }
   if (positional.length !== 3) {
     throw new Error("usage: flow.mjs BASE_URL DEVNET_JSON MANAGER_PUBLIC_KEY [options]");
+  }
+  if (!["exact", "over", "under"].includes(options.pay)) {
+    throw new Error(`--pay is exact, over or under (not ${options.pay})`);
   }
   const [base, devnetPath, managerKey] = positional;
   return { base, devnetPath, managerKey, ...options };
@@ -99,7 +107,7 @@ async function main() {
     refundType: QuoteRequest.refundType.ORIGIN_CHAIN,
     recipient: wallet(devnet, destination.chain, "bob"),
     recipientType: QuoteRequest.recipientType.DESTINATION_CHAIN,
-    deadline: new Date(Date.now() + 30 * 60_000).toISOString(),
+    deadline: new Date(Date.now() + args.deadlineS * 1000).toISOString(),
   });
 
   const dry = await OneClickService.getQuote(request(true));
@@ -127,12 +135,17 @@ async function main() {
   summary.firstStatus = first.status;
 
   if (args.deposit) {
+    const amountIn = BigInt(quote.quote.amountIn);
+    const paid = { exact: amountIn, over: (amountIn * 5n) / 4n, under: (amountIn * 3n) / 5n }[
+      args.pay
+    ];
+    const outcome = args.pay === "under" ? "REFUNDED" : "SUCCESS";
     const sent = await control(devnet, "POST", "/send", {
       chain: origin.chain,
       wallet: "alice",
       to: depositAddress,
       asset: origin.symbol,
-      amount: quote.quote.amountIn,
+      amount: String(paid),
       ...(quote.quote.depositMemo ? { memo: quote.quote.depositMemo } : {}),
     });
     const chain = (devnet.chains ?? []).find((c) => c.chain === origin.chain);
@@ -145,14 +158,22 @@ async function main() {
       depositAddress,
       ...(quote.quote.depositMemo ? { memo: quote.quote.depositMemo } : {}),
     });
-    summary.deposit = { txHash: sent.tx_hash, statusAfterSubmit: submitted.status };
+    summary.deposit = {
+      txHash: sent.tx_hash,
+      paid: String(paid),
+      statusAfterSubmit: submitted.status,
+    };
 
     const statuses = [submitted.status];
     const giveUp = Date.now() + args.timeoutS * 1000;
     let status = submitted;
-    while (status.status !== "SUCCESS") {
-      check(!["REFUNDED", "FAILED"].includes(status.status), `the swap ended ${status.status}`);
-      check(Date.now() < giveUp, `SUCCESS within ${args.timeoutS} s (last ${status.status})`);
+    // "over" is done once the excess is refunded too (the sweep after SUCCESS)
+    const done = (s) =>
+      s.status === outcome && (args.pay !== "over" || s.swapDetails.refundedAmount != null);
+    while (!done(status)) {
+      const ended = ["SUCCESS", "REFUNDED", "FAILED"].filter((e) => e !== outcome);
+      check(!ended.includes(status.status), `the swap ended ${status.status}, not ${outcome}`);
+      check(Date.now() < giveUp, `${outcome} within ${args.timeoutS} s (last ${status.status})`);
       if (["PENDING_DEPOSIT", "KNOWN_DEPOSIT_TX"].includes(status.status)) {
         await control(devnet, "POST", "/mine", { chain: origin.chain, blocks: 1 });
       }
@@ -163,7 +184,11 @@ async function main() {
     summary.final = {
       status: status.status,
       statuses,
+      amountIn: status.swapDetails.amountIn,
       amountOut: status.swapDetails.amountOut,
+      depositedAmount: status.swapDetails.depositedAmount,
+      refundedAmount: status.swapDetails.refundedAmount ?? null,
+      refundReason: status.swapDetails.refundReason ?? null,
       destinationChainTxHashes: status.swapDetails.destinationChainTxHashes.map((t) => t.hash),
     };
   }

@@ -1,6 +1,6 @@
 """``publish_intent(s)`` and ``get_status`` over real sockets: a user takes a solver's quote by
-signing the fee-aware closure of the solver's diff; balances, statuses and the winning solver's
-``quote_status`` event are checked exactly."""
+signing the relay's amounts verbatim, as the official SDKs do; balances, statuses and the
+winning solver's ``quote_status`` event are checked exactly."""
 
 from __future__ import annotations
 
@@ -47,12 +47,13 @@ async def best_quote(world: World, amount_in: int = 30 * USDC_UNIT) -> Quote:
 
 
 def take(world: World, quote: Quote, signer: Signer = user, **options: Any) -> dict[str, Any]:
-    """The user's side: the closure of the solver's diff under the verifier's fee (§2.12)."""
-    solver_diff = {
-        quote.defuse_asset_identifier_in: quote.amount_in,
-        quote.defuse_asset_identifier_out: -quote.amount_out,
+    """The user's side, signed verbatim: ``{in: -amount_in, out: +amount_out}`` (sdk-monorepo
+    ``intents-sdk/src/bridges/direct-bridge/direct-bridge.ts``)."""
+    diff = {
+        quote.defuse_asset_identifier_in: -quote.amount_in,
+        quote.defuse_asset_identifier_out: quote.amount_out,
     }
-    return signer.sign(world.verifier, [token_diff(closure(solver_diff, FEE))], **options)
+    return signer.sign(world.verifier, [token_diff(diff)], **options)
 
 
 async def settled(world: World, intent_hash: str) -> StatusResult:
@@ -72,7 +73,7 @@ def balances(world: World, account: str) -> tuple[int, int]:
     )
 
 
-async def test_a_settled_quote_moves_balances_by_the_closure_and_fee(world: World) -> None:
+async def test_a_settled_quote_moves_balances_by_the_quote_and_fee(world: World) -> None:
     winner = await world.add_solver("tight", spread_bps=10, balances={WNEAR: 100 * NEAR})
     loser = await world.add_solver("wide", spread_bps=50, balances={WNEAR: 100 * NEAR}, named=True)
     quote = await best_quote(world)
@@ -88,19 +89,17 @@ async def test_a_settled_quote_moves_balances_by_the_closure_and_fee(world: Worl
     assert tx is not None
     assert tx.succeeded
 
-    x, y = quote.amount_in, quote.amount_out
-    user_diff = closure({USDC: x, WNEAR: -y}, FEE)
-    paid = -user_diff[USDC]  # x grossed up so the solver gets all of x after the fee
-    assert paid == -((-x * 1_000_000) // (1_000_000 - FEE))
-    assert user_diff[WNEAR] == y - fee_amount(WNEAR, -y, FEE)
-    fees = (fee_amount(USDC, -paid, FEE), fee_amount(WNEAR, -y, FEE))
-    assert paid - fees[0] == x
     deltas = {
         a: tuple(n - o for n, o in zip(balances(world, a), before[a], strict=True)) for a in before
     }
-    assert deltas[user.account_id] == (-paid, y - fees[1])
-    assert deltas[winner.config.account_id] == (x, -y)
-    assert deltas[collector] == fees
+    # The user moved exactly what the relay said; the solver exactly what it signed: the
+    # request's 30 USDC less the fee on it, for its raw NEAR whose net is the quote's amount_out.
+    assert deltas[user.account_id] == (-30 * USDC_UNIT, quote.amount_out)
+    x, minus_y = deltas[winner.config.account_id]
+    y = -minus_y
+    assert x == 30 * USDC_UNIT - fee_amount(USDC, -30 * USDC_UNIT, FEE) == 30 * USDC_UNIT - 3_000
+    assert y - fee_amount(WNEAR, -y, FEE) == quote.amount_out
+    assert deltas[collector] == (3_000, fee_amount(WNEAR, -y, FEE))
 
     await eventually(lambda: bool(winner.settled), what="quote_status at the winner")
     assert winner.settled == [
@@ -181,12 +180,15 @@ async def test_the_same_signed_intent_twice_fails_with_nonce_used(world: World) 
 async def test_an_unbalanced_user_intent_is_refused(world: World) -> None:
     await world.add_solver("a", spread_bps=10, balances={WNEAR: 100 * NEAR})
     quote = await best_quote(world)
-    naive = {USDC: -quote.amount_in, WNEAR: quote.amount_out}  # ignores the fee
-    signed = user.sign(world.verifier, [token_diff(naive)])
+    # A channel that puts its own fee closure on top of the relay's (already reconciled) amounts
+    # pays the fee twice on the way in and takes it twice on the way out: unmatched_deltas.
+    doubled = closure({USDC: quote.amount_in, WNEAR: -quote.amount_out}, FEE)
+    signed = user.sign(world.verifier, [token_diff(doubled)])
     result = await world.client.publish_intent(signed, [quote.quote_hash])
     assert not result.ok
     assert result.reason is not None
     assert result.reason.startswith("invariant violated:")
+    assert "unmatched_deltas" in result.reason
     assert result.intent_hash == signing.intent_hash(signed)
     status = await world.client.get_status(result.intent_hash)
     assert status.status is IntentStatus.NOT_FOUND_OR_NOT_VALID

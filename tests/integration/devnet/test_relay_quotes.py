@@ -27,6 +27,20 @@ USDC_UNIT = 10**6
 SECOND_NS = 1_000_000_000
 # 1 USDC = 1/3 NEAR at the world's prices (usd-coin $1, near $3), in base units.
 USDC_TO_WNEAR = Fraction(NEAR, 3 * USDC_UNIT)
+FEE_PIPS = 100  # relay_world's verifier fee
+
+
+def after_fee(amount: int) -> int:
+    """What a negative delta of ``amount`` delivers: the contract keeps ceil(amount·fee/1e6)."""
+    return amount - math.ceil(Fraction(amount * FEE_PIPS, 1_000_000))
+
+
+def least_before_fee(target: int) -> int:
+    """The least amount whose :func:`after_fee` reaches ``target``."""
+    amount = math.ceil(Fraction(target * 1_000_000, 1_000_000 - FEE_PIPS))
+    while after_fee(amount - 1) >= target:
+        amount -= 1
+    return amount
 
 
 @pytest.fixture
@@ -52,11 +66,12 @@ async def test_two_solvers_best_first_exact_in(world: World) -> None:
     assert time.monotonic() - started < 4, "every solver answered: no need to wait the window"
     assert all(isinstance(q, Quote) for q in quotes)
     offers = [q for q in quotes if isinstance(q, Quote)]
-    # floor what the solver gives: 30 USDC = 10 NEAR, minus the spread.
-    expected = [
-        math.floor(30 * USDC_UNIT * USDC_TO_WNEAR * Fraction(10_000 - s, 10_000)) for s in (10, 50)
-    ]
-    assert [q.amount_out for q in offers] == expected
+    # The solvers were asked for what reaches them, 30 USDC less the fee; each floors what it
+    # gives (10 NEAR less the spread), and the channel is told that less the fee on the NEAR.
+    asked = after_fee(30 * USDC_UNIT)
+    assert asked == 30 * USDC_UNIT - 3_000
+    gives = [math.floor(asked * USDC_TO_WNEAR * Fraction(10_000 - s, 10_000)) for s in (10, 50)]
+    assert [q.amount_out for q in offers] == [after_fee(y) for y in gives]
     assert all(q.amount_in == 30 * USDC_UNIT for q in offers)
     assert all(q.matches(exact_in(30 * USDC_UNIT)) for q in offers)
     assert offers[0].expiration_time.timestamp() == world.clock.now_ns() / SECOND_NS + 70
@@ -73,9 +88,11 @@ async def test_exact_out_best_is_cheapest(world: World) -> None:
         wait_ms=5_000,
     )
     offers = [q for q in await world.client.quote(request) if isinstance(q, Quote)]
-    # ceil what the solver asks: 1 NEAR = 3 USDC, plus the spread.
-    expected = [math.ceil(NEAR / (USDC_TO_WNEAR * Fraction(10_000 - s, 10_000))) for s in (10, 50)]
-    assert [q.amount_in for q in offers] == expected
+    # The solvers were asked for the least NEAR whose net is 1 NEAR; each ceils what it wants
+    # (3 USDC plus the spread), and the channel pays the least USDC whose net covers that.
+    gives = least_before_fee(NEAR)
+    wants = [math.ceil(gives / (USDC_TO_WNEAR * Fraction(10_000 - s, 10_000))) for s in (10, 50)]
+    assert [q.amount_in for q in offers] == [least_before_fee(x) for x in wants]
     assert all(q.amount_out == NEAR for q in offers)
 
 
@@ -100,14 +117,17 @@ async def test_no_inventory_gives_an_empty_answer_within_the_window(world: World
 
 async def test_inventory_in_flight_is_reserved_until_the_quote_expires(world: World) -> None:
     solver = await world.add_solver("small", spread_bps=0, balances={WNEAR: NEAR})
-    request = exact_in(3 * USDC_UNIT, wait_ms=400)  # worth exactly 1 NEAR
+    # 3 USDC gross: the solver gets 3 USDC less the fee, worth all but a little of its 1 NEAR
+    request = exact_in(3 * USDC_UNIT, wait_ms=400)
+    gives = math.floor(after_fee(3 * USDC_UNIT) * USDC_TO_WNEAR)
     first = await world.client.quote(request)
-    assert [q.amount_out for q in first if isinstance(q, Quote)] == [NEAR]
-    assert solver.inventory.available(WNEAR, world.clock.now_ns()) == 0
-    assert await world.client.quote(request) == [], "the only NEAR is promised already"
+    assert [q.amount_out for q in first if isinstance(q, Quote)] == [after_fee(gives)]
+    assert solver.inventory.reserved(WNEAR, world.clock.now_ns()) == gives
+    assert solver.inventory.available(WNEAR, world.clock.now_ns()) < gives
+    assert await world.client.quote(request) == [], "the NEAR is promised already"
     world.clock.advance(seconds=71)  # past the first quote's deadline
     again = await world.client.quote(request)
-    assert [q.amount_out for q in again if isinstance(q, Quote)] == [NEAR]
+    assert [q.amount_out for q in again if isinstance(q, Quote)] == [after_fee(gives)]
 
 
 async def test_too_small_an_amount_is_insufficient_amount(world: World) -> None:
@@ -119,8 +139,9 @@ async def test_too_small_an_amount_is_insufficient_amount(world: World) -> None:
         wait_ms=2_000,
     )
     answer = await world.client.quote(request)
-    # ceil(1 unit of USDC / (3e6 / 1e24 per yocto)) = ceil(1e18 / 3)
-    least = -(-(10**18) // 3)
+    # The solver's least input: ceil(1 unit of USDC / (3e6 / 1e24 per yocto)) = ceil(1e18 / 3);
+    # the channel's is the least whose net of the fee reaches it.
+    least = least_before_fee(-(-(10**18) // 3))
     assert answer == [QuoteFailure(type=QuoteFailureType.INSUFFICIENT_AMOUNT, min_amount=least)]
 
 
@@ -233,7 +254,8 @@ async def test_a_rogue_quote_is_dropped_and_logged(
     assert len(quotes) == 1
     assert isinstance(quotes[0], Quote)
     assert quotes[0].amount_out < NEAR, "the honest quote, not the rogue's"
-    assert honest.inventory.reserved(WNEAR, world.clock.now_ns()) == quotes[0].amount_out
+    reserved = honest.inventory.reserved(WNEAR, world.clock.now_ns())
+    assert after_fee(reserved) == quotes[0].amount_out
     assert "error" in bad.answers[0]
     assert logged in bad.answers[0]["error"]["message"]
     assert any(logged in r.getMessage() for r in caplog.records), caplog.text

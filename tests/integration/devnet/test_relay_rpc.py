@@ -170,7 +170,9 @@ async def test_the_solver_websocket(world: World) -> None:
             "quote_id": data["quote_id"],
             "defuse_asset_identifier_in": USDC,
             "defuse_asset_identifier_out": WNEAR,
-            "exact_amount_out": "42",
+            # the solver is asked for the least it must pay so that 42 reach the channel after
+            # the verifier's 100 pips: net(43) = 43 - ceil(0.0043) = 42
+            "exact_amount_out": "43",
             "min_deadline_ms": 60_000,
         }
         assert event["params"]["metadata"]["partner_id"] == "1click"

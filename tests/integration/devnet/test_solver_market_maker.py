@@ -1,5 +1,7 @@
 """The reference solver on its own feet: reconnecting when the relay goes away, following the
-price feed, and ``python -m devnet.solver`` as a separate process."""
+price feed, and ``python -m devnet.solver`` as a separate process. The verifier charges no fee
+here, so the relay's amounts are the solver's own (tests/unit/devnet/test_relay_fees.py covers
+the reconciliation)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ REQUEST = QuoteRequest(
 
 
 async def test_the_solver_reconnects_when_the_relay_comes_back() -> None:
-    async with relay_world() as world:
+    async with relay_world(fee_pips=0) as world:
         solver = await world.add_solver("a", spread_bps=0, balances={WNEAR: 10 * NEAR})
         port, url = world.relay_server.port, world.relay_server.url
         await world.relay_server.stop()
@@ -44,7 +46,7 @@ async def test_the_solver_reconnects_when_the_relay_comes_back() -> None:
 
 
 async def test_the_solver_follows_the_price_feed() -> None:
-    async with relay_world() as world:
+    async with relay_world(fee_pips=0) as world:
         await world.add_solver("a", spread_bps=0, balances={WNEAR: 10 * NEAR})
         world.feed.set_price("near", "6")
         quotes = await world.client.quote(REQUEST)
@@ -55,7 +57,7 @@ async def test_the_solver_follows_the_price_feed() -> None:
 
 async def test_python_m_devnet_solver(tmp_path: Path) -> None:
     # The subprocess dates its intents by system time, so the world's clock must be now.
-    async with relay_world(start=time.time_ns()) as world:
+    async with relay_world(start=time.time_ns(), fee_pips=0) as world:
         key = solver_key("cli")
         account = implicit_account_id(key.public_key)
         world.verifier.deposit(account, WNEAR, 10 * NEAR).ensure_success()

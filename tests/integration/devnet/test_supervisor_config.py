@@ -90,3 +90,26 @@ def test_a_manifest_of_a_dead_devnet_is_no_devnet(tmp_path: Path) -> None:
     (tmp_path / "devnet" / "devnet.json").write_text(json.dumps(dead))
     with pytest.raises(NoDevnetError):
         load_manifest(tmp_path)
+
+
+def test_the_relayer_account_reaches_the_service(tmp_path: Path) -> None:
+    """NEAR RPC ``tx`` needs the relay's signer to read an execution outcome."""
+    path = tmp_path / "oneclick.toml"
+    with_relayer = {**manifest(), "relayer_account": "relayer.devnet.near"}
+    path.write_text(config_toml(with_relayer, api_host="127.0.0.1", api_port=8123))
+    assert load_settings(data_dir=tmp_path).near.relayer_account == "relayer.devnet.near"
+    path.write_text(config_toml(manifest(), api_host="127.0.0.1", api_port=8123))
+    assert load_settings(data_dir=tmp_path).near.relayer_account is None
+
+
+def test_the_mainnet_lags_are_devnet_options_on_by_default() -> None:
+    from devnet.supervisor import parser
+
+    defaults = parser().parse_args([])
+    assert defaults.withdrawal_lag == 3.0
+    assert defaults.finality_lag == 2
+    assert defaults.nonce_gc_interval == 10.0
+    off = parser().parse_args(
+        ["--withdrawal-lag", "0", "--finality-lag", "0", "--nonce-gc-interval", "60"]
+    )
+    assert (off.withdrawal_lag, off.finality_lag, off.nonce_gc_interval) == (0.0, 0, 60.0)

@@ -1,8 +1,11 @@
-"""What one ``GET /v0/status`` costs the database: one connection, two statements, indexed.
+"""What one ``GET /v0/status`` costs the database: one connection, two statements, indexed,
+and on SQLite none of it through aiosqlite.
 
 Every statement costs several thread hops on aiosqlite (cursor, execute, fetch, close), which
 made the status read ~5x the bare framework in bench/ when it took two transactions and four
-statements. These tests fail when a change adds a round trip or drops an index the read needs."""
+statements; now the read runs whole on the store's reader thread (store/reads.py). These tests
+fail when a change adds a round trip, drops an index the read needs, or sends the read back
+through aiosqlite."""
 
 import sqlite3
 from collections.abc import Iterator
@@ -46,6 +49,31 @@ def traffic(engine: AsyncEngine) -> Iterator[Traffic]:
         event.remove(sync.pool, "checkout", on_checkout)
 
 
+@contextmanager
+def reads(world: FakeWorld) -> Iterator[Traffic]:
+    """The statements of the SQLite reader status reads go through (these tests run on a
+    file); ``checkouts`` counts the hops to its thread."""
+    reader = world.store.reader
+    assert reader is not None
+    seen = Traffic()
+    original = reader.swap_snapshot
+
+    async def counted(address: str, memo: str | None) -> Any:
+        seen.checkouts += 1
+        return await original(address, memo)
+
+    def on_statement(statement: str, parameters: tuple[Any, ...]) -> None:
+        seen.statements.append((statement, parameters))
+
+    reader.listeners.append(on_statement)
+    reader.swap_snapshot = counted  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        reader.listeners.remove(on_statement)
+        del reader.swap_snapshot
+
+
 async def _quote_with_two_deposits(client: httpx.AsyncClient, world: FakeWorld) -> str:
     address: str = (await client.post("/v0/quote", json=quote_request())).json()["quote"][
         "depositAddress"
@@ -69,9 +97,10 @@ async def test_status_is_one_connection_and_two_statements(
     client: httpx.AsyncClient, world: FakeWorld
 ) -> None:
     address = await _quote_with_two_deposits(client, world)
-    with traffic(world.store.engine) as seen:
+    with reads(world) as seen, traffic(world.store.engine) as aiosqlite:
         response = await client.get("/v0/status", params={"depositAddress": address})
     assert response.status_code == 200
+    assert (aiosqlite.checkouts, aiosqlite.statements) == (0, [])
     details = response.json()["swapDetails"]
     # the deposits come joined to the swap row: each once, in the order they were recorded
     assert [t["hash"] for t in details["originChainTxHashes"]] == ["ab" * 32, "cd" * 32]
@@ -82,7 +111,7 @@ async def test_status_is_one_connection_and_two_statements(
 async def test_status_of_an_unknown_address_is_one_statement(
     client: httpx.AsyncClient, world: FakeWorld
 ) -> None:
-    with traffic(world.store.engine) as seen:
+    with reads(world) as seen:
         response = await client.get("/v0/status", params={"depositAddress": "0xabc"})
     assert response.status_code == 404
     assert (seen.checkouts, len(seen.statements)) == (1, 1)
@@ -92,8 +121,9 @@ async def test_every_status_statement_searches_an_index(
     client: httpx.AsyncClient, world: FakeWorld
 ) -> None:
     address = await _quote_with_two_deposits(client, world)
-    with traffic(world.store.engine) as seen:
+    with reads(world) as seen:
         await client.get("/v0/status", params={"depositAddress": address})
+    assert len(seen.statements) == 2
     database = world.store.engine.url.database
     assert database is not None
     with sqlite3.connect(database) as con:

@@ -1,5 +1,6 @@
 """The repository suite, run on SQLite always and on PostgreSQL with ``-m postgres``."""
 
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -244,3 +245,25 @@ async def test_the_webhook_outbox_row_commits_with_its_transition(store: SqlStor
         found = await tx.deliveries(partner.id, 10)
     assert len(found) == 1  # a revoked partner's new transitions are not queued
     assert [(d.event_id, d.url) for d in leased_again] == [(f"evt_{swap.id}_1", None)]  # dropped
+
+
+async def test_the_status_snapshot_is_the_sessions_on_every_backend(store: SqlStore) -> None:
+    """``SqlStore.swap_snapshot`` (SQLite: the prepared reader of store/reads.py) answers what
+    ``SqlSession.swap_snapshot`` answers: amounts beyond 2**64, memos, non-ASCII text."""
+    account = await _account(store)
+    async with store.transaction() as tx:
+        swap = _swap(account.index, account.account_id, "addr-s", memo="m1")
+        plan = '{"input_fees":[{"recipient":"fees.near","bps":10}],"withdraw_fee":"7"}'
+        await tx.add_swap(dataclasses.replace(swap, fees=plan))
+        await tx.record_deposit_tx(DepositTx(swap.id, "tx1", None, "m1", NOW))
+    fast = await store.swap_snapshot("addr-s", "m1")
+    async with store.transaction() as tx:
+        slow = await tx.swap_snapshot("addr-s", "m1")
+    assert fast is not None
+    assert fast == slow
+    assert (fast.swap.amount_in, fast.swap.quote_response) == (
+        HUGE,
+        _swap(0, "", "").quote_response,
+    )
+    assert [d.tx_hash for d in fast.deposits] == ["tx1"]
+    assert await store.swap_snapshot("addr-s", None) is None  # the memo is part of the key

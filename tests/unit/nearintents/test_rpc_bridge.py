@@ -13,6 +13,7 @@ from nearintents.rpc import (
     RpcMalformedResponse,
     RpcServerError,
     RpcTimeout,
+    WithdrawalsNotFound,
     WithdrawalStatus,
 )
 
@@ -290,6 +291,25 @@ async def test_withdrawal_status_not_found_without_data(rpc_server):
         (withdrawal,) = await bridge.withdrawal_status("hash")
     assert withdrawal.status is WithdrawalStatus.NOT_FOUND
     assert withdrawal.data is None
+
+
+async def test_withdrawals_not_found_is_its_own_retryable_error(rpc_server):
+    # The real bridge's answer for a burn it has not indexed yet: a bare-string JSON-RPC error
+    # (sdk-monorepo internal-utils/src/poaBridge/waitForWithdrawalCompletion.ts retries it).
+    rpc_server.error("withdrawal_status", "Withdrawals not found")
+    async with HttpPoaBridge(rpc_server.url) as bridge:
+        with pytest.raises(WithdrawalsNotFound) as caught:
+            await bridge.withdrawal_status("hash")
+    assert caught.value.retryable
+
+
+async def test_other_withdrawal_status_errors_stay_plain_server_errors(rpc_server):
+    rpc_server.error("withdrawal_status", "Withdrawals not found for this account, ever")
+    async with HttpPoaBridge(rpc_server.url) as bridge:
+        with pytest.raises(RpcServerError) as caught:
+            await bridge.withdrawal_status("hash")
+    assert not isinstance(caught.value, WithdrawalsNotFound)
+    assert not caught.value.retryable
 
 
 @pytest.mark.parametrize(

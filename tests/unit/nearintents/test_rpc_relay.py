@@ -361,6 +361,23 @@ async def test_get_status_reports_each_status(rpc_server, answer, status, tx_has
     assert rpc_server.calls("get_status")[0]["params"] == [{"intent_hash": INTENT_HASH}]
 
 
+async def test_get_status_ignores_a_field_it_does_not_know(rpc_server):
+    answer = {"intent_hash": INTENT_HASH, "status": "SETTLED", "data": {"hash": TX_HASH},
+              "settled_at": 1.5, "route": {"solver": "x"}}  # fmt: skip
+    rpc_server.result("get_status", answer)
+    async with HttpSolverRelay(rpc_server.url) as relay:
+        result = await relay.get_status(INTENT_HASH)
+    assert result.status is IntentStatus.SETTLED
+
+
+async def test_get_status_with_a_status_it_does_not_know_is_malformed(rpc_server):
+    # Refused, not guessed: the service retries it for a bounded time (services/boundary.py).
+    rpc_server.result("get_status", {"intent_hash": INTENT_HASH, "status": "FINALIZING"})
+    async with HttpSolverRelay(rpc_server.url) as relay:
+        with pytest.raises(RpcMalformedResponse):
+            await relay.get_status(INTENT_HASH)
+
+
 async def test_get_status_failed_on_chain(rpc_server):
     rpc_server.result(
         "get_status",

@@ -4,7 +4,7 @@ pays the deposit address through the fake bridge. Deterministic: the worker take
 status poll and the fake clock jumps to the next due time."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,10 @@ class SteppingTransport(httpx.AsyncBaseTransport):
         self.inner = httpx.ASGITransport(app=kit.world.app())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v0/status":
+            # Time passes between polls (a frozen clock would keep a submitted deposit's
+            # wake-up current forever, and the bridge's indexing lag would never end).
+            self.kit.clock.advance(timedelta(seconds=1))
         if request.url.path == "/v0/status" and not await self.kit.worker.run_once():
             due = await self.kit.next_due()
             if due is not None:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from nearintents.diff import closure
 from oneclick.domain.engine import (
     EngineSwap,
     FeePlan,
@@ -85,40 +84,45 @@ def _swap(kind: SwapType, amount_in: int = 10_000, min_out: int = 9_000) -> Engi
     )  # fmt: skip
 
 
-FEES = Fees(protocol_fee_pips=100, input_fees=(InputFee("fees.near", 20),))
+FEES = Fees(input_fees=(InputFee("fees.near", 20),))
 
 
-def test_exact_input_order_is_the_closure_plus_fee_transfers() -> None:
-    order = swap_order(_swap(SwapType.EXACT_INPUT), 12_000, FEES, 9_979, 9_900)
+def test_exact_input_order_signs_the_relay_amounts_plus_fee_transfers() -> None:
+    # The relay was asked net(10 000) = 9 980 and answered {in: 9 980, out: 9 900}.
+    order = swap_order(_swap(SwapType.EXACT_INPUT), 12_000, FEES, 9_980, 9_900)
     assert order is not None
-    assert order.diff == closure({A: 9_979, B: -9_900}, 100)
+    assert order.diff == {A: -9_980, B: 9_900}  # verbatim: no closure on top
     assert order.fee_transfers == (("fees.near", 20),)
-    assert order.spend == -order.diff[A] + 20 <= 10_000
-    assert order.received == 9_900 - 1  # ceil(9900 * 100 / 1e6)
+    assert order.spend == 9_980 + 20 == 10_000
+    assert order.received == 9_900
     assert order.gross == 10_000
 
 
 def test_orders_below_the_minimum_or_over_budget_are_refused() -> None:
-    assert swap_order(_swap(SwapType.EXACT_INPUT), 10_000, FEES, 9_979, 8_000) is None
-    assert swap_order(_swap(SwapType.EXACT_INPUT), 9_000, FEES, 9_979, 9_900) is None
+    assert swap_order(_swap(SwapType.EXACT_INPUT), 10_000, FEES, 9_980, 8_000) is None
+    assert swap_order(_swap(SwapType.EXACT_INPUT), 9_000, FEES, 9_980, 9_900) is None
+    assert swap_order(_swap(SwapType.EXACT_INPUT), 10_000, FEES, 9_980, 0) is None  # no offer
 
 
 def test_flex_input_minimum_is_pro_rata() -> None:
     swap = _swap(SwapType.FLEX_INPUT)
     assert minimum_out(swap, 5_000) == 4_500
     assert minimum_out(swap, 20_000) == 18_000
-    order = swap_order(swap, 5_000, FEES, 4_980, 4_600)
+    order = swap_order(swap, 5_000, FEES, 4_990, 4_600)
     assert order is not None
     assert order.gross == 5_000
+    assert order.spend == 5_000
 
 
 def test_exact_output_spends_at_most_amount_in() -> None:
     swap = _swap(SwapType.EXACT_OUTPUT, amount_in=10_500)
-    order = swap_order(swap, 20_000, FEES, 9_000, 9_600)
+    order = swap_order(swap, 20_000, FEES, 9_000, 9_500)
     assert order is not None
-    assert order.spend <= 10_500
-    assert order.expected_out >= 9_500
-    assert swap_order(swap, 20_000, FEES, 11_000, 9_600) is None
+    assert order.diff == {A: -9_000, B: 9_500}
+    assert order.gross == 9_019  # the least g with g - ceil(g * 20 / 1e4) >= 9 000
+    assert order.spend == 9_000 + 19 <= 10_500
+    assert order.expected_out == 9_500
+    assert swap_order(swap, 20_000, FEES, 11_000, 9_500) is None
 
 
 def test_slippage() -> None:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from oneclick.domain.assets import Asset, AssetRegistry
 from oneclick.domain.errors import PermanentError
 from oneclick.services.context import EnginePolicy, QuotePolicy, ServiceContext
-from oneclick.services.fees import ProtocolFeeCache
 from oneclick.services.ports import (
     Bridge,
     Clock,
@@ -28,7 +27,6 @@ class EngineContext:
     store: EngineStore
     custody: Custody
     registry: AssetRegistry
-    fee_cache: ProtocolFeeCache
     quotes: QuotePolicy
     policy: EnginePolicy
     metrics: EngineMetrics
@@ -46,7 +44,6 @@ class EngineContext:
             store=store,
             custody=ctx.custody,
             registry=ctx.registry,
-            fee_cache=ctx.fee_cache,
             quotes=ctx.policy,
             policy=ctx.engine,
             metrics=metrics,

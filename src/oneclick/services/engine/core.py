@@ -1,8 +1,10 @@
 """``advance_swap``: one step of one swap, and what its errors mean.
 
 The error class decides (STYLE.md "Errors"): ``TemporaryError`` → retry with exponential backoff
-(parked after ``max_attempts`` in a row); ``PermanentError`` → park as ``FAILED`` (funds stay in
-the custody account, an operator finishes it with ``oneclick admin``); anything unexpected is
+(parked after ``max_attempts`` in a row; a peer's unreadable answer is one of these, counted
+under ``oneclick_engine_peer_waits{reason="unreadable_peer_answer"}``); ``PermanentError`` → park
+as ``FAILED`` (funds stay in the custody account, an operator finishes it with
+``oneclick admin``); anything unexpected is
 logged with its traceback and retried, then parked after ``max_unexpected``. ``RequestError``
 never belongs on this path and is treated as permanent. ``LeaseLost`` ends the step silently.
 """
@@ -19,6 +21,7 @@ from oneclick.domain.engine import EngineSwap, Phase
 from oneclick.domain.errors import OneClickError, TemporaryError
 from oneclick.domain.swaps import SwapStatus
 from oneclick.logging import bind_log_context, log_context
+from oneclick.services.boundary import UnreadableAnswer
 from oneclick.services.engine.context import EngineContext
 from oneclick.services.engine.deposits import step_deposit
 from oneclick.services.engine.payouts import step_payout
@@ -113,6 +116,8 @@ async def _advance(ctx: EngineContext, swap_id: str) -> StepResult:
     except TemporaryError as exc:
         attempts = swap.attempts + 1
         ctx.metrics.step(swap.phase.value, "retry")
+        if isinstance(exc, UnreadableAnswer):
+            ctx.metrics.waiting("unreadable_peer_answer")
         logger.warning(
             "step failed (attempt %d): %s", attempts, exc.message,
             extra={"action": swap.phase.value.lower(), "swap_id": swap.id},

@@ -2,12 +2,14 @@
 
     sign_leg      versioned nonce from ``current_salt``, signed by the custody key, PERSISTED
     publish_leg   (re)sends the stored bytes; the verifier's nonce check makes repeats harmless
-    follow_leg    ``get_status`` and ``is_nonce_used`` decide SETTLED, DEAD or still pending
+    follow_leg    ``get_status`` and ``is_nonce_used`` at ``final`` decide SETTLED or pending;
+                  past the deadline the relay's tx outcome or the custody balance decide DEAD
     confirm_leg   for withdrawals: the bridge's ``withdrawal_status`` proves the payout
 
-A leg is DEAD only when its deadline (plus a margin for clock skew) has passed and its nonce is
-unused: then it can never execute, and only then may another intent spend the same funds
-(ARCHITECTURE.md §4 rule 2).
+A leg is DEAD only when its deadline (plus a margin for clock skew) has passed and it provably
+did not execute: then it can never execute, and only then may another intent spend the same funds
+(ARCHITECTURE.md §4 rule 2). An unused nonce alone is no proof once the deadline has passed:
+``cleanup_nonces`` clears used ones then (docs/protocol-notes.md, "Nonce garbage collection").
 """
 
 from __future__ import annotations
@@ -22,18 +24,21 @@ from nearintents import signing
 from nearintents.encoding import b64decode
 from nearintents.nonce import datetime_to_ns, fresh_versioned_nonce
 from nearintents.payload import AnyIntent, DefusePayload, FtWithdraw, Transfer
-from nearintents.rpc import IntentStatus, WithdrawalStatus
+from nearintents.rpc import IntentStatus, WithdrawalsNotFound, WithdrawalStatus
 from nearintents.tokens import TokenId, TokenStandard
+from oneclick.domain.addresses import destination
 from oneclick.domain.assets import Asset
 from oneclick.domain.engine import EngineSwap, Leg, withdraw_memo
 from oneclick.domain.errors import PermanentError, TemporaryError
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.services.boundary import calling
 from oneclick.services.engine.context import EngineContext
+from oneclick.services.engine.deposits import balance
 
 logger = logging.getLogger(__name__)
 
-# The SDK's gas for a PoA withdrawal (PROTOCOL.md §4.2).
+# The SDK's gas for a PoA withdrawal, MIN_GAS_AMOUNT in sdk-monorepo
+# packages/intents-sdk/src/bridges/poa-bridge/poa-constants.ts (PROTOCOL.md §4.2).
 POA_WITHDRAW_GAS = 17_050_000_000_000
 _BRIDGE_FAILED = frozenset(
     {
@@ -64,17 +69,19 @@ def is_bridged(asset: Asset) -> bool:
 
 def delivery_intent(asset: Asset, amount: int, receiver: str, *, internal: bool) -> AnyIntent:
     """How ``amount`` of ``asset`` reaches ``receiver``: a ``transfer`` inside the verifier, an
-    ``ft_withdraw`` to a NEAR account, or a PoA burn with ``WITHDRAW_TO:`` (PROTOCOL.md §4.2)."""
+    ``ft_withdraw`` to a NEAR account, or a PoA burn with ``WITHDRAW_TO:<address>[:<memo>]``
+    (PROTOCOL.md §4.2), the memo/tag taken out of the receiver's own address format."""
     if internal:
         return Transfer(receiver_id=receiver, tokens={asset.asset_id: amount})
     contract = _contract(asset)
     if not is_bridged(asset):
         return FtWithdraw(token=contract, receiver_id=receiver, amount=amount)
+    address, memo = destination(asset.blockchain, receiver)
     return FtWithdraw(
         token=contract,
         receiver_id=contract,
         amount=amount,
-        memo=withdraw_memo(receiver),
+        memo=withdraw_memo(address, memo),
         min_gas=POA_WITHDRAW_GAS,
     )
 
@@ -162,32 +169,73 @@ async def publish_leg(ctx: EngineContext, swap: EngineSwap, leg: Leg) -> Leg:
 
 
 async def follow_leg(ctx: EngineContext, swap: EngineSwap, leg: Leg) -> tuple[Leg, Outcome]:
-    """Read the outcome back: the relay's status, then the verifier's nonce (the truth)."""
+    """Read the outcome back: the relay's status, then the verifier at ``final`` (the truth).
+
+    The relay reports SETTLED once the transaction is in an optimistic block; ``final`` trails by
+    a few blocks, so a leg is SETTLED only when its nonce is used at ``final`` (our views read
+    ``final``), and "not there yet" is simply pending. After the deadline an unused nonce proves
+    nothing: the contract's garbage collector clears used nonces once their deadline has passed
+    (``cleanup_nonces``), so then the relay's transaction outcome, or the custody balance,
+    tells executed from dead."""
     if leg.state is IntentState.SETTLED:
         return leg, Outcome.SETTLED
     if leg.state is IntentState.DEAD:
         return leg, Outcome.DEAD
     async with calling("the solver relay (get_status)"):
         status = await ctx.relay.get_status(leg.intent_hash)
-    if status.status is IntentStatus.SETTLED:
-        settled = await _save(ctx, swap, leg, state=IntentState.SETTLED, tx_hash=status.tx_hash)
-        return settled, Outcome.SETTLED
+    tx_hash = status.tx_hash or leg.tx_hash
     async with calling("the verifier (is_nonce_used)"):
         used = await ctx.verifier.is_nonce_used(leg.signer_id, b64decode(leg.nonce))
-    if used:  # executed, whatever the relay says
-        settled = await _save(ctx, swap, leg, state=IntentState.SETTLED, tx_hash=status.tx_hash)
-        return settled, Outcome.SETTLED
-    if ctx.clock.now() > leg.deadline + ctx.policy.dead_margin:
-        why = "failed on chain" if status.failed_on_chain else f"expired ({status.status.value})"
-        dead = await _save(ctx, swap, leg, state=IntentState.DEAD, reason=why)
-        logger.info(
-            "%s intent is dead: %s",
-            leg.kind.value.lower(),
-            why,
-            extra={"action": "follow", "swap_id": swap.id, "intent_hash": leg.intent_hash},
-        )
-        return dead, Outcome.DEAD
-    return leg, Outcome.PENDING
+    if used:  # executed and final, whatever the relay says
+        return await _settle(ctx, swap, leg, tx_hash), Outcome.SETTLED
+    if ctx.clock.now() <= leg.deadline + ctx.policy.dead_margin:
+        if status.status is IntentStatus.SETTLED:
+            ctx.metrics.waiting("final_behind_relay")
+            logger.info(
+                "%s intent settled at the relay, not yet final",
+                leg.kind.value.lower(),
+                extra={"action": "follow", "swap_id": swap.id, "intent_hash": leg.intent_hash},
+            )
+        return leg, Outcome.PENDING
+    if await executed_after_deadline(ctx, swap, leg, tx_hash):
+        return await _settle(ctx, swap, leg, tx_hash), Outcome.SETTLED
+    why = "failed on chain" if status.failed_on_chain else f"expired ({status.status.value})"
+    dead = await _save(ctx, swap, leg, state=IntentState.DEAD, reason=why)
+    logger.info(
+        "%s intent is dead: %s",
+        leg.kind.value.lower(),
+        why,
+        extra={"action": "follow", "swap_id": swap.id, "intent_hash": leg.intent_hash},
+    )
+    return dead, Outcome.DEAD
+
+
+async def _settle(ctx: EngineContext, swap: EngineSwap, leg: Leg, tx_hash: str | None) -> Leg:
+    return await _save(ctx, swap, leg, state=IntentState.SETTLED, tx_hash=tx_hash)
+
+
+async def executed_after_deadline(
+    ctx: EngineContext, swap: EngineSwap, leg: Leg, tx_hash: str | None
+) -> bool:
+    """Whether a leg whose nonce reads unused past its deadline executed all the same (its nonce
+    may have been garbage-collected). First the relay's transaction: its FINAL outcome lists the
+    intents it executed (NEAR RPC ``tx``). Failing that, the custody balance at ``final``: a
+    swap leg executed iff its credits arrived (nothing else of ours moves them: one live leg per
+    account); a payout or refund iff a debit is no longer covered."""
+    if tx_hash is not None:
+        async with calling("NEAR RPC (tx)"):
+            executed = await ctx.verifier.executed_in(tx_hash, leg.intent_hash)
+        if executed is not None:
+            return executed
+    if leg.credits:
+        for token, amount in leg.credits.items():
+            if await balance(ctx, swap, token) < amount:
+                return False
+        return True
+    for token, amount in leg.debits.items():
+        if await balance(ctx, swap, token) < amount:
+            return True
+    return False
 
 
 async def confirm_leg(
@@ -213,7 +261,13 @@ async def confirm_leg(
         leg = await _save(ctx, swap, leg, tx_hash=status.tx_hash)
         tx_hash = status.tx_hash
     async with calling("the bridge (withdrawal_status)"):
-        withdrawals = await ctx.bridge.withdrawal_status(tx_hash)
+        try:
+            withdrawals = await ctx.bridge.withdrawal_status(tx_hash)
+        except WithdrawalsNotFound:
+            withdrawals = []
+    if not any(w.status is not WithdrawalStatus.NOT_FOUND for w in withdrawals):
+        not_indexed_yet(ctx, swap, leg, tx_hash)
+        return None
     for withdrawal in withdrawals:
         if withdrawal.status in _BRIDGE_FAILED:
             raise PermanentError(
@@ -231,3 +285,18 @@ async def confirm_leg(
                 ctx, swap, leg, delivered=delivered, destination_tx_hash=data.transfer_tx_hash
             )
     return None
+
+
+def not_indexed_yet(ctx: EngineContext, swap: EngineSwap, leg: Leg, tx_hash: str) -> None:
+    """The bridge does not know a burn that executed: it indexes NEAR with a lag and answers
+    "Withdrawals not found" meanwhile (the SDK keeps polling: sdk-monorepo
+    packages/internal-utils/src/poaBridge/waitForWithdrawalCompletion.ts). Still pending within
+    ``bridge_index_grace`` of the leg's deadline; after that a TemporaryError, so the usual
+    bounded retries apply and an operator eventually hears of it."""
+    ctx.metrics.waiting("bridge_withdrawal_not_found")
+    if ctx.clock.now() > leg.deadline + ctx.policy.bridge_index_grace:
+        raise TemporaryError(f"the bridge still does not know the withdrawal in {tx_hash}")
+    logger.info(
+        "the bridge has not indexed the withdrawal yet",
+        extra={"action": "confirm", "swap_id": swap.id, "intent_hash": leg.intent_hash},
+    )

@@ -12,6 +12,7 @@ class CountingMetrics:
         self.parks: Counter[str] = Counter()
         self.stuck_seen: Counter[str] = Counter()
         self.step_seconds: dict[str, list[float]] = {}
+        self.waits: Counter[str] = Counter()
 
     def step(self, phase: str, outcome: str) -> None:
         self.steps[(phase, outcome)] += 1
@@ -24,3 +25,6 @@ class CountingMetrics:
 
     def stuck(self, swap_id: str, status: str) -> None:
         self.stuck_seen[swap_id] += 1
+
+    def waiting(self, reason: str) -> None:
+        self.waits[reason] += 1

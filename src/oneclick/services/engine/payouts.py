@@ -9,7 +9,7 @@ import logging
 from datetime import datetime
 
 from oneclick.domain.engine import EngineSwap, Leg, Phase
-from oneclick.domain.errors import PermanentError
+from oneclick.domain.errors import TemporaryError
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.domain.requests import RecipientType
 from oneclick.domain.swaps import SwapStatus, check_transition
@@ -76,7 +76,10 @@ async def step_payout(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
         return now
     amount = await balance(ctx, swap, token)
     if amount <= 0:
-        raise PermanentError("the swap settled but the custody account holds no output")
+        # The swap is final (follow_leg), so this is a NEAR RPC node behind the others, not a
+        # loss: retried for the bounded number of attempts, never parked at once.
+        ctx.metrics.waiting("output_not_visible")
+        raise TemporaryError("the swap settled but its output is not visible at final yet")
     now = ctx.clock.now()
     await sign_and_publish(
         ctx, swap, IntentKind.WITHDRAW, token, amount, swap.recipient, internal=internal

@@ -1,6 +1,8 @@
-"""The SWAP phase: a fresh relay quote, the exact closure of the solver's diff plus the input
-fee transfers signed as ONE payload, persisted, published with the quote hash and followed to
-settlement (PROTOCOL.md §2.12, §3.5). One live swap intent per account (ARCHITECTURE.md §4)."""
+"""The SWAP phase: a fresh relay quote, its ``amount_in``/``amount_out`` signed verbatim as the
+custody account's ``token_diff`` plus the input fee transfers, as ONE payload, persisted,
+published with the quote hash and followed to settlement (PROTOCOL.md §3.5, §8.2: the relay
+reconciles the solver's diff with the protocol fee). One live swap intent per account
+(ARCHITECTURE.md §4)."""
 
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ async def _move(
 async def _best_order(
     ctx: EngineContext, swap: EngineSwap, credited: int
 ) -> tuple[Quote, SwapOrder] | None:
-    fees = swap.fee_plan.fees(await ctx.fee_cache.get())
+    fees = swap.fee_plan.fees()
     try:
         ask = swap_ask(swap, credited, fees)
     except RequestError:

@@ -1,0 +1,148 @@
+"""``HotReads`` (api/hot.py) serves GET /v0/status and GET /v0/tokens exactly as the FastAPI
+routes do (status, headers, bytes), and leaves every other case to the routes."""
+
+import json
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from oc_helpers import quote_request
+
+from oneclick.api import routes
+from oneclick.api.hot import HotReads
+from oneclick.api.profiles import middleware
+from oneclick.testing.world import FakeWorld
+
+CORRELATION = {"x-correlation-id": "0b0b8f1c-3f55-4a57-9a39-5a1b6c0c6a1e"}
+
+
+def _without_hot_reads(app: FastAPI) -> FastAPI:
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not HotReads]
+    return app
+
+
+@pytest.fixture
+async def routed(world: FakeWorld) -> AsyncIterator[httpx.AsyncClient]:
+    """The same service with the routes answering everything."""
+    transport = httpx.ASGITransport(app=_without_hot_reads(world.app()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://oneclick") as http:
+        yield http
+
+
+@pytest.fixture
+def hot_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The requests the routes answered (the hot path answered the rest)."""
+    called: list[str] = []
+    for name in ("status_body", "tokens_body"):
+        original = getattr(routes, name)
+
+        def spy(*args: object, _original: object = original, _name: str = name) -> object:
+            called.append(_name)
+            return _original(*args)  # type: ignore[operator]
+
+        monkeypatch.setattr(routes, name, spy)
+    return called
+
+
+def _same(hot: httpx.Response, routed: httpx.Response) -> None:
+    assert hot.status_code == routed.status_code
+    assert hot.headers.multi_items() == routed.headers.multi_items()
+    assert hot.content == routed.content
+
+
+async def _address_with_deposits(client: httpx.AsyncClient) -> str:
+    address: str = (await client.post("/v0/quote", json=quote_request())).json()["quote"][
+        "depositAddress"
+    ]
+    for tx_hash in ("ab" * 32, "cd" * 32):
+        submit = {"txHash": tx_hash, "depositAddress": address}
+        assert (await client.post("/v0/deposit/submit", json=submit)).status_code == 200
+    return address
+
+
+async def test_status_and_tokens_are_the_routes_answers_byte_for_byte(
+    client: httpx.AsyncClient, routed: httpx.AsyncClient
+) -> None:
+    address = await _address_with_deposits(client)
+    for path, params in (("/v0/status", {"depositAddress": address}), ("/v0/tokens", {})):
+        # the profiles prune both paths; a profile never alters the (cached) full answer
+        for profile in ("full", "v0.1.10-strict", "rust-v0", "full"):
+            headers = CORRELATION | {"x-oneclick-compat": profile}
+            hot = await client.get(path, params=params, headers=headers)
+            assert hot.status_code == 200
+            _same(hot, await routed.get(path, params=params, headers=headers))
+    # and without a correlation id of the caller's, each answer gets its own
+    ids = {
+        (await client.get("/v0/status", params={"depositAddress": address})).json()["correlationId"]
+        for _ in range(2)
+    }
+    assert len(ids) == 2
+
+
+async def test_the_hot_path_answers_plain_reads_and_leaves_the_rest_to_the_routes(
+    client: httpx.AsyncClient, routed: httpx.AsyncClient, hot_calls: list[str]
+) -> None:
+    address = await _address_with_deposits(client)
+    hot_calls.clear()
+    assert (await client.get("/v0/status", params={"depositAddress": address})).is_success
+    assert (await client.get("/v0/tokens")).is_success
+    assert hot_calls == []  # the hot path rendered both itself
+    cases: list[tuple[str, dict[str, str]]] = [
+        ("/v0/status?depositAddress=0xunknown", {}),  # 404, rendered by the route
+        ("/v0/status", {}),  # 400: depositAddress is required
+        (f"/v0/status?depositAddress={address}&depositAddress=0xb", {}),  # repeated
+        (f"/v0/status?depositAddress={address}", {"authorization": "Bearer nonsense"}),
+        (f"/v0/status?depositAddress={address}", {"x-api-key": "nonsense"}),
+        (f"/v0/status?depositAddress={address}", {"x-oneclick-compat": "nonsense"}),
+    ]
+    for url, headers in cases:
+        hot = await client.get(url, headers=headers | CORRELATION)
+        _same(hot, await routed.get(url, headers=headers | CORRELATION))
+        assert hot.status_code in (400, 401, 404, 200), url
+    bad_token = await client.get(
+        f"/v0/status?depositAddress={address}", headers={"authorization": "Bearer nonsense"}
+    )
+    assert bad_token.status_code == 401  # credentials are never skipped
+    post = await client.post("/v0/tokens")
+    assert post.status_code == (await routed.post("/v0/tokens")).status_code == 405
+
+
+async def test_the_tokens_answer_follows_the_prices(
+    client: httpx.AsyncClient, world: FakeWorld
+) -> None:
+    def price(body: list[dict[str, object]], coingecko_id: str) -> object:
+        return next(t["price"] for t in body if t.get("coingeckoId") == coingecko_id)
+
+    before = (await client.get("/v0/tokens")).json()
+    coingecko_id = next(iter(world.prices.prices))
+    world.prices.prices[coingecko_id] = Decimal("12345.5")
+    after = (await client.get("/v0/tokens")).json()
+    assert price(after, coingecko_id) == 12345.5 != price(before, coingecko_id)
+    world.prices.down = True  # no prices at all: every asset at 0, dated now
+    assert {t["price"] for t in (await client.get("/v0/tokens")).json()} == {0}
+
+
+async def test_a_profile_prunes_the_hot_answer_without_parsing_it(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address = await _address_with_deposits(client)
+    parsed: list[bytes] = []
+
+    def loads(body: bytes) -> object:
+        parsed.append(body)
+        return json.loads(body)
+
+    # the middleware's own json module only: the service parses stored JSON too
+    monkeypatch.setattr(middleware, "json", SimpleNamespace(loads=loads, dumps=json.dumps))
+    for path, params in (("/v0/status", {"depositAddress": address}), ("/v0/tokens", {})):
+        answer = await client.get(path, params=params, headers={"x-oneclick-compat": "rust-v0"})
+        assert answer.status_code == 200
+        assert answer.headers["x-oneclick-compat"] == "rust-v0"
+    assert parsed == []
+    unknown = await client.get("/v0/status", params={"depositAddress": "0xunknown"},
+                               headers={"x-oneclick-compat": "rust-v0"})  # fmt: skip
+    assert unknown.status_code == 404
+    assert len(parsed) == 1  # an error (a JSONResponse) is still parsed and pruned as before

@@ -1,0 +1,124 @@
+"""The SQLite status reader (store/reads.py) answers exactly what ``SqlSession.swap_snapshot``
+answers, sees every committed write at once, and ends with the engine."""
+
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from oc_helpers import quote_request
+
+from oneclick.domain.engine import DepositRecord, Leg
+from oneclick.domain.records import IntentKind, IntentState
+from oneclick.domain.swaps import SwapStatus
+from oneclick.store.database import make_engine, upgrade
+from oneclick.store.reads import SqliteReader
+from oneclick.store.sql import SqlStore
+from oneclick.testing.world import FakeWorld
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+async def _busy_swap(client: httpx.AsyncClient, world: FakeWorld) -> tuple[str, str]:
+    """A swap with two submitted deposits, a bridge deposit with an amount above 2**63, and a
+    leg of each kind (one delivered, with debits and credits): every column type the read
+    converts."""
+    address: str = (await client.post("/v0/quote", json=quote_request())).json()["quote"][
+        "depositAddress"
+    ]
+    for tx_hash in ("ab" * 32, "cd" * 32):
+        submit = {"txHash": tx_hash, "depositAddress": address}
+        assert (await client.post("/v0/deposit/submit", json=submit)).status_code == 200
+    async with world.store.transaction() as tx:
+        swap = await tx.swap_by_deposit(address, None)
+        assert swap is not None
+        await tx.record_bridge_deposit(
+            swap.id, DepositRecord("ef" * 32, "BRIDGE", "eth:1", 2**70 + 1, "COMPLETED", NOW)
+        )
+        for n, kind in enumerate((IntentKind.SWAP, IntentKind.WITHDRAW, IntentKind.REFUND)):
+            await tx.add_leg(
+                Leg(
+                    intent_hash=f"{n:064x}", swap_id=swap.id, kind=kind, signer_id="a.near",
+                    nonce=f"nonce{n}", signed_data="{}", state=IntentState.SETTLED,
+                    deadline=NOW + timedelta(minutes=5), created_at=NOW + timedelta(seconds=n),
+                    quote_hashes=("q1", "q2"), debits={"nep141:a.near": 2**65 + n},
+                    credits={"nep141:b.near": 7}, tx_hash=f"tx{n}",
+                    destination_tx_hash="0x" + "12" * 32 if n else None,
+                    delivered=2**64 + n if n else None,
+                )
+            )  # fmt: skip
+    return address, swap.id
+
+
+async def test_the_reader_answers_what_the_session_answers(
+    client: httpx.AsyncClient, world: FakeWorld
+) -> None:
+    address, _ = await _busy_swap(client, world)
+    assert world.store.reader is not None
+    fast = await world.store.swap_snapshot(address, None)
+    async with world.store.transaction() as tx:
+        slow = await tx.swap_snapshot(address, None)
+    assert fast is not None
+    assert fast == slow
+    assert [d.amount for d in fast.deposits][-1] == 2**70 + 1
+    assert {leg.kind for leg in fast.legs} == {IntentKind.SWAP, IntentKind.WITHDRAW,
+                                               IntentKind.REFUND}  # fmt: skip
+    assert await world.store.swap_snapshot("0xnothere", None) is None
+
+
+async def test_the_reader_sees_each_commit_at_once(
+    client: httpx.AsyncClient, world: FakeWorld
+) -> None:
+    address, swap_id = await _busy_swap(client, world)
+    before = await world.store.swap_snapshot(address, None)
+    assert before is not None
+    async with world.store.transaction() as tx:
+        await tx.set_status(swap_id, SwapStatus.REFUNDED, expected_version=before.swap.version,
+                            now=NOW)  # fmt: skip
+    after = await world.store.swap_snapshot(address, None)
+    assert after is not None
+    assert (after.swap.status, after.swap.version) == (SwapStatus.REFUNDED,
+                                                      before.swap.version + 1)  # fmt: skip
+
+
+async def test_the_reader_is_for_sqlite_files_and_ends_with_its_engine(tmp_path: object) -> None:
+    memory = SqlStore(make_engine("sqlite+aiosqlite:///:memory:"))
+    assert memory.reader is None  # another connection would see another, empty database
+    await memory.engine.dispose()
+
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    await upgrade(engine)
+    store = SqlStore(engine)
+    assert isinstance(store.reader, SqliteReader)
+    assert await store.swap_snapshot("0xabc", None) is None  # on the loop: no thread
+    assert _reader_threads() == 0
+    await engine.dispose()  # like the engine's pool, the reader would reopen on the next use
+
+
+async def test_a_busy_database_is_waited_for_on_a_thread_not_on_the_loop(
+    client: httpx.AsyncClient, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address, _ = await _busy_swap(client, world)
+    reader = world.store.reader
+    assert reader is not None
+    expected = await reader.swap_snapshot(address, None)
+    real = reader._snapshot
+    loop_thread = threading.get_ident()
+
+    def busy_on_the_loop(con: sqlite3.Connection, *args: str) -> object:
+        if threading.get_ident() == loop_thread:
+            busy = sqlite3.OperationalError("database is locked")
+            busy.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+            raise busy
+        return real(con, *args)
+
+    monkeypatch.setattr(reader, "_snapshot", busy_on_the_loop)
+    assert await reader.swap_snapshot(address, None) == expected
+    assert _reader_threads() == 1
+    await world.store.engine.dispose()
+    assert _reader_threads() == 0
+
+
+def _reader_threads() -> int:
+    return sum(t.name.startswith("oneclick-sqlite-read") for t in threading.enumerate())
