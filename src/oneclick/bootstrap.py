@@ -18,16 +18,23 @@ from oneclick.adapters.webhooks import HttpWebhookSender
 from oneclick.api.app import create_app
 from oneclick.api.limits import EdgeLimits, RateLimits, RatePolicy
 from oneclick.config import Settings
-from oneclick.custody.keys import KeyCustody, KeyMaterial, load_key_file
+from oneclick.custody.keys import (
+    ApiKeys,
+    KeyCustody,
+    KeyMaterial,
+    QuoteKeys,
+    load_api_key_file,
+    load_key_file,
+)
 from oneclick.domain.assets import Asset, AssetRegistry
 from oneclick.domain.errors import ConfigurationError
 from oneclick.services.context import DEFAULT_EXPLORERS, EnginePolicy, QuotePolicy, ServiceContext
 from oneclick.services.engine import EngineContext
 from oneclick.services.fees import ProtocolFeeCache
-from oneclick.services.ports import Bridge, EngineMetrics
+from oneclick.services.ports import Bridge, EngineMetrics, QuoteSigner
 from oneclick.services.webhooks import DeliveryPolicy
 from oneclick.store.claims import SqlClaims
-from oneclick.store.database import default_url, make_engine, upgrade
+from oneclick.store.database import default_url, make_engine, require_current_schema
 from oneclick.store.sql import SqlStore
 from oneclick.workers.reconciler import Reconciler, ReconcilerOptions
 from oneclick.workers.runner import Worker, WorkerOptions, new_owner
@@ -52,15 +59,32 @@ class SystemClock:
 
 
 def load_keys(settings: Settings) -> KeyMaterial:
-    """From ``ONECLICK_KEYS__*`` when given, else from the key file."""
+    """Every key, the master secret included (workers): from ``ONECLICK_KEYS__*`` when given,
+    else from the key file."""
     keys = settings.keys
-    if keys.master_secret and keys.manager_key and keys.jwt_secret:
+    if keys.manager_key and keys.jwt_secret:
+        if not keys.master_secret:
+            raise ConfigurationError(
+                "workers derive custody accounts: set ONECLICK_KEYS__MASTER_SECRET too "
+                "(the API alone needs only the manager key and the JWT secret)"
+            )
         return KeyMaterial.from_strings(
             keys.master_secret.get_secret_value(),
             keys.manager_key.get_secret_value(),
             keys.jwt_secret.get_secret_value(),
         )
     return load_key_file(settings.key_file)
+
+
+def load_api_keys(settings: Settings) -> ApiKeys:
+    """The API's keys (the manager key and the JWT secret, never the master secret): from
+    ``ONECLICK_KEYS__*`` when given, else those two fields of the key file."""
+    keys = settings.keys
+    if keys.manager_key and keys.jwt_secret:
+        return ApiKeys.from_strings(
+            keys.manager_key.get_secret_value(), keys.jwt_secret.get_secret_value()
+        )
+    return load_api_key_file(settings.key_file)
 
 
 def database_url(settings: Settings) -> str:
@@ -118,6 +142,8 @@ def policy_from_settings(settings: Settings) -> QuotePolicy:
         relay_min_deadline_ms=settings.relay.min_deadline_ms,
         verifier_contract=settings.near.verifier_contract,
         intent_lifetime=timedelta(seconds=q.intent_lifetime_s),
+        max_unfunded_per_ip=q.max_unfunded_per_ip or None,
+        max_unfunded_per_partner=q.max_unfunded_per_partner or None,
     )
 
 
@@ -154,11 +180,19 @@ def _secret(value: object) -> str | None:
 
 @asynccontextmanager
 async def runtime(
-    settings: Settings, metrics: PrometheusMetrics | None = None
+    settings: Settings, metrics: PrometheusMetrics | None = None, *, worker: bool = True
 ) -> AsyncIterator[ServiceContext]:
-    """Every adapter wired, migrations applied; everything closed on exit. With ``metrics``, the
-    failed calls of the relay, bridge and NEAR RPC clients are counted there."""
-    keys = load_keys(settings)
+    """Every adapter wired, the schema checked (not migrated); everything closed on exit. With
+    ``metrics``, the failed calls of the relay, bridge and NEAR RPC clients are counted there.
+    ``worker=False`` (the API): only the manager key and the JWT secret are loaded, never the
+    master secret."""
+    custody: QuoteSigner
+    if worker:
+        material = load_keys(settings)
+        custody, jwt_secret = KeyCustody(material), material.jwt_secret
+    else:
+        api_keys = load_api_keys(settings)
+        custody, jwt_secret = QuoteKeys(api_keys), api_keys.jwt_secret
     clock = SystemClock()
     async with AsyncExitStack() as stack:
         relay = HttpSolverRelay(
@@ -194,7 +228,7 @@ async def runtime(
         stack.push_async_callback(prices.aclose)
         engine = make_engine(database_url(settings))
         stack.push_async_callback(engine.dispose)
-        await upgrade(engine)
+        await require_current_schema(engine)  # `oneclick db upgrade` migrates, not every process
         registry = registry_from_settings(settings)
         if settings.bridge.sync_tokens:
             await sync_registry(registry, bridge, settings)
@@ -205,13 +239,13 @@ async def runtime(
             prices=prices,
             clock=clock,
             store=SqlStore(engine),
-            custody=KeyCustody(keys),
+            custody=custody,
             registry=registry,
             fee_cache=ProtocolFeeCache(
                 verifier, clock, timedelta(seconds=settings.near.fee_cache_s)
             ),
             policy=policy_from_settings(settings),
-            jwt_secret=keys.jwt_secret,
+            jwt_secret=jwt_secret,
             engine=engine_policy_from_settings(settings),
         )
 
@@ -226,6 +260,7 @@ def worker_options(settings: Settings) -> WorkerOptions:
         stop_grace_s=w.stop_grace_s,
         attention_every_s=w.attention_every_s,
         lock_wait_s=w.lease_s,  # a dead worker's SQLite lock is free after one lease
+        custody_pool=w.custody_pool,
     )
 
 
@@ -261,6 +296,15 @@ async def webhook_dispatcher(
         await sender.aclose()
 
 
+async def check_schema(settings: Settings) -> None:
+    """Fail (``ConfigurationError``) unless the database's schema is the one this code needs."""
+    engine = make_engine(database_url(settings))
+    try:
+        await require_current_schema(engine)
+    finally:
+        await engine.dispose()
+
+
 def build_reconciler(ctx: ServiceContext, settings: Settings, metrics: EngineMetrics) -> Reconciler:
     """The reconciliation loop over the runtime's adapters (the SQL store it built)."""
     store = ctx.store
@@ -279,14 +323,14 @@ def build_reconciler(ctx: ServiceContext, settings: Settings, metrics: EngineMet
 
 
 def build_app(settings: Settings) -> FastAPI:
-    """The production app: adapters are built on startup (migrations run), closed on shutdown;
+    """The production app: adapters are built on startup (the schema checked), closed on shutdown;
     Prometheus metrics on ``/metrics``."""
-    load_keys(settings)  # fail before serving if the keys are missing
+    load_api_keys(settings)  # fail before serving if the keys are missing
     metrics = PrometheusMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime(settings, metrics) as ctx:
+        async with runtime(settings, metrics, worker=False) as ctx:
             app.state.ctx = ctx
             yield
 

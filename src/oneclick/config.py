@@ -123,6 +123,9 @@ class QuoteSettings(_Section):
     time_estimate_s: int = Field(default=120, ge=0)
     route_time_estimates: dict[str, int] = Field(default_factory=dict)
     intent_lifetime_s: int = Field(default=300, gt=0)
+    # Live (request deadline ahead), unfunded deposit addresses per client (0: no cap).
+    max_unfunded_per_ip: int = Field(default=20, ge=0)
+    max_unfunded_per_partner: int = Field(default=200, ge=0)
 
     @model_validator(mode="after")
     def _deadline_window(self) -> QuoteSettings:
@@ -157,6 +160,7 @@ class WorkerSettings(_Section):
     idle_s: float = Field(default=1.0, gt=0)
     stop_grace_s: float = Field(default=20.0, ge=0)
     attention_every_s: float = Field(default=300.0, gt=0)
+    custody_pool: int = Field(default=32, ge=1)  # custody accounts kept derived for the API
     # Prometheus /metrics of the worker on its own port (the API serves its own on /metrics).
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
@@ -179,10 +183,13 @@ class KeySettings(_Section):
 
     @model_validator(mode="after")
     def _all_or_none(self) -> KeySettings:
-        given = [v is not None for v in (self.master_secret, self.manager_key, self.jwt_secret)]
-        if any(given) and not all(given):
+        # The API needs manager_key and jwt_secret only; workers also need master_secret.
+        if (self.manager_key is None) != (self.jwt_secret is None) or (
+            self.master_secret is not None and self.manager_key is None
+        ):
             raise ValueError(
-                "keys from the environment need all of master_secret, manager_key and jwt_secret"
+                "keys from the environment need manager_key and jwt_secret (the API), "
+                "plus master_secret (workers)"
             )
         return self
 
@@ -248,7 +255,7 @@ class Settings(BaseSettings):
 
     @property
     def keys_from_env(self) -> bool:
-        return self.keys.master_secret is not None
+        return self.keys.manager_key is not None
 
 
 def load_settings(config_file: Path | None = None, **cli: Any) -> Settings:

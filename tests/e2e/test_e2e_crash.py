@@ -9,10 +9,15 @@ intent hash and each signer nonce once), every intent a custody account executed
 before (write, then send), ``deposited = swapped + fees + refunded + left`` and
 ``bought = delivered + withdrawal fees``.
 
+The API is SIGKILLed (and restarted) too, at random moments while swaps run: they must not
+notice. The same run on PostgreSQL has several workers side by side (``SKIP LOCKED``), any of
+which may be the one killed.
+
 Size and randomness: ``E2E_CRASH_SWAPS`` (default 12; the issue's full run is 50),
-``E2E_CRASH_KILLS`` random kills (default 4), ``E2E_CRASH_SEED`` (default 7) and
-``E2E_CRASH_ROUTES`` (default ``evm,sim``: USDC Ethereum -> Arbitrum on anvil alternating with
-BTC -> XRP on the simulated ledgers).
+``E2E_CRASH_KILLS`` random worker kills (default 4), ``E2E_CRASH_API_KILLS`` (default 2),
+``E2E_CRASH_SEED`` (default 7), ``E2E_CRASH_ROUTES`` (default ``evm,sim``: USDC Ethereum ->
+Arbitrum on anvil alternating with BTC -> XRP on the simulated ledgers); on PostgreSQL
+``E2E_CRASH_PG_SWAPS`` (default 8) and ``E2E_CRASH_PG_WORKERS`` (default 3).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from e2e_stack import REPO_ROOT, STACK_ENV, RunningStack, free_port
 from e2e_swapkit import (
@@ -50,23 +56,32 @@ from e2e_swapkit import (
     deposit,
     quote,
 )
+from psycopg.rows import dict_row
 
 from oneclick.bootstrap import database_url
 from oneclick.client import OneClickClient, deadline_in
 from oneclick.config import load_settings
 from oneclick.custody.keys import init_key_file
 from oneclick.devnet_link import CONFIG_FILE, config_toml, write_atomic
-from oneclick.store.database import SQLITE_FILE, make_engine, upgrade
+from oneclick.store.database import make_engine, upgrade
 
 pytestmark = [pytest.mark.devnet, pytest.mark.slow, pytest.mark.timeout(600)]
 
 SWAPS = int(os.environ.get("E2E_CRASH_SWAPS", "12"))
+PG_SWAPS = int(os.environ.get("E2E_CRASH_PG_SWAPS", "8"))
+PG_WORKERS = int(os.environ.get("E2E_CRASH_PG_WORKERS", "3"))
 RANDOM_KILLS = int(os.environ.get("E2E_CRASH_KILLS", "4"))
+API_KILLS = int(os.environ.get("E2E_CRASH_API_KILLS", "2"))
 SEED = int(os.environ.get("E2E_CRASH_SEED", "7"))
 USDC = 10**6
 LEASE_S = 3  # a dead worker's swaps (and the SQLite worker lock) are free again after this
 # The service as `oneclick up` runs it, plus a short lease so that kills cost seconds.
-SERVICE_ENV = {**STACK_ENV, "ONECLICK_WORKER__LEASE_S": str(LEASE_S)}
+# All quotes are opened before any is funded: no per-client cap on unfunded addresses here.
+SERVICE_ENV = {
+    **STACK_ENV,
+    "ONECLICK_WORKER__LEASE_S": str(LEASE_S),
+    "ONECLICK_QUOTES__MAX_UNFUNDED_PER_IP": "0",
+}
 START_TIMEOUT_S = 60.0
 FINISH_TIMEOUT_S = 300.0
 POLL_S = 0.02  # how often the kill loop looks at the worker's database
@@ -88,15 +103,17 @@ BOUNDARIES = (
 
 @dataclass
 class Service:
-    """The API and the current worker, each in its own process group, logs under ``logs``."""
+    """The API and the current workers, each in its own process group, logs under ``logs``."""
 
     data_dir: Path
     config: Path
     api_url: str
     manager_public_key: str
     env: dict[str, str]
+    database_url: str
+    worker_count: int = 1  # side by side (PostgreSQL); SQLite allows one
     api: subprocess.Popen[bytes] | None = None
-    worker: subprocess.Popen[bytes] | None = None
+    running: list[subprocess.Popen[bytes]] = field(default_factory=list)
     worker_started: float = 0.0
     workers: int = 0
     kills: list[str] = field(default_factory=list)
@@ -116,23 +133,47 @@ class Service:
     def start_api(self) -> None:
         self.api = self._spawn("api", "api")
 
-    def start_worker(self) -> None:
+    def start_workers(self) -> None:
+        while len(self.running) < self.worker_count:
+            self.start_worker()
+
+    def start_worker(self, slot: int | None = None) -> None:
         self.workers += 1
-        self.worker = self._spawn("worker", "worker")
+        proc = self._spawn("worker", "worker")
+        if slot is None:
+            self.running.append(proc)
+        else:
+            self.running[slot] = proc
         self.worker_started = time.monotonic()
 
-    def kill_worker(self, why: str) -> None:
-        assert self.worker is not None
-        self.worker.send_signal(signal.SIGKILL)
-        self.worker.wait(30)
-        self.kills.append(why)
-        self.start_worker()
+    def kill_worker(self, why: str, slot: int = 0) -> None:
+        worker = self.running[slot]
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(30)
+        self.kills.append(why if self.worker_count == 1 else f"{why} (worker {slot})")
+        self.start_worker(slot)
+
+    def kill_api(self, why: str) -> None:
+        assert self.api is not None
+        self.api.send_signal(signal.SIGKILL)
+        self.api.wait(30)
+        self.kills.append(f"API {why}")
+        self.start_api()
+
+    def wait_for_api(self) -> None:
+        give_up = time.monotonic() + START_TIMEOUT_S
+        while not _answers(self.api_url):
+            assert self.api is not None
+            assert self.api.poll() is None, self.log_tail("api")
+            assert time.monotonic() < give_up, self.log_tail("api")
+            time.sleep(0.1)
 
     def check_worker(self) -> None:
         """A worker that exits by itself is recorded and replaced (the test then fails)."""
-        if self.worker is not None and self.worker.poll() is not None:
-            self.exits.append(self.worker.returncode)
-            self.start_worker()
+        for slot, worker in enumerate(self.running):
+            if worker.poll() is not None:
+                self.exits.append(worker.returncode)
+                self.start_worker(slot)
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.data_dir / "logs" / f"{name}.log"
@@ -140,7 +181,7 @@ class Service:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        for proc in (self.worker, self.api):
+        for proc in (*self.running, self.api):
             if proc is None or proc.poll() is not None:
                 continue
             with contextlib.suppress(ProcessLookupError):
@@ -152,37 +193,43 @@ class Service:
                 proc.wait(30)
 
 
-@pytest.fixture
-def service(running_stack: RunningStack, tmp_path: Path) -> Iterator[Service]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def service(
+    request: pytest.FixtureRequest, running_stack: RunningStack, tmp_path: Path
+) -> Iterator[Service]:
     """Our own keys, database and configuration (generated from the session devnet's manifest
-    as ``oneclick up`` does); the API on a free port and a first worker."""
+    as ``oneclick up`` does); the API on a free port and the first workers (one on SQLite,
+    ``PG_WORKERS`` on PostgreSQL)."""
     data_dir = tmp_path / "service"
     data_dir.mkdir()
     port = free_port()
     config = data_dir / CONFIG_FILE
     write_atomic(config, config_toml(running_stack.devnet, api_host="127.0.0.1", api_port=port))
-    settings = load_settings(config, data_dir=data_dir)
+    env = {**os.environ, **SERVICE_ENV}
+    workers = 1
+    if request.param == "postgres":
+        env["ONECLICK_DATABASE__URL"] = str(request.getfixturevalue("postgres_url"))
+        workers = PG_WORKERS
+    settings = load_settings(config, data_dir=data_dir, database=(
+        {"url": env["ONECLICK_DATABASE__URL"]} if "ONECLICK_DATABASE__URL" in env else None
+    ))  # fmt: skip
     keys = init_key_file(settings.key_file)
+    url = database_url(settings)
 
-    async def migrate() -> None:
-        engine = make_engine(database_url(settings))
+    async def migrate() -> None:  # as `oneclick db upgrade` (the API and workers do not)
+        engine = make_engine(url)
         try:
             await upgrade(engine)
         finally:
             await engine.dispose()
 
     asyncio.run(migrate())
-    env = {**os.environ, **SERVICE_ENV}
-    svc = Service(data_dir, config, f"http://127.0.0.1:{port}", keys.manager_public_key, env)
+    svc = Service(data_dir, config, f"http://127.0.0.1:{port}", keys.manager_public_key, env,
+                  url, workers)  # fmt: skip
     try:
         svc.start_api()
-        svc.start_worker()
-        give_up = time.monotonic() + START_TIMEOUT_S
-        while not _answers(svc.api_url):
-            assert svc.api is not None
-            assert svc.api.poll() is None, svc.log_tail("api")
-            assert time.monotonic() < give_up, svc.log_tail("api")
-            time.sleep(0.1)
+        svc.start_workers()
+        svc.wait_for_api()
         yield svc
     finally:
         svc.stop()
@@ -199,13 +246,19 @@ def _answers(url: str) -> bool:
 
 
 class Db:
-    """Snapshots of the worker's SQLite database (WAL: a reader never blocks the worker)."""
+    """Snapshots of the service's database, read-only: SQLite (WAL: a reader never blocks the
+    worker) or PostgreSQL."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, url: str) -> None:
+        self.url = url
 
     def rows(self, query: str) -> list[dict[str, Any]]:
-        connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        if self.url.startswith("postgresql"):
+            dsn = self.url.replace("postgresql+psycopg://", "postgresql://", 1)
+            with psycopg.connect(dsn, row_factory=dict_row) as conn:
+                return list(conn.execute(query).fetchall())
+        path = self.url.removeprefix("sqlite+aiosqlite:///")
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
         connection.row_factory = sqlite3.Row
         try:
             return [dict(row) for row in connection.execute(query)]
@@ -316,13 +369,16 @@ def plan(index: int) -> Plan:
     return Plan(route, route.amount, False)
 
 
-async def test_swaps_survive_worker_kills(running_stack: RunningStack, service: Service) -> None:
+async def test_swaps_survive_worker_and_api_kills(
+    running_stack: RunningStack, service: Service
+) -> None:
     rng = random.Random(SEED)
-    db = Db(service.data_dir / SQLITE_FILE)
+    db = Db(service.database_url)
+    swaps_n = SWAPS if service.worker_count == 1 else PG_SWAPS
     api = OneClickClient(service.api_url, manager_public_key=service.manager_public_key,
                          timeout=60.0)  # fmt: skip
     devnet = Devnet(running_stack.devnet, running_stack.data_dir / "devnet")
-    plans = [plan(i) for i in range(SWAPS)]
+    plans = [plan(i) for i in range(swaps_n)]
     pending = list(BOUNDARIES)
     try:
         swaps = list(await asyncio.gather(*(_open(api, devnet, i, p) for i, p in enumerate(plans))))
@@ -332,6 +388,7 @@ async def test_swaps_survive_worker_kills(running_stack: RunningStack, service: 
             *(deposit(devnet, s, p.paid) for s, p in zip(swaps, plans, strict=True))
         )
         random_at = sorted(rng.uniform(0.5, 20.0) for _ in range(RANDOM_KILLS))
+        api_at = sorted(rng.uniform(0.5, 15.0) for _ in range(API_KILLS))
         ended: dict[str, float] = {}
         while True:
             service.check_worker()
@@ -348,13 +405,17 @@ async def test_swaps_survive_worker_kills(running_stack: RunningStack, service: 
             )  # fmt: skip
             alive = time.monotonic() - service.worker_started > 0.5  # let it work a little
             seen = [b for b in pending if b in snapshot.boundaries()] if alive else []
+            victim = rng.randrange(service.worker_count)
             if seen:
                 pending.remove(seen[0])
-                service.kill_worker(seen[0])
+                service.kill_worker(seen[0], victim)
             elif alive and random_at and time.monotonic() - t0 >= random_at[0]:
-                service.kill_worker(f"random at {random_at.pop(0):.1f} s")
+                service.kill_worker(f"random at {random_at.pop(0):.1f} s", victim)
+            if api_at and time.monotonic() - t0 >= api_at[0]:
+                service.kill_api(f"at {api_at.pop(0):.1f} s")
             await asyncio.sleep(POLL_S)
         processed_s = time.monotonic() - t0
+        service.wait_for_api()  # restarted after its last kill
         for swap in swaps:
             swap.final = await api.status(swap.deposit_address, swap.memo)
             swap.finished_at = ended[swap.deposit_address]
@@ -365,9 +426,9 @@ async def test_swaps_survive_worker_kills(running_stack: RunningStack, service: 
         await api.aclose()
         await devnet.__aexit__()
 
-    print(f"\n{SWAPS} swaps ({', '.join(ROUTE_NAMES)}), {len(service.kills)} worker kills "
-          f"({service.workers} workers), all finished {processed_s:.1f} s after the deposits "
-          "started")  # fmt: skip
+    print(f"\n{swaps_n} swaps ({', '.join(ROUTE_NAMES)}) on {db.url.split(':')[0]}, "
+          f"{len(service.kills)} kills ({service.workers} workers, {service.worker_count} at a "
+          f"time), all finished {processed_s:.1f} s after the deposits started")  # fmt: skip
     for why in service.kills:
         print(f"  killed: {why}")
     print(f"  boundaries never seen: {pending or 'none'}")

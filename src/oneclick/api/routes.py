@@ -29,6 +29,7 @@ from oneclick.domain.records import Partner
 from oneclick.domain.requests import QuoteInput
 from oneclick.domain.timestamps import format_timestamp, parse_timestamp
 from oneclick.services import intents, quoting, status, tokens
+from oneclick.services.clients import client_identity
 from oneclick.services.context import ServiceContext
 from oneclick.services.partners import authenticate
 
@@ -124,8 +125,9 @@ async def post_quote(body: QuoteRequest, request: Request, caller: Caller) -> JS
     )
     if body.rebates or (body.confidentiality and body.confidentiality.value != "public"):
         raise RequestError("confidential swaps and rebates are not supported by this service")
+    client = client_identity(caller, request.client.host if request.client else None)
     document = await quoting.request_quote(
-        _ctx(request), raw, partner=caller, correlation_id=current_correlation_id()
+        _ctx(request), raw, partner=caller, correlation_id=current_correlation_id(), client=client
     )
     return JSONResponse(document)
 

@@ -19,9 +19,10 @@ from oneclick.bootstrap import (
     build_app,
     build_reconciler,
     build_worker,
+    check_schema,
     database_url,
     engine_policy_from_settings,
-    load_keys,
+    load_api_keys,
     runtime,
     webhook_dispatcher,
 )
@@ -112,7 +113,7 @@ def keys_init(data_dir: DataDir = None, config: ConfigFile = None) -> None:
 def keys_show(data_dir: DataDir = None, config: ConfigFile = None, as_json: AsJson = False) -> None:
     """Print the manager public key (what clients pass to verifyQuoteSignature)."""
     settings = _settings(data_dir, config)
-    material = _run(lambda: load_keys(settings))
+    material = _run(lambda: load_api_keys(settings))  # the public key: no master secret
     source = "environment" if settings.keys_from_env else str(settings.key_file)
     if as_json:
         typer.echo(json.dumps({"managerPublicKey": material.manager_public_key, "source": source}))
@@ -133,7 +134,7 @@ def partners_add(
     """Register a partner and print its JWT (shown once; only its validity is stored) and, with
     --webhook-url, its webhook signing secret."""
     settings = _settings(data_dir, config)
-    secret = _run(lambda: load_keys(settings)).jwt_secret
+    secret = _run(lambda: load_api_keys(settings)).jwt_secret
     now = SystemClock().now()
     ttl = timedelta(days=days) if days > 0 else None
     if webhook_url is not None:
@@ -167,7 +168,7 @@ def partners_webhook(
     if (url is None) == (not remove):
         _fail("give either a URL or --remove", 1)
     settings = _settings(data_dir, config)
-    key = _run(lambda: load_keys(settings)).jwt_secret
+    key = _run(lambda: load_api_keys(settings)).jwt_secret
     signing = _run(
         lambda: asyncio.run(
             _with_store(
@@ -258,7 +259,8 @@ def partners_revoke(name: str, data_dir: DataDir = None, config: ConfigFile = No
 
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None, config: ConfigFile = None) -> None:
-    """Apply the packaged migrations (also done when the API starts)."""
+    """Apply the packaged migrations (once, under a lock on PostgreSQL). The API and workers
+    refuse to start until the schema is current; `oneclick up` runs this itself."""
     settings = _settings(data_dir, config)
 
     async def migrate() -> None:
@@ -294,6 +296,7 @@ def api(
         data_dir, config, api=overrides or None, log={"format": log_format} if log_format else None
     )
     _setup_logging(settings)
+    _run(lambda: asyncio.run(check_schema(settings)))  # before serving, with a clear message
     application = _run(lambda: build_app(settings))
     uvicorn.run(
         application,

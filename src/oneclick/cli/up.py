@@ -8,8 +8,11 @@
 
 Children run in their own process groups (a terminal's Ctrl-C reaches only us) and get SIGTERM if
 we die (Linux ``PR_SET_PDEATHSIG``). Their output is echoed with a ``[name]`` prefix and kept in
-``DIR/logs/<name>.log``. If a child exits on its own, everything is stopped and we exit with 1;
-on SIGINT/SIGTERM children get SIGTERM, then SIGKILL after a timeout, and are all reaped.
+``DIR/logs/<name>.log``. A child that exits on its own is restarted, after a backoff that doubles
+from 1 s to 30 s while it keeps crashing (a child that ran for a minute starts again at 1 s), and
+we say so. A restarted devnet listens on new ports: the configuration is regenerated and, if it
+changed, the API and the worker are restarted on it. On SIGINT/SIGTERM children get SIGTERM,
+then SIGKILL after a timeout, and are all reaped.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,6 +56,9 @@ DEVNET_START_TIMEOUT_S = 180.0
 API_START_TIMEOUT_S = 60.0
 DEFAULT_PROTOCOL_FEE_PIPS = 1  # intents.near's fee on mainnet (PROTOCOL.md §2.12)
 STOP_TIMEOUT_S = {"worker": 25.0, "api": 15.0, "devnet": 40.0}
+RESTART_FIRST_S = 1.0  # the wait before restarting a crashed child; doubles while it crashes
+RESTART_MAX_S = 30.0
+HEALTHY_AFTER_S = 60.0  # a child that ran this long before it died starts its backoff afresh
 PR_SET_PDEATHSIG = 1
 
 
@@ -76,6 +82,7 @@ class Child:
     proc: asyncio.subprocess.Process
     pump: asyncio.Task[None]
     stopping: bool = False
+    started_at: float = field(default_factory=time.monotonic)
 
     @property
     def pid(self) -> int:
@@ -122,6 +129,7 @@ class Stack:
     host: str
     port: int
     children: list[Child] = field(default_factory=list)
+    commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
     log_format: str = "text"  # of our stdout; the children always log JSON lines to their files
 
     @property
@@ -144,8 +152,18 @@ class Stack:
         pump = asyncio.create_task(_pump(name, proc.stdout, logs / f"{name}.log", self.log_format))
         child = Child(name, proc, pump)
         self.children.append(child)
+        self.commands[name] = args
         echo(f"started {name} (pid {proc.pid})")
         return child
+
+    async def respawn(self, child: Child) -> Child:
+        """Stop ``child`` (if it still runs) and start its command again."""
+        await child.stop(STOP_TIMEOUT_S.get(child.name, 15.0))
+        self.children.remove(child)
+        return await self.spawn(child.name, *self.commands[child.name])
+
+    def child(self, name: str) -> Child | None:
+        return next((c for c in self.children if c.name == name), None)
 
     async def stop_all(self) -> None:
         """Workers and the API first (they talk to the devnet), then the devnet."""
@@ -238,10 +256,15 @@ def curl_example(api_url: str, manifest: dict[str, Any], now: datetime | None = 
     )
 
 
-def _prepare_config(data_dir: Path, manifest: dict[str, Any], host: str, port: int) -> Path:
+def _prepare_config(data_dir: Path, manifest: dict[str, Any], host: str, port: int) -> bool:
+    """Write the configuration for ``manifest``; whether it changed."""
     path = data_dir / CONFIG_FILE
-    write_atomic(path, config_toml(manifest, api_host=host, api_port=port))
-    return path
+    text = config_toml(manifest, api_host=host, api_port=port)
+    with contextlib.suppress(FileNotFoundError):
+        if path.read_text() == text:
+            return False
+    write_atomic(path, text)
+    return True
 
 
 def _ensure_keys(data_dir: Path) -> None:
@@ -286,15 +309,9 @@ async def run_stack(
         devnet = await stack.spawn("devnet", "-m", "devnet", "--data-dir", str(data_dir),
                                    "--host", host,
                                    "--protocol-fee-pips", str(protocol_fee_pips))  # fmt: skip
-
-        def manifest_ready() -> dict[str, Any] | None:
-            found = read_manifest(data_dir)
-            return found if found is not None and found.get("pid") == devnet.pid else None
-
-        manifest = await _wait_for(
-            manifest_ready, devnet, f"{manifest_path(data_dir)}", DEVNET_START_TIMEOUT_S, stop
-        )
-        config = _prepare_config(data_dir, manifest, host, port)
+        manifest = await _devnet_manifest(data_dir, devnet, stop)
+        _prepare_config(data_dir, manifest, host, port)
+        config = data_dir / CONFIG_FILE
         settings = load_settings(config, data_dir=data_dir)
         keys = load_keys(settings)
         engine = make_engine(database_url(settings))
@@ -311,16 +328,31 @@ async def run_stack(
         await _wait_for(
             lambda: _api_answers(stack.api_url), api, "the API", API_START_TIMEOUT_S, stop
         )
-        doc = stack_document(
-            manifest,
-            api_url=stack.api_url,
-            manager_public_key=keys.manager_public_key,
-            config_file=config,
-            children={c.name: c.pid for c in stack.children},
-        )
-        write_atomic(stack_file, json.dumps(doc, indent=2) + "\n")
+
+        def write_stack_file() -> None:
+            doc = stack_document(
+                manifest,
+                api_url=stack.api_url,
+                manager_public_key=keys.manager_public_key,
+                config_file=config,
+                children={c.name: c.pid for c in stack.children},
+            )
+            write_atomic(stack_file, json.dumps(doc, indent=2) + "\n")
+
+        async def restart(name: str, dead: Child) -> None:
+            nonlocal manifest
+            child = await stack.respawn(dead)
+            if name == "devnet":
+                manifest = await _devnet_manifest(data_dir, child, stop)
+                if _prepare_config(data_dir, manifest, host, port):
+                    for other in [c for c in stack.children if c.name in ("api", "worker")]:
+                        echo(f"the devnet's addresses changed: restarting {other.name} on them")
+                        await stack.respawn(other)
+            write_stack_file()
+
+        write_stack_file()
         _banner(stack, manifest, keys.manager_public_key, time.monotonic() - started)
-        return await _supervise(stack, stop)
+        return await _supervise(stack, stop, restart)
     except StackError as exc:
         echo(f"error: {exc}", sys.stderr)
         return exc.code
@@ -333,18 +365,63 @@ async def run_stack(
         os.close(lock)
 
 
-async def _supervise(stack: Stack, stop: asyncio.Event) -> int:
-    waits = {asyncio.create_task(c.proc.wait()): c for c in stack.children}
-    stopper = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait([stopper, *waits], return_when=asyncio.FIRST_COMPLETED)
-    for task in [stopper, *waits]:
-        task.cancel()
-    if stopper in done:
-        echo("stopping (signal received)")
-        return 0
-    dead = next(waits[t] for t in done if t in waits)
-    echo(f"{dead.name} exited unexpectedly ({describe(dead.proc.returncode)}): stopping everything")
-    return 1
+async def _devnet_manifest(data_dir: Path, devnet: Child, stop: asyncio.Event) -> dict[str, Any]:
+    """The manifest of this devnet process, once it is up."""
+
+    def ready() -> dict[str, Any] | None:
+        found = read_manifest(data_dir)
+        return found if found is not None and found.get("pid") == devnet.pid else None
+
+    manifest: dict[str, Any] = await _wait_for(
+        ready, devnet, f"{manifest_path(data_dir)}", DEVNET_START_TIMEOUT_S, stop
+    )
+    return manifest
+
+
+def restart_delay_s(crashes: int) -> float:
+    """The wait before restarting a child after its ``crashes``-th crash in a row."""
+    return float(min(RESTART_FIRST_S * 2 ** max(crashes - 1, 0), RESTART_MAX_S))
+
+
+Restart = Callable[[str, Child], Awaitable[None]]
+
+
+async def _supervise(stack: Stack, stop: asyncio.Event, restart: Restart) -> int:
+    """Until ``stop``: restart every child that exits on its own, with backoff."""
+    crashes: dict[str, int] = {}
+    while True:
+        waits = {asyncio.create_task(c.proc.wait()): c for c in stack.children}
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([stopper, *waits], return_when=asyncio.FIRST_COMPLETED)
+        for task in [stopper, *waits]:
+            task.cancel()
+        if stopper in done:
+            echo("stopping (signal received)")
+            return 0
+        dead = next(waits[t] for t in done if t in waits)
+        healthy = time.monotonic() - dead.started_at >= HEALTHY_AFTER_S
+        crashes[dead.name] = 1 if healthy else crashes.get(dead.name, 0) + 1
+        delay = restart_delay_s(crashes[dead.name])
+        echo(f"{dead.name} exited unexpectedly ({describe(dead.proc.returncode)}): "
+             f"restarting it in {delay:g} s (crash {crashes[dead.name]} in a row)")  # fmt: skip
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        if stop.is_set():
+            echo("stopping (signal received)")
+            return 0
+        try:
+            await restart(dead.name, dead)
+        except StackError as exc:
+            if stop.is_set():
+                return 0
+            # The new process is in stack.children: if it died it is seen at once, else it is
+            # stopped here and seen the same way (and retried after a longer backoff).
+            echo(f"restarting {dead.name} failed: {exc}")
+            failed = stack.child(dead.name)
+            if failed is not None:
+                await failed.stop(STOP_TIMEOUT_S.get(failed.name, 15.0))
+            continue
+        echo(f"{dead.name} restarted")
 
 
 def _banner(stack: Stack, manifest: dict[str, Any], manager_key: str, took_s: float) -> None:

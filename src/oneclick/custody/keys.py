@@ -3,6 +3,9 @@
 Custody keys: SLIP-10 ed25519 from the master secret at the hardened path
 ``m/44'/397'/1'/<index>'`` (397 is NEAR's coin type; account ``1'`` keeps custody keys apart from
 any wallet key of the same seed). The account id is the implicit id (hex of the public key).
+
+Only workers load the master secret (:class:`KeyCustody`); the API holds :class:`ApiKeys`, the
+manager key and the JWT secret, and takes pre-derived custody accounts from the database.
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ def init_key_file(path: Path) -> KeyMaterial:
     return material
 
 
-def load_key_file(path: Path) -> KeyMaterial:
+def _read_key_file(path: Path) -> dict[str, Any]:
     try:
         mode = path.stat().st_mode & 0o777
         data = json.loads(path.read_text())
@@ -107,10 +110,71 @@ def load_key_file(path: Path) -> KeyMaterial:
         )
     if not isinstance(data, dict) or data.get("version") != KEY_FILE_VERSION:
         raise ConfigurationError(f"key file {path} has an unknown format")
-    fields = [data.get(k) for k in ("master_secret", "manager_key", "jwt_secret")]
+    return data
+
+
+def _strings(data: dict[str, Any], path: Path, *names: str) -> list[str]:
+    fields = [data.get(k) for k in names]
     if not all(isinstance(v, str) for v in fields):
         raise ConfigurationError(f"key file {path} is missing a key")
-    return KeyMaterial.from_strings(*(str(v) for v in fields))
+    return [str(v) for v in fields]
+
+
+def load_key_file(path: Path) -> KeyMaterial:
+    data = _read_key_file(path)
+    return KeyMaterial.from_strings(
+        *_strings(data, path, "master_secret", "manager_key", "jwt_secret")
+    )
+
+
+@dataclass(frozen=True)
+class ApiKeys:
+    """What the API holds: the manager key (quote signatures) and the JWT secret. Never the
+    master secret, from which every custody key derives. ``repr`` shows only public data."""
+
+    manager_key: Ed25519SecretKey = field(repr=False)
+    jwt_secret: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.jwt_secret) < 32:
+            raise ConfigurationError("the JWT secret must be at least 32 bytes")
+
+    @classmethod
+    def from_strings(cls, manager_key: str, jwt_secret: str) -> ApiKeys:
+        try:
+            return cls(
+                Ed25519SecretKey.from_near_string(manager_key.strip()),
+                hex_decode(jwt_secret.strip()),
+            )
+        except (EncodingError, KeyFormatError) as exc:
+            raise ConfigurationError("malformed key material (expected hex / ed25519:…)") from exc
+
+    @property
+    def manager_public_key(self) -> str:
+        return str(self.manager_key.public_key)
+
+
+def load_api_key_file(path: Path) -> ApiKeys:
+    """The API's keys from the key file; its master secret is neither decoded nor kept."""
+    data = _read_key_file(path)
+    return ApiKeys.from_strings(*_strings(data, path, "manager_key", "jwt_secret"))
+
+
+class QuoteKeys:
+    """The ``QuoteSigner`` port over the manager key alone (the API's custody)."""
+
+    def __init__(self, keys: ApiKeys) -> None:
+        self._manager_key = keys.manager_key
+
+    def __repr__(self) -> str:
+        return f"QuoteKeys(manager_public_key={self.manager_public_key})"
+
+    @property
+    def manager_public_key(self) -> str:
+        return str(self._manager_key.public_key)
+
+    def sign_quote(self, response: Mapping[str, object]) -> str:
+        return sign_quote(response, self._manager_key.seed_bytes())
 
 
 def derive_custody_key(master_secret: bytes, index: int) -> Ed25519SecretKey:

@@ -45,6 +45,7 @@ class NewSwap:
     quote_response: str  # the signed QuoteResponse, verbatim JSON text
     fees: str  # JSON: the fee plan (input fees, withdraw fee, protocol fee) for the engine
     created_at: datetime
+    client: str | None = None  # who asked (``oneclick.services.clients``), for per-client caps
 
 
 @dataclass(frozen=True, slots=True)

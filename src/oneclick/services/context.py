@@ -8,7 +8,15 @@ from urllib.parse import quote
 
 from oneclick.domain.assets import AssetRegistry
 from oneclick.services.fees import ProtocolFeeCache
-from oneclick.services.ports import Bridge, Clock, Custody, Prices, SolverRelay, Store, Verifier
+from oneclick.services.ports import (
+    Bridge,
+    Clock,
+    Prices,
+    QuoteSigner,
+    SolverRelay,
+    Store,
+    Verifier,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +33,9 @@ class QuotePolicy:
     relay_min_deadline_ms: int = 60_000
     verifier_contract: str = "intents.near"
     intent_lifetime: timedelta = timedelta(minutes=5)
+    # Live (unexpired), unfunded non-dry quotes one client may hold; None: no cap.
+    max_unfunded_per_ip: int | None = None
+    max_unfunded_per_partner: int | None = None
 
     def time_estimate(self, origin_chain: str, destination_chain: str) -> int:
         """Seconds after deposit confirmation: ``"<origin>-><destination>"``, then
@@ -117,7 +128,7 @@ class ServiceContext:
     prices: Prices
     clock: Clock
     store: Store
-    custody: Custody
+    custody: QuoteSigner  # the API's: the manager key only (workers get a full ``Custody``)
     registry: AssetRegistry
     fee_cache: ProtocolFeeCache
     policy: QuotePolicy = field(default_factory=QuotePolicy)

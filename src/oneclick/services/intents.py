@@ -10,7 +10,12 @@ from typing import Any
 
 from nearintents import signing
 from nearintents.encoding import b64encode
-from nearintents.nonce import datetime_to_ns, fresh_versioned_nonce
+from nearintents.nonce import (
+    InvalidNonce,
+    datetime_to_ns,
+    decode_nonce_b64,
+    fresh_versioned_nonce,
+)
 from nearintents.payload import DefusePayload, Transfer
 from nearintents.signing import SignedPayloadError
 from oneclick.domain.addresses import require_intents_account
@@ -131,6 +136,13 @@ async def submit_intent(ctx: ServiceContext, *, kind: str, signed_data: object) 
         intent_hash = signing.intent_hash(signed_data)
     except SignedPayloadError as exc:
         raise RequestError(f"signedData is not a valid signed intent: {exc}") from exc
+    # Both land in bounded columns (PostgreSQL refuses what SQLite would store): checked here.
+    signer_id = require_intents_account(payload.get("signer_id"), what="signer_id")
+    nonce = payload.get("nonce")
+    try:
+        decode_nonce_b64(nonce if isinstance(nonce, str) else "")
+    except InvalidNonce as exc:
+        raise RequestError("the intent's nonce must be 32 bytes in base64") from exc
     receiver, tokens = _transfer_target(ctx, payload)
     swap = await _intents_swap(ctx, receiver)
     if set(tokens) != {swap.origin_asset}:
@@ -146,8 +158,8 @@ async def submit_intent(ctx: ServiceContext, *, kind: str, signed_data: object) 
                     intent_hash=intent_hash,
                     swap_id=swap.id,
                     kind=IntentKind.USER_TRANSFER,
-                    signer_id=str(payload.get("signer_id")),
-                    nonce=str(payload.get("nonce")),
+                    signer_id=signer_id,
+                    nonce=str(nonce),
                     signed_data=json.dumps(signed_data, separators=(",", ":")),
                     state=IntentState.SIGNED,
                     created_at=now,

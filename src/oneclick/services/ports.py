@@ -15,7 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from nearintents.rpc import (
     DepositAddress,
@@ -122,15 +122,21 @@ class Prices(Protocol):
         ...
 
 
-class Custody(Protocol):
-    """Keys: custody accounts by derivation index and the manager key that signs quotes."""
+class QuoteSigner(Protocol):
+    """The manager key that signs quotes: all the key material the API holds."""
 
     @property
     def manager_public_key(self) -> str: ...
 
-    def account(self, index: int) -> CustodyAccount: ...
-
     def sign_quote(self, response: Mapping[str, object]) -> str: ...
+
+
+@runtime_checkable
+class Custody(QuoteSigner, Protocol):
+    """Keys: custody accounts by derivation index (from the master secret, which only workers
+    hold) and the manager key that signs quotes."""
+
+    def account(self, index: int) -> CustodyAccount: ...
 
     def sign_intent(self, index: int, standard: str, payload: dict[str, Any]) -> dict[str, Any]:
         """The MultiPayload of ``payload`` signed by custody account ``index`` (an ed25519
@@ -160,6 +166,18 @@ class StoreSession(Protocol):
 
     async def record_custody_account(self, account: CustodyAccount, now: datetime) -> None: ...
 
+    async def free_custody_accounts(self) -> int:
+        """How many derived custody accounts wait in the pool."""
+        ...
+
+    async def take_custody_account(self, now: datetime) -> CustodyAccount | None:
+        """A pooled custody account, never handed out before; None when the pool is empty."""
+        ...
+
+    async def live_unfunded_swaps(self, client: str, now: datetime) -> int:
+        """``client``'s swaps waiting for a deposit before their request deadline."""
+        ...
+
     async def custody_account(self, account_id: str) -> CustodyAccount | None: ...
 
     async def add_swap(self, swap: NewSwap) -> None: ...
@@ -176,7 +194,9 @@ class StoreSession(Protocol):
 
     async def set_status(
         self, swap_id: str, status: SwapStatus, *, expected_version: int, now: datetime
-    ) -> None: ...
+    ) -> None:
+        """Raises :class:`~oneclick.domain.errors.Conflict` when the version moved on."""
+        ...
 
     async def add_intent(self, intent: IntentRecord) -> None: ...
 
@@ -307,7 +327,10 @@ class Claims(Protocol):
         """Due swaps not leased by anyone, leased to ``owner`` (``SKIP LOCKED`` on PostgreSQL)."""
         ...
 
-    async def renew(self, swap_id: str, owner: str, until: datetime) -> bool: ...
+    async def renew(self, swap_id: str, owner: str, now: datetime, lease_s: float) -> bool:
+        """Extend ``owner``'s lease to ``lease_s`` from now (on the database's clock where it
+        has one); False when the lease is no longer ``owner``'s."""
+        ...
 
     async def release(
         self,

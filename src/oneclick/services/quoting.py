@@ -18,7 +18,14 @@ from oneclick.domain.documents import (
     quote_document,
     request_echo,
 )
-from oneclick.domain.errors import ErrorCode, NoQuote, PermanentError, RequestError
+from oneclick.domain.errors import (
+    ErrorCode,
+    NoQuote,
+    PermanentError,
+    RequestError,
+    TemporaryError,
+    TooMany,
+)
 from oneclick.domain.quotes import (
     Fees,
     InputFee,
@@ -29,7 +36,7 @@ from oneclick.domain.quotes import (
     quote_amounts,
     solver_ask,
 )
-from oneclick.domain.records import NewSwap, Partner
+from oneclick.domain.records import CustodyAccount, NewSwap, Partner
 from oneclick.domain.requests import (
     DepositMode,
     DepositType,
@@ -164,10 +171,42 @@ def _fee_plan(fees: Fees, amounts: QuoteAmounts, protocol_fee_pips: int) -> str:
     )
 
 
+async def _take_custody_account(
+    ctx: ServiceContext, client: str | None, partner: Partner | None
+) -> CustodyAccount:
+    """A pre-derived custody account from the pool (the API holds no master secret), within
+    the client's cap on live, unfunded quotes."""
+    cap = ctx.policy.max_unfunded_per_partner if partner else ctx.policy.max_unfunded_per_ip
+    now = ctx.clock.now()
+    async with ctx.store.transaction() as tx:
+        if client is not None and cap is not None:
+            live = await tx.live_unfunded_swaps(client, now)
+            if live >= cap:
+                raise TooMany(
+                    f"this client already has {live} unfunded deposit addresses (the limit is "
+                    f"{cap}): fund one or let them expire before asking for more"
+                )
+        account = await tx.take_custody_account(now)
+    if account is None:
+        logger.warning("the custody account pool is empty", extra={"action": "quote"})
+        raise TemporaryError(
+            "no deposit address is available right now (the pool is being refilled): "
+            "try again in a few seconds"
+        )
+    return account
+
+
 async def request_quote(
-    ctx: ServiceContext, raw: QuoteInput, *, partner: Partner | None, correlation_id: str
+    ctx: ServiceContext,
+    raw: QuoteInput,
+    *,
+    partner: Partner | None,
+    correlation_id: str,
+    client: str | None = None,
 ) -> JsonObject:
-    """The signed QuoteResponse. Dry: priced only, nothing allocated or stored."""
+    """The signed QuoteResponse. Dry: priced only, nothing allocated or stored. ``client``
+    (:func:`oneclick.services.clients.client_identity`) is counted against the per-client cap
+    on live, unfunded quotes."""
     spec = validate_quote_request(
         raw,
         ctx.registry,
@@ -195,10 +234,8 @@ async def request_quote(
         return document
 
     protocol_fee = await ctx.fee_cache.get()  # for the record: the relay's amounts include it
-    async with ctx.store.transaction() as tx:
-        index = await tx.reserve_custody_index()
-        account = ctx.custody.account(index)
-        await tx.record_custody_account(account, ctx.clock.now())
+    account = await _take_custody_account(ctx, client, partner)
+    index = account.index
     address, memo = await _deposit(ctx, spec, account.account_id)  # outside any transaction
     deadline = spec.deadline + ctx.policy.inactive_grace
     refund_fee = 0
@@ -237,6 +274,7 @@ async def request_quote(
         quote_response=json.dumps(document, separators=(",", ":"), ensure_ascii=False),
         fees=_fee_plan(fees, amounts, protocol_fee),
         created_at=now,
+        client=client,
     )
     async with ctx.store.transaction() as tx:
         await tx.add_swap(swap)

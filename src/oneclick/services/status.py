@@ -11,10 +11,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from oneclick.domain.addresses import require_intents_account
 from oneclick.domain.amounts import format_units, usd_value
 from oneclick.domain.assets import Asset
 from oneclick.domain.engine import slippage_bps
-from oneclick.domain.errors import NotFound, RequestError, TemporaryError
+from oneclick.domain.errors import Conflict, NotFound, RequestError, TemporaryError
 from oneclick.domain.reconcile import (
     REFUND_KINDS,
     LedgerEntry,
@@ -32,6 +33,7 @@ from oneclick.services.pricing import asset_prices
 
 logger = logging.getLogger(__name__)
 
+MAX_MEMO_LEN = 64  # deposits.memo and swaps.deposit_memo
 _TX_HASH = re.compile(r"[\x21-\x7e]{1,256}", re.ASCII)
 
 
@@ -45,6 +47,27 @@ async def _find(tx: StoreSession, address: str, memo: str | None) -> SwapRecord:
 async def get_status(ctx: ServiceContext, address: str, memo: str | None) -> SwapRecord:
     """The swap behind ``address`` (+ ``memo`` when its quote had one); 404 otherwise."""
     async with ctx.store.transaction() as tx:
+        return await _find(tx, address, memo)
+
+
+SUBMIT_ATTEMPTS = 5  # version conflicts with the engine are retried this often (then 503)
+
+
+async def _record_submission(
+    ctx: ServiceContext, tx_hash: str, address: str, memo: str | None, near: str | None
+) -> SwapRecord:
+    async with ctx.store.transaction() as tx:
+        swap = await _find(tx, address, memo)
+        problem = tx_hash_problem(_deposit_chain(ctx, swap), tx_hash)
+        if problem is not None:
+            raise RequestError(problem)
+        await tx.record_deposit_tx(DepositTx(swap.id, tx_hash, near, memo, ctx.clock.now()))
+        new_status = after_deposit_submitted(swap.status)
+        if new_status is not swap.status:
+            await tx.set_status(
+                swap.id, new_status, expected_version=swap.version, now=ctx.clock.now()
+            )
+        await tx.wake(swap.id, ctx.clock.now())  # the engine looks at it right away
         return await _find(tx, address, memo)
 
 
@@ -64,21 +87,21 @@ async def submit_deposit(
     the swap's asset (:func:`oneclick.domain.reconcile.shown_deposit`)."""
     if not _TX_HASH.fullmatch(tx_hash):
         raise RequestError("txHash must be a non-empty transaction hash without spaces")
-    async with ctx.store.transaction() as tx:
-        swap = await _find(tx, address, memo)
-        problem = tx_hash_problem(_deposit_chain(ctx, swap), tx_hash)
-        if problem is not None:
-            raise RequestError(problem)
-        await tx.record_deposit_tx(
-            DepositTx(swap.id, tx_hash, near_sender_account, memo, ctx.clock.now())
-        )
-        new_status = after_deposit_submitted(swap.status)
-        if new_status is not swap.status:
-            await tx.set_status(
-                swap.id, new_status, expected_version=swap.version, now=ctx.clock.now()
-            )
-        await tx.wake(swap.id, ctx.clock.now())  # the engine looks at it right away
-        swap = await _find(tx, address, memo)
+    if near_sender_account is not None:  # a NEAR account id (at most 64 characters)
+        require_intents_account(near_sender_account, what="nearSenderAccount")
+    if memo is not None and len(memo) > MAX_MEMO_LEN:
+        raise RequestError(f"memo must be at most {MAX_MEMO_LEN} characters")
+    for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+        try:
+            swap = await _record_submission(ctx, tx_hash, address, memo, near_sender_account)
+            break
+        except Conflict:
+            # The engine moved the swap between our read and our write: read it again (the
+            # deposit insert was rolled back with the transaction and is simply redone).
+            if attempt == SUBMIT_ATTEMPTS:
+                raise
+            logger.info("deposit submission raced the engine: retrying",
+                        extra={"action": "submit_deposit", "deposit_address": address})  # fmt: skip
     origin = ctx.registry.by_token_id(swap.origin_asset)
     if (
         swap.deposit_type == DepositType.ORIGIN_CHAIN.value

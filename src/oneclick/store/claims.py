@@ -5,18 +5,20 @@ A swap is due when ``next_run_at <= now`` and nobody holds an unexpired lease. C
 simply lets its lease expire and the swap is claimed again. On PostgreSQL candidates are picked
 with ``FOR UPDATE SKIP LOCKED`` so concurrent workers never wait on (or take) the same rows; on
 SQLite the whole database is one writer and only one worker may run (``single_worker``; the
-worker takes the ``sqlite-worker`` lock in ``worker_locks`` to enforce it).
+worker takes the ``sqlite-worker`` lock in ``worker_locks`` to enforce it). Lease expiry is
+judged by the database's clock on PostgreSQL (:mod:`oneclick.store.leases`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from oneclick.services.ports import Claim
+from oneclick.store.leases import lease_now, lease_until
 from oneclick.store.tables import swaps, worker_locks
 
 MAX_ERROR_LEN = 2000
@@ -31,12 +33,14 @@ class SqlClaims:
         return self._engine.dialect.name != "postgresql"
 
     async def claim(self, owner: str, now: datetime, lease_s: float, limit: int) -> list[Claim]:
-        until = now + timedelta(seconds=lease_s)
+        """``now`` schedules (``next_run_at``); leases are judged by :mod:`.leases`' clock."""
+        dialect = self._engine.dialect.name
+        lease_clock = lease_now(dialect, now)
         due = (
             select(swaps.c.id)
             .where(
                 swaps.c.next_run_at <= now,
-                or_(swaps.c.lease_until.is_(None), swaps.c.lease_until < now),
+                or_(swaps.c.lease_until.is_(None), swaps.c.lease_until < lease_clock),
             )
             .order_by(swaps.c.next_run_at)
             .limit(limit)
@@ -47,19 +51,22 @@ class SqlClaims:
             ids = [row[0] for row in await conn.execute(due)]
             if not ids:
                 return []
-            await conn.execute(
+            leased = await conn.execute(
                 update(swaps)
                 .where(swaps.c.id.in_(ids))
-                .values(lease_owner=owner, lease_until=until)
+                .values(lease_owner=owner, lease_until=lease_until(dialect, now, lease_s))
+                .returning(swaps.c.id, swaps.c.lease_until)
             )
-        return [Claim(swap_id, now, until) for swap_id in ids]
+            until: dict[str, datetime] = {row[0]: row[1] for row in leased}
+        return [Claim(swap_id, now, until[swap_id]) for swap_id in ids]
 
-    async def renew(self, swap_id: str, owner: str, until: datetime) -> bool:
+    async def renew(self, swap_id: str, owner: str, now: datetime, lease_s: float) -> bool:
+        dialect = self._engine.dialect.name
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 update(swaps)
                 .where(swaps.c.id == swap_id, swaps.c.lease_owner == owner)
-                .values(lease_until=until)
+                .values(lease_until=lease_until(dialect, now, lease_s))
             )
         return bool(result.rowcount == 1)
 
@@ -98,13 +105,17 @@ class SqlClaims:
         return True
 
     async def acquire_lock(self, name: str, owner: str, now: datetime, lease_s: float) -> bool:
-        until = now + timedelta(seconds=lease_s)
+        dialect = self._engine.dialect.name
+        until = lease_until(dialect, now, lease_s)
         async with self._engine.begin() as conn:
             taken = await conn.execute(
                 update(worker_locks)
                 .where(
                     worker_locks.c.name == name,
-                    or_(worker_locks.c.owner == owner, worker_locks.c.lease_until < now),
+                    or_(
+                        worker_locks.c.owner == owner,
+                        worker_locks.c.lease_until < lease_now(dialect, now),
+                    ),
                 )
                 .values(owner=owner, lease_until=until)
             )

@@ -1,4 +1,9 @@
-"""Engines and migrations: SQLite under the data directory by default, PostgreSQL by URL."""
+"""Engines and migrations: SQLite under the data directory by default, PostgreSQL by URL.
+
+Migrations run only from ``oneclick db upgrade`` (and ``oneclick up``, for its embedded default
+database), never as a side effect of starting the API or a worker: those check the schema's
+revision and refuse to start on anything but the one they were built for. On PostgreSQL the
+upgrade holds an advisory lock, so that concurrent ``db upgrade`` runs apply it once."""
 
 from __future__ import annotations
 
@@ -7,9 +12,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from oneclick.domain.errors import ConfigurationError
@@ -56,13 +63,63 @@ def alembic_config() -> Config:
     return config
 
 
+# pg_advisory_xact_lock's key for migrations: any constant no other tool sharing the database
+# is likely to use (the ASCII of "oneclick" folded into a signed 64-bit integer).
+MIGRATION_LOCK_KEY = int.from_bytes(b"oneclick", "big") - 2**63
+
+
 def _upgrade(connection: Connection, revision: str) -> None:
+    if connection.dialect.name == "postgresql":
+        # Held until this transaction ends: a second upgrade waits, then finds nothing to do.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Run the packaged migrations up to ``revision`` (idempotent)."""
+    """Run the packaged migrations up to ``revision`` (idempotent; once under concurrency)."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade, revision)
+
+
+def head_revision() -> str:
+    """The schema revision this code needs (the newest packaged migration)."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "no packaged migrations"
+    return head
+
+
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def schema_revision(engine: AsyncEngine) -> str | None:
+    """The database's schema revision; None when it has never been migrated."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(_current_revision)
+
+
+async def require_current_schema(engine: AsyncEngine) -> None:
+    """Refuse (``ConfigurationError``) to run on a schema other than :func:`head_revision`."""
+    try:
+        current = await schema_revision(engine)
+    except OperationalError as exc:
+        raise ConfigurationError(f"cannot reach the database: {exc.orig}") from exc
+    needed = head_revision()
+    if current == needed:
+        return
+    if current is None:
+        raise ConfigurationError(
+            "the database has no oneclick schema yet: run `oneclick db upgrade` first"
+        )
+    known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if current in known:
+        raise ConfigurationError(
+            f"the database schema is at revision {current} but this oneclick needs {needed}: "
+            "run `oneclick db upgrade` first"
+        )
+    raise ConfigurationError(
+        f"the database schema is at revision {current}, which this oneclick does not know "
+        f"(it needs {needed}): was it migrated by a newer oneclick?"
+    )

@@ -7,7 +7,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, or_, select, update
+from sqlalchemy import Row, Table, and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from oneclick.domain.engine import (
@@ -23,8 +24,26 @@ from oneclick.domain.records import IntentKind, IntentRecord, IntentState
 from oneclick.domain.swaps import TERMINAL, SwapStatus
 from oneclick.domain.transitions import ENGINE_REASONS, REASON_OPERATOR
 from oneclick.services.ports import LeaseLost
+from oneclick.store.leases import lease_now
 from oneclick.store.tables import deposits, intents, swaps
 from oneclick.store.transitions import append_transition, locked_swap_state
+
+
+def dialect_insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT with the dialect's ``ON CONFLICT`` clauses (PostgreSQL and SQLite share them)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def insert_ignoring_duplicates(
+    conn: AsyncConnection, table: Table, unique: tuple[str, ...]
+) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT … ON CONFLICT (unique) DO NOTHING``: idempotent under concurrency (add
+    ``RETURNING`` to learn whether the row was new)."""
+    return dialect_insert(conn, table).on_conflict_do_nothing(
+        index_elements=[table.c[name] for name in unique]
+    )
 
 
 def engine_swap(row: Row[Any]) -> EngineSwap:
@@ -130,7 +149,9 @@ class EngineQueries:
 
     async def fence(self, swap_id: str, owner: str, now: datetime) -> EngineSwap:
         query = select(swaps).where(
-            swaps.c.id == swap_id, swaps.c.lease_owner == owner, swaps.c.lease_until > now
+            swaps.c.id == swap_id,
+            swaps.c.lease_owner == owner,
+            swaps.c.lease_until > lease_now(self._conn.dialect.name, now),
         )
         if self._conn.dialect.name == "postgresql":
             query = query.with_for_update()
@@ -176,33 +197,30 @@ class EngineQueries:
         )
 
     async def record_bridge_deposit(self, swap_id: str, deposit: DepositRecord) -> None:
-        known = (
-            await self._conn.execute(
-                select(deposits.c.id).where(
-                    deposits.c.swap_id == swap_id, deposits.c.tx_hash == deposit.tx_hash
-                )
+        # One upsert statement: the user's ``/v0/deposit/submit`` may insert the same
+        # ``(swap_id, tx_hash)`` at the same moment (a read-then-insert raised IntegrityError).
+        statement = dialect_insert(self._conn, deposits).values(
+            swap_id=swap_id,
+            tx_hash=deposit.tx_hash,
+            source=deposit.source,
+            chain=deposit.chain,
+            amount=deposit.amount,
+            status=deposit.status,
+            created_at=deposit.created_at,
+            asset=deposit.asset,
+        )
+        await self._conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[deposits.c.swap_id, deposits.c.tx_hash],
+                set_={
+                    "chain": statement.excluded.chain,
+                    "amount": statement.excluded.amount,
+                    "status": statement.excluded.status,
+                    # a sighting that does not name the token keeps the one already known
+                    "asset": func.coalesce(statement.excluded.asset, deposits.c.asset),
+                },
             )
-        ).first()
-        if known is None:
-            await self._conn.execute(
-                insert(deposits).values(
-                    swap_id=swap_id,
-                    tx_hash=deposit.tx_hash,
-                    source=deposit.source,
-                    chain=deposit.chain,
-                    amount=deposit.amount,
-                    status=deposit.status,
-                    created_at=deposit.created_at,
-                    asset=deposit.asset,
-                )
-            )
-            return
-        values: dict[str, Any] = {
-            "chain": deposit.chain, "amount": deposit.amount, "status": deposit.status
-        }  # fmt: skip
-        if deposit.asset is not None:
-            values["asset"] = deposit.asset
-        await self._conn.execute(update(deposits).where(deposits.c.id == known[0]).values(values))
+        )
 
     async def deposits(self, swap_id: str) -> list[DepositRecord]:
         rows = await self._conn.execute(
@@ -306,7 +324,10 @@ class EngineQueries:
             update(swaps)
             .where(
                 swaps.c.id == swap_id,
-                or_(swaps.c.lease_until.is_(None), swaps.c.lease_until < now),
+                or_(
+                    swaps.c.lease_until.is_(None),
+                    swaps.c.lease_until < lease_now(self._conn.dialect.name, now),
+                ),
             )
             .values(**values)
         )

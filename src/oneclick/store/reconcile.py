@@ -15,6 +15,7 @@ from oneclick.domain.engine import EngineSwap
 from oneclick.domain.reconcile import Disposition, Holding
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.store.engine import engine_swap
+from oneclick.store.leases import lease_now, lease_until
 from oneclick.store.tables import custody_holdings, deposits, intents, swaps
 
 
@@ -68,14 +69,19 @@ class ReconcileQueries:
         return found
 
     async def lease_swap(self, swap_id: str, owner: str, now: datetime, until: datetime) -> bool:
-        """Take the swap's lease if nobody holds it (the claim queue's ``next_run_at`` stays)."""
+        """Take the swap's lease if nobody holds it (the claim queue's ``next_run_at`` stays).
+        Judged, and written, on the lease clock (the database's on PostgreSQL)."""
+        dialect = self._conn.dialect.name
         result = await self._conn.execute(
             update(swaps)
             .where(
                 swaps.c.id == swap_id,
-                (swaps.c.lease_until.is_(None)) | (swaps.c.lease_until < now),
+                (swaps.c.lease_until.is_(None)) | (swaps.c.lease_until < lease_now(dialect, now)),
             )
-            .values(lease_owner=owner, lease_until=until)
+            .values(
+                lease_owner=owner,
+                lease_until=lease_until(dialect, now, (until - now).total_seconds()),
+            )
         )
         return bool(result.rowcount == 1)
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from oneclick.domain.engine import DepositRecord
-from oneclick.domain.errors import PermanentError
+from oneclick.domain.errors import Conflict, PermanentError
 from oneclick.domain.records import (
     CustodyAccount,
     DepositTx,
@@ -25,7 +25,12 @@ from oneclick.domain.records import (
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.domain.transitions import REASON_DEPOSIT_SUBMITTED, REASON_QUOTED
 from oneclick.services.ports import SwapSnapshot
-from oneclick.store.engine import EngineQueries, engine_swap, signed_intent_row
+from oneclick.store.engine import (
+    EngineQueries,
+    engine_swap,
+    insert_ignoring_duplicates,
+    signed_intent_row,
+)
 from oneclick.store.reads import SNAPSHOT_DEPOSIT as _SNAPSHOT_DEPOSIT
 from oneclick.store.reads import SqliteReader
 from oneclick.store.reconcile import ReconcileQueries
@@ -85,6 +90,52 @@ class SqlSession(EngineQueries, ReconcileQueries, TransitionQueries, WebhookQuer
             .where(custody_accounts.c.index == account.index)
             .values(account_id=account.account_id, public_key=account.public_key, created_at=now)
         )
+
+    async def free_custody_accounts(self) -> int:
+        """How many derived custody accounts wait in the pool."""
+        query = select(func.count()).where(
+            custody_accounts.c.taken_at.is_(None), custody_accounts.c.account_id.is_not(None)
+        )
+        return int((await self._conn.execute(query)).scalar_one())
+
+    async def take_custody_account(self, now: datetime) -> CustodyAccount | None:
+        """One account from the pool, marked taken (never handed out twice: ``SKIP LOCKED`` on
+        PostgreSQL, one writer on SQLite); None when the pool is empty."""
+        pick = (
+            select(custody_accounts.c.index)
+            .where(
+                custody_accounts.c.taken_at.is_(None), custody_accounts.c.account_id.is_not(None)
+            )
+            .order_by(custody_accounts.c.index)
+            .limit(1)
+        )
+        if self._conn.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        row = (
+            await self._conn.execute(
+                update(custody_accounts)
+                .where(
+                    custody_accounts.c.index == pick.scalar_subquery(),
+                    custody_accounts.c.taken_at.is_(None),
+                )
+                .values(taken_at=now)
+                .returning(
+                    custody_accounts.c.index,
+                    custody_accounts.c.account_id,
+                    custody_accounts.c.public_key,
+                )
+            )
+        ).first()
+        return CustodyAccount(row[0], row[1], row[2]) if row else None
+
+    async def live_unfunded_swaps(self, client: str, now: datetime) -> int:
+        """``client``'s swaps still waiting for a deposit before their request deadline."""
+        query = select(func.count()).where(
+            swaps.c.client == client,
+            swaps.c.status == SwapStatus.PENDING_DEPOSIT.value,
+            swaps.c.request_deadline > now,
+        )
+        return int((await self._conn.execute(query)).scalar_one())
 
     async def custody_account(self, account_id: str) -> CustodyAccount | None:
         row = (
@@ -162,17 +213,12 @@ class SqlSession(EngineQueries, ReconcileQueries, TransitionQueries, WebhookQuer
         return (await self._conn.execute(query)).first() is not None
 
     async def record_deposit_tx(self, deposit: DepositTx) -> bool:
-        known = (
-            await self._conn.execute(
-                select(deposits.c.id).where(
-                    deposits.c.swap_id == deposit.swap_id, deposits.c.tx_hash == deposit.tx_hash
-                )
-            )
-        ).first()
-        if known is not None:
-            return False
-        await self._conn.execute(
-            insert(deposits).values(
+        # One statement, so that two concurrent submissions of one tx cannot both insert (a
+        # read-then-insert raised IntegrityError in the loser: a 500). A row comes back only
+        # when it was inserted.
+        result = await self._conn.execute(
+            insert_ignoring_duplicates(self._conn, deposits, ("swap_id", "tx_hash"))
+            .values(
                 swap_id=deposit.swap_id,
                 tx_hash=deposit.tx_hash,
                 source="SUBMITTED",
@@ -180,8 +226,9 @@ class SqlSession(EngineQueries, ReconcileQueries, TransitionQueries, WebhookQuer
                 memo=deposit.memo,
                 created_at=deposit.created_at,
             )
+            .returning(deposits.c.id)
         )
-        return True
+        return result.first() is not None
 
     async def deposit_txs(self, swap_id: str) -> list[str]:
         query = select(deposits.c.tx_hash).where(deposits.c.swap_id == swap_id)
@@ -197,7 +244,7 @@ class SqlSession(EngineQueries, ReconcileQueries, TransitionQueries, WebhookQuer
             .values(status=status.value, updated_at=now, version=swaps.c.version + 1)
         )
         if result.rowcount != 1 or before is None:
-            raise PermanentError(f"swap {swap_id} changed concurrently (version conflict)")
+            raise Conflict(f"swap {swap_id} changed concurrently (version conflict)")
         if before.status != status.value:
             await append_transition(
                 self._conn, swap_id, from_status=SwapStatus(before.status), to_status=status,

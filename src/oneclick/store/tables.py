@@ -17,6 +17,10 @@ account's token movements), ``reason`` and, for withdrawals, ``destination_tx_ha
 The reconciliation (migration 0003): ``deposits.asset`` (the token a transfer paid) and
 ``deposits.reason`` (why what it brought is parked); ``custody_holdings``: balances the
 reconciliation found and could not refund (dust or no route back), for ``oneclick admin stuck``.
+
+The custody pool (migration 0004): workers derive ``custody_accounts`` ahead of need (the API
+holds no master secret); ``taken_at`` is set when the API hands one to a quote, once. Each swap
+records its ``client`` (``ip:…`` or ``partner:…``) for the cap on live, unfunded quotes.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ custody_accounts = Table(
     Column("account_id", String(64), unique=True),
     Column("public_key", String(128)),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("taken_at", UtcDateTime, index=True),  # NULL: in the pool, free for a quote
     sqlite_autoincrement=True,  # never hand out an index twice, even after deletes
 )  # fmt: skip
 
@@ -110,8 +115,10 @@ swaps = Table(
     Column("deposited_amount", Amount),
     Column("refund_reason", String(32)),
     Column("woken_at", UtcDateTime),
+    Column("client", String(80)),
     UniqueConstraint("deposit_address", "deposit_memo"),
     Index("ix_swaps_status_next_run_at", "status", "next_run_at"),
+    Index("ix_swaps_client_status", "client", "status"),
 )  # fmt: skip
 
 deposits = Table(

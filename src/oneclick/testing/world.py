@@ -13,6 +13,7 @@ from oneclick.api.app import create_app
 from oneclick.custody.keys import KeyCustody, KeyMaterial
 from oneclick.domain.assets import AssetRegistry
 from oneclick.services.context import EnginePolicy, QuotePolicy, ServiceContext
+from oneclick.services.custody_pool import top_up_custody_pool
 from oneclick.services.fees import ProtocolFeeCache
 from oneclick.store.database import make_engine, upgrade
 from oneclick.store.sql import SqlStore
@@ -44,6 +45,7 @@ class FakeWorld:
         await self.store.engine.dispose()
 
 
+DEFAULT_CUSTODY_POOL = 16  # custody accounts derived ahead, as a worker keeps them
 SOLVER_INVENTORY = 10**40  # of every sample token, held by the fake relay's solver
 
 
@@ -53,8 +55,10 @@ async def fake_world(
     policy: QuotePolicy | None = None,
     keys: KeyMaterial | None = None,
     engine_policy: EnginePolicy | None = None,
+    custody_pool: int = DEFAULT_CUSTODY_POOL,
 ) -> FakeWorld:
-    """Build the world on ``database_url`` (migrated here). The relay, bridge and verifier share
+    """Build the world on ``database_url`` (migrated here, ``custody_pool`` custody accounts
+    derived ahead, as a worker keeps them). The relay, bridge and verifier share
     one ledger: publishes settle in it, deposits mint into it, withdrawals pay out of it."""
     clock = FakeClock()
     relay_prices = {
@@ -73,6 +77,9 @@ async def fake_world(
     engine = make_engine(database_url)
     await upgrade(engine)
     store = SqlStore(engine)
+    custody = KeyCustody(keys)
+    # As a worker would have before the API's first quote (the API itself derives nothing).
+    await top_up_custody_pool(store, custody, custody_pool, clock.now())
     ctx = ServiceContext(
         relay=relay,
         bridge=bridge,
@@ -80,7 +87,7 @@ async def fake_world(
         prices=prices,
         clock=clock,
         store=store,
-        custody=KeyCustody(keys),
+        custody=custody,
         registry=AssetRegistry(SAMPLE_ASSETS),
         fee_cache=ProtocolFeeCache(verifier, clock, timedelta(seconds=30)),
         policy=policy or QuotePolicy(),

@@ -37,7 +37,10 @@ async def test_dry_quote_is_signed_and_allocates_nothing(
     assert verify_quote_signature(body, world.keys.manager_public_key)
     assert _is_uuid(body["correlationId"])
     async with world.store.transaction() as tx:
-        assert await tx.reserve_custody_index() == 1  # no custody index was used by the quote
+        free = await tx.free_custody_accounts()
+    await client.post("/v0/quote", json=quote_request(dry=True))
+    async with world.store.transaction() as tx:
+        assert await tx.free_custody_accounts() == free  # no custody account was taken
 
 
 async def test_non_dry_quote_then_status_returns_it_verbatim(

@@ -64,6 +64,12 @@ def serve(tmp_path: Path, **env: str) -> Iterator[int]:
     cli = [sys.executable, "-m", "oneclick.cli"]
     subprocess.run([*cli, "keys", "init", "--data-dir", str(data_dir)], check=True,
                    capture_output=True, timeout=60)  # fmt: skip
+    subprocess.run(
+        [*cli, "db", "upgrade", "--data-dir", str(data_dir)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip  (the API does not migrate)
     port = free_port()
     unreachable = "http://127.0.0.1:9"
     environment = {

@@ -27,7 +27,7 @@ SWAPS = 100
 async def test_two_workers_share_the_swaps_without_overlap(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    kit = await make_kit(tmp_path, database_url=postgres_url)
+    kit = await make_kit(tmp_path, database_url=postgres_url, custody_pool=SWAPS)
     second = make_engine(postgres_url)
     log = StepLog()
     workers = []

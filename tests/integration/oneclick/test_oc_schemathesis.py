@@ -1,5 +1,6 @@
 """schemathesis against the running app (uvicorn on loopback, fakes wired in): no 5xx and no
-response outside the served schema, on every endpoint, with a bounded number of examples."""
+response outside the served schema, on every endpoint, with a bounded number of examples; on
+SQLite and on PostgreSQL (which refuses what overflows a bounded column, where SQLite stores it)."""
 
 import asyncio
 import socket
@@ -32,10 +33,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _app(directory: Path) -> FastAPI:
+def _app(database_url: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        world = await fake_world(sqlite_url(directory))
+        world = await fake_world(database_url)
         app.state.ctx = world.ctx
         yield
         await world.aclose()
@@ -43,13 +44,16 @@ def _app(directory: Path) -> FastAPI:
     return create_app(None, lifespan=lifespan)
 
 
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def base_url(request: pytest.FixtureRequest) -> Iterator[str]:
     port = _free_port()
     with tempfile.TemporaryDirectory() as directory:
-        config = uvicorn.Config(
-            _app(Path(directory)), host="127.0.0.1", port=port, log_level="warning"
+        url = (
+            sqlite_url(Path(directory))
+            if request.param == "sqlite"
+            else str(request.getfixturevalue("postgres_url"))
         )
+        config = uvicorn.Config(_app(url), host="127.0.0.1", port=port, log_level="warning")
         server = uvicorn.Server(config)
         thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
         thread.start()
@@ -65,7 +69,7 @@ def base_url() -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def api_schema(base_url: str) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_url(f"{base_url}/openapi.json")
 

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from oneclick.domain.errors import PermanentError
+from oneclick.domain.errors import Conflict, PermanentError
 from oneclick.domain.records import (
     CustodyAccount,
     DepositTx,
@@ -137,7 +137,7 @@ async def test_deposits_status_versions_and_intents(store: SqlStore) -> None:
         assert not await tx.record_deposit_tx(DepositTx(swap.id, "tx1", None, None, NOW))
         assert await tx.deposit_txs(swap.id) == ["tx1"]
         await tx.set_status(swap.id, SwapStatus.KNOWN_DEPOSIT_TX, expected_version=0, now=NOW)
-        with pytest.raises(PermanentError, match="version"):
+        with pytest.raises(Conflict, match="version"):
             await tx.set_status(swap.id, SwapStatus.PROCESSING, expected_version=0, now=NOW)
     async with store.transaction() as tx:
         record = await tx.swap_by_deposit("addr", None)

@@ -167,12 +167,17 @@ class Kit:
 
 
 async def make_kit(
-    tmp_path: Path, *, database_url: str | None = None, engine: EnginePolicy = TEST_POLICY
+    tmp_path: Path,
+    *,
+    database_url: str | None = None,
+    engine: EnginePolicy = TEST_POLICY,
+    custody_pool: int = 16,
 ) -> Kit:
     world = await fake_world(
         database_url or sqlite_url(tmp_path),
         policy=QuotePolicy(inactive_grace=timedelta(hours=24)),
         engine_policy=engine,
+        custody_pool=custody_pool,
     )
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app()), base_url="http://oc")
     kit = Kit(world, client, None, StepLog(), CountingMetrics())  # type: ignore[arg-type]

@@ -87,7 +87,7 @@ def test_bad_settings_are_configuration_errors(
         load_settings(data_dir=tmp_path)
     monkeypatch.delenv("ONECLICK_QUOTES__PLATFORM_FEE_BPS")
     monkeypatch.setenv("ONECLICK_KEYS__MASTER_SECRET", "00" * 32)
-    with pytest.raises(ConfigurationError, match="need all of"):
+    with pytest.raises(ConfigurationError, match="need manager_key and jwt_secret"):
         load_settings(data_dir=tmp_path)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from oneclick.domain.assets import Asset, AssetRegistry
-from oneclick.domain.errors import PermanentError
+from oneclick.domain.errors import ConfigurationError, PermanentError
 from oneclick.services.context import EnginePolicy, QuotePolicy, ServiceContext
 from oneclick.services.ports import (
     Bridge,
@@ -36,6 +36,11 @@ class EngineContext:
     def of(
         cls, ctx: ServiceContext, store: EngineStore, *, owner: str, metrics: EngineMetrics
     ) -> EngineContext:
+        if not isinstance(ctx.custody, Custody):
+            raise ConfigurationError(
+                "the worker derives custody accounts: it needs the master secret "
+                "(the key file, or ONECLICK_KEYS__MASTER_SECRET)"
+            )
         return cls(
             relay=ctx.relay,
             bridge=ctx.bridge,

@@ -1,7 +1,7 @@
 """Push: the append-only swap transition log, partner webhooks and their durable outbox.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from oneclick.store.types import UtcDateTime
 
 revision = "0005"
-down_revision = "0003"  # was "0002" on the branch; re-chained onto main's 0003 at the merge
+down_revision = "0004"  # "0002" on the branch at first; re-chained onto main's 0004 at the merge
 branch_labels = None
 depends_on = None
 
