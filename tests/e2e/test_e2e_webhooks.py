@@ -24,7 +24,6 @@ from test_e2e_crash import service as crash_service  # noqa: F401 (its API + wor
 
 from oneclick.client import OneClickClient
 from oneclick.domain.webhooks import verify_signature
-from oneclick.store.database import SQLITE_FILE
 
 pytestmark = [pytest.mark.devnet, pytest.mark.slow, pytest.mark.timeout(400)]
 
@@ -106,7 +105,7 @@ async def test_webhooks_survive_a_worker_kill_mid_delivery(
     devnet = Devnet(running_stack.devnet, running_stack.data_dir / "devnet")
     api = OneClickClient(service.api_url, jwt=token, manager_public_key=service.manager_public_key,
                          timeout=60.0)  # fmt: skip
-    db = Db(service.data_dir / SQLITE_FILE)
+    db = Db(service.database_url)
     try:
         parties = Parties(
             await devnet.address(route.destination, "hook-recipient"),
@@ -119,7 +118,8 @@ async def test_webhooks_survive_a_worker_kill_mid_delivery(
         # The worker posts PENDING_DEPOSIT; the receiver holds it; the worker dies mid-POST.
         arrived = await asyncio.to_thread(receiver.first_arrived.wait, 60)
         assert arrived, service.log_tail("worker")
-        service.kill_worker("posting the first webhook")
+        for slot in range(len(service.running)):  # whichever worker is posting it
+            service.kill_worker("posting the first webhook", slot)
         receiver.release.set()
         await deposit(devnet, swap, route.amount)
         give_up = time.monotonic() + FINISH_TIMEOUT_S
