@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: help install venv npm postgres lint format typecheck imports unit test run bench clean
+.PHONY: help install venv npm postgres chromium lint format typecheck imports unit test run bench clean
 
 help:
 	@echo "make run   - start the whole stack (devnet, 1Click API on :8080, worker) in ./.oneclick"
@@ -42,6 +42,10 @@ npm: $(NPM_STAMP)
 postgres:
 	@bash scripts/ensure-postgres >/dev/null
 
+# The /track page test drives headless Chromium; installs Debian's chromium with apt-get if missing.
+chromium:
+	@bash scripts/ensure-chromium >/dev/null
+
 install: venv npm postgres
 
 # --- checking -----------------------------------------------------------------------------------
@@ -65,9 +69,10 @@ imports: venv
 
 # ONECLICK_PG_BIN tells tests/conftest.py where the PostgreSQL binaries are (the same directory
 # scripts/ensure-postgres found or installed), so `make test` and the fixture always agree.
-unit: venv npm postgres
+unit: venv npm postgres chromium
 	@echo "==> pytest"
-	@pg_bin="$$(bash scripts/ensure-postgres)" && ONECLICK_PG_BIN="$$pg_bin" $(BIN)/pytest
+	@pg_bin="$$(bash scripts/ensure-postgres)" && chromium_bin="$$(bash scripts/ensure-chromium)" && \
+		ONECLICK_PG_BIN="$$pg_bin" ONECLICK_CHROMIUM="$$chromium_bin" $(BIN)/pytest
 
 test: install lint typecheck imports unit
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from nearintents.rpc import HttpNearRpc, HttpPoaBridge, HttpSolverRelay, RpcError, VerifierViews
 from oneclick.adapters.coingecko import CoinGeckoPrices
 from oneclick.adapters.prometheus import CountingPeer, PrometheusMetrics
+from oneclick.adapters.webhooks import HttpWebhookSender
 from oneclick.api.app import create_app
 from oneclick.api.limits import EdgeLimits, RateLimits, RatePolicy
 from oneclick.config import Settings
@@ -32,11 +33,13 @@ from oneclick.services.context import DEFAULT_EXPLORERS, EnginePolicy, QuotePoli
 from oneclick.services.engine import EngineContext
 from oneclick.services.fees import ProtocolFeeCache
 from oneclick.services.ports import Bridge, EngineMetrics, QuoteSigner
+from oneclick.services.webhooks import DeliveryPolicy
 from oneclick.store.claims import SqlClaims
 from oneclick.store.database import default_url, make_engine, require_current_schema
 from oneclick.store.sql import SqlStore
 from oneclick.workers.reconciler import Reconciler, ReconcilerOptions
 from oneclick.workers.runner import Worker, WorkerOptions, new_owner
+from oneclick.workers.webhooks import WebhookDispatcher
 
 logger = logging.getLogger(__name__)
 
@@ -292,6 +295,29 @@ def build_worker(ctx: ServiceContext, settings: Settings, metrics: EngineMetrics
         raise ConfigurationError("the worker needs the SQL store")
     engine_ctx = EngineContext.of(ctx, store, owner=new_owner(), metrics=metrics)
     return Worker(engine_ctx, SqlClaims(store.engine), worker_options(settings))
+
+
+@asynccontextmanager
+async def webhook_dispatcher(
+    ctx: ServiceContext, settings: Settings
+) -> AsyncIterator[WebhookDispatcher]:
+    """The partners' webhook outbox drained over HTTP (run beside the worker); signing secrets
+    are derived from the install's JWT secret (see ``oneclick.domain.webhooks``). Events are
+    leased like swaps (``[worker] lease_s``): a dead worker's events go out again after it; a
+    POST gives up before its lease ends."""
+    store = ctx.store
+    if not isinstance(store, SqlStore):
+        raise ConfigurationError("webhook delivery needs the SQL store")
+    lease_s = settings.worker.lease_s
+    sender = HttpWebhookSender(timeout_s=min(10.0, lease_s * 0.8))
+    policy = DeliveryPolicy(lease=timedelta(seconds=lease_s))
+    try:
+        yield WebhookDispatcher(
+            store, sender, install_key=ctx.jwt_secret, clock=ctx.clock, policy=policy,
+            idle_s=settings.worker.idle_s,
+        )  # fmt: skip
+    finally:
+        await sender.aclose()
 
 
 async def check_schema(settings: Settings) -> None:

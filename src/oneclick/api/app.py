@@ -17,7 +17,10 @@ from oneclick.api.hot import HotReads
 from oneclick.api.limits import BodyLimitMiddleware, EdgeLimits, RateLimitMiddleware
 from oneclick.api.profiles.middleware import CompatMiddleware
 from oneclick.api.routes import router
+from oneclick.api.stream import router as stream_router
+from oneclick.api.track import router as track_router
 from oneclick.services.context import ServiceContext
+from oneclick.services.stream import StreamPolicy
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -65,10 +68,12 @@ def create_app(
     lifespan: Lifespan | None = None,
     metrics: MetricsExporter | None = None,
     limits: EdgeLimits | None = None,
+    stream: StreamPolicy | None = None,
 ) -> FastAPI:
     """The app over ``ctx``; with ``ctx=None`` the ``lifespan`` must set ``app.state.ctx``.
     With ``metrics``, ``GET /metrics`` serves them in the Prometheus text format. ``limits``:
-    the body size (64 KiB by default) and the rate limits (none by default)."""
+    the body size (64 KiB by default) and the rate limits (none by default); ``stream`` paces
+    ``/v0/status/stream`` (defaults: :class:`StreamPolicy`)."""
     edge = limits or EdgeLimits()
     app = FastAPI(
         title=TITLE,
@@ -79,6 +84,7 @@ def create_app(
     )
     if ctx is not None:
         app.state.ctx = ctx
+    app.state.stream_policy = stream or StreamPolicy()
     # Outermost last: correlation id, profile, body size, rates, then the hot reads and the
     # routes. The limits' 413 and 429 thus carry a correlation id and are rendered in the
     # caller's profile, and the hot reads (api/hot.py) are rate-limited like every route.
@@ -90,6 +96,8 @@ def create_app(
     app.add_middleware(CorrelationMiddleware)
     errors.install(app)
     app.include_router(router)
+    app.include_router(stream_router)
+    app.include_router(track_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/docs/v0/openapi.yaml", include_in_schema=False)

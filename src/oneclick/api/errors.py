@@ -1,5 +1,6 @@
 """Every failure becomes ``{"message": …, "correlationId": …}`` with the documented status:
-``RequestError`` → its 4xx, FastAPI's request-validation errors → 400 (never 422),
+``RequestError`` → its 4xx plus its ``code`` and parameters (stripped by the strict profiles),
+FastAPI's request-validation errors → 400 ``INVALID_REQUEST`` (never 422),
 ``TemporaryError`` → 503, ``PermanentError`` → 502, anything else → 500 (logged)."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oneclick.api.correlation import current_correlation_id
 from oneclick.domain.errors import (
+    ErrorCode,
     OneClickError,
     PermanentError,
     RequestError,
@@ -23,10 +25,17 @@ from oneclick.domain.errors import (
 logger = logging.getLogger(__name__)
 
 
-def error_response(status: int, message: str) -> JSONResponse:
-    return JSONResponse(
-        {"message": message, "correlationId": current_correlation_id()}, status_code=status
-    )
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: ErrorCode | None = None,
+    params: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, str] = {"message": message, "correlationId": current_correlation_id()}
+    if code is not None:
+        body = {**(params or {}), **body, "code": code.value}
+    return JSONResponse(body, status_code=status)
 
 
 def validation_message(errors: list[dict[str, Any]] | Any) -> str:
@@ -49,13 +58,14 @@ def validation_message(errors: list[dict[str, Any]] | Any) -> str:
 
 async def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return error_response(400, validation_message(list(exc.errors())))
+    message = validation_message(list(exc.errors()))
+    return error_response(400, message, code=ErrorCode.INVALID_REQUEST)
 
 
 async def _oneclick(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OneClickError)
     if isinstance(exc, RequestError):
-        return error_response(exc.status_code, exc.message)
+        return error_response(exc.status_code, exc.message, code=exc.code, params=exc.params)
     if isinstance(exc, TemporaryError):
         logger.warning("temporary failure: %s", exc.message, extra={"action": "api"})
         return error_response(503, exc.message)

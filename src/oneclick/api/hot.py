@@ -111,7 +111,7 @@ class HotReads:
                 ctx, query["depositAddress"], query.get("depositMemo")
             )
         except RequestError as exc:  # e.g. 404: the errors' own rendering, without a re-read
-            return error_response(exc.status_code, exc.message)
+            return error_response(exc.status_code, exc.message, code=exc.code, params=exc.params)
         except Exception:  # the route answers it, as it answers any other request
             return None
         return _Answer(status_body(report))

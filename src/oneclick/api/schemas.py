@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from oneclick.domain.engine import RefundReason
 from oneclick.domain.quotes import SwapType
 from oneclick.domain.requests import DepositMode, DepositType, RecipientType, RefundType
 from oneclick.domain.swaps import SwapStatus
@@ -205,7 +206,7 @@ class SwapDetails(_Wire):
     refundedAmount: str | None = None
     refundedAmountFormatted: str | None = None
     refundedAmountUsd: str | None = None
-    refundReason: str | None = None
+    refundReason: RefundReason | None = None  # a closed set (README, "Refund reasons")
     depositedAmount: str | None = None
     depositedAmountFormatted: str | None = None
     depositedAmountUsd: str | None = None

@@ -39,6 +39,7 @@ from oneclick.client import (
     Token,
     TransportError,
     WaitTimeout,
+    core,
     deadline_in,
 )
 from oneclick.client.demo import DemoError, DemoResult, plan_demo, run_demo
@@ -266,9 +267,14 @@ def status(
     with _client_errors(api or "the API"):
         url = api_url(_data_dir(data_dir), api)
         with OneClickSyncClient(url, jwt=jwt, timeout=timeout) as client:
+            tracking = f"track: {core.track_url(url, deposit_address, memo)}"
             if not watch:
                 show(client.status(deposit_address, memo))
+                if not as_json:
+                    console.print(tracking, highlight=False, soft_wrap=True)
                 return
+            if not as_json:
+                console.print(tracking, highlight=False, soft_wrap=True)
             final = client.wait_for_status(
                 deposit_address, memo, timeout=wait, poll_interval=interval, on_change=show
             )

@@ -24,6 +24,7 @@ from oneclick.bootstrap import (
     engine_policy_from_settings,
     load_api_keys,
     runtime,
+    webhook_dispatcher,
 )
 from oneclick.cli import client_commands
 from oneclick.cli.devnet import devnet_app
@@ -34,6 +35,7 @@ from oneclick.domain.engine import EngineSwap
 from oneclick.domain.errors import ConfigurationError, RequestError
 from oneclick.domain.reconcile import Holding
 from oneclick.services import partners as partner_service
+from oneclick.services import webhooks as webhook_service
 from oneclick.services.engine import admin
 from oneclick.services.reconcile import held_balances
 from oneclick.store.database import make_engine, upgrade
@@ -125,23 +127,95 @@ def partners_add(
     data_dir: DataDir = None,
     config: ConfigFile = None,
     days: Annotated[int, typer.Option(help="Token validity in days (0: no expiry).")] = 365,
+    webhook_url: Annotated[
+        str | None, typer.Option("--webhook-url", help="POST signed status events here.")
+    ] = None,
 ) -> None:
-    """Register a partner and print its JWT (shown once; only its validity is stored)."""
+    """Register a partner and print its JWT (shown once; only its validity is stored) and, with
+    --webhook-url, its webhook signing secret."""
     settings = _settings(data_dir, config)
     secret = _run(lambda: load_api_keys(settings)).jwt_secret
     now = SystemClock().now()
     ttl = timedelta(days=days) if days > 0 else None
-    _, token = _run(
+    if webhook_url is not None:
+        _run(lambda: webhook_service.check_webhook_url(webhook_url))
+
+    async def add(store: SqlStore) -> tuple[str, str | None]:
+        _, token = await partner_service.add_partner(store, name, secret=secret, now=now, ttl=ttl)
+        if webhook_url is None:
+            return token, None
+        signing = await webhook_service.set_webhook(store, name, webhook_url, install_key=secret)
+        return token, signing
+
+    token, signing = _run(lambda: asyncio.run(_with_store(settings, add)))
+    typer.echo(token)
+    if signing is not None:
+        typer.echo(f"webhook secret: {signing}")
+
+
+@partners_app.command("webhook")
+def partners_webhook(
+    name: str,
+    url: Annotated[str | None, typer.Argument(help="Where to POST signed events.")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Stop sending webhooks.")] = False,
+    rotate: Annotated[
+        bool, typer.Option("--rotate-secret", help="Derive a new signing secret.")
+    ] = False,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Set (and print the signing secret of) or remove a partner's webhook URL."""
+    if (url is None) == (not remove):
+        _fail("give either a URL or --remove", 1)
+    settings = _settings(data_dir, config)
+    key = _run(lambda: load_api_keys(settings)).jwt_secret
+    signing = _run(
         lambda: asyncio.run(
             _with_store(
                 settings,
-                lambda store: partner_service.add_partner(
-                    store, name, secret=secret, now=now, ttl=ttl
+                lambda store: webhook_service.set_webhook(
+                    store, name, None if remove else url, install_key=key, rotate=rotate
                 ),
             )
         )
     )
-    typer.echo(token)
+    if signing is None:
+        typer.echo(f"webhooks of {name} removed (pending events dropped)")
+    else:
+        typer.echo(f"webhook secret: {signing}")
+
+
+@partners_app.command("deliveries")
+def partners_deliveries(
+    name: str,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    limit: Annotated[int, typer.Option(help="How many of the latest events.")] = 20,
+    as_json: AsJson = False,
+) -> None:
+    """The latest webhook events of a partner and their delivery attempts."""
+    settings = _settings(data_dir, config)
+    found = _run(
+        lambda: asyncio.run(
+            _with_store(
+                settings, lambda store: webhook_service.partner_deliveries(store, name, limit)
+            )
+        )
+    )
+    rows = [
+        {"eventId": d.event_id, "state": d.state.value, "attempts": d.attempts,
+         "createdAt": _iso(d.created_at), "lastAttemptAt": _iso(d.last_attempt_at),
+         "nextAttemptAt": _iso(d.next_attempt_at), "lastResult": d.last_result}
+        for d in found
+    ]  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        typer.echo(
+            f"{row['eventId']}\t{row['state']}\t{row['attempts']} attempt(s)\t"
+            f"{row['lastResult'] or '-'}\tnext {row['nextAttemptAt'] or '-'}"
+        )
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -265,17 +339,19 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        async with runtime(settings, metrics) as ctx:
+        async with runtime(settings, metrics) as ctx, webhook_dispatcher(ctx, settings) as hooks:
             worker = build_worker(ctx, settings, metrics)
-            if not settings.reconcile.enabled:
-                await worker.run(stop)
-                return
-            reconciling = asyncio.create_task(build_reconciler(ctx, settings, metrics).run(stop))
+            # Beside the engine, not in a TaskGroup: the worker's own errors (a second SQLite
+            # worker: ConfigurationError, exit 2) must surface as they are.
+            loops = [asyncio.create_task(hooks.run(stop))]
+            if settings.reconcile.enabled:
+                reconciler = build_reconciler(ctx, settings, metrics)
+                loops.append(asyncio.create_task(reconciler.run(stop)))
             try:
                 await worker.run(stop)
             finally:
                 stop.set()  # also when the worker refuses to start (the SQLite lock is held)
-                await reconciling
+                await asyncio.gather(*loops)
 
     _run(lambda: asyncio.run(work()))
 

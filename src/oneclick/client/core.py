@@ -46,6 +46,14 @@ def headers(jwt: str | None) -> dict[str, str]:
     return out
 
 
+def track_url(base_url: str, deposit_address: str, memo: str | None = None) -> str:
+    """The service's tracking page for a swap (``GET /track/{depositAddress}``)."""
+    from urllib.parse import quote, urlencode
+
+    url = f"{base_url.rstrip('/')}/track/{quote(deposit_address, safe='')}"
+    return f"{url}?{urlencode({'depositMemo': memo})}" if memo else url
+
+
 def status_call(deposit_address: str, memo: str | None) -> Call:
     params = {"depositAddress": deposit_address}
     if memo:

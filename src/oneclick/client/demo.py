@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from oneclick.client import core
 from oneclick.client.client import OneClickClient
 from oneclick.client.errors import OneClickClientError
 from oneclick.client.models import (
@@ -135,6 +136,7 @@ async def run_demo(
     if deposit is None:
         raise DemoError("the non-dry quote has no deposit address")
     memo = quote.quote.deposit_memo
+    observer.step(f"track it live: {core.track_url(api.base_url, deposit, memo)}")
     before = await control.balance(plan.destination.chain, plan.recipient, plan.destination.symbol)
     amount_in = int(quote.quote.amount_in)
     tx_hash = await control.send(

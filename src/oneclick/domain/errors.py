@@ -13,10 +13,24 @@
      └── ConfigurationError   the operator, at startup: bad settings or key file (exit code 2)
 
 Adapters translate library exceptions into these at the boundary (``raise ... from exc``).
-Messages of ``RequestError`` are shown to API callers, so they never contain secrets.
+Messages of ``RequestError`` are shown to API callers, so they never contain secrets. In the
+``full`` profile a ``RequestError`` also carries a machine-readable :class:`ErrorCode` and, where
+it has them, parameters (e.g. ``minAmountIn``) so integrators need not parse the message.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """The closed set of ``code`` values of a 4xx body (README, "Error codes")."""
+
+    INVALID_REQUEST = "INVALID_REQUEST"  # a malformed or inconsistent field (see ``message``)
+    AMOUNT_TOO_LOW = "AMOUNT_TOO_LOW"  # below a minimum; ``minAmountIn`` when one is known
+    NO_QUOTE = "NO_QUOTE"  # no solver offered a usable quote right now; retrying may help
+    NOT_FOUND = "NOT_FOUND"  # unknown deposit address (or memo)
+    UNAUTHORIZED = "UNAUTHORIZED"  # an invalid, expired or revoked partner token
 
 
 class OneClickError(Exception):
@@ -28,17 +42,28 @@ class OneClickError(Exception):
 
 
 class RequestError(OneClickError):
-    """The request is invalid; the caller must change it (HTTP 400)."""
+    """The request is invalid; the caller must change it (HTTP 400). ``params`` are wire-named
+    values that explain the code (amounts as base-unit strings)."""
 
     status_code = 400
+    default_code = ErrorCode.INVALID_REQUEST
+
+    def __init__(
+        self, message: str, *, code: ErrorCode | None = None, params: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code or self.default_code
+        self.params = dict(params or {})
 
 
 class NotFound(RequestError):  # noqa: N818 (reads as the HTTP status it maps to)
     status_code = 404
+    default_code = ErrorCode.NOT_FOUND
 
 
 class Unauthorized(RequestError):  # noqa: N818
     status_code = 401
+    default_code = ErrorCode.UNAUTHORIZED
 
 
 class TooMany(RequestError):  # noqa: N818
@@ -49,6 +74,8 @@ class TooMany(RequestError):  # noqa: N818
 
 class NoQuote(RequestError):  # noqa: N818
     """No solver answered with a quote that matches the request."""
+
+    default_code = ErrorCode.NO_QUOTE
 
 
 class TemporaryError(OneClickError):

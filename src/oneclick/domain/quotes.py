@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from oneclick.domain.amounts import BPS, mul_div_ceil, mul_div_floor
-from oneclick.domain.errors import RequestError
+from oneclick.domain.errors import ErrorCode, RequestError
 
 MAX_SLIPPAGE_BPS = BPS
 MAX_APP_FEE_BPS = 500
@@ -130,7 +130,7 @@ def _check_fees(fees: Fees) -> None:
 
 
 def _too_small() -> RequestError:
-    return RequestError("amount is too small to cover the fees")
+    return RequestError("amount is too small to cover the fees", code=ErrorCode.AMOUNT_TOO_LOW)
 
 
 def check_payout_withdrawable(amounts: QuoteAmounts, min_withdrawal: int) -> None:
@@ -140,7 +140,9 @@ def check_payout_withdrawable(amounts: QuoteAmounts, min_withdrawal: int) -> Non
     if amounts.min_amount_out + amounts.withdraw_fee < min_withdrawal:
         raise RequestError(
             "amount is too small: the output would be below the destination chain's minimum "
-            f"withdrawal of {min_withdrawal} base units"
+            f"withdrawal of {min_withdrawal} base units",
+            code=ErrorCode.AMOUNT_TOO_LOW,
+            params={"minWithdrawal": str(min_withdrawal)},
         )
 
 

@@ -17,7 +17,7 @@ from oneclick.domain.addresses import (
 )
 from oneclick.domain.amounts import parse_amount
 from oneclick.domain.assets import Asset, AssetRegistry
-from oneclick.domain.errors import RequestError
+from oneclick.domain.errors import ErrorCode, RequestError
 from oneclick.domain.quotes import MAX_APP_FEE_BPS, MAX_SLIPPAGE_BPS, InputFee, SwapType
 from oneclick.domain.timestamps import parse_timestamp
 
@@ -214,7 +214,11 @@ def validate_quote_request(
         and swap_type is not SwapType.EXACT_OUTPUT
         and amount < origin.min_deposit_amount
     ):
-        raise RequestError(f"amount is below the minimum deposit of {origin.min_deposit_amount}")
+        raise RequestError(
+            f"amount is below the minimum deposit of {origin.min_deposit_amount}",
+            code=ErrorCode.AMOUNT_TOO_LOW,
+            params={"minAmountIn": str(origin.min_deposit_amount)},
+        )
 
     return QuoteSpec(
         dry=raw.dry,

@@ -44,6 +44,7 @@ from oneclick.domain.records import (
     Partner,
 )
 from oneclick.domain.swaps import SwapRecord, SwapStatus
+from oneclick.domain.transitions import Transition
 
 
 class Clock(Protocol):
@@ -266,6 +267,10 @@ class StoreSession(Protocol):
     async def legs(self, swap_id: str) -> list[Leg]: ...
 
     async def deposits(self, swap_id: str) -> list[DepositRecord]: ...
+
+    async def transitions(self, swap_id: str, *, after_seq: int = 0) -> list[Transition]:
+        """The swap's transition log after ``after_seq``, in order (append-only)."""
+        ...
 
     async def swap_snapshot(self, address: str, memo: str | None) -> SwapSnapshot | None:
         """The swap behind ``address`` (+ ``memo``) with its legs and deposits, in as few

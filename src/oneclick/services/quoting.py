@@ -20,6 +20,7 @@ from oneclick.domain.documents import (
     request_echo,
 )
 from oneclick.domain.errors import (
+    ErrorCode,
     NoQuote,
     PermanentError,
     RequestError,
@@ -71,6 +72,32 @@ def _fees(ctx: ServiceContext, spec: QuoteSpec, partner: Partner | None) -> Fees
     return Fees(tuple(input_fees), withdraw_fee)
 
 
+def _least_amount_in(spec: QuoteSpec, fees: Fees, solver_minimum: int) -> int | None:
+    """The smallest request ``amount`` whose solver ask reaches ``solver_minimum`` (the relay's
+    minimum is net of our fees; the user's amount is gross). Searched, not inverted, so it
+    agrees with :func:`solver_ask`'s rounding exactly; ``None`` for EXACT_OUTPUT (the relay's
+    minimum is then on the output side)."""
+    if spec.swap_type is SwapType.EXACT_OUTPUT:
+        return None
+
+    def reaches(amount: int) -> bool:
+        try:
+            ask = solver_ask(spec.swap_type, amount, fees)
+        except RequestError:
+            return False
+        return (ask.exact_amount_in or 0) >= solver_minimum
+
+    low, high = spec.amount, max(spec.amount, solver_minimum) * 2
+    while not reaches(high):
+        if high > 2**128:  # beyond any u128 amount: no minimum to state
+            return None
+        low, high = high, high * 2
+    while high - low > 1:  # invariant: not reaches(low), reaches(high)
+        middle = (low + high) // 2
+        low, high = (low, middle) if reaches(middle) else (middle, high)
+    return high
+
+
 async def _best_offer(ctx: ServiceContext, spec: QuoteSpec, fees: Fees) -> Quote:
     ask = solver_ask(spec.swap_type, spec.amount, fees)
     request = QuoteRequest(
@@ -94,7 +121,13 @@ async def _best_offer(ctx: ServiceContext, spec: QuoteSpec, fees: Fees) -> Quote
     if not offers:
         minimums = [a.min_amount for a in answers if isinstance(a, QuoteFailure)]
         if minimums:
-            raise NoQuote("amount is too low for the available solvers")
+            least = _least_amount_in(spec, fees, min(minimums))
+            raise NoQuote(
+                "amount is too low for the available solvers"
+                + (f" (at least {least} base units)" if least else ""),
+                code=ErrorCode.AMOUNT_TOO_LOW,
+                params={"minAmountIn": str(least)} if least else None,
+            )
         raise NoQuote("no quote is available for this swap right now")
     return max(offers, key=lambda q: offer_rank(spec.swap_type, q.amount_in, q.amount_out))
 

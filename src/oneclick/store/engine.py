@@ -22,9 +22,11 @@ from oneclick.domain.engine import (
 from oneclick.domain.quotes import SwapType
 from oneclick.domain.records import IntentKind, IntentRecord, IntentState
 from oneclick.domain.swaps import TERMINAL, SwapStatus
+from oneclick.domain.transitions import ENGINE_REASONS, REASON_OPERATOR
 from oneclick.services.ports import LeaseLost
 from oneclick.store.leases import lease_now
 from oneclick.store.tables import deposits, intents, swaps
+from oneclick.store.transitions import append_transition, locked_swap_state
 
 
 def dialect_insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -169,6 +171,7 @@ class EngineQueries:
         refund_reason: RefundReason | None = None,
     ) -> None:
         values: dict[str, Any] = {"updated_at": now}
+        before = await locked_swap_state(self._conn, swap_id) if status is not None else None
         if status is not None:
             values.update(status=status.value, version=swaps.c.version + 1)
         if phase is not None:
@@ -178,6 +181,13 @@ class EngineQueries:
         if refund_reason is not None:
             values["refund_reason"] = refund_reason.value
         await self._conn.execute(update(swaps).where(swaps.c.id == swap_id).values(**values))
+        if status is not None and before is not None and before.status != status.value:
+            kept = refund_reason.value if refund_reason else before.refund_reason
+            reason = kept if status is SwapStatus.REFUNDED else ENGINE_REASONS.get(status)
+            await append_transition(
+                self._conn, swap_id, from_status=SwapStatus(before.status), to_status=status,
+                at=now, reason=reason,
+            )  # fmt: skip
 
     async def wake(self, swap_id: str, now: datetime) -> None:
         await self._conn.execute(
@@ -309,6 +319,7 @@ class EngineQueries:
         }
         if refund_reason is not None:
             values["refund_reason"] = refund_reason.value
+        before = await locked_swap_state(self._conn, swap_id)
         result = await self._conn.execute(
             update(swaps)
             .where(
@@ -320,4 +331,11 @@ class EngineQueries:
             )
             .values(**values)
         )
-        return bool(result.rowcount == 1)
+        reopened = bool(result.rowcount == 1)
+        if reopened and before is not None and before.status != status.value:
+            reason = REASON_OPERATOR + (f": {refund_reason.value}" if refund_reason else "")
+            await append_transition(
+                self._conn, swap_id, from_status=SwapStatus(before.status), to_status=status,
+                at=now, reason=reason,
+            )  # fmt: skip
+        return reopened

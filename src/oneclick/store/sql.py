@@ -23,6 +23,7 @@ from oneclick.domain.records import (
     Partner,
 )
 from oneclick.domain.swaps import SwapRecord, SwapStatus
+from oneclick.domain.transitions import REASON_DEPOSIT_SUBMITTED, REASON_QUOTED
 from oneclick.services.ports import SwapSnapshot
 from oneclick.store.engine import (
     EngineQueries,
@@ -34,6 +35,8 @@ from oneclick.store.reads import SNAPSHOT_DEPOSIT as _SNAPSHOT_DEPOSIT
 from oneclick.store.reads import SqliteReader
 from oneclick.store.reconcile import ReconcileQueries
 from oneclick.store.tables import custody_accounts, deposits, intents, partners, swaps
+from oneclick.store.transitions import TransitionQueries, append_transition, locked_swap_state
+from oneclick.store.webhooks import WebhookQueries
 
 
 def _swap(row: Row[tuple[object, ...]]) -> SwapRecord:
@@ -59,7 +62,7 @@ def _partner(row: Row[tuple[object, ...]]) -> Partner:
     return Partner(m["id"], m["name"], m["created_at"], m["expires_at"], m["revoked_at"])
 
 
-class SqlSession(EngineQueries, ReconcileQueries):
+class SqlSession(EngineQueries, ReconcileQueries, TransitionQueries, WebhookQueries):
     """One transaction's worth of repository operations (the ``StoreSession`` and
     ``EngineSession`` ports)."""
 
@@ -163,6 +166,10 @@ class SqlSession(EngineQueries, ReconcileQueries):
             raise PermanentError(
                 f"deposit address {swap.deposit_address} is already used by another swap"
             ) from exc
+        await append_transition(
+            self._conn, swap.id, from_status=None, to_status=swap.status, at=swap.created_at,
+            reason=REASON_QUOTED,
+        )  # fmt: skip
 
     async def swap_by_deposit(self, address: str, memo: str | None) -> SwapRecord | None:
         row = (
@@ -230,13 +237,19 @@ class SqlSession(EngineQueries, ReconcileQueries):
     async def set_status(
         self, swap_id: str, status: SwapStatus, *, expected_version: int, now: datetime
     ) -> None:
+        before = await locked_swap_state(self._conn, swap_id)
         result = await self._conn.execute(
             update(swaps)
             .where(swaps.c.id == swap_id, swaps.c.version == expected_version)
             .values(status=status.value, updated_at=now, version=swaps.c.version + 1)
         )
-        if result.rowcount != 1:
+        if result.rowcount != 1 or before is None:
             raise Conflict(f"swap {swap_id} changed concurrently (version conflict)")
+        if before.status != status.value:
+            await append_transition(
+                self._conn, swap_id, from_status=SwapStatus(before.status), to_status=status,
+                at=now, reason=REASON_DEPOSIT_SUBMITTED,
+            )  # fmt: skip
 
     async def add_intent(self, intent: IntentRecord) -> None:
         await self._conn.execute(insert(intents).values(**signed_intent_row(intent)))

@@ -69,6 +69,10 @@ partners = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime),
     Column("revoked_at", UtcDateTime),
+    # Migration 0005: where this partner's webhooks go, and the non-secret salt its signing
+    # secret is derived from (with the install's jwt secret; the secret itself is never stored).
+    Column("webhook_url", String(2048)),
+    Column("webhook_salt", String(64)),
 )
 
 swaps = Table(
@@ -177,3 +181,42 @@ worker_locks = Table(
     Column("owner", String(64), nullable=False),
     Column("lease_until", UtcDateTime, nullable=False),
 )
+
+# Migration 0005: the append-only transition log (``seq`` is the swap's own 1, 2, 3...; ``id``
+# the global cursor other processes poll) and the partners' webhook outbox (one row per event,
+# written in the transaction of the transition it reports).
+swap_transitions = Table(
+    "swap_transitions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("swap_id", String(36), ForeignKey("swaps.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("from_status", String(32)),
+    Column("to_status", String(32), nullable=False),
+    Column("reason", Text),
+    UniqueConstraint("swap_id", "seq"),
+    sqlite_autoincrement=True,
+)  # fmt: skip
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("partner_id", String(36), ForeignKey("partners.id"), nullable=False),
+    Column("transition_id", BigInteger().with_variant(Integer, "sqlite"),
+           ForeignKey("swap_transitions.id"), nullable=False),
+    Column("body", Text),  # frozen at the first attempt, so every retry sends the same bytes
+    Column("state", String(16), nullable=False),  # PENDING, DELIVERED, EXPIRED, DROPPED
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_attempt_at", UtcDateTime),
+    Column("last_result", Text),
+    Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    sqlite_autoincrement=True,
+)  # fmt: skip

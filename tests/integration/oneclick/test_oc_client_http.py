@@ -130,7 +130,9 @@ def test_quote_and_status_commands(served: Served, tmp_path: Path) -> None:
     shown = _cli("status", address, "--api", served.url, "--json")
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.stdout)["status"] == "PENDING_DEPOSIT"
-    assert "PENDING_DEPOSIT" in _cli("status", address, "--api", served.url).stdout
+    plain = _cli("status", address, "--api", served.url).stdout
+    assert "PENDING_DEPOSIT" in plain
+    assert f"track: {served.url}/track/{address}" in plain  # the tracking page
 
     # the stack's API URL is found in <data-dir>/stack.json
     (tmp_path / "stack").mkdir()

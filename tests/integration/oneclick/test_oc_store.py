@@ -74,7 +74,7 @@ async def test_migrations_match_the_tables_and_are_idempotent(store: SqlStore) -
         )
         version = (await conn.execute(text("select version_num from alembic_version"))).scalar()
     assert diff == []
-    assert version == "0004"
+    assert version == "0005"
 
 
 async def test_custody_indexes_are_never_reused(store: SqlStore) -> None:
@@ -164,6 +164,87 @@ async def test_partners(store: SqlStore) -> None:
         )
         assert [p.name for p in await tx.partners()] == ["acme"]
         assert await tx.partner("missing") is None
+
+
+async def test_every_status_change_appends_to_the_transition_log(store: SqlStore) -> None:
+    from oneclick.domain.engine import Phase, RefundReason
+
+    account = await _account(store)
+    swap = _swap(account.index, account.account_id, "addr-log")
+    async with store.transaction() as tx:
+        await tx.add_swap(swap)
+        await tx.set_status(swap.id, SwapStatus.KNOWN_DEPOSIT_TX, expected_version=0, now=NOW)
+    later = NOW + timedelta(seconds=5)
+    async with store.transaction() as tx:
+        await tx.update_swap(swap.id, later, phase=Phase.SWAP)  # no status change: no entry
+        await tx.update_swap(swap.id, later, status=SwapStatus.PROCESSING)
+        await tx.update_swap(swap.id, later, status=SwapStatus.PROCESSING)  # unchanged
+        await tx.update_swap(
+            swap.id, later, status=SwapStatus.REFUNDED, refund_reason=RefundReason.DEPOSIT_TOO_LOW
+        )
+
+    async def rolled_back() -> None:
+        async with store.transaction() as tx:
+            await tx.update_swap(swap.id, later, status=SwapStatus.FAILED)
+            raise RuntimeError("the step failed after the update")
+
+    with pytest.raises(RuntimeError):
+        await rolled_back()  # the log entry goes with the status change it records
+    async with store.transaction() as tx:
+        log = await tx.transitions(swap.id)
+        tail = await tx.transitions(swap.id, after_seq=2)
+    assert [(t.seq, t.from_status, t.to_status) for t in log] == [
+        (1, None, SwapStatus.PENDING_DEPOSIT),
+        (2, SwapStatus.PENDING_DEPOSIT, SwapStatus.KNOWN_DEPOSIT_TX),
+        (3, SwapStatus.KNOWN_DEPOSIT_TX, SwapStatus.PROCESSING),
+        (4, SwapStatus.PROCESSING, SwapStatus.REFUNDED),
+    ]
+    assert [t.at for t in log] == [NOW, NOW, later, later]
+    assert log[3].reason == "DEPOSIT_TOO_LOW"
+    assert tail == log[2:]
+    assert len({t.cursor for t in log}) == 4
+
+
+async def test_the_webhook_outbox_row_commits_with_its_transition(store: SqlStore) -> None:
+    from dataclasses import replace
+
+    from oneclick.domain.webhooks import DeliveryState
+
+    partner = Partner("11111111-1111-1111-1111-111111111111", "acme", NOW, None)
+    async with store.transaction() as tx:
+        await tx.add_partner(partner)
+        await tx.set_partner_webhook(partner.id, "https://acme.example/hooks", "salt")
+    account = await _account(store)
+    swap = replace(_swap(account.index, account.account_id, "addr-hook"), partner_id=partner.id)
+    plain = await _account(store)
+    async with store.transaction() as tx:
+        await tx.add_swap(swap)
+        await tx.add_swap(_swap(plain.index, plain.account_id, "addr-plain"))  # no partner
+
+    async def rolled_back() -> None:
+        async with store.transaction() as tx:
+            await tx.set_status(swap.id, SwapStatus.KNOWN_DEPOSIT_TX, expected_version=0, now=NOW)
+            raise RuntimeError("after the status change")
+
+    with pytest.raises(RuntimeError):
+        await rolled_back()
+    async with store.transaction() as tx:
+        found = await tx.deliveries(partner.id, 10)
+        due = await tx.claim_deliveries(NOW, timedelta(seconds=60), 10)
+        again = await tx.claim_deliveries(NOW, timedelta(seconds=60), 10)  # leased
+    assert [(d.event_id, d.state) for d in found] == [(f"evt_{swap.id}_1", DeliveryState.PENDING)]
+    assert [(d.event_id, d.url, d.salt) for d in due] == [
+        (f"evt_{swap.id}_1", "https://acme.example/hooks", "salt")
+    ]
+    assert again == []
+    later = NOW + timedelta(minutes=5)
+    async with store.transaction() as tx:
+        await tx.revoke_partner(partner.id, NOW)
+        await tx.set_status(swap.id, SwapStatus.KNOWN_DEPOSIT_TX, expected_version=0, now=NOW)
+        leased_again = await tx.claim_deliveries(later, timedelta(seconds=60), 10)
+        found = await tx.deliveries(partner.id, 10)
+    assert len(found) == 1  # a revoked partner's new transitions are not queued
+    assert [(d.event_id, d.url) for d in leased_again] == [(f"evt_{swap.id}_1", None)]  # dropped
 
 
 async def test_the_status_snapshot_is_the_sessions_on_every_backend(store: SqlStore) -> None:

@@ -152,6 +152,8 @@ async def test_the_demo_swaps_and_reports_every_status(kit: Kit) -> None:
 
     assert result.succeeded, (result.final.status, result.final.swap_details)
     assert seen.verified is True
+    deposit = result.quote.quote.deposit_address
+    assert f"track it live: {api.base_url}/track/{deposit}" in seen.steps
     assert seen.statuses[0] in (SwapStatus.PENDING_DEPOSIT, SwapStatus.KNOWN_DEPOSIT_TX)
     assert seen.statuses[-1] == SwapStatus.SUCCESS
     assert SwapStatus.PROCESSING in seen.statuses
