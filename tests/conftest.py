@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import logging
 import os
 import pwd
 import shutil
@@ -254,6 +255,19 @@ def _stop_cluster(cluster: PostgresCluster) -> None:
             process.wait()
     cluster.process = None
     shutil.rmtree(cluster.base_dir, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """Give every test the root logger as it found it. Commands run in-process (typer's
+    ``CliRunner``: ``oneclick api``/``worker`` set up logging) leave a handler on the runner's
+    captured stdout, closed once the command returns; a later test's log line would then print
+    "--- Logging error ---" into that test's own captured output."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
