@@ -151,9 +151,9 @@ def _one_swap(stack: Stack, http: httpx.Client) -> dict[str, Any]:
 
 def _legs(data_dir: Path, address: str) -> dict[str, float]:
     """When each kind of leg (SWAP, WITHDRAW, ...) of the swap was signed, as epoch seconds."""
-    engine = create_engine(f"sqlite:///{data_dir / 'oneclick.db'}")
+    db = create_engine(f"sqlite:///{data_dir / 'oneclick.db'}")
     try:
-        with engine.connect() as conn:
+        with db.connect() as conn:
             rows = conn.execute(
                 select(intents.c.kind, intents.c.created_at)
                 .join(swaps, swaps.c.id == intents.c.swap_id)
@@ -161,7 +161,7 @@ def _legs(data_dir: Path, address: str) -> dict[str, float]:
                 .order_by(intents.c.created_at)
             ).all()
     finally:
-        engine.dispose()
+        db.dispose()
     signed: dict[str, float] = {}
     for kind, created_at in rows:
         when = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)

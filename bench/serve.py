@@ -164,7 +164,7 @@ async def api(args: argparse.Namespace) -> None:
     from oneclick.domain.assets import Asset, AssetRegistry
     from oneclick.services.context import EnginePolicy, QuotePolicy, ServiceContext
     from oneclick.services.fees import ProtocolFeeCache
-    from oneclick.store.database import make_engine, upgrade
+    from oneclick.store.database import connect_database, upgrade
     from oneclick.store.sql import SqlStore
     from oneclick.testing.fakes import FakeBridge
 
@@ -178,8 +178,8 @@ async def api(args: argparse.Namespace) -> None:
     )
     tally = Tally()  # every port timed, for the quotes' breakdown (bench/stages.py)
     timed_verifier = Timed(verifier, "verifier", tally)
-    engine = make_engine(f"sqlite+aiosqlite:///{Path(args.db).resolve()}")
-    await upgrade(engine)
+    db = connect_database(f"sqlite+aiosqlite:///{Path(args.db).resolve()}")
+    await upgrade(db)
     keys = KeyMaterial.generate()
     registry = AssetRegistry([
         Asset("nep141:usdc.near", "near", "USDC", 6, contract_address="usdc.near",
@@ -190,7 +190,7 @@ async def api(args: argparse.Namespace) -> None:
     ctx = ServiceContext(
         relay=Timed(relay, "relay", tally), bridge=Timed(FakeBridge(), "bridge", tally),
         verifier=timed_verifier, prices=Timed(prices, "prices", tally), clock=clock,
-        store=Timed(SqlStore(engine), "store", tally),
+        store=Timed(SqlStore(db), "store", tally),
         custody=Timed(KeyCustody(keys), "custody", tally), registry=registry,
         fee_cache=Timed(ProtocolFeeCache(timed_verifier, clock, timedelta(seconds=30)),
                         "fee_cache", tally),
@@ -208,7 +208,7 @@ async def api(args: argparse.Namespace) -> None:
     try:
         await _serve(app, args.port)
     finally:
-        for closing in (relay.aclose(), near.aclose(), prices.aclose(), engine.dispose()):
+        for closing in (relay.aclose(), near.aclose(), prices.aclose(), db.dispose()):
             await closing
 
 

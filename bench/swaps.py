@@ -84,7 +84,7 @@ async def _quotes(world: FakeWorld, n: int, concurrency: int) -> list[str]:
 
 
 async def _engine_swaps(world: FakeWorld) -> list[EngineSwap]:
-    async with world.store.engine.connect() as conn:
+    async with world.store.db.connect() as conn:
         ids = [r[0] for r in await conn.execute(select(swaps.c.id).order_by(swaps.c.created_at))]
     found = []
     async with world.store.transaction() as tx:
@@ -98,7 +98,7 @@ async def _engine_swaps(world: FakeWorld) -> list[EngineSwap]:
 async def _next_due(world: FakeWorld) -> datetime | None:
     """The earliest moment a swap is due (after its lease, when one is held), or None."""
     now = world.clock.now()
-    async with world.store.engine.connect() as conn:
+    async with world.store.db.connect() as conn:
         free = await conn.scalar(
             select(func.min(swaps.c.next_run_at)).where(
                 swaps.c.next_run_at.is_not(None),
@@ -187,7 +187,7 @@ async def run(url: str, n: int, n_workers: int, quote_concurrency: int) -> dict[
         workers = [
             Worker(
                 EngineContext.of(world.ctx, world.store, owner=f"bench-{k}", metrics=metrics),
-                SqlClaims(world.store.engine),
+                SqlClaims(world.store.db),
                 WorkerOptions(),
             )
             for k in range(n_workers)

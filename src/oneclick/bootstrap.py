@@ -35,7 +35,7 @@ from oneclick.services.fees import ProtocolFeeCache
 from oneclick.services.ports import Bridge, EngineMetrics, QuoteSigner
 from oneclick.services.webhooks import DeliveryPolicy
 from oneclick.store.claims import SqlClaims
-from oneclick.store.database import default_url, make_engine, require_current_schema
+from oneclick.store.database import connect_database, default_url, require_current_schema
 from oneclick.store.sql import SqlStore
 from oneclick.workers.reconciler import Reconciler, ReconcilerOptions
 from oneclick.workers.runner import Worker, WorkerOptions, new_owner
@@ -248,9 +248,9 @@ async def runtime(
             cache_ttl=timedelta(seconds=settings.prices.cache_s),
         )
         stack.push_async_callback(prices.aclose)
-        engine = make_engine(database_url(settings))
-        stack.push_async_callback(engine.dispose)
-        await require_current_schema(engine)  # `oneclick db upgrade` migrates, not every process
+        db = connect_database(database_url(settings))
+        stack.push_async_callback(db.dispose)
+        await require_current_schema(db)  # `oneclick db upgrade` migrates, not every process
         registry = registry_from_settings(settings)
         if settings.bridge.sync_tokens:
             await sync_registry(registry, bridge, settings)
@@ -260,7 +260,7 @@ async def runtime(
             verifier=verifier,
             prices=prices,
             clock=clock,
-            store=SqlStore(engine),
+            store=SqlStore(db),
             custody=custody,
             registry=registry,
             fee_cache=ProtocolFeeCache(
@@ -294,7 +294,7 @@ def build_worker(ctx: ServiceContext, settings: Settings, metrics: EngineMetrics
     if not isinstance(store, SqlStore):
         raise ConfigurationError("the worker needs the SQL store")
     engine_ctx = EngineContext.of(ctx, store, owner=new_owner(), metrics=metrics)
-    return Worker(engine_ctx, SqlClaims(store.engine), worker_options(settings))
+    return Worker(engine_ctx, SqlClaims(store.db), worker_options(settings))
 
 
 @asynccontextmanager
@@ -322,11 +322,11 @@ async def webhook_dispatcher(
 
 async def check_schema(settings: Settings) -> None:
     """Fail (``ConfigurationError``) unless the database's schema is the one this code needs."""
-    engine = make_engine(database_url(settings))
+    db = connect_database(database_url(settings))
     try:
-        await require_current_schema(engine)
+        await require_current_schema(db)
     finally:
-        await engine.dispose()
+        await db.dispose()
 
 
 def build_reconciler(ctx: ServiceContext, settings: Settings, metrics: EngineMetrics) -> Reconciler:
@@ -343,7 +343,7 @@ def build_reconciler(ctx: ServiceContext, settings: Settings, metrics: EngineMet
         pass_interval_s=r.pass_interval_s,
         lease_s=settings.worker.lease_s,
     )
-    return Reconciler(engine_ctx, store, SqlClaims(store.engine), options)
+    return Reconciler(engine_ctx, store, SqlClaims(store.db), options)
 
 
 def build_app(settings: Settings) -> FastAPI:

@@ -63,7 +63,7 @@ from oneclick.client import OneClickClient, deadline_in
 from oneclick.config import load_settings
 from oneclick.custody.keys import init_key_file
 from oneclick.devnet_link import CONFIG_FILE, config_toml, write_atomic
-from oneclick.store.database import make_engine, upgrade
+from oneclick.store.database import connect_database, upgrade
 
 pytestmark = [pytest.mark.devnet, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -217,11 +217,11 @@ def service(
     url = database_url(settings)
 
     async def migrate() -> None:  # as `oneclick db upgrade` (the API and workers do not)
-        engine = make_engine(url)
+        db = connect_database(url)
         try:
-            await upgrade(engine)
+            await upgrade(db)
         finally:
-            await engine.dispose()
+            await db.dispose()
 
     asyncio.run(migrate())
     svc = Service(data_dir, config, f"http://127.0.0.1:{port}", keys.manager_public_key, env,

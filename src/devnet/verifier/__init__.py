@@ -1,4 +1,4 @@
-"""The devnet Verifier: a faithful model of ``intents.near`` (ledger, signed-intent engine, events,
+"""The devnet Verifier: a faithful model of ``intents.near`` (ledger, intent executor, events,
 deposits, withdrawals, salts) with NEAR-side token contracts, behind a NEAR RPC endpoint.
 
 In-process API: :class:`Verifier`; RPC: :func:`create_app` and :class:`RpcServer`.

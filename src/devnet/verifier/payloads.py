@@ -1,4 +1,4 @@
-"""Signed payloads as the engine sees them: the key that signed, the intent hash and the parsed
+"""Signed payloads as the executor sees them: the key that signed, the intent hash and the parsed
 DefusePayload, each step raising the contract's error at the contract's point (PROTOCOL.md
 §2.4-§2.10). Signature checks and hashing are :mod:`nearintents.signing`'s.
 """

@@ -16,8 +16,8 @@ from devnet.verifier import events as ev
 from devnet.verifier import intents as it
 from devnet.verifier.chain import Receipt, TxRecord, failure, success_value
 from devnet.verifier.deposits import ExecuteAction, NotifyAction, parse_deposit_message
-from devnet.verifier.engine import Engine, Followup, Report, withdrawn_tokens
 from devnet.verifier.errors import VerifierError
+from devnet.verifier.execution import Executor, Followup, Report, withdrawn_tokens
 from devnet.verifier.near_tokens import NearLedger
 from devnet.verifier.sinks import Payout, PayoutKind, PayoutResult, PayoutSink, refund_amounts
 from devnet.verifier.state import VerifierState
@@ -122,7 +122,7 @@ class Runtime:
         )
 
     def _run_batch(self, ctx: TxContext, db: Overlay, receipt: Receipt, signed: Any) -> None:
-        report = Engine(self.state(db, ctx), simulate=False).run(signed)
+        report = Executor(self.state(db, ctx), simulate=False).run(signed)
         receipt.logs.extend(execution_logs(report))
         # In the receipt's overlay: the index entries exist exactly if the batch committed.
         for entry in report.intents_executed:

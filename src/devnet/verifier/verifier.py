@@ -15,8 +15,8 @@ from devnet.chains.near.transactions import FunctionCall, decode_signed_transact
 from devnet.verifier import errors as err
 from devnet.verifier import events as ev
 from devnet.verifier.chain import Receipt, TxRecord, success_value
-from devnet.verifier.engine import Engine
 from devnet.verifier.errors import InvariantViolated
+from devnet.verifier.execution import Executor
 from devnet.verifier.intents import FtWithdraw
 from devnet.verifier.ledger import (
     DEFAULT_DAO,
@@ -72,13 +72,13 @@ class Verifier(LedgerCore):
         view panics, except for an unbalanced batch, reported in ``invariant_violated``."""
         with self._lock:
             state = self._state()
-            engine = Engine(state, simulate=True)
+            executor = Executor(state, simulate=True)
             violation = None
             try:
-                engine.run(list(signed) if isinstance(signed, list | tuple) else signed)
+                executor.run(list(signed) if isinstance(signed, list | tuple) else signed)
             except InvariantViolated as exc:
                 violation = exc.violation
-            report = engine.report
+            report = executor.report
             output: dict[str, Any] = {
                 "intents_executed": report.intents_executed,
                 # The simulate inspector always appends `intents_executed`, even if empty.

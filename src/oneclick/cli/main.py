@@ -38,7 +38,7 @@ from oneclick.services import partners as partner_service
 from oneclick.services import webhooks as webhook_service
 from oneclick.services.engine import admin
 from oneclick.services.reconcile import held_balances
-from oneclick.store.database import make_engine, upgrade
+from oneclick.store.database import connect_database, upgrade
 from oneclick.store.sql import SqlStore
 
 T = TypeVar("T")
@@ -92,12 +92,12 @@ def _run(action: Callable[[], T]) -> T:
 
 
 async def _with_store(settings: Settings, use: Callable[[SqlStore], Awaitable[T]]) -> T:
-    engine = make_engine(database_url(settings))
+    db = connect_database(database_url(settings))
     try:
-        await upgrade(engine)
-        return await use(SqlStore(engine))
+        await upgrade(db)
+        return await use(SqlStore(db))
     finally:
-        await engine.dispose()
+        await db.dispose()
 
 
 @keys_app.command("init")
@@ -264,11 +264,11 @@ def db_upgrade(data_dir: DataDir = None, config: ConfigFile = None) -> None:
     settings = _settings(data_dir, config)
 
     async def migrate() -> None:
-        engine = make_engine(database_url(settings))
+        db = connect_database(database_url(settings))
         try:
-            await upgrade(engine)
+            await upgrade(db)
         finally:
-            await engine.dispose()
+            await db.dispose()
 
     _run(lambda: asyncio.run(migrate()))
     typer.echo("database is up to date")

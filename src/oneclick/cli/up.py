@@ -50,7 +50,7 @@ from oneclick.devnet_link import (
 )
 from oneclick.domain.errors import ConfigurationError
 from oneclick.logging import LOG_FORMATS, render_child_line, wants_json
-from oneclick.store.database import make_engine, upgrade
+from oneclick.store.database import connect_database, upgrade
 
 DEVNET_START_TIMEOUT_S = 180.0
 API_START_TIMEOUT_S = 60.0
@@ -314,11 +314,11 @@ async def run_stack(
         config = data_dir / CONFIG_FILE
         settings = load_settings(config, data_dir=data_dir)
         keys = load_keys(settings)
-        engine = make_engine(database_url(settings))
+        db = connect_database(database_url(settings))
         try:
-            await upgrade(engine)
+            await upgrade(db)
         finally:
-            await engine.dispose()
+            await db.dispose()
         echo("database is up to date")
         common = ["--data-dir", str(data_dir), "--config", str(config), "--log-format", "json"]
         api = await stack.spawn("api", "-m", "oneclick.cli", "api", *common,

@@ -25,16 +25,16 @@ MAX_ERROR_LEN = 2000
 
 
 class SqlClaims:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: AsyncEngine) -> None:
+        self._db = db
 
     @property
     def single_worker(self) -> bool:
-        return self._engine.dialect.name != "postgresql"
+        return self._db.dialect.name != "postgresql"
 
     async def claim(self, owner: str, now: datetime, lease_s: float, limit: int) -> list[Claim]:
         """``now`` schedules (``next_run_at``); leases are judged by :mod:`.leases`' clock."""
-        dialect = self._engine.dialect.name
+        dialect = self._db.dialect.name
         lease_clock = lease_now(dialect, now)
         due = (
             select(swaps.c.id)
@@ -47,7 +47,7 @@ class SqlClaims:
         )
         if not self.single_worker:
             due = due.with_for_update(skip_locked=True)
-        async with self._engine.begin() as conn:
+        async with self._db.begin() as conn:
             ids = [row[0] for row in await conn.execute(due)]
             if not ids:
                 return []
@@ -61,8 +61,8 @@ class SqlClaims:
         return [Claim(swap_id, now, until[swap_id]) for swap_id in ids]
 
     async def renew(self, swap_id: str, owner: str, now: datetime, lease_s: float) -> bool:
-        dialect = self._engine.dialect.name
-        async with self._engine.begin() as conn:
+        dialect = self._db.dialect.name
+        async with self._db.begin() as conn:
             result = await conn.execute(
                 update(swaps)
                 .where(swaps.c.id == swap_id, swaps.c.lease_owner == owner)
@@ -79,7 +79,7 @@ class SqlClaims:
         attempts: int,
         last_error: str | None,
     ) -> bool:
-        async with self._engine.begin() as conn:
+        async with self._db.begin() as conn:
             query = select(swaps.c.woken_at).where(
                 swaps.c.id == claim.swap_id, swaps.c.lease_owner == owner
             )
@@ -105,9 +105,9 @@ class SqlClaims:
         return True
 
     async def acquire_lock(self, name: str, owner: str, now: datetime, lease_s: float) -> bool:
-        dialect = self._engine.dialect.name
+        dialect = self._db.dialect.name
         until = lease_until(dialect, now, lease_s)
-        async with self._engine.begin() as conn:
+        async with self._db.begin() as conn:
             taken = await conn.execute(
                 update(worker_locks)
                 .where(
@@ -122,7 +122,7 @@ class SqlClaims:
             if taken.rowcount == 1:
                 return True
         try:
-            async with self._engine.begin() as conn:
+            async with self._db.begin() as conn:
                 await conn.execute(
                     insert(worker_locks).values(name=name, owner=owner, lease_until=until)
                 )
@@ -131,7 +131,7 @@ class SqlClaims:
         return True
 
     async def release_lock(self, name: str, owner: str) -> None:
-        async with self._engine.begin() as conn:
+        async with self._db.begin() as conn:
             await conn.execute(
                 delete(worker_locks).where(
                     worker_locks.c.name == name, worker_locks.c.owner == owner

@@ -1,4 +1,4 @@
-"""Engines and migrations: SQLite under the data directory by default, PostgreSQL by URL.
+"""Databases and migrations: SQLite under the data directory by default, PostgreSQL by URL.
 
 Migrations run only from ``oneclick db upgrade`` (and ``oneclick up``, for its embedded default
 database), never as a side effect of starting the API or a worker: those check the schema's
@@ -37,8 +37,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """An async engine; only ``sqlite+aiosqlite`` and ``postgresql+psycopg`` are accepted."""
+def connect_database(url: str) -> AsyncEngine:
+    """An ``AsyncEngine``; only ``sqlite+aiosqlite`` and ``postgresql+psycopg`` are accepted."""
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:
@@ -46,9 +46,9 @@ def make_engine(url: str) -> AsyncEngine:
     if parsed.drivername == "sqlite+aiosqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(parsed)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
+        db = create_async_engine(parsed)
+        event.listen(db.sync_engine, "connect", _sqlite_pragmas)
+        return db
     if parsed.drivername in ("postgresql+psycopg", "postgresql"):
         return create_async_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
     raise ConfigurationError(
@@ -77,9 +77,9 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(db: AsyncEngine, revision: str = "head") -> None:
     """Run the packaged migrations up to ``revision`` (idempotent; once under concurrency)."""
-    async with engine.begin() as conn:
+    async with db.begin() as conn:
         await conn.run_sync(_upgrade, revision)
 
 
@@ -94,16 +94,16 @@ def _current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-async def schema_revision(engine: AsyncEngine) -> str | None:
+async def schema_revision(db: AsyncEngine) -> str | None:
     """The database's schema revision; None when it has never been migrated."""
-    async with engine.connect() as conn:
+    async with db.connect() as conn:
         return await conn.run_sync(_current_revision)
 
 
-async def require_current_schema(engine: AsyncEngine) -> None:
+async def require_current_schema(db: AsyncEngine) -> None:
     """Refuse (``ConfigurationError``) to run on a schema other than :func:`head_revision`."""
     try:
-        current = await schema_revision(engine)
+        current = await schema_revision(db)
     except OperationalError as exc:
         raise ConfigurationError(f"cannot reach the database: {exc.orig}") from exc
     needed = head_revision()

@@ -127,7 +127,7 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
 class SqliteReader:
     """Read-only ``sqlite3`` connections to ``url``'s file, built on first use: one used on the
     event loop itself, one on a thread of its own for the rare read that must wait for a lock;
-    :meth:`close` (wired to the async engine's ``dispose``) ends them. ``listeners`` see every
+    :meth:`close` (wired to ``AsyncEngine.dispose``) ends them. ``listeners`` see every
     statement with its parameters (tests count and EXPLAIN them).
 
     Why on the loop: the two statements are indexed point reads that take a fraction of what

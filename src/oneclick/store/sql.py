@@ -314,14 +314,14 @@ class SqlSession(EngineQueries, ReconcileQueries, TransitionQueries, WebhookQuer
 class SqlStore:
     """The ``Store`` port: ``async with store.transaction() as tx`` commits on success."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, db: AsyncEngine) -> None:
+        self.db = db
         # On a SQLite file the status read skips aiosqlite's dozen thread hops (store/reads.py).
         self.reader: SqliteReader | None = None
-        url = engine.url
+        url = db.url
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             self.reader = SqliteReader(url)
-            event.listen(engine.sync_engine, "engine_disposed", lambda _: self._close_reader())
+            event.listen(db.sync_engine, "engine_disposed", lambda _: self._close_reader())
 
     def _close_reader(self) -> None:
         if self.reader is not None:
@@ -337,5 +337,5 @@ class SqlStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlSession]:
-        async with self.engine.begin() as conn:
+        async with self.db.begin() as conn:
             yield SqlSession(conn)

@@ -15,7 +15,7 @@ from oneclick.domain.assets import AssetRegistry
 from oneclick.services.context import EnginePolicy, QuotePolicy, ServiceContext
 from oneclick.services.custody_pool import top_up_custody_pool
 from oneclick.services.fees import ProtocolFeeCache
-from oneclick.store.database import make_engine, upgrade
+from oneclick.store.database import connect_database, upgrade
 from oneclick.store.sql import SqlStore
 from oneclick.testing.assets import SAMPLE_ASSETS, SAMPLE_PRICES_MICRO_USD
 from oneclick.testing.fakes import (
@@ -44,7 +44,7 @@ class FakeWorld:
         return create_app(self.ctx)
 
     async def aclose(self) -> None:
-        await self.store.engine.dispose()
+        await self.store.db.dispose()
 
 
 DEFAULT_CUSTODY_POOL = 16  # custody accounts derived ahead, as a worker keeps them
@@ -77,9 +77,9 @@ async def fake_world(
         verifier.ledger.mint(relay.solver_account, asset.asset_id, SOLVER_INVENTORY)
     prices = FakePrices.from_micro_usd(clock, SAMPLE_PRICES_MICRO_USD)
     keys = keys or KeyMaterial.generate()
-    engine = make_engine(database_url)
-    await upgrade(engine)
-    store = SqlStore(engine)
+    db = connect_database(database_url)
+    await upgrade(db)
+    store = SqlStore(db)
     policy = policy or QuotePolicy()
     # With ``near``: payouts to NEAR accounts, confirmed from the fake chain's tx outcomes.
     chain = FakeNearChain(verifier.ledger) if near else None

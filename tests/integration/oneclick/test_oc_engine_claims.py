@@ -1,4 +1,4 @@
-"""Work claiming: on PostgreSQL two workers (separate engines and sessions) share 100 swaps and
+"""Work claiming: on PostgreSQL two workers (separate pools and sessions) share 100 swaps and
 never step the same swap at once; on SQLite a second worker refuses to start."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from oc_engine_kit import StepLog, make_kit
 from oneclick.domain.errors import ConfigurationError
 from oneclick.services.engine import EngineContext
 from oneclick.store.claims import SqlClaims
-from oneclick.store.database import make_engine
+from oneclick.store.database import connect_database
 from oneclick.store.sql import SqlStore
 from oneclick.workers.runner import SQLITE_LOCK, Worker, WorkerOptions
 
@@ -28,14 +28,14 @@ async def test_two_workers_share_the_swaps_without_overlap(
     tmp_path: Path, postgres_url: str
 ) -> None:
     kit = await make_kit(tmp_path, database_url=postgres_url, custody_pool=SWAPS)
-    second = make_engine(postgres_url)
+    second = connect_database(postgres_url)
     log = StepLog()
     workers = []
-    for name, engine in (("w1", kit.world.store.engine), ("w2", second)):
-        store = SqlStore(engine)
+    for name, db in (("w1", kit.world.store.db), ("w2", second)):
+        store = SqlStore(db)
         ctx = EngineContext.of(kit.world.ctx, store, owner=name, metrics=kit.metrics)
         options = WorkerOptions(lease_s=60, batch=10, concurrency=5)
-        workers.append(Worker(ctx, SqlClaims(engine), options, observer=log))
+        workers.append(Worker(ctx, SqlClaims(db), options, observer=log))
     try:
         quotes = [await kit.quote(amount=str(100_000 + i)) for i in range(SWAPS)]
         for i, quote in enumerate(quotes):

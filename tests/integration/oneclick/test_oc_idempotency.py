@@ -56,7 +56,7 @@ async def _swap(world: FakeWorld) -> SwapRecord:
 
 async def _blocked_on_a_lock(store: SqlStore) -> bool:
     """PostgreSQL: some backend waits for a lock (our second writer queued behind the first)."""
-    async with store.engine.connect() as conn:
+    async with store.db.connect() as conn:
         waiting = await conn.execute(text("select count(*) from pg_locks where not granted"))
         return int(waiting.scalar_one()) > 0
 
@@ -68,7 +68,7 @@ async def _second_writer_waits(store: SqlStore, task: asyncio.Task[object]) -> N
     for _ in range(500):
         if task.done():
             return
-        if store.engine.dialect.name == "postgresql":
+        if store.db.dialect.name == "postgresql":
             if await _blocked_on_a_lock(store):
                 return
         else:
@@ -79,7 +79,7 @@ async def _second_writer_waits(store: SqlStore, task: asyncio.Task[object]) -> N
 
 
 async def _rows(store: SqlStore, swap_id: str) -> list[tuple[str, str, int | None]]:
-    async with store.engine.connect() as conn:
+    async with store.db.connect() as conn:
         rows = await conn.execute(
             select(deposits.c.tx_hash, deposits.c.source, deposits.c.amount).where(
                 deposits.c.swap_id == swap_id
@@ -156,14 +156,14 @@ class _EngineMovesFirst(SqlSession):
 
 class _RacingStore(SqlStore):
     def __init__(self, store: SqlStore) -> None:
-        super().__init__(store.engine)
+        super().__init__(store.db)
         self.moved: list[str] = []
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlSession]:
-        async with self.engine.begin() as conn:
+        async with self.db.begin() as conn:
             session = _EngineMovesFirst(conn)
-            session.moved, session.store = self.moved, SqlStore(self.engine)
+            session.moved, session.store = self.moved, SqlStore(self.db)
             yield session
 
 

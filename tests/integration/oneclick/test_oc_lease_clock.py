@@ -26,7 +26,7 @@ async def test_a_skewed_worker_clock_neither_steals_nor_loses_a_lease(
     try:
         quote = await kit.quote()
         swap_id = (await kit.swap(quote)).id
-        claims = SqlClaims(kit.world.store.engine)
+        claims = SqlClaims(kit.world.store.db)
         honest = datetime.now(UTC)
         [claim] = await claims.claim("honest", honest, 60, 10)
         assert abs(claim.lease_until - (honest + timedelta(seconds=60))) < timedelta(seconds=30)

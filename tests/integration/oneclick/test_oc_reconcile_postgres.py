@@ -30,7 +30,7 @@ async def test_the_reconciler_and_the_workers_never_hold_one_swap_together(
             destinationAsset=BTC, recipient=BTC_REFUND,
         )  # fmt: skip
         swap = await kit.swap(quote)
-        claims = SqlClaims(kit.world.store.engine)
+        claims = SqlClaims(kit.world.store.db)
         now = kit.clock.now()
         [claim] = await claims.claim("worker-a", now, LEASE_S, 10)
         async with kit.world.store.transaction() as tx:  # a worker holds it: no lease for us

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from oneclick.bootstrap import check_schema
 from oneclick.cli.main import app
 from oneclick.config import load_settings
-from oneclick.store.database import head_revision, make_engine, schema_revision, upgrade
+from oneclick.store.database import connect_database, head_revision, schema_revision, upgrade
 from oneclick.testing.world import sqlite_url
 
 runner = CliRunner()
@@ -27,16 +27,16 @@ def _data(tmp_path: Path) -> list[str]:
 
 def _at(url: str, revision: str | None, *, stamp: str | None = None) -> None:
     async def prepare() -> None:
-        engine = make_engine(url)
+        db = connect_database(url)
         try:
             if revision is not None:
-                await upgrade(engine, revision)
+                await upgrade(db, revision)
             if stamp is not None:
-                async with engine.begin() as conn:
+                async with db.begin() as conn:
                     await conn.execute(text("update alembic_version set version_num = :v"),
                                        {"v": stamp})  # fmt: skip
         finally:
-            await engine.dispose()
+            await db.dispose()
 
     asyncio.run(prepare())
 
@@ -61,11 +61,11 @@ def test_api_and_worker_refuse_a_schema_that_is_not_current(
     if revision is None:  # checked, not migrated behind the operator's back
 
         async def current() -> str | None:
-            engine = make_engine(sqlite_url(tmp_path))
+            db = connect_database(sqlite_url(tmp_path))
             try:
-                return await schema_revision(engine)
+                return await schema_revision(db)
             finally:
-                await engine.dispose()
+                await db.dispose()
 
         assert asyncio.run(current()) is None
 
@@ -80,10 +80,10 @@ def test_db_upgrade_makes_the_schema_current(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 async def test_concurrent_upgrades_on_postgresql_migrate_once(postgres_url: str) -> None:
-    engines = [make_engine(postgres_url) for _ in range(4)]
+    dbs = [connect_database(postgres_url) for _ in range(4)]
     try:
-        await asyncio.gather(*(upgrade(engine) for engine in engines))
-        assert await schema_revision(engines[0]) == head_revision()
+        await asyncio.gather(*(upgrade(db) for db in dbs))
+        assert await schema_revision(dbs[0]) == head_revision()
     finally:
-        for engine in engines:
-            await engine.dispose()
+        for db in dbs:
+            await db.dispose()

@@ -29,10 +29,10 @@ class Traffic:
 
 
 @contextmanager
-def traffic(engine: AsyncEngine) -> Iterator[Traffic]:
-    """The pool checkouts and SQL statements (with parameters) issued on ``engine``."""
+def traffic(db: AsyncEngine) -> Iterator[Traffic]:
+    """The pool checkouts and SQL statements (with parameters) issued on ``db``."""
     seen = Traffic()
-    sync = engine.sync_engine
+    sync = db.sync_engine
 
     def on_checkout(*_: Any) -> None:
         seen.checkouts += 1
@@ -97,7 +97,7 @@ async def test_status_is_one_connection_and_two_statements(
     client: httpx.AsyncClient, world: FakeWorld
 ) -> None:
     address = await _quote_with_two_deposits(client, world)
-    with reads(world) as seen, traffic(world.store.engine) as aiosqlite:
+    with reads(world) as seen, traffic(world.store.db) as aiosqlite:
         response = await client.get("/v0/status", params={"depositAddress": address})
     assert response.status_code == 200
     assert (aiosqlite.checkouts, aiosqlite.statements) == (0, [])
@@ -124,7 +124,7 @@ async def test_every_status_statement_searches_an_index(
     with reads(world) as seen:
         await client.get("/v0/status", params={"depositAddress": address})
     assert len(seen.statements) == 2
-    database = world.store.engine.url.database
+    database = world.store.db.url.database
     assert database is not None
     with sqlite3.connect(database) as con:
         for statement, parameters in seen.statements:

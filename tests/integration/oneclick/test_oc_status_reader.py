@@ -1,5 +1,5 @@
 """The SQLite status reader (store/reads.py) answers exactly what ``SqlSession.swap_snapshot``
-answers, sees every committed write at once, and ends with the engine."""
+answers, sees every committed write at once, and ends with its ``AsyncEngine``."""
 
 import sqlite3
 import threading
@@ -12,7 +12,7 @@ from oc_helpers import quote_request
 from oneclick.domain.engine import DepositRecord, Leg
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.domain.swaps import SwapStatus
-from oneclick.store.database import make_engine, upgrade
+from oneclick.store.database import connect_database, upgrade
 from oneclick.store.reads import SqliteReader
 from oneclick.store.sql import SqlStore
 from oneclick.testing.world import FakeWorld
@@ -82,18 +82,18 @@ async def test_the_reader_sees_each_commit_at_once(
                                                       before.swap.version + 1)  # fmt: skip
 
 
-async def test_the_reader_is_for_sqlite_files_and_ends_with_its_engine(tmp_path: object) -> None:
-    memory = SqlStore(make_engine("sqlite+aiosqlite:///:memory:"))
+async def test_the_reader_is_for_sqlite_files_and_ends_with_its_db(tmp_path: object) -> None:
+    memory = SqlStore(connect_database("sqlite+aiosqlite:///:memory:"))
     assert memory.reader is None  # another connection would see another, empty database
-    await memory.engine.dispose()
+    await memory.db.dispose()
 
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/x.db")
-    await upgrade(engine)
-    store = SqlStore(engine)
+    db = connect_database(f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    await upgrade(db)
+    store = SqlStore(db)
     assert isinstance(store.reader, SqliteReader)
     assert await store.swap_snapshot("0xabc", None) is None  # on the loop: no thread
     assert _reader_threads() == 0
-    await engine.dispose()  # like the engine's pool, the reader would reopen on the next use
+    await db.dispose()  # like the AsyncEngine's pool, the reader would reopen on the next use
 
 
 async def test_a_busy_database_is_waited_for_on_a_thread_not_on_the_loop(
@@ -116,7 +116,7 @@ async def test_a_busy_database_is_waited_for_on_a_thread_not_on_the_loop(
     monkeypatch.setattr(reader, "_snapshot", busy_on_the_loop)
     assert await reader.swap_snapshot(address, None) == expected
     assert _reader_threads() == 1
-    await world.store.engine.dispose()
+    await world.store.db.dispose()
     assert _reader_threads() == 0
 
 

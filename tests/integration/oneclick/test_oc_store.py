@@ -21,7 +21,7 @@ from oneclick.domain.records import (
     Partner,
 )
 from oneclick.domain.swaps import SwapStatus
-from oneclick.store.database import make_engine, upgrade
+from oneclick.store.database import connect_database, upgrade
 from oneclick.store.sql import SqlStore
 from oneclick.store.tables import metadata
 from oneclick.testing.world import sqlite_url
@@ -39,10 +39,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    engine = make_engine(database_url)
-    await upgrade(engine)
-    yield SqlStore(engine)
-    await engine.dispose()
+    db = connect_database(database_url)
+    await upgrade(db)
+    yield SqlStore(db)
+    await db.dispose()
 
 
 def _swap(index: int, account: str, address: str, memo: str | None = None) -> NewSwap:
@@ -67,8 +67,8 @@ async def _account(store: SqlStore) -> CustodyAccount:
 
 
 async def test_migrations_match_the_tables_and_are_idempotent(store: SqlStore) -> None:
-    await upgrade(store.engine)
-    async with store.engine.connect() as conn:
+    await upgrade(store.db)
+    async with store.db.connect() as conn:
         diff = await conn.run_sync(
             lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
         )

@@ -43,13 +43,13 @@ def test_fresh_database_per_test(postgres_url: str, run: int) -> None:
 def test_works_with_sqlalchemy(postgres_url: str) -> None:
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(postgres_url)
+    db = create_engine(postgres_url)
     try:
-        with engine.begin() as conn:
+        with db.begin() as conn:
             conn.execute(text("CREATE TABLE t (v text)"))
             conn.execute(text("INSERT INTO t VALUES ('ok')"))
-        with engine.connect() as conn:
+        with db.connect() as conn:
             assert conn.execute(text("SELECT v FROM t")).scalar_one() == "ok"
             assert int(conn.execute(text("SHOW server_version_num")).scalar_one()) >= 150000
     finally:
-        engine.dispose()
+        db.dispose()

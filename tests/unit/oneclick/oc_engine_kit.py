@@ -96,7 +96,7 @@ class Kit:
             metrics=self.metrics,
         )  # fmt: skip
         self.worker = Worker(
-            ctx, SqlClaims(self.world.store.engine), WorkerOptions(lease_s=LEASE_S, batch=50),
+            ctx, SqlClaims(self.world.store.db), WorkerOptions(lease_s=LEASE_S, batch=50),
             observer=self.log,
         )  # fmt: skip
         return self.worker
@@ -139,7 +139,7 @@ class Kit:
         return self.world.bridge.deposit(swap.custody_account_id, swap.origin_asset, amount, **kw)
 
     async def next_due(self) -> datetime | None:
-        async with self.world.store.engine.connect() as conn:
+        async with self.world.store.db.connect() as conn:
             rows = (await conn.execute(select(swaps.c.next_run_at, swaps.c.lease_until))).all()
         times = []
         for next_run_at, lease_until in rows:

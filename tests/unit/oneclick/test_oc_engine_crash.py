@@ -159,7 +159,7 @@ async def test_crash_at_every_external_call(tmp_path: Path, after: bool) -> None
 
 
 async def _holder(kit: Kit) -> str | None:
-    async with kit.world.store.engine.connect() as conn:
+    async with kit.world.store.db.connect() as conn:
         row = (await conn.execute(select(worker_locks.c.owner))).first()
     return None if row is None else str(row[0])
 

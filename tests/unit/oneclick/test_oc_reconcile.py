@@ -42,7 +42,7 @@ def reconciler(kit: Kit) -> Reconciler:
         kit.world.ctx, kit.world.store, owner="reconciler-test", metrics=kit.metrics
     )
     options = ReconcilerOptions(batch=2, batch_pause_s=0)  # small batches: the cursor is used
-    return Reconciler(ctx, kit.world.store, SqlClaims(kit.world.store.engine), options)
+    return Reconciler(ctx, kit.world.store, SqlClaims(kit.world.store.db), options)
 
 
 async def reconcile_until_quiet(kit: Kit, passes: int = 5) -> PassReport:

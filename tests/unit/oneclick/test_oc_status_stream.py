@@ -17,7 +17,7 @@ from oc_engine_kit import Kit, make_kit
 
 from oneclick.api.app import create_app
 from oneclick.services.stream import StreamPolicy
-from oneclick.store.database import make_engine
+from oneclick.store.database import connect_database
 from oneclick.store.sql import SqlStore
 
 FAST = StreamPolicy(poll_s=0.01, heartbeat_s=3600, grace_s=0.05, max_s=60)
@@ -140,9 +140,9 @@ async def test_a_stream_follows_changes_made_by_another_process_on_postgres(
     """The API's stream reads through its own connection pool (another process, as far as the
     database can tell) while the worker's connections make the changes."""
     kit = await make_kit(tmp_path, database_url=postgres_url)
-    api_engine = make_engine(postgres_url)
+    api_db = connect_database(postgres_url)
     try:
-        api_ctx = dataclasses.replace(kit.world.ctx, store=SqlStore(api_engine))
+        api_ctx = dataclasses.replace(kit.world.ctx, store=SqlStore(api_db))
         quote = await kit.quote()
         transport = httpx.ASGITransport(app=create_app(api_ctx, stream=FAST))
         async with httpx.AsyncClient(transport=transport, base_url="http://oc") as client:
@@ -154,7 +154,7 @@ async def test_a_stream_follows_changes_made_by_another_process_on_postgres(
             events = parse_sse((await following).text)
         assert statuses(events) == [("1", "PENDING_DEPOSIT"), ("2", "PROCESSING"), ("3", "SUCCESS")]
     finally:
-        await api_engine.dispose()
+        await api_db.dispose()
         await kit.client.aclose()
         await kit.world.aclose()
 

@@ -133,7 +133,7 @@ async def _drain(kit: Kit, dispatcher: WebhookDispatcher) -> None:
     """Deliver until the outbox is empty, jumping the fake clock over each backoff."""
     for _ in range(50):
         await dispatcher.run_once()
-        async with kit.world.store.engine.connect() as conn:
+        async with kit.world.store.db.connect() as conn:
             due = (
                 await conn.execute(
                     select(func.min(webhook_deliveries.c.next_attempt_at)).where(

@@ -39,7 +39,7 @@ class FlakyClaims(SqlClaims):
     and ``refuse`` lists the swaps whose renewals report the lease as someone else's."""
 
     def __init__(self, claims: SqlClaims, **fail: int) -> None:
-        super().__init__(claims._engine)
+        super().__init__(claims._db)
         self.fail = Counter(fail)
         self.calls: Counter[str] = Counter()
         self.refuse: set[str] = set()
@@ -77,7 +77,7 @@ class FlakyStore(SqlStore):
     ``before_fence`` runs before each fence (to fail or hold one swap's step)."""
 
     def __init__(self, store: SqlStore, fail_transactions: int = 0) -> None:
-        super().__init__(store.engine)
+        super().__init__(store.db)
         self.fail_transactions = fail_transactions
         self.before_fence: Fence | None = None
 
@@ -86,7 +86,7 @@ class FlakyStore(SqlStore):
         if self.fail_transactions > 0:
             self.fail_transactions -= 1
             raise _db_away()
-        async with self.engine.begin() as conn:
+        async with self.db.begin() as conn:
             session = _FencedSession(conn)
             session.before_fence = self.before_fence
             yield session
@@ -146,7 +146,7 @@ async def _swaps(kit: Kit, count: int) -> list[str]:
 
 
 async def _lease_owner(kit: Kit, swap_id: str) -> str | None:
-    async with kit.world.store.engine.connect() as conn:
+    async with kit.world.store.db.connect() as conn:
         row = await conn.execute(select(swaps.c.lease_owner).where(swaps.c.id == swap_id))
         owner: str | None = row.scalar_one()
         return owner
@@ -163,7 +163,7 @@ async def test_loop_level_database_errors_are_retried_and_the_worker_keeps_worki
     try:
         [swap_id] = await _swaps(kit, 1)
         store = FlakyStore(kit.world.store, fail_transactions=1)  # the first attention report
-        claims = FlakyClaims(SqlClaims(kit.world.store.engine), acquire_lock=2, claim=2)
+        claims = FlakyClaims(SqlClaims(kit.world.store.db), acquire_lock=2, claim=2)
         worker, results = _worker(kit, store, claims, FAST)
         stop = asyncio.Event()
         running = asyncio.create_task(worker.run(stop))
@@ -193,7 +193,7 @@ async def test_a_failing_step_does_not_cancel_its_siblings(tmp_path: Path) -> No
                 raise _db_away()
 
         store.before_fence = fail_one
-        worker, results = _worker(kit, store, SqlClaims(kit.world.store.engine), FAST)
+        worker, results = _worker(kit, store, SqlClaims(kit.world.store.db), FAST)
         assert await worker.run_once() == 2
         finished = results.finished
         assert finished[broken] is None  # failed outside the engine: its lease runs out
@@ -218,7 +218,7 @@ async def test_a_lost_lease_stops_that_swap_only(tmp_path: Path) -> None:
                 await hold.wait()
 
         store.before_fence = hang_one
-        claims = FlakyClaims(SqlClaims(kit.world.store.engine))
+        claims = FlakyClaims(SqlClaims(kit.world.store.db))
         claims.refuse.add(held)
         options = WorkerOptions(lease_s=0.3, batch=10, error_backoff_s=0.01)
         worker, results = _worker(kit, store, claims, options)
@@ -237,7 +237,7 @@ async def test_renewal_errors_are_retried_while_the_lease_lasts(tmp_path: Path) 
     kit = await make_kit(tmp_path)
     try:
         [_swap_id] = await _swaps(kit, 1)
-        claims = FlakyClaims(SqlClaims(kit.world.store.engine), renew=1)
+        claims = FlakyClaims(SqlClaims(kit.world.store.db), renew=1)
         options = WorkerOptions(lease_s=0.6, error_backoff_s=0.01)
         worker, _ = _worker(kit, kit.world.store, claims, options)
         [claim] = await claims.claim("flaky", kit.clock.now(), options.lease_s, 1)
@@ -262,7 +262,7 @@ async def test_a_lease_that_cannot_be_renewed_before_it_ends_stops_the_step(
     kit = await make_kit(tmp_path)
     try:
         [swap_id] = await _swaps(kit, 1)
-        claims = FlakyClaims(SqlClaims(kit.world.store.engine), renew=10**6)
+        claims = FlakyClaims(SqlClaims(kit.world.store.db), renew=10**6)
         options = WorkerOptions(lease_s=0.3, error_backoff_s=0.01)
         worker, _ = _worker(kit, kit.world.store, claims, options)
         [claim] = await claims.claim("flaky", kit.clock.now(), options.lease_s, 1)
@@ -283,7 +283,7 @@ async def test_a_failed_release_is_retried(tmp_path: Path) -> None:
     kit = await make_kit(tmp_path)
     try:
         [swap_id] = await _swaps(kit, 1)
-        claims = FlakyClaims(SqlClaims(kit.world.store.engine), release=2)
+        claims = FlakyClaims(SqlClaims(kit.world.store.db), release=2)
         worker, _ = _worker(kit, kit.world.store, claims, FAST)
         assert await worker.run_once() == 1
         assert claims.calls["release"] == 3
@@ -296,7 +296,7 @@ async def test_a_failed_release_is_retried(tmp_path: Path) -> None:
 async def test_the_worker_keeps_the_custody_pool_topped_up(tmp_path: Path) -> None:
     kit = await make_kit(tmp_path, custody_pool=0)
     try:
-        claims = FlakyClaims(SqlClaims(kit.world.store.engine))
+        claims = FlakyClaims(SqlClaims(kit.world.store.db))
         options = WorkerOptions(custody_pool=5, pool_check_s=0)
         worker, _ = _worker(kit, kit.world.store, claims, options)
         await worker.run_once()

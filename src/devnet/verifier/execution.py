@@ -1,4 +1,4 @@
-"""The execution engine of ``execute_intents`` / ``simulate_intents``: the per-payload checks of
+"""The executor of ``execute_intents`` / ``simulate_intents``: the per-payload checks of
 PROTOCOL.md §2.10 in the contract's order, the intents, and the invariant at the end (CONTRACT
 ``core/src/engine/mod.rs``, ``core/src/intents/*.rs``). It only writes to the state it is given;
 the caller commits or drops that state as a whole.
@@ -41,7 +41,8 @@ class Report:
     transfers: Transfers | None = None
 
 
-class Engine:
+# The contract (near/intents) calls this part core/src/engine; here it is the Executor.
+class Executor:
     """One run over ``state``. ``simulate`` mirrors the contract's view path (``CachedState``):
     withdrawals only debit (no burn, no payout) and no ``mt_*`` events are produced."""
 
