@@ -1,4 +1,5 @@
-"""The service on fakes behind an in-process HTTP client (SQLite under tmp_path)."""
+"""The service on fakes behind an in-process HTTP client: SQLite under tmp_path, or PostgreSQL
+for a module that asks for both with ``pytestmark = ON_BOTH_DATABASES`` (oc_helpers)."""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,8 +11,10 @@ from oneclick.testing.world import FakeWorld, fake_world, sqlite_url
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[FakeWorld]:
-    built = await fake_world(sqlite_url(tmp_path))
+async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[FakeWorld]:
+    on_postgres = getattr(request, "param", "sqlite") == "postgres"
+    url = request.getfixturevalue("postgres_url") if on_postgres else sqlite_url(tmp_path)
+    built = await fake_world(str(url))
     yield built
     await built.aclose()
 

@@ -2,6 +2,13 @@
 
 from typing import Any
 
+import pytest
+
+# Runs a module's tests on SQLite and on PostgreSQL (the ``world`` fixture of conftest.py).
+ON_BOTH_DATABASES = pytest.mark.parametrize(
+    "world", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
 USDT = "nep141:eth-0xdac17f958d2ee523a2206206994597c13d831ec7.omft.near"
 
 

@@ -4,39 +4,21 @@ PostgreSQL alike (PostgreSQL refuses a ``String(64)`` overflow that SQLite would
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
-from oc_helpers import quote_request
+from oc_helpers import ON_BOTH_DATABASES, quote_request
 
 from nearintents.keys import Ed25519SecretKey, implicit_account_id
 from nearintents.nonce import encode_nonce_b64
 from nearintents.standards import raw_ed25519
-from oneclick.testing.world import FakeWorld, fake_world, sqlite_url
+from oneclick.testing.world import FakeWorld
 
 LONG_ACCOUNT = "a" * 60 + ".near"  # 65 characters: one more than NEAR (and the column) allows
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[FakeWorld]:
-    url = (
-        sqlite_url(tmp_path)
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    built = await fake_world(str(url))
-    yield built
-    await built.aclose()
-
-
-@pytest.fixture
-async def client(world: FakeWorld) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=world.app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://oneclick") as http:
-        yield http
+pytestmark = ON_BOTH_DATABASES
 
 
 async def test_deposit_submit_bounds_the_sender_account_and_memo(

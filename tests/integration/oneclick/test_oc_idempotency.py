@@ -9,11 +9,9 @@ import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
-import pytest
-from oc_helpers import quote_request
+from oc_helpers import ON_BOTH_DATABASES, quote_request
 from sqlalchemy import select, text
 
 from oneclick.api.app import create_app
@@ -22,21 +20,12 @@ from oneclick.domain.records import DepositTx
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.store.sql import SqlSession, SqlStore
 from oneclick.store.tables import deposits
-from oneclick.testing.world import FakeWorld, fake_world, sqlite_url
+from oneclick.testing.world import FakeWorld
 
 TX = "ab" * 32
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[FakeWorld]:
-    url = (
-        sqlite_url(tmp_path)
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    built = await fake_world(str(url))
-    yield built
-    await built.aclose()
+pytestmark = ON_BOTH_DATABASES
 
 
 def _client(world: FakeWorld) -> httpx.AsyncClient:
