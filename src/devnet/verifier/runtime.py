@@ -198,7 +198,9 @@ class Runtime:
                 # Not a token the devnet ledgers (e.g. a bridge token): just pay it.
                 self.near.native_transfer(db, self.contract_id, contract_id, amount)
                 return
-            self.near.storage_deposit(db, contract_id, account_id, self.contract_id, amount)
+            receipt.logs.extend(
+                self.near.storage_deposit(db, contract_id, account_id, self.contract_id, amount)
+            )
 
         args = {"account_id": account_id}
         return ctx.call(

@@ -118,6 +118,8 @@ def test_zero_and_nft_deposits(verifier: Verifier) -> None:
 
 def test_ft_withdraw_pays_out_on_the_near_ledger(verifier: Verifier) -> None:
     verifier.deposit(alice.account_id, USDC, 100).ensure_success()
+    verifier.faucet_near("shop.near", ONE_NEAR).ensure_success()
+    verifier.storage_deposit("shop.near", "usdc.near").ensure_success()  # NEP-145 registration
     signed = [alice.sign(verifier, [ft_withdraw("usdc.near", "shop.near", 40, memo="order 7")])]
     record = verifier.execute_intents(signed).ensure_success()
     main = record.receipts[0]
