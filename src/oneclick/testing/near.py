@@ -23,6 +23,7 @@ from nearintents.rpc import Finality, RpcServerError, TxOutcome, UnknownTransact
 from oneclick.testing.ledger import Ledger, WithdrawalRecord
 
 FAKE_RELAYER = "relayer.fake.near"
+STORAGE_MIN = 1_250_000_000_000_000_000_000  # a typical NEP-141's storage_balance_bounds().min
 
 
 def _hash(*parts: str) -> str:
@@ -35,16 +36,26 @@ class FakeNearChain:
     relayer: str = FAKE_RELAYER
     accounts: set[str] = field(default_factory=set)  # named accounts that exist
     refusing: set[str] = field(default_factory=set)  # accounts whose incoming transfers fail
+    registered: set[tuple[str, str]] = field(default_factory=set)  # NEP-145 (contract, account)
     # While False, ``tx`` answers EXECUTED_OPTIMISTIC: the blocks are not final yet.
     final: bool = True
 
     async def view(
         self, account_id: str, method_name: str, args: Mapping[str, Any] | None = None
     ) -> Any:
-        """Only ``ft_balance_of``: the fake has no NEP-141 balances outside the verifier."""
-        if method_name != "ft_balance_of":
-            raise ViewCallError(f"MethodNotFound: {method_name}", method=method_name)
-        return "0"
+        """``ft_balance_of`` (the fake has no NEP-141 balances outside the verifier) and NEP-145
+        ``storage_balance_of``/``storage_balance_bounds`` (``registered`` holds
+        ``(contract, account)``)."""
+        if method_name == "ft_balance_of":
+            return "0"
+        if method_name == "storage_balance_bounds":
+            return {"min": str(STORAGE_MIN), "max": str(STORAGE_MIN)}
+        if method_name == "storage_balance_of":
+            who = (args or {}).get("account_id")
+            if (account_id, who) not in self.registered:
+                return None
+            return {"total": str(STORAGE_MIN), "available": "0"}
+        raise ViewCallError(f"MethodNotFound: {method_name}", method=method_name)
 
     async def access_key(self, account_id: str, public_key: str) -> tuple[int, bytes]:
         raise RpcServerError("the fake chain holds no access keys", method="query",

@@ -23,7 +23,7 @@ from oneclick.services.engine.legs import (
     publish_leg,
     sign_leg,
 )
-from oneclick.services.engine.near_payouts import check_near_receiver
+from oneclick.services.engine.near_payouts import is_bounced, plan_near_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ async def drive_delivery(
     result: Outcome | None = None
     done: list[Leg] = []
     for leg in legs:
-        if leg.state is IntentState.DEAD:
+        if leg.state is IntentState.DEAD or is_bounced(leg):  # a bounced one is signed anew
             continue
         if leg.live:
             leg = await publish_leg(ctx, swap, leg)
@@ -100,8 +100,9 @@ async def sign_and_publish(
 ) -> Leg:
     asset = ctx.asset(token)
     if not internal and asset.is_near_native:
-        await check_near_receiver(ctx, receiver)
-    intent = delivery_intent(asset, amount, receiver, internal=internal)
+        intent = await plan_near_delivery(ctx, swap, kind, asset, amount, receiver)
+    else:
+        intent = delivery_intent(asset, amount, receiver, internal=internal)
     deadline = ctx.clock.now() + ctx.policy.withdraw_intent_lifetime
     leg = await sign_leg(ctx, swap, kind, [intent], deadline=deadline, debits={token: amount})
     return await publish_leg(ctx, swap, leg)
