@@ -96,7 +96,30 @@ class NearLedger:
 
     def account_exists(self, db: Overlay, account_id: str) -> bool:
         """An account with NEAR or a contract (the devnet keeps no other account records)."""
-        return self.native_balance(db, account_id) > 0 or self.token(db, account_id) is not None
+        return (
+            self.native_balance(db, account_id) > 0
+            or self.token(db, account_id) is not None
+            or self.ft_receiver_token(db, account_id) is not None
+        )
+
+    # --- a user contract: the NEP-141 receiver of near-sdk-rs' examples ---------------------------
+
+    def deploy_ft_receiver(self, db: Overlay, account_id: str, token: str) -> None:
+        """``account_id`` runs near-sdk-rs ``examples/fungible-token/test-contract-defi``
+        (``DeFi::new(fungible_token_account_id = token)``): its ``ft_on_transfer`` keeps all
+        with ``msg`` "take-my-money", otherwise returns ``msg`` parsed as the unused amount
+        ("Not an integer" otherwise), and accepts calls from ``token`` only."""
+        db.put("nearcode", account_id, json.dumps({"ft_receiver": token}))
+
+    def ft_receiver_token(self, db: Overlay, account_id: str) -> str | None:
+        raw = db.get("nearcode", account_id)
+        return None if raw is None else str(json.loads(raw)["ft_receiver"])
+
+    def has_code(self, db: Overlay, account_id: str) -> bool:
+        return (
+            self.token(db, account_id) is not None
+            or self.ft_receiver_token(db, account_id) is not None
+        )
 
     # --- writes (raise VerifierError with the contract's panic text) ------------------------------
 

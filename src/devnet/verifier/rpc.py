@@ -254,7 +254,7 @@ class NearRpc:
     def _view_account(self, account_id: str, head: Block, *, final: bool) -> dict[str, Any]:
         verifier = self.verifier
         with verifier.reading(final=final) as (_, near, db):
-            has_code = account_id == verifier.account_id or near.token(db, account_id) is not None
+            has_code = account_id == verifier.account_id or near.has_code(db, account_id)
             amount = near.native_balance(db, account_id)
         if not has_code and amount == 0:
             info = {

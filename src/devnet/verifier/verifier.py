@@ -15,7 +15,7 @@ from devnet.chains.near.transactions import FunctionCall, decode_signed_transact
 from devnet.verifier import errors as err
 from devnet.verifier import events as ev
 from devnet.verifier.chain import Receipt, TxRecord, success_value
-from devnet.verifier.errors import InvariantViolated
+from devnet.verifier.errors import InvariantViolated, VerifierError
 from devnet.verifier.execution import Executor
 from devnet.verifier.intents import FtWithdraw
 from devnet.verifier.ledger import (
@@ -463,6 +463,20 @@ class Verifier(LedgerCore):
             self.near.native_add(db, account_id, amount)
 
         return self._call(FAUCET, account_id, "transfer", {}, body, deposit=amount)
+
+    def deploy_ft_receiver(self, account_id: str, token: str, near: int) -> TxRecord:
+        """Devnet only: create ``account_id`` with ``near`` NEAR and the NEP-141 receiver
+        contract of near-sdk-rs' examples for ``token`` (see ``NearLedger.deploy_ft_receiver``);
+        it is registered on no token."""
+
+        def body(db: Overlay, receipt: Receipt, ctx: TxContext) -> None:
+            if self.near.account_exists(db, account_id):
+                raise VerifierError(f"account {account_id} already exists")
+            self.near.native_add(db, account_id, near)
+            self.near.deploy_ft_receiver(db, account_id, token)
+
+        args = {"fungible_token_account_id": token}
+        return self._call(FAUCET, account_id, "new", args, body, deposit=near)
 
     def faucet_ft(self, token: str, account_id: str, amount: int) -> TxRecord:
         """New NEAR-side tokens; for wNEAR backed by freshly wrapped native NEAR."""

@@ -41,8 +41,9 @@ class FakeNearChain:
     final: bool = True
 
     async def view(
-        self, account_id: str, method_name: str, args: Mapping[str, Any] | None = None
-    ) -> Any:
+        self, account_id: str, method_name: str, args: Mapping[str, Any] | None = None, *,
+        finality: Finality = Finality.FINAL,
+    ) -> Any:  # fmt: skip
         """``ft_balance_of`` (the fake has no NEP-141 balances outside the verifier) and NEP-145
         ``storage_balance_of``/``storage_balance_bounds`` (``registered`` holds
         ``(contract, account)``)."""
