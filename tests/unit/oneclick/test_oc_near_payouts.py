@@ -9,10 +9,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from oc_engine_kit import WNEAR, Kit, make_kit, quote_request
+from oc_engine_kit import USDC_NEAR, WNEAR, Kit, make_kit, quote_request
 
+from nearintents.payload import FtWithdraw, NativeWithdraw
+from nearintents.rpc.near_delivery import FT_WITHDRAW_MIN_GAS
+from oneclick.domain.errors import PermanentError
 from oneclick.domain.records import IntentKind
-from oneclick.testing.near import FakeNearChain
+from oneclick.services.engine.near_payouts import near_delivery_intent
+from oneclick.testing import sample_registry
+from oneclick.testing.near import STORAGE_MIN, FakeNearChain
 
 IMPLICIT = "ab" * 32
 
@@ -130,3 +135,39 @@ async def test_a_delivery_counts_only_once_its_transaction_is_final(kit: Kit) ->
     chain(kit).final = True
     await kit.drive(until=kit.clock.now() + timedelta(minutes=10))
     assert (await kit.status(quote))["status"] == "SUCCESS"
+
+
+def test_the_intent_is_the_sdks_for_each_request() -> None:
+    """sdk-monorepo direct-bridge-utils.ts ``createWithdrawIntentPrimitive``: wNEAR without a
+    message unwraps; with one, and for any other NEP-141, an ``ft_withdraw`` whose ``min_gas``
+    is set only for a plain ``ft_transfer``; a wNEAR payout pays its receiver's storage
+    deposit out of itself."""
+    wnear, usdc = sample_registry().by_token_id(WNEAR), sample_registry().by_token_id(USDC_NEAR)
+    assert wnear is not None
+    assert usdc is not None
+    assert near_delivery_intent(wnear, "wrap.near", 10**24, IMPLICIT) == NativeWithdraw(
+        receiver_id=IMPLICIT, amount=10**24
+    )
+    as_token = near_delivery_intent(wnear, "wrap.near", 10**24, "defi.near", msg="take-my-money",
+                                    storage_deposit=STORAGE_MIN)  # fmt: skip
+    assert as_token == FtWithdraw(token="wrap.near", receiver_id="defi.near",
+                                  amount=10**24 - STORAGE_MIN, msg="take-my-money",
+                                  storage_deposit=STORAGE_MIN, min_gas=None)  # fmt: skip
+    contract = USDC_NEAR.removeprefix("nep141:")
+    plain = near_delivery_intent(usdc, contract, 40, "shop.near")
+    assert plain == FtWithdraw(token=contract, receiver_id="shop.near", amount=40,
+                               min_gas=FT_WITHDRAW_MIN_GAS)  # fmt: skip
+    with pytest.raises(PermanentError, match="does not cover the receiver's storage deposit"):
+        near_delivery_intent(wnear, "wrap.near", STORAGE_MIN, "defi.near", msg="",
+                             storage_deposit=STORAGE_MIN)  # fmt: skip
+
+
+async def test_an_unregistered_receiver_of_another_nep141_gets_no_quote(kit: Kit) -> None:
+    """Its storage_deposit would be paid in wNEAR the custody account does not hold."""
+    chain(kit).accounts.add("shop.near")
+    body = quote_request(destinationAsset=USDC_NEAR, recipient="shop.near")
+    response = await kit.client.post("/v0/quote", json=body)
+    assert response.status_code == 400
+    assert "is not registered on" in response.json()["message"]
+    chain(kit).registered.add((USDC_NEAR.removeprefix("nep141:"), "shop.near"))
+    assert (await kit.client.post("/v0/quote", json=body)).status_code == 200
