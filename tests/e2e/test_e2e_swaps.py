@@ -248,7 +248,8 @@ async def evm_to_wnear_by_ft_transfer_call_at_a_fresh_unregistered_account(w: Wo
     assert await w.devnet.nep145_registered(WNEAR, who.recipient)
     [near_tx] = final.swap_details.destination_chain_tx_hashes
     assert near_tx.hash in final.swap_details.near_tx_hashes
-    return Audit(swap, account, usdc, wnear, delivered, 0)
+    w.audits[swap.name] = Audit(swap, account, usdc, wnear, delivered, 0)
+    return w.audits[swap.name]
 
 
 async def near_output_ledgers(w: World, swap: Swap) -> tuple[str, Ledger, Ledger]:
@@ -293,7 +294,8 @@ async def evm_to_a_near_account_that_cannot_receive(w: World) -> Audit:
     assert wnear.held == wnear.bought - STORAGE_MIN, wnear
     assert await w.devnet.nep141_balance(WNEAR, who.recipient) == 0
     assert await w.devnet.native_near(who.recipient) == 0
-    return Audit(swap, account, usdc, wnear, 0, 0)
+    w.audits[swap.name] = Audit(swap, account, usdc, wnear, 0, 0)
+    return w.audits[swap.name]
 
 
 @scenario
