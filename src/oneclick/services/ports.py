@@ -122,6 +122,10 @@ class NearChain(Protocol):
         self, account_id: str, *, finality: Finality = Finality.FINAL
     ) -> bool: ...
 
+    async def native_balance(
+        self, account_id: str, *, finality: Finality = Finality.FINAL
+    ) -> int | None: ...
+
     async def tx_status(self, tx_hash: str, sender_account_id: str) -> TxOutcome: ...
 
     async def view(

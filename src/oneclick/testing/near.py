@@ -69,6 +69,11 @@ class FakeNearChain:
     async def account_exists(self, account_id: str, *, finality: Finality = Finality.FINAL) -> bool:
         return account_id in self.accounts or account_id in self.refusing
 
+    async def native_balance(
+        self, account_id: str, *, finality: Finality = Finality.FINAL
+    ) -> int | None:
+        return 10**24 if await self.account_exists(account_id) else None
+
     def _can_receive(self, account_id: str) -> bool:
         if account_id in self.refusing:
             return False

@@ -24,6 +24,10 @@ from oneclick.services.engine.context import EngineContext
 logger = logging.getLogger(__name__)
 
 CUSTODY_NEAR = 10**22  # 0.01 NEAR: creates the implicit account and pays its gas
+# nearcore refuses a transaction whose signer holds less than its prepaid gas at the gas price
+# (NotEnoughBalance): 50 Tgas at mainnet's 10^8 yocto/gas is 0.005 NEAR; below 0.006 the
+# operator tops the custody account up again.
+CUSTODY_MIN_NEAR = 6 * 10**21
 DEPOSIT_GAS = 50 * TGAS  # ft_transfer_call + ft_on_transfer + ft_resolve_transfer
 STORAGE_GAS = 10 * TGAS  # near/intents' STORAGE_DEPOSIT_GAS for the same call
 
@@ -77,8 +81,8 @@ async def sweep_near_deposit(ctx: EngineContext, swap: EngineSwap) -> None:
         return
     async with calling("NEAR RPC (view_account)"):
         # At the head, not `final`: a custody account funded a block ago must not be funded twice.
-        exists = await near.account_exists(custody, finality=Finality.OPTIMISTIC)
-    if not exists:
+        has = await near.native_balance(custody, finality=Finality.OPTIMISTIC)
+    if has is None or has < CUSTODY_MIN_NEAR:  # missing, or its gas spent by earlier moves
         async with calling("NEAR RPC (operator transfer)"):
             nonce, block = await near.access_key(
                 signer.operator_account_id, signer.operator_public_key
