@@ -80,8 +80,21 @@ class FakeNearChain:
         implicit = is_implicit_ed25519(account_id) or is_implicit_evm(account_id)
         return implicit or account_id in self.accounts
 
+    def _refund(self, tx_hash: str, n: int, w: WithdrawalRecord) -> dict[str, Any]:
+        """``ft_resolve_withdraw`` crediting a bounced withdrawal back (mt_mint memo refund)."""
+        data = [{"owner_id": w.account_id, "token_ids": [f"nep141:{w.token}"],
+                 "amounts": [str(w.amount)], "memo": "refund"}]  # fmt: skip
+        event = {"standard": "nep245", "version": "1.0.0", "event": "mt_mint", "data": data}
+        return {
+            "id": _hash(tx_hash, str(n), "refund"),
+            "block_hash": _hash("block", tx_hash),
+            "outcome": {"logs": ["EVENT_JSON:" + json.dumps(event)], "receipt_ids": [],
+                        "gas_burnt": 1, "tokens_burnt": "0", "executor_id": self.ledger.contract,
+                        "status": {"SuccessValue": ""}},
+        }  # fmt: skip
+
     def _receipt(self, tx_hash: str, n: int, w: WithdrawalRecord) -> dict[str, Any]:
-        ok = self._can_receive(w.receiver_id)
+        ok = self._can_receive(w.receiver_id) and not w.bounced
         logs: list[str] = []
         if ok and not w.native:
             data = [{"old_owner_id": self.ledger.contract, "new_owner_id": w.receiver_id,
@@ -105,6 +118,7 @@ class FakeNearChain:
             raise UnknownTransaction(f"Transaction {tx_hash} doesn't exist", method="tx")
         mine = [w for w in self.ledger.withdrawals if w.tx_hash == tx_hash]
         receipts = [self._receipt(tx_hash, n, w) for n, w in enumerate(mine)]
+        receipts += [self._refund(tx_hash, n, w) for n, w in enumerate(mine) if w.bounced]
         return TxOutcome.model_validate(
             {
                 "final_execution_status": "FINAL" if self.final else "EXECUTED_OPTIMISTIC",

@@ -15,7 +15,7 @@ from nearintents.payload import FtWithdraw, NativeWithdraw
 from nearintents.rpc.near_delivery import FT_WITHDRAW_MIN_GAS
 from oneclick.domain.errors import PermanentError
 from oneclick.domain.records import IntentKind
-from oneclick.services.engine.near_payouts import near_delivery_intent
+from oneclick.services.engine.near_payouts import MAX_BOUNCES, near_delivery_intent
 from oneclick.testing import sample_registry
 from oneclick.testing.near import STORAGE_MIN, FakeNearChain
 
@@ -171,3 +171,63 @@ async def test_an_unregistered_receiver_of_another_nep141_gets_no_quote(kit: Kit
     assert "is not registered on" in response.json()["message"]
     chain(kit).registered.add((USDC_NEAR.removeprefix("nep141:"), "shop.near"))
     assert (await kit.client.post("/v0/quote", json=body)).status_code == 200
+
+
+async def _withdraw_legs(kit: Kit, quote: dict) -> list:
+    swap = await kit.swap(quote)
+    async with kit.world.store.transaction() as tx:
+        return [leg for leg in await tx.legs(swap.id) if leg.kind is IntentKind.WITHDRAW]
+
+
+async def test_a_bounced_withdrawal_is_signed_again_and_then_delivered(kit: Kit) -> None:
+    """wNEAR as the token (``customRecipientMsg``): the first ft_withdraw comes back (the
+    receiver could not take it), its leg is closed with nothing delivered and a new one is
+    signed; once the receiver can take it, SUCCESS reports the second one only."""
+    chain(kit).accounts.add("defi.near")
+    chain(kit).registered.add(("wrap.near", "defi.near"))
+    quote = await kit.quote(destinationAsset=WNEAR, recipient="defi.near",
+                            customRecipientMsg="take-my-money")  # fmt: skip
+    ledger = kit.world.verifier.ledger
+    ledger.bouncing.add("defi.near")
+    await kit.deposit(quote, 100_000)
+    until = kit.clock.now() + timedelta(minutes=20)
+    while not ledger.withdrawals and kit.clock.now() < until:
+        await kit.drive(until=kit.clock.now() + timedelta(seconds=5))
+    [first] = ledger.withdrawals
+    assert first.bounced
+    assert (await kit.status(quote))["status"] == "PROCESSING"
+    ledger.bouncing.clear()
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=20))
+    body = await kit.status(quote)
+    assert body["status"] == "SUCCESS", body
+    bounced, delivered = ledger.withdrawals
+    assert not delivered.bounced
+    assert bounced.amount == delivered.amount
+    assert body["swapDetails"]["amountOut"] == str(delivered.amount)
+    assert [d["hash"] for d in body["swapDetails"]["destinationChainTxHashes"]] == [
+        delivered.tx_hash
+    ]
+    legs = await _withdraw_legs(kit, quote)
+    assert [(leg.delivered, (leg.reason or "")[:7]) for leg in legs] == [
+        (0, "bounced"), (delivered.amount, ""),
+    ]  # fmt: skip
+
+
+async def test_a_withdrawal_that_keeps_bouncing_is_parked_never_delivered(kit: Kit) -> None:
+    chain(kit).accounts.add("defi.near")
+    chain(kit).registered.add(("wrap.near", "defi.near"))
+    quote = await kit.quote(destinationAsset=WNEAR, recipient="defi.near",
+                            customRecipientMsg="take-my-money")  # fmt: skip
+    ledger = kit.world.verifier.ledger
+    ledger.bouncing.add("defi.near")
+    await kit.deposit(quote, 100_000)
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=30))
+    body = await kit.status(quote)
+    assert body["status"] == "FAILED", body
+    assert body["swapDetails"]["destinationChainTxHashes"] == []
+    assert len(ledger.withdrawals) == MAX_BOUNCES
+    assert all(w.bounced for w in ledger.withdrawals)
+    swap = await kit.swap(quote)
+    # Every unit of the output is back in the custody account.
+    assert ledger.balances[(swap.custody_account_id, WNEAR)] == ledger.withdrawals[0].amount
+    assert "bounced 3 times" in (swap.last_error or "")
