@@ -43,7 +43,7 @@ from nearintents.rpc.near_delivery import (
     native_delivery,
 )
 from oneclick.domain.assets import Asset
-from oneclick.domain.engine import EngineSwap, Leg
+from oneclick.domain.engine import BOUNCED, EngineSwap, Leg
 from oneclick.domain.errors import PermanentError, TemporaryError
 from oneclick.domain.near_paths import NEAR_NATIVE_ASSET_ID, delivers_native_near
 from oneclick.domain.records import IntentKind
@@ -56,7 +56,6 @@ logger = logging.getLogger(__name__)
 
 # A withdrawal that bounced (all of it came back) is signed again at most this many times in all.
 MAX_BOUNCES = 3
-BOUNCED = "bounced"  # Leg.reason prefix of a withdrawal whose tokens all came back
 
 
 def recipient_msg(swap: EngineSwap) -> str | None:
@@ -145,7 +144,7 @@ async def _check_bounces(
 
 
 def is_bounced(leg: Leg) -> bool:
-    return leg.delivered == 0 and (leg.reason or "").startswith(BOUNCED)
+    return leg.bounced
 
 
 def _withdrawal(leg: Leg) -> dict[str, Any]:
