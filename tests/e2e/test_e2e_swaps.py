@@ -271,6 +271,24 @@ async def near_output_ledgers(w: World, swap: Swap) -> tuple[str, Ledger, Ledger
 
 
 @scenario
+async def evm_to_near_usdc_at_an_unregistered_account(w: World) -> Audit:
+    """USDC on Ethereum to USDC on NEAR (an NEP-141 other than wNEAR) at a fresh named account
+    registered nowhere: the operator account pays its NEP-145 ``storage_deposit``, then a plain
+    ``ft_withdraw`` (``ft_transfer``) delivers. Audited to the unit; the receiver holds
+    exactly ``amountOut`` on the token contract."""
+    who = await parties(w, ETH_USDC, ETH_USDC)
+    who.recipient = f"shop-{uuid.uuid4().hex[:12]}.near"
+    await w.devnet.deploy_ft_receiver(who.recipient, NEAR_USDC)  # a named account that exists
+    assert not await w.devnet.nep145_registered(NEAR_USDC, who.recipient)
+    swap = await quote(w.api, "USDC eth -> USDC near (unregistered)", who, origin_asset=ETH_USDC,
+                       destination_asset=NEAR_USDC, amount=str(30 * USDC))  # fmt: skip
+    await deposit(w.devnet, swap, int(swap.quote.quote.amount_in))
+    await wait_status(w.api, swap, {"SUCCESS"})
+    assert await w.devnet.nep145_registered(NEAR_USDC, who.recipient)
+    return await w.check(swap)
+
+
+@scenario
 async def evm_to_a_near_account_that_cannot_receive(w: World) -> Audit:
     """USDC on Ethereum to wNEAR with ``customRecipientMsg`` at an implicit account without a
     contract: its ``ft_on_transfer`` cannot run, so every withdrawal comes back to the custody
@@ -540,6 +558,12 @@ def test_usdc_ethereum_to_wnear_by_ft_transfer_call_at_a_fresh_unregistered_acco
     swaps: tuple[Scenarios, World],
 ) -> None:
     collect(swaps, "evm_to_wnear_by_ft_transfer_call_at_a_fresh_unregistered_account")
+
+
+def test_usdc_ethereum_to_near_usdc_at_an_unregistered_account(
+    swaps: tuple[Scenarios, World],
+) -> None:
+    collect(swaps, "evm_to_near_usdc_at_an_unregistered_account")
 
 
 def test_a_payout_to_a_near_account_that_cannot_receive_it_is_never_delivered(

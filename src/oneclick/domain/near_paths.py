@@ -5,9 +5,9 @@ token contract, outside ``intents.near``: it is credited only when an operator a
 it in. A payout or refund to a NEAR account is delivered only when the service can read the
 withdrawal's receipts (``near.relayer_account`` configured): wNEAR as native NEAR
 (``native_withdraw``, the SDK's choice), any NEP-141 (and wNEAR with ``customRecipientMsg``) as an
-``ft_withdraw``. An unregistered receiver of a token other than wNEAR would need a
-``storage_deposit`` paid in wNEAR the custody account does not hold: the quote checks that
-(``services.quoting``). A quote that would take a path not built is a ``RequestError`` (400)
+``ft_withdraw``. An unregistered receiver of a token other than wNEAR needs a
+``storage_deposit`` the operator account pays; without one, the quote checks the receiver's
+registration (``services.quoting``). A quote that would take a path not built is a ``RequestError`` (400)
 naming the alternative that works, never an address that strands funds.
 """
 

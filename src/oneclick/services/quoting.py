@@ -171,8 +171,14 @@ async def _check_near_receivers(ctx: ServiceContext, spec: QuoteSpec) -> None:
             if not exists:
                 raise RequestError(f"{what} {account!r} is not an existing NEAR account")
         msg = spec.custom_recipient_msg if what == "recipient" else None
-        if asset.asset_id != NEAR_NATIVE_ASSET_ID and needs_storage_registration(asset, msg):
-            # Its storage_deposit would be paid in wNEAR the custody account does not hold.
+        operator = ctx.policy.near_operator_account is not None
+        if (
+            not operator
+            and asset.asset_id != NEAR_NATIVE_ASSET_ID
+            and needs_storage_registration(asset, msg)
+        ):
+            # Its storage_deposit would be paid in wNEAR the custody account does not hold,
+            # and no operator account can pay the registration.
             contract = asset.asset_id.removeprefix("nep141:")
             async with calling("NEAR RPC (storage_balance_of)"):
                 held = await ctx.near.view(contract, "storage_balance_of", {"account_id": account})

@@ -20,6 +20,7 @@ from oneclick.domain.engine import DepositRecord, EngineSwap
 from oneclick.domain.errors import TemporaryError
 from oneclick.services.boundary import calling
 from oneclick.services.engine.context import EngineContext
+from oneclick.services.engine.near_storage import register_on_token
 
 logger = logging.getLogger(__name__)
 
@@ -29,42 +30,6 @@ CUSTODY_NEAR = 10**22  # 0.01 NEAR: creates the implicit account and pays its ga
 # operator tops the custody account up again.
 CUSTODY_MIN_NEAR = 6 * 10**21
 DEPOSIT_GAS = 50 * TGAS  # ft_transfer_call + ft_on_transfer + ft_resolve_transfer
-STORAGE_GAS = 10 * TGAS  # near/intents' STORAGE_DEPOSIT_GAS for the same call
-
-
-async def register_custody(ctx: EngineContext, contract: str, custody: str) -> None:
-    """NEP-145: a token that requires storage registration (wrap.near, USDC) refuses the user's
-    ``ft_transfer`` to an unregistered account ("The account … is not registered",
-    near-sdk-rs near-contract-standards ``fungible_token/core_impl.rs``). While the swap waits
-    for its deposit, the operator registers the custody account, paying
-    ``storage_balance_bounds().min`` in NEAR (``storage_deposit``, ``storage_impl.rs``)."""
-    near, signer = ctx.near, ctx.near_signer
-    assert near is not None
-    assert signer is not None
-    async with calling("NEAR RPC (storage_balance_of)"):
-        # At the head: a registration sent a block ago must not be paid twice.
-        held = await near.view(contract, "storage_balance_of", {"account_id": custody},
-                               finality=Finality.OPTIMISTIC)  # fmt: skip
-        if held is not None:
-            return
-        bounds = await near.view(contract, "storage_balance_bounds", {})
-    try:
-        minimum = int(bounds["min"])
-    except (TypeError, KeyError, ValueError) as exc:
-        raise TemporaryError(f"{contract} answered unreadable storage_balance_bounds") from exc
-    call = FunctionCall("storage_deposit", {"account_id": custody, "registration_only": True},
-                        gas=STORAGE_GAS, deposit=minimum)  # fmt: skip
-    async with calling("NEAR RPC (operator storage_deposit)"):
-        nonce, block = await near.access_key(signer.operator_account_id, signer.operator_public_key)
-        registered = await near.send_tx(
-            signer.sign_as_operator(contract, nonce + 1, block, [call]).base64
-        )
-    if not registered.succeeded:
-        raise TemporaryError(f"the operator could not register {custody} on {contract}")
-    logger.info(
-        "custody account registered on %s", contract,
-        extra={"action": "deposit", "deposit_address": custody},
-    )  # fmt: skip
 
 
 async def sweep_near_deposit(ctx: EngineContext, swap: EngineSwap) -> None:
@@ -77,7 +42,9 @@ async def sweep_near_deposit(ctx: EngineContext, swap: EngineSwap) -> None:
     async with calling("NEAR RPC (ft_balance_of)"):
         held = int(await near.view(contract, "ft_balance_of", {"account_id": custody}) or 0)
     if held <= 0:
-        await register_custody(ctx, contract, custody)
+        # NEP-145: wrap.near and USDC refuse a user's ft_transfer to an unregistered account;
+        # while the swap waits for its deposit, the operator registers the custody account.
+        await register_on_token(ctx, contract, custody)
         return
     async with calling("NEAR RPC (view_account)"):
         # At the head, not `final`: a custody account funded a block ago must not be funded twice.

@@ -16,8 +16,8 @@ As the SDK builds them (sdk-monorepo intents-sdk/src/bridges/direct-bridge/direc
   ``contracts/defuse/src/contract/tokens/nep141/withdraw.rs``). For a wNEAR payout the wNEAR is
   the payout's own, so the receiver gets the amount less the storage fee, as with the SDK when
   the fee asset is the withdrawn asset. For other tokens the custody account would have to buy
-  wNEAR first (the SDK's fee quote), which the engine does not do: such a receiver must be
-  registered (checked at quote time, again before signing).
+  wNEAR first (the SDK's fee quote), which the engine does not do: the operator account pays
+  the receiver's registration instead (without one, such a quote is refused).
 - The delivery is the contract's own accounting: what ``ft_resolve_withdraw`` credits back
   (``mt_mint`` memo ``refund``) was not delivered. A withdrawal that came back entirely is
   *bounced*: the tokens are in the custody account again, the leg is closed with nothing
@@ -49,6 +49,7 @@ from oneclick.domain.near_paths import NEAR_NATIVE_ASSET_ID, delivers_native_nea
 from oneclick.domain.records import IntentKind
 from oneclick.services.boundary import calling
 from oneclick.services.engine.context import EngineContext
+from oneclick.services.engine.near_storage import register_on_token
 from oneclick.services.ports import NearChain
 
 logger = logging.getLogger(__name__)
@@ -122,10 +123,10 @@ async def plan_near_delivery(
         return near_delivery_intent(asset, contract, amount, receiver)
     fee = await storage_shortfall(ctx, contract, receiver)
     if fee and asset.asset_id != NEAR_NATIVE_ASSET_ID:
-        raise TemporaryError(
-            f"{receiver} is not registered on {contract} (NEP-145) and the storage deposit "
-            "would have to be paid in wNEAR the custody account does not hold; nothing was sent"
-        )
+        # Its storage_deposit would be paid in wNEAR the custody account does not hold: the
+        # operator registers the receiver (executed before the withdrawal is even published).
+        await register_on_token(ctx, contract, receiver)
+        fee = 0
     return near_delivery_intent(asset, contract, amount, receiver, msg=msg, storage_deposit=fee)
 
 
