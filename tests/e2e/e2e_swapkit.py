@@ -170,6 +170,11 @@ class Devnet:
         body = {"account_id": account_id, "token": self.asset(asset_id)["contractAddress"]}
         response = await self._http.post("/near/contracts", json=body)
         assert response.status_code == 200, response.text
+        # The service checks a named receiver at NEAR's `final`, which trails the head by the
+        # devnet's --finality-lag blocks, as on mainnet: wait until it exists there.
+        async with asyncio.timeout(30):
+            while await self.native_near(account_id) == 0:  # noqa: ASYNC110 - polls the node
+                await asyncio.sleep(0.2)
 
     async def near_ft_transfer(self, wallet: str, token: str, to: str, amount: int) -> str:
         """A plain NEP-141 ``ft_transfer`` on NEAR (outside intents.near), signed by the
