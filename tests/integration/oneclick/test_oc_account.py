@@ -23,10 +23,25 @@ pytestmark = ON_BOTH_DATABASES
 BTC = "nep141:btc.omft.near"
 WNEAR = "nep141:wrap.near"
 HISTORY_ITEM_FIELDS = {
-    "status", "depositType", "recipientType", "createdAt", "depositAddress", "depositMemo",
-    "originAsset", "amountInFormatted", "amountInUsd", "destinationAsset", "amountOutFormatted",
-    "amountOutUsd", "recipient", "quoteTransactions", "refundTo", "refundType", "refundReason",
-    "refundFee", "refundFeeFormatted",
+    "status",
+    "depositType",
+    "recipientType",
+    "createdAt",
+    "depositAddress",
+    "depositMemo",
+    "originAsset",
+    "amountInFormatted",
+    "amountInUsd",
+    "destinationAsset",
+    "amountOutFormatted",
+    "amountOutUsd",
+    "recipient",
+    "quoteTransactions",
+    "refundTo",
+    "refundType",
+    "refundReason",
+    "refundFee",
+    "refundFeeFormatted",
 }  # fmt: skip  (refundedAmount* appear once something was refunded)
 
 
@@ -61,9 +76,7 @@ async def set_status(world: FakeWorld, address: str, status: SwapStatus) -> None
     async with world.store.transaction() as tx:
         swap = await tx.swap_by_deposit(address, None)
         assert swap is not None
-        await tx.set_status(
-            swap.id, status, expected_version=swap.version, now=world.clock.now()
-        )
+        await tx.set_status(swap.id, status, expected_version=swap.version, now=world.clock.now())
 
 
 async def history(
@@ -144,11 +157,15 @@ async def test_history_holds_the_swaps_that_name_the_users_intents_account(
     assert (item["depositType"], item["recipientType"], item["refundType"]) == (
         "ORIGIN_CHAIN", "INTENTS", "ORIGIN_CHAIN",
     )  # fmt: skip
-    assert item["recipient"] == account and item["depositMemo"] is None
-    assert item["originAsset"] == "1cs_v1:btc:native:coin" and item["destinationAsset"] == USDT
-    assert item["amountInFormatted"] == "0.0001" and item["quoteTransactions"] == []
+    assert item["recipient"] == account
+    assert item["depositMemo"] is None
+    assert item["originAsset"] == "1cs_v1:btc:native:coin"
+    assert item["destinationAsset"] == USDT
+    assert item["amountInFormatted"] == "0.0001"
+    assert item["quoteTransactions"] == []
     assert item["refundReason"] is None
-    assert item["refundFee"] is not None and item["refundFeeFormatted"]
+    assert item["refundFee"] is not None
+    assert item["refundFeeFormatted"]
 
 
 async def test_a_seen_deposit_is_still_a_pending_deposit_in_history(
@@ -223,7 +240,8 @@ async def test_history_cursors_stay_stable_while_swaps_arrive(
         if len(page["items"]) < 2:
             break
         cursor = page["prevCursor"]
-    assert sorted(seen) == sorted(created) and len(seen) == len(set(seen))
+    assert sorted(seen) == sorted(created)
+    assert len(seen) == len(set(seen))
     # Polling forward from the first page's nextCursor yields exactly what arrived since.
     polled: list[str] = []
     cursor = first["nextCursor"]
@@ -233,9 +251,11 @@ async def test_history_cursors_stay_stable_while_swaps_arrive(
         cursor = page["nextCursor"]
         if not page["items"]:
             break
-    assert sorted(polled) == sorted(arrived) and len(polled) == len(set(polled))
+    assert sorted(polled) == sorted(arrived)
+    assert len(polled) == len(set(polled))
     quiet = await history(client, headers, nextCursor=cursor)
-    assert quiet["items"] == [] and quiet["nextCursor"] == cursor
+    assert quiet["items"] == []
+    assert quiet["nextCursor"] == cursor
 
 
 async def test_history_of_an_account_without_swaps_is_empty(
@@ -257,7 +277,8 @@ async def test_integral_floats_are_accepted_where_upstream_types_a_number(
     response = await client.post("/v0/quote", json=body)
     assert response.status_code == 200, response.text
     echoed = response.json()["quoteRequest"]
-    assert echoed["slippageTolerance"] == 100 and echoed["appFees"][0]["fee"] == 50
+    assert echoed["slippageTolerance"] == 100
+    assert echoed["appFees"][0]["fee"] == 50
     assert isinstance(echoed["slippageTolerance"], int)
 
 

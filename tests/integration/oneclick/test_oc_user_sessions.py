@@ -60,7 +60,8 @@ async def test_an_ed25519_wallet_gets_a_session(
 ) -> None:
     body = await login(client, world, standard=standard)
     assert set(body) == {"accessToken", "refreshToken", "expiresIn", "refreshExpiresIn"}
-    assert body["expiresIn"] == 900 and body["refreshExpiresIn"] == 7 * 86_400
+    assert body["expiresIn"] == 900
+    assert body["refreshExpiresIn"] == 7 * 86_400
     balances = await client.get("/v0/account/balances", headers=bearer(body["accessToken"]))
     assert balances.status_code == 200, balances.text
 
@@ -215,9 +216,7 @@ async def test_rotating_the_signing_secret_revokes_every_session(
     rotated_ctx = replace(world.ctx, sessions=SessionPolicy(secret=os.urandom(32)))
     transport = httpx.ASGITransport(app=create_app(rotated_ctx))
     async with httpx.AsyncClient(transport=transport, base_url="http://oneclick") as rotated:
-        balances = await rotated.get(
-            "/v0/account/balances", headers=bearer(session["accessToken"])
-        )
+        balances = await rotated.get("/v0/account/balances", headers=bearer(session["accessToken"]))
         assert balances.status_code == 401
         refreshed = await rotated.post(
             "/v0/auth/refresh", json={"refreshToken": session["refreshToken"]}
@@ -229,9 +228,7 @@ async def test_rotating_the_signing_secret_revokes_every_session(
     new_base = replace(world.ctx, jwt_secret=os.urandom(32))
     transport = httpx.ASGITransport(app=create_app(new_base))
     async with httpx.AsyncClient(transport=transport, base_url="http://oneclick") as rotated:
-        balances = await rotated.get(
-            "/v0/account/balances", headers=bearer(session["accessToken"])
-        )
+        balances = await rotated.get("/v0/account/balances", headers=bearer(session["accessToken"]))
         assert balances.status_code == 401
 
 
