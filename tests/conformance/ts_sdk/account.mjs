@@ -120,9 +120,19 @@ async function main() {
 
   OpenAPI.TOKEN = session.accessToken;
   OpenAPI.HEADERS = { "X-API-Key": partnerKey };
-  const balances = await AccountService.getBalances();
-  const held = balances.balances.find((b) => b.tokenId === usdc.assetId);
-  check(held && held.available === String(funded), `getBalances shows ${funded} ${usdc.assetId}`);
+  // The verifier's views read `final`, a block or two behind the transfer: poll, bounded.
+  const giveUp = Date.now() + 60_000;
+  let balances = await AccountService.getBalances();
+  let held = balances.balances.find((b) => b.tokenId === usdc.assetId);
+  while (!held && Date.now() < giveUp) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    balances = await AccountService.getBalances();
+    held = balances.balances.find((b) => b.tokenId === usdc.assetId);
+  }
+  check(
+    held && held.available === String(funded),
+    `getBalances shows ${funded} ${usdc.assetId} (got ${JSON.stringify(balances.balances)})`,
+  );
   check(held.source === "private", "the balance source is 'private'");
   const asked = await AccountService.getBalances([usdc.assetId, destination.assetId]);
   check(asked.balances.length === 2, "getBalances(tokenIds) answers each token asked");
