@@ -37,6 +37,7 @@ class UserSession:
 
 class RevokeReason:
     REFRESH_REUSE = "REFRESH_REUSE"  # a superseded refresh token came back: assume it leaked
+    KEY_REMOVED = "KEY_REMOVED"  # the signing key is no longer the account's in the verifier
 
 
 @dataclass(frozen=True, slots=True, order=True)

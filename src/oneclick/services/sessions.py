@@ -11,7 +11,8 @@ wallet's signature over an empty intent payload buys an access and a refresh tok
   that secret revokes every session at once.
 - Every use of a token reads its session, so a revoked session stops at once. A refresh token is
   rotated on use (the new one comes back as ``refreshToken``); presenting a superseded one is
-  taken as a leak and revokes the whole session.
+  taken as a leak and revokes the whole session. A refresh also asks the verifier again whether
+  the session's key is still the account's: a removed key ends the session.
 """
 
 from __future__ import annotations
@@ -207,7 +208,17 @@ async def refresh(ctx: ServiceContext, refresh_token: str) -> IssuedTokens:
     key = _signing_key(ctx, policy)
     claims = _decode(ctx, policy, refresh_token, REFRESH)
     session = await _live_session(ctx, claims, "refresh token")
+    # The key that opened the session must still be the account's: removing a key from the
+    # verifier (a lost wallet) ends its sessions at their next refresh.
+    async with calling("the verifier (has_public_key)"):
+        owned = await ctx.verifier.has_public_key(session.account_id, session.public_key)
     now = ctx.clock.now()
+    if not owned:
+        async with ctx.store.transaction() as tx:
+            await tx.revoke_user_session(session.id, now, RevokeReason.KEY_REMOVED)
+        raise Unauthorized(
+            "Unauthorized - the key that opened this session is no longer the account's"
+        )
     presented = _digest(str(claims["jti"]))
     next_id = str(uuid.uuid4())
     async with ctx.store.transaction() as tx:

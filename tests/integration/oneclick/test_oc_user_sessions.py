@@ -237,3 +237,40 @@ async def test_a_garbage_refresh_token_is_401(client: httpx.AsyncClient) -> None
         response = await client.post("/v0/auth/refresh", json={"refreshToken": token})
         assert response.status_code == 401, token
     assert (await client.post("/v0/auth/refresh", json={})).status_code == 400
+
+
+async def test_removing_the_key_in_the_verifier_ends_the_session_at_refresh(
+    client: httpx.AsyncClient, world: FakeWorld
+) -> None:
+    key = Ed25519SecretKey.generate()
+    world.verifier.ledger.keys.setdefault("carol.near", set()).add(str(key.public_key))
+    signed = signing.sign("nep413", auth_payload(world, "carol.near"), key)
+    session = (await client.post("/v0/auth/authenticate", json={"signedData": signed})).json()
+    world.verifier.ledger.keys["carol.near"].discard(str(key.public_key))
+    refused = await client.post("/v0/auth/refresh", json={"refreshToken": session["refreshToken"]})
+    assert refused.status_code == 401
+    assert "no longer the account's" in refused.json()["message"]
+    revoked = await client.get("/v0/account/balances", headers=bearer(session["accessToken"]))
+    assert revoked.status_code == 401
+
+
+async def test_of_two_refreshes_with_one_token_exactly_one_rotates(world: FakeWorld) -> None:
+    from oneclick.domain.sessions import UserSession
+
+    now = world.clock.now()
+    session = UserSession(
+        id="00000000-0000-0000-0000-000000000001", account_id="dave.near",
+        public_key="ed25519:x", standard="nep413", auth_nonce="n", refresh_digest="d0",
+        created_at=now, expires_at=now + timedelta(days=1),
+    )  # fmt: skip
+    async with world.store.transaction() as tx:
+        await tx.add_user_session(session)
+    async with world.store.transaction() as tx:
+        first = await tx.rotate_user_session(session.id, "d0", "d1", now)
+    async with world.store.transaction() as tx:
+        second = await tx.rotate_user_session(session.id, "d0", "d2", now)
+        stored = await tx.user_session(session.id)
+    assert (first, second) == (True, False)
+    assert stored is not None
+    assert stored.refresh_digest == "d1"
+    assert stored.refreshes == 1
