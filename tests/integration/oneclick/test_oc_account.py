@@ -2,6 +2,7 @@
 ``/v0/account/history``: which swaps are the user's, the HistoryItem fields, status / type /
 search filters, and cursors that stay stable while new swaps arrive. On SQLite and PostgreSQL."""
 
+import json
 import os
 from datetime import timedelta
 from typing import Any
@@ -46,7 +47,12 @@ HISTORY_ITEM_FIELDS = {
 
 
 async def signed_in(client: httpx.AsyncClient, world: FakeWorld) -> tuple[str, dict[str, str]]:
-    key = Ed25519SecretKey.generate()
+    return await signed_in_as(client, world, Ed25519SecretKey.generate())
+
+
+async def signed_in_as(
+    client: httpx.AsyncClient, world: FakeWorld, key: Ed25519SecretKey
+) -> tuple[str, dict[str, str]]:
     account = implicit_account_id(key.public_key)
     payload = {
         "signer_id": account,
@@ -293,3 +299,25 @@ async def test_non_integral_numbers_stay_a_400(
     response = await client.post("/v0/quote", json=quote_request(dry=True, **{field: value}))
     assert response.status_code == 400, response.text
     assert field in response.json()["message"]
+
+
+async def test_a_swap_the_user_funded_with_a_signed_transfer_is_theirs(
+    client: httpx.AsyncClient, world: FakeWorld
+) -> None:
+    key = Ed25519SecretKey.generate()
+    account = implicit_account_id(key.public_key)
+    address = await quote_for(client, depositType="INTENTS")  # pays out to a chain address
+    _, headers = await signed_in_as(client, world, key)
+    assert (await history(client, headers))["items"] == []
+    generated = await client.post(
+        "/v0/generate-intent",
+        json={"type": "swap_transfer", "standard": "raw_ed25519", "signerId": account,
+              "depositAddress": address},
+    )  # fmt: skip
+    signed = signing.sign("raw_ed25519", json.loads(generated.json()["intent"]["payload"]), key)
+    submitted = await client.post(
+        "/v0/submit-intent", json={"type": "swap_transfer", "signedData": signed}
+    )
+    assert submitted.status_code == 200, submitted.text
+    assert addresses(await history(client, headers)) == [address]
+    assert addresses(await history(client, headers, search=account)) == [address]
