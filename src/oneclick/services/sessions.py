@@ -100,7 +100,12 @@ def _decode(ctx: ServiceContext, policy: SessionPolicy, token: str, kind: str) -
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             audience=AUDIENCE,
-            options={"require": ["exp", "sub", "sid", "typ", "jti"], "verify_exp": False},
+            # Expiry by our clock (below), not the library's; so is the issue time.
+            options={
+                "require": ["exp", "sub", "sid", "typ", "jti"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"Unauthorized - the {what} is invalid") from exc
