@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from oc_helpers import ON_BOTH_DATABASES
 
 from nearintents import signing
 from nearintents.encoding import b64encode
@@ -18,6 +19,8 @@ from oneclick.api.app import create_app
 from oneclick.services.context import SessionPolicy
 from oneclick.services.partners import add_partner
 from oneclick.testing.world import FakeWorld
+
+pytestmark = ON_BOTH_DATABASES
 
 VERIFIER = "intents.near"
 
