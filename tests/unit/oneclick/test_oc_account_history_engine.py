@@ -5,26 +5,15 @@ executed, the same as ``/v0/status`` shows."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
-from oc_engine_kit import Kit, make_kit
+from oc_engine_kit import Kit
 
 from nearintents import signing
 from nearintents.encoding import b64encode
 from nearintents.keys import Ed25519SecretKey, implicit_account_id
 from nearintents.payload import format_rfc3339
-
-
-@pytest.fixture
-async def kit(tmp_path: Path) -> AsyncIterator[Kit]:
-    made = await make_kit(tmp_path)
-    yield made
-    await made.client.aclose()
-    await made.world.aclose()
 
 
 async def _history(kit: Kit, key: Ed25519SecretKey) -> list[dict[str, Any]]:
