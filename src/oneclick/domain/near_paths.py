@@ -7,8 +7,8 @@ withdrawal's receipts (``near.relayer_account`` configured): wNEAR as native NEA
 (``native_withdraw``, the SDK's choice), any NEP-141 (and wNEAR with ``customRecipientMsg``) as an
 ``ft_withdraw``. An unregistered receiver of a token other than wNEAR needs a
 ``storage_deposit`` the operator account pays; without one, the quote checks the receiver's
-registration (``services.quoting``). A quote that would take a path not built is a ``RequestError`` (400)
-naming the alternative that works, never an address that strands funds.
+registration (``services.quoting``). A quote that would take a path not built is a
+``RequestError`` (400) naming the alternative that works, never an address that strands funds.
 """
 
 from __future__ import annotations
