@@ -112,6 +112,35 @@ def ft_withdraw_delivered(
     return max(amount - refunded, 0)
 
 
+def deposit_credited(outcome: TxOutcome, *, verifier_id: str, owner_id: str, token_id: str) -> int:
+    """What a deposit transaction (``ft_transfer_call`` into the verifier) credited
+    ``owner_id`` in ``token_id``: the verifier's NEP-245 ``mt_mint`` events with memo
+    ``deposit`` in its successful receipts (near/intents ``contracts/defuse/src/contract/
+    tokens/nep141/deposit.rs``), less any ``mt_burn`` memo ``refund`` its ``resolve`` made."""
+    total = 0
+    for receipt in outcome.receipts_outcome:
+        if receipt.outcome.executor_id != verifier_id or receipt.outcome.failed:
+            continue
+        for event in _events(receipt):
+            if event.get("standard") != "nep245" or event.get("event") not in (
+                "mt_mint",
+                "mt_burn",
+            ):
+                continue  # fmt: skip
+            sign = 1 if event.get("event") == "mt_mint" else -1
+            memo = "deposit" if sign == 1 else "refund"
+            for data in event.get("data") or []:
+                if not isinstance(data, dict) or data.get("owner_id") != owner_id:
+                    continue
+                if data.get("memo") != memo:
+                    continue
+                for tid, raw in zip(data.get("token_ids") or [], data.get("amounts") or [],
+                                    strict=False):  # fmt: skip
+                    if tid == token_id and isinstance(raw, str) and raw.isdigit():
+                        total += sign * int(raw)
+    return max(total, 0)
+
+
 def native_delivery(outcome: TxOutcome, *, receiver_id: str) -> Delivery:
     """A ``native_withdraw``: delivered when the ``transfer`` receipt executed by the receiver
     succeeded; a failed one (e.g. a named account that does not exist) delivered nothing."""

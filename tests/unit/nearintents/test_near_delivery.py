@@ -14,6 +14,7 @@ from nearintents.rpc import TxOutcome
 from nearintents.rpc.near_delivery import (
     Delivery,
     can_be_created_by_transfer,
+    deposit_credited,
     ft_delivery,
     ft_withdraw_delivered,
     native_delivery,
@@ -155,3 +156,25 @@ def test_an_ft_withdraw_that_never_transferred_delivered_nothing_and_pending_is_
     bounced = _outcome("wrap.near", PANIC)
     assert ft_withdraw_delivered(_tx(EXECUTE, bounced), **WITHDRAW) == 0
     assert ft_withdraw_delivered(_tx(EXECUTE, status="Started"), **WITHDRAW) is None
+
+
+def _verifier_event(event: str, owner: str, amount: str, memo: str) -> str:
+    data = [{"owner_id": owner, "token_ids": ["nep141:wrap.near"], "amounts": [amount],
+             "memo": memo}]  # fmt: skip
+    return "EVENT_JSON:" + json.dumps(
+        {"standard": "nep245", "version": "1.0.0", "event": event, "data": data}
+    )
+
+
+def test_a_deposit_credit_is_read_from_the_verifiers_mint_less_its_refund() -> None:
+    args = {"verifier_id": "intents.near", "owner_id": CUSTODY, "token_id": "nep141:wrap.near"}
+    on = _outcome("intents.near", {"SuccessValue": ""},
+                  [_verifier_event("mt_mint", CUSTODY, "40", "deposit")])  # fmt: skip
+    assert deposit_credited(_tx(on), **args) == 40
+    back = _outcome("intents.near", {"SuccessValue": ""},
+                    [_verifier_event("mt_burn", CUSTODY, "15", "refund")])  # fmt: skip
+    assert deposit_credited(_tx(on, back), **args) == 25
+    failed = _outcome("intents.near", PANIC, [_verifier_event("mt_mint", CUSTODY, "40", "deposit")])
+    forged = _outcome("evil.near", {"SuccessValue": ""},
+                      [_verifier_event("mt_mint", CUSTODY, "40", "deposit")])  # fmt: skip
+    assert deposit_credited(_tx(failed, forged), **args) == 0

@@ -16,6 +16,7 @@ import logging
 
 from nearintents.near_tx import TGAS, FunctionCall, Transfer
 from nearintents.rpc import Finality
+from nearintents.rpc.near_delivery import deposit_credited
 from oneclick.domain.engine import DepositRecord, EngineSwap
 from oneclick.domain.errors import TemporaryError
 from oneclick.services.boundary import calling
@@ -71,6 +72,18 @@ async def sweep_near_deposit(ctx: EngineContext, swap: EngineSwap) -> None:
         outcome = await near.send_tx(moved.base64)
     if not outcome.succeeded:
         raise TemporaryError(f"moving {held} {swap.origin_asset} into the verifier failed")
+    # The hash /v0/status will show, read back from NEAR `tx`: it must credit the custody
+    # account with what was moved (the swap itself waits for the balance at final anyway).
+    async with calling("NEAR RPC (tx)"):
+        seen = await near.tx_status(moved.hash, custody)
+    credited = deposit_credited(seen, verifier_id=ctx.quotes.verifier_contract,
+                                owner_id=custody, token_id=swap.origin_asset)  # fmt: skip
+    if credited != held:
+        logger.warning(
+            "NEAR tx %s credits %s, not the %s moved: not shown as the deposit", moved.hash,
+            credited, held, extra={"action": "deposit", "swap_id": swap.id},
+        )  # fmt: skip
+        return
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
         await tx.fence(swap.id, ctx.owner, now)
