@@ -36,6 +36,7 @@ from oneclick.domain.quotes import (
     check_payout_withdrawable,
     offer_rank,
     quote_amounts,
+    same_asset_amounts,
     solver_ask,
 )
 from oneclick.domain.records import CustodyAccount, NewSwap, Partner
@@ -133,6 +134,8 @@ async def _best_offer(ctx: ServiceContext, spec: QuoteSpec, fees: Fees) -> Quote
 
 
 async def _amounts(ctx: ServiceContext, spec: QuoteSpec, fees: Fees) -> QuoteAmounts:
+    if spec.origin.asset_id == spec.destination.asset_id:  # no swap: nothing to ask the relay
+        return same_asset_amounts(spec.swap_type, spec.amount, spec.slippage_bps, fees)
     offer = await _best_offer(ctx, spec, fees)
     try:
         return quote_amounts(

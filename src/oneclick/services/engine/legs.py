@@ -228,7 +228,8 @@ async def executed_after_deadline(
             executed = await ctx.verifier.executed_in(tx_hash, leg.intent_hash)
         if executed is not None:
             return executed
-    if leg.credits:
+    # A same-asset fee leg credits the token it debits: its credit proves nothing.
+    if leg.credits and not leg.credits.keys() & leg.debits.keys():
         for token, amount in leg.credits.items():
             if await balance(ctx, swap, token) < amount:
                 return False
