@@ -17,6 +17,7 @@ from oneclick.services.ports import (
     QuoteSigner,
     SolverRelay,
     Store,
+    Upstream,
     Verifier,
 )
 
@@ -130,6 +131,16 @@ class EnginePolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class UpstreamMode:
+    """Upstream mode (:mod:`oneclick.services.upstream`): chain deposits always ride ``api``;
+    chain payouts and refunds too unless ``payouts`` is False (then they are direct on-chain PoA
+    withdrawals, ``ft_withdraw``)."""
+
+    api: Upstream
+    payouts: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceContext:
     relay: SolverRelay
     bridge: Bridge
@@ -145,3 +156,4 @@ class ServiceContext:
     engine: EnginePolicy = field(default_factory=EnginePolicy)
     near: NearChain | None = None
     near_signer: NearSigner | None = None  # workers with an operator account: NEAR deposits
+    upstream: UpstreamMode | None = None  # ``[bridge] mode = "upstream"``

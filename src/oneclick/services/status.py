@@ -109,6 +109,9 @@ async def submit_deposit(
         and not origin.is_near_native
         and origin.bridge_chain is not None
     ):
+        if ctx.upstream is not None:  # the address is the upstream's: so is the submission
+            await _forward_submission(ctx, swap, tx_hash, address)
+            return swap
         try:
             async with calling("the bridge (notify_deposit)"):
                 await ctx.bridge.notify_deposit(
@@ -125,6 +128,22 @@ async def submit_deposit(
                 extra={"action": "notify_deposit", "swap_id": swap.id, "deposit_address": address},
             )
     return swap
+
+
+async def _forward_submission(
+    ctx: ServiceContext, swap: SwapRecord, tx_hash: str, address: str
+) -> None:
+    """Upstream mode: ``/v0/deposit/submit`` forwarded, best effort like ``notify_deposit``
+    (the upstream finds the deposit without it, only later)."""
+    assert ctx.upstream is not None
+    try:
+        await ctx.upstream.api.submit_deposit(tx_hash, address, swap.deposit_memo)
+    except (TemporaryError, RequestError) as exc:
+        logger.warning(
+            "forwarding the deposit to the upstream failed: %s",
+            exc.message,
+            extra={"action": "notify_deposit", "swap_id": swap.id, "deposit_address": address},
+        )
 
 
 def _deposit_chain(ctx: ServiceContext, swap: SwapRecord) -> str:

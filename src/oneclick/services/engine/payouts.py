@@ -25,6 +25,7 @@ from oneclick.services.engine.legs import (
 )
 from oneclick.services.engine.near_payouts import check_near_receiver
 from oneclick.services.engine.same_asset import same_asset_payout
+from oneclick.services.engine.upstream_legs import rides_upstream_payout, upstream_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,10 @@ async def sign_and_publish(
     asset = ctx.asset(token)
     if not internal and asset.is_near_native:
         await check_near_receiver(ctx, receiver)
-    intent = delivery_intent(asset, amount, receiver, internal=internal)
+    if rides_upstream_payout(ctx, asset, internal=internal):
+        intent = await upstream_delivery(ctx, swap, asset, amount, receiver)
+    else:
+        intent = delivery_intent(asset, amount, receiver, internal=internal)
     deadline = ctx.clock.now() + ctx.policy.withdraw_intent_lifetime
     leg = await sign_leg(ctx, swap, kind, [intent], deadline=deadline, debits={token: amount})
     return await publish_leg(ctx, swap, leg)

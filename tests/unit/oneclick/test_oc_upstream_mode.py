@@ -1,0 +1,236 @@
+"""Upstream mode (issue 19) between two real oneclick services in one fake NEAR Intents world:
+the upstream (PoA bridge, like the hosted 1Click) and the front instance, which has its own keys
+and database, no bridge at all, and reaches the upstream's API over HTTP (in-process ASGI). Both
+engines run; the shared clock jumps from one due step to the next."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from oc_engine_kit import (
+    BTC,
+    BTC_REFUND,
+    EVM_RECIPIENT,
+    TEST_POLICY,
+    USDT,
+    Kit,
+    StepLog,
+)
+
+from oneclick.adapters.upstream import HttpUpstream
+from oneclick.services.context import QuotePolicy, UpstreamMode
+from oneclick.services.engine.metrics import CountingMetrics
+from oneclick.services.partners import add_partner
+from oneclick.testing.world import FakeWorld, fake_world, sqlite_url
+
+POLICY = QuotePolicy(inactive_grace=timedelta(hours=24))
+
+
+class ClosedBridge:
+    """The PoA Bridge API after 2026-11-11: the front must never need it."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"upstream mode called the PoA bridge ({name})")
+
+
+class Pair:
+    def __init__(self, upstream: Kit, front: Kit) -> None:
+        self.upstream, self.front = upstream, front
+
+    @property
+    def world(self) -> FakeWorld:
+        return self.upstream.world
+
+    async def drive(self, until: Any = None, max_rounds: int = 5000) -> None:
+        """Both engines, as one discrete-event simulation."""
+        clock = self.world.clock
+        for _ in range(max_rounds):
+            ran = await self.upstream.worker.run_once()
+            ran = await self.front.worker.run_once() or ran
+            if ran:
+                continue
+            dues = [d for d in (await self.upstream.next_due(), await self.front.next_due()) if d]
+            due = min(dues, default=None)
+            if due is None or (until is not None and due > until):
+                if until is not None and clock.now() < until:
+                    clock.set(until)
+                return
+            clock.set(max(due, clock.now()))
+        raise AssertionError("the engines did not settle down")
+
+    async def pay(self, quote: dict[str, Any], amount: int) -> str:
+        """The user pays the deposit address the front handed out: the upstream's."""
+        swap = await self.upstream.swap(quote)
+        return self.world.bridge.deposit(swap.custody_account_id, BTC, amount)
+
+
+async def _kit(world: FakeWorld) -> Kit:
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app()), base_url="http://oc")
+    kit = Kit(world, client, None, StepLog(), CountingMetrics())  # type: ignore[arg-type]
+    kit.new_worker()
+    return kit
+
+
+@pytest.fixture
+async def pair(tmp_path: Path):
+    (tmp_path / "up").mkdir()
+    (tmp_path / "front").mkdir()
+    hosted = await fake_world(sqlite_url(tmp_path / "up"), policy=POLICY, engine_policy=TEST_POLICY)
+    front_world = await fake_world(
+        sqlite_url(tmp_path / "front"), policy=POLICY, engine_policy=TEST_POLICY,
+        peers_of=hosted,
+    )  # fmt: skip
+    _, jwt = await add_partner(
+        hosted.store, "front", secret=hosted.keys.jwt_secret, now=hosted.clock.now(), ttl=None
+    )
+    api = HttpUpstream("http://upstream", jwt=jwt, transport=httpx.ASGITransport(app=hosted.app()))
+    front_world.ctx = replace(front_world.ctx, bridge=ClosedBridge(), upstream=UpstreamMode(api))  # type: ignore[arg-type]
+    made = Pair(await _kit(hosted), await _kit(front_world))
+    yield made
+    await api.aclose()
+    for kit in (made.upstream, made.front):
+        await kit.client.aclose()
+        await kit.world.aclose()
+
+
+async def test_the_front_hands_out_the_upstreams_deposit_address(pair: Pair) -> None:
+    quote = await pair.front.quote()
+    hosted = await pair.upstream.swap(quote)  # the upstream knows the very same address
+    front = await pair.front.swap(quote)
+    assert hosted.deposit_address == quote["depositAddress"] == front.deposit_address
+    assert hosted.recipient == front.custody_account_id  # delivered to our custody account
+    assert hosted.recipient_type == "INTENTS"
+    assert hosted.refund_to == BTC_REFUND  # the upstream refunds on the origin chain
+    assert hosted.origin_asset == hosted.destination_asset == BTC
+    assert hosted.swap_type.value == "FLEX_INPUT"
+    assert hosted.amount_in == int(quote["amountIn"])
+
+
+async def test_a_swap_rides_both_hops_to_success(pair: Pair) -> None:
+    quote = await pair.front.quote()
+    tx = await pair.pay(quote, 100_000)
+    await pair.drive(until=pair.world.clock.now() + timedelta(minutes=30))
+    body = await pair.front.status(quote)
+    assert body["status"] == "SUCCESS", body
+    details = body["swapDetails"]
+    assert [h["hash"] for h in details["originChainTxHashes"]] == [tx]
+    [payout] = pair.world.verifier.ledger.withdrawals  # one chain payout, by the upstream
+    assert payout.memo == f"WITHDRAW_TO:{EVM_RECIPIENT}"
+    assert int(details["amountOut"]) == payout.amount - 300_000
+    assert int(details["amountOut"]) >= int(quote["minAmountOut"])
+    # both hops: our transfer to the upstream (NEAR) and its payout on the destination chain
+    [destination] = details["destinationChainTxHashes"]
+    hosted = await _upstream_swaps(pair)  # the deposit leg, then the payout leg
+    assert [s["status"] for s in hosted] == ["SUCCESS", "SUCCESS"]
+    assert hosted[1]["swapDetails"]["destinationChainTxHashes"] == [destination]
+    assert len(details["nearTxHashes"]) >= 2  # the swap and the transfer to the upstream
+    front_account = (await pair.front.swap(quote)).custody_account_id
+    balances = pair.world.verifier.balances
+    assert balances.get((front_account, BTC), 0) == 0
+    assert balances.get((front_account, USDT), 0) == 0
+
+
+async def test_an_underpayment_is_refunded_by_the_front_through_the_upstream(pair: Pair) -> None:
+    quote = await pair.front.quote()
+    await pair.pay(quote, 60_000)
+    await pair.drive(until=pair.world.clock.now() + timedelta(hours=3))
+    body = await pair.front.status(quote)
+    assert body["status"] == "REFUNDED", body
+    assert body["swapDetails"]["refundReason"] == "DEPOSIT_TOO_LOW"
+    [refund] = pair.world.verifier.ledger.withdrawals
+    assert (refund.amount, refund.memo) == (60_000, f"WITHDRAW_TO:{BTC_REFUND}")
+    assert body["swapDetails"]["refundedAmount"] == str(60_000 - 1900)
+
+
+async def test_an_overpayment_succeeds_and_the_front_refunds_the_excess(pair: Pair) -> None:
+    quote = await pair.front.quote()
+    await pair.pay(quote, 150_000)
+    await pair.drive(until=pair.world.clock.now() + timedelta(minutes=30))
+    assert (await pair.front.status(quote))["status"] == "SUCCESS"
+    await pair.drive()
+    details = (await pair.front.status(quote))["swapDetails"]
+    assert details["depositedAmount"] == "150000"
+    assert details["amountIn"] == "100000"
+    assert details["refundedAmount"] == str(50_000 - 1900)
+    refunds = [w for w in pair.world.verifier.ledger.withdrawals if w.token == "btc.omft.near"]
+    assert [(w.amount, w.memo) for w in refunds] == [(50_000, f"WITHDRAW_TO:{BTC_REFUND}")]
+
+
+async def test_the_upstreams_payout_fee_prices_the_quote(pair: Pair) -> None:
+    """The front's registry may know nothing of the payout fee: the upstream's dry quote says
+    what it keeps (here its bridge's 300 000 withdrawal fee), and our quote charges that."""
+    registry = pair.front.world.ctx.registry
+    usdt = registry.by_token_id(USDT)
+    assert usdt is not None
+    assert usdt.withdrawal_fee == 300_000
+    known = await pair.front.quote(dry=True)
+    registry.add(replace(usdt, withdrawal_fee=0))
+    learnt = await pair.front.quote(dry=True)
+    assert learnt["amountOut"] == known["amountOut"]
+    assert learnt["minAmountOut"] == known["minAmountOut"]
+
+
+async def test_submit_is_forwarded_to_the_upstream(pair: Pair) -> None:
+    quote = await pair.front.quote()
+    tx = "ab" * 32  # a bitcoin transaction id the user submits
+    response = await pair.front.client.post(
+        "/v0/deposit/submit", json={"txHash": tx, "depositAddress": quote["depositAddress"]}
+    )
+    assert response.status_code == 200, response.text
+    async with pair.upstream.world.store.transaction() as session:
+        record = await session.swap_by_deposit(quote["depositAddress"], None)
+        assert record is not None
+        deposits = await session.deposits(record.id)
+    assert tx in {d.tx_hash for d in deposits}  # the upstream owns the address: it got it
+
+
+async def test_an_unreachable_upstream_is_retried_not_parked(pair: Pair) -> None:
+    quote = await pair.front.quote()
+    await pair.pay(quote, 100_000)
+    real = pair.front.world.ctx.upstream
+    assert real is not None
+
+    class Down:
+        def __getattr__(self, name: str) -> Any:
+            async def fail(*args: Any, **kwargs: Any) -> Any:
+                from oneclick.domain.errors import TemporaryError
+
+                raise TemporaryError("the upstream 1Click is unreachable (ConnectError)")
+
+            return fail
+
+    pair.front.world.ctx = replace(pair.front.world.ctx, upstream=UpstreamMode(Down()))  # type: ignore[arg-type]
+    pair.front.new_worker()
+    await pair.drive(until=pair.world.clock.now() + timedelta(minutes=5))
+    swap = await pair.front.swap(quote)
+    assert swap.status.value != "FAILED"
+    assert swap.last_error is not None
+    assert "unreachable" in swap.last_error
+    pair.front.world.ctx = replace(pair.front.world.ctx, upstream=real)
+    pair.front.new_worker()
+    await pair.drive(until=pair.world.clock.now() + timedelta(minutes=30))
+    assert (await pair.front.status(quote))["status"] == "SUCCESS"
+
+
+async def _upstream_swaps(pair: Pair) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from oneclick.store.tables import swaps
+
+    async with pair.upstream.world.store.db.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(swaps.c.deposit_address, swaps.c.deposit_memo).order_by(swaps.c.created_at)
+            )
+        ).all()
+    found = []
+    for address, memo in rows:
+        params = {"depositAddress": address, **({"depositMemo": memo} if memo else {})}
+        response = await pair.upstream.client.get("/v0/status", params=params)
+        found.append(response.json())
+    return found
