@@ -172,7 +172,7 @@ async def sync_upstream_registry(registry: AssetRegistry, upstream: Upstream) ->
                 Asset(
                     token.asset_id, token.blockchain, token.symbol, token.decimals,
                     bridge_chain=None if near else token.blockchain,
-                    contract_address=token.contract_address,
+                    contract_address=token.contract_address, coingecko_id=token.coingecko_id,
                 )
             )  # fmt: skip
         except ValueError as exc:

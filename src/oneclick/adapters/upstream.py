@@ -153,6 +153,7 @@ class HttpUpstream:
                     contract_address=_text(
                         entry.get("contractAddress"), "contractAddress", optional=True
                     ),
+                    coingecko_id=_text(entry.get("coingeckoId"), "coingeckoId", optional=True),
                 )
             )
         return found

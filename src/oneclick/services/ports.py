@@ -422,6 +422,7 @@ class UpstreamToken:
     symbol: str
     decimals: int
     contract_address: str | None = None
+    coingecko_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
