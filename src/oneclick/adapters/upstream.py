@@ -211,8 +211,8 @@ class HttpUpstream:
             status = SwapStatus(str(data.get("status")))
         except ValueError as exc:
             raise UnreadableUpstream("the upstream sent an unknown status") from exc
-        details = data.get("swapDetails") or {}
-        details = _object(details, "swapDetails")
+        raw = data.get("swapDetails")
+        details = {} if raw is None else _object(raw, "swapDetails")
         return UpstreamStatus(
             status=status,
             origin_tx_hashes=_hashes(details.get("originChainTxHashes"), "originChainTxHashes"),
