@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from oneclick.domain.addresses import is_intents_account
+from oneclick.domain.addresses import is_chain_address, is_intents_account
 from oneclick.domain.assets import Asset
 from oneclick.domain.errors import RequestError, TemporaryError, UpstreamRefused
 from oneclick.domain.requests import DepositMode, QuoteSpec, RefundType
@@ -58,6 +58,10 @@ async def upstream_deposit_address(
     quote = await upstream.api.quote(request)
     if quote.deposit_address is None:
         raise TemporaryError("the upstream 1Click gave no deposit address")
+    if not is_chain_address(spec.origin.blockchain, quote.deposit_address):
+        raise TemporaryError(
+            f"the upstream 1Click gave a deposit address that is not a {spec.origin.blockchain} one"
+        )
     if spec.deposit_mode is DepositMode.MEMO and not quote.deposit_memo:
         raise TemporaryError("the upstream 1Click gave no memo for a MEMO deposit")
     if quote.amount_in != amount_in:

@@ -5,6 +5,7 @@ engines run; the shared clock jumps from one due step to the next."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -234,3 +235,47 @@ async def _upstream_swaps(pair: Pair) -> list[dict[str, Any]]:
         response = await pair.upstream.client.get("/v0/status", params=params)
         found.append(response.json())
     return found
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "expected"),
+    [
+        # an EVM address for a bitcoin deposit: not ours to hand out (503, try again)
+        ({"depositAddress": "0x3Dee106EA74F5147998b9435311FaB4be79ebF19"}, 200, 503),
+        # the upstream's own minimum: the caller's to fix, with the upstream's reason
+        ({"message": "amount is too low for the available solvers"}, 400, 400),
+    ],
+)
+async def test_what_the_upstream_says_about_a_deposit_is_checked(
+    tmp_path: Path, answer: dict[str, Any], status: int, expected: int
+) -> None:
+    from oc_engine_kit import make_kit, quote_request
+
+    kit = await make_kit(tmp_path)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if status != 200:
+            return httpx.Response(status, json=answer)
+        asked = json.loads(request.content)
+        quote = {"amountIn": asked["amount"], "minAmountIn": "10", "amountOut": asked["amount"],
+                 **answer}  # fmt: skip
+        return httpx.Response(200, json={"quoteRequest": asked, "quote": quote})
+
+    api = HttpUpstream("http://upstream.test", transport=httpx.MockTransport(handle))
+    kit.world.ctx = replace(
+        kit.world.ctx, bridge=ClosedBridge(), upstream=UpstreamMode(api, payouts=False)
+    )  # type: ignore[arg-type]
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=kit.world.app()),
+                               base_url="http://oc")  # fmt: skip
+    try:
+        response = await client.post("/v0/quote", json=quote_request())
+        assert response.status_code == expected, response.text
+        if expected == 400:
+            assert "amount is too low" in response.json()["message"]
+        async with kit.world.store.transaction() as tx:
+            assert await tx.swap_counts() == {}  # nothing handed out, nothing stored
+    finally:
+        await client.aclose()
+        await api.aclose()
+        await kit.client.aclose()
+        await kit.world.aclose()

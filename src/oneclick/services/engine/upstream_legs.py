@@ -27,7 +27,6 @@ from oneclick.domain.assets import Asset
 from oneclick.domain.engine import DepositRecord, EngineSwap, Leg
 from oneclick.domain.errors import NotFound, RequestError, TemporaryError
 from oneclick.domain.records import IntentState
-from oneclick.domain.requests import DepositType
 from oneclick.domain.swaps import SwapStatus
 from oneclick.services.engine.context import EngineContext
 from oneclick.services.upstream import check_payout_quote, payout_request
@@ -45,14 +44,6 @@ _DEPOSIT_STATUS = {
     SwapStatus.REFUNDED: "FAILED",
     SwapStatus.FAILED: "FAILED",
 }
-
-
-def rides_upstream_deposit(ctx: EngineContext, swap: EngineSwap) -> bool:
-    return (
-        ctx.upstream is not None
-        and swap.deposit_type == DepositType.ORIGIN_CHAIN.value
-        and not ctx.asset(swap.origin_asset).is_near_native
-    )
 
 
 async def scan_upstream_deposit(ctx: EngineContext, swap: EngineSwap) -> None:
