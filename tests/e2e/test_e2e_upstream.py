@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from e2e_stack import REPO_ROOT, RunningStack, read_json
 
@@ -152,6 +153,14 @@ def test_ts_sdk_flow_reaches_its_outcome_through_the_upstream(
     assert (leg["recipient"], leg["recipient_type"]) == (ours["custody_account_id"], "INTENTS")
     assert leg["origin_asset"] == leg["destination_asset"]
     assert leg["status"] == "SUCCESS"  # the upstream delivered the deposit to us
+    status = httpx.get(f"{stack.api_url}/v0/status", params={"depositAddress": address},
+                       timeout=30).json()  # fmt: skip
+    forwarded = rows(hosted, "SELECT i.tx_hash FROM intents i JOIN swaps s ON s.id = i.swap_id "
+                             f"WHERE s.deposit_address = '{address}' AND i.tx_hash IS NOT NULL "
+                             "AND i.state = 'SETTLED'")  # fmt: skip
+    assert forwarded
+    # its hop into our custody account, in our nearTxHashes
+    assert {f["tx_hash"] for f in forwarded} <= set(status["swapDetails"]["nearTxHashes"])
     # Both hops in our status: the user's chain deposit; our NEAR transfer to the upstream and
     # the upstream's transaction on the destination (or, refunded, the origin) chain.
     delivered = rows(front, "SELECT kind, tx_hash, destination_tx_hash FROM intents WHERE "

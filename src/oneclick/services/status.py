@@ -30,6 +30,7 @@ from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
 from oneclick.services.ports import StoreSession, SwapSnapshot
 from oneclick.services.pricing import asset_prices
+from oneclick.services.upstream import FORWARDED
 
 logger = logging.getLogger(__name__)
 
@@ -271,7 +272,8 @@ async def _progress(
     done = swap.status is SwapStatus.SUCCESS and payouts
     return SwapProgress(
         intent_hashes=[leg.intent_hash for leg in visible],
-        near_tx_hashes=[leg.tx_hash for leg in visible if leg.tx_hash],
+        near_tx_hashes=[d.tx_hash for d in deposits if d.source == FORWARDED]  # upstream mode
+        + [leg.tx_hash for leg in visible if leg.tx_hash],
         origin_chain_txs=[
             TxLink(d.tx_hash, explorer(origin_chain, d.tx_hash))
             for d in deposits

@@ -30,6 +30,10 @@ DEPOSIT_SLIPPAGE_BPS = 9_999  # minAmountIn = floor(amount / 10 000)
 # How long the upstream keeps a payout's Intents deposit address open: our transfer is signed
 # and published right after the quote, so this only has to outlast the upstream's own work.
 PAYOUT_LEG_DEADLINE = timedelta(hours=1)
+# The NEAR transactions of the upstream's transfer into our custody account: kept as deposit
+# rows of their own source and status, which no deposit logic counts (not a chain transfer:
+# ``shown_deposit`` and the ledger skip them), shown among our ``nearTxHashes``.
+FORWARDED = "FORWARDED"
 
 
 async def upstream_deposit_address(

@@ -129,7 +129,11 @@ async def test_a_swap_rides_both_hops_to_success(pair: Pair) -> None:
     hosted = await _upstream_swaps(pair)  # the deposit leg, then the payout leg
     assert [s["status"] for s in hosted] == ["SUCCESS", "SUCCESS"]
     assert hosted[1]["swapDetails"]["destinationChainTxHashes"] == [destination]
-    assert len(details["nearTxHashes"]) >= 2  # the swap and the transfer to the upstream
+    # ... and on the way in: the upstream's transfer into our custody account, then ours
+    forwarded = hosted[0]["swapDetails"]["nearTxHashes"]
+    assert forwarded
+    assert details["nearTxHashes"][: len(forwarded)] == forwarded
+    assert len(details["nearTxHashes"]) == len(forwarded) + 2  # + our swap and our transfer
     front_account = (await pair.front.swap(quote)).custody_account_id
     balances = pair.world.verifier.balances
     assert balances.get((front_account, BTC), 0) == 0

@@ -29,7 +29,7 @@ from oneclick.domain.errors import NotFound, RequestError, TemporaryError
 from oneclick.domain.records import IntentState
 from oneclick.domain.swaps import SwapStatus
 from oneclick.services.engine.context import EngineContext
-from oneclick.services.upstream import check_payout_quote, payout_request
+from oneclick.services.upstream import FORWARDED, check_payout_quote, payout_request
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,19 @@ async def scan_upstream_deposit(ctx: EngineContext, swap: EngineSwap) -> None:
         )
         for tx_hash in status.origin_tx_hashes
     ]
+    if status.status is SwapStatus.SUCCESS:  # its hop into our custody account, for /v0/status
+        records += [
+            DepositRecord(
+                tx_hash=tx_hash,
+                source=FORWARDED,
+                chain="near",
+                amount=None,
+                status=FORWARDED,
+                created_at=now,
+                asset=origin.asset_id,
+            )
+            for tx_hash in status.near_tx_hashes
+        ]
     async with ctx.store.transaction() as tx:
         await tx.fence(swap.id, ctx.owner, now)
         known = {d.tx_hash: d for d in await tx.deposits(swap.id)}
