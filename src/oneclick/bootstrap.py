@@ -144,6 +144,11 @@ async def _upstream(
     if settings.bridge.mode != "upstream":
         return None
     u = settings.upstream
+    if u.jwt is None:
+        logger.warning(
+            "upstream mode without a partner JWT (ONECLICK_UPSTREAM__JWT): every leg pays the "
+            "upstream's anonymous platform fee", extra={"action": "startup"},
+        )  # fmt: skip
     client = HttpUpstream(
         u.url, api_key=_secret(u.api_key), jwt=_secret(u.jwt), timeout=u.timeout_s
     )
