@@ -35,6 +35,7 @@ from oneclick.services.context import (
     EnginePolicy,
     QuotePolicy,
     ServiceContext,
+    SessionPolicy,
     UpstreamMode,
 )
 from oneclick.services.engine import EngineContext
@@ -326,8 +327,20 @@ async def runtime(
             engine=engine_policy_from_settings(settings),
             near=near,
             near_signer=near_signer,
+            sessions=session_policy_from_settings(settings),
             upstream=upstream,
         )
+
+
+def session_policy_from_settings(settings: Settings) -> SessionPolicy:
+    auth = settings.auth
+    secret = _secret(auth.session_secret)
+    return SessionPolicy(
+        access_ttl=timedelta(seconds=auth.access_ttl_s),
+        refresh_ttl=timedelta(seconds=auth.refresh_ttl_s),
+        max_signed_ahead=timedelta(seconds=auth.max_signed_ahead_s),
+        secret=bytes.fromhex(secret) if secret else None,
+    )
 
 
 def worker_options(settings: Settings) -> WorkerOptions:

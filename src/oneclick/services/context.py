@@ -131,6 +131,17 @@ class EnginePolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    """Operator choices for user sessions (config section ``auth``; services/sessions.py)."""
+
+    access_ttl: timedelta = timedelta(minutes=15)
+    refresh_ttl: timedelta = timedelta(days=7)
+    max_signed_ahead: timedelta = timedelta(minutes=10)  # a signed payload's deadline, at most
+    # A dedicated signing secret; None: derived from the install's JWT secret.
+    secret: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class UpstreamMode:
     """Upstream mode (:mod:`oneclick.services.upstream`): chain deposits always ride ``api``;
     chain payouts and refunds too unless ``payouts`` is False (then they are direct on-chain PoA
@@ -156,4 +167,5 @@ class ServiceContext:
     engine: EnginePolicy = field(default_factory=EnginePolicy)
     near: NearChain | None = None
     near_signer: NearSigner | None = None  # workers with an operator account: NEAR deposits
+    sessions: SessionPolicy = field(default_factory=SessionPolicy)
     upstream: UpstreamMode | None = None  # ``[bridge] mode = "upstream"``

@@ -5,23 +5,13 @@ for other quotes, an overpayment's excess and an underpayment refunded as usual.
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-from oc_engine_kit import BTC, BTC_REFUND, EVM_RECIPIENT, USDT, Kit, custody_movements, make_kit
+from oc_engine_kit import BTC, BTC_REFUND, EVM_RECIPIENT, USDT, Kit, custody_movements
 
 from oneclick.domain.amounts import mul_div_ceil
 
 PLATFORM = "fees.oneclick.near"  # the anonymous platform fee's recipient (20 bps by default)
 TO_INTENTS = {"destinationAsset": BTC, "recipientType": "INTENTS", "recipient": "bob.near"}
-
-
-@pytest.fixture
-async def kit(tmp_path: Path):
-    made = await make_kit(tmp_path)
-    yield made
-    await made.client.aclose()
-    await made.world.aclose()
 
 
 def fee(amount: int, bps: int) -> int:

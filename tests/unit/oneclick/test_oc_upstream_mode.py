@@ -95,8 +95,7 @@ async def pair(tmp_path: Path):
     yield made
     await api.aclose()
     for kit in (made.upstream, made.front):
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()
 
 
 async def test_the_front_hands_out_the_upstreams_deposit_address(pair: Pair) -> None:
@@ -281,5 +280,4 @@ async def test_what_the_upstream_says_about_a_deposit_is_checked(
     finally:
         await client.aclose()
         await api.aclose()
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()
