@@ -281,3 +281,58 @@ async def test_what_the_upstream_says_about_a_deposit_is_checked(
         await client.aclose()
         await api.aclose()
         await kit.aclose()
+
+
+class RefundingUpstream:
+    """An upstream that takes every chain payout and gives it back (refunds it to the quote's
+    ``refundTo`` inside Intents): the front pays again, a bounded number of times."""
+
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+        self.refund_to: dict[str, str] = {}
+
+    async def tokens(self) -> list[Any]:
+        return []
+
+    async def quote(self, request: Any) -> Any:
+        from oneclick.services.ports import UpstreamQuote
+
+        address = f"{len(self.refund_to) + 1:064x}"  # an implicit account of the upstream's
+        self.refund_to[address] = request.refund_to
+        return UpstreamQuote(request.amount, request.amount, request.amount - 300_000, None,
+                             None if request.dry else address)  # fmt: skip
+
+    async def status(self, address: str, memo: str | None) -> Any:
+        from oneclick.domain.swaps import SwapStatus
+        from oneclick.services.ports import UpstreamStatus
+
+        balances = self.world.verifier.ledger.balances
+        held = balances.pop((address, USDT), 0)
+        if held:
+            balances[(self.refund_to[address], USDT)] += held
+        return UpstreamStatus(SwapStatus.REFUNDED, refunded_amount=held)
+
+    async def submit_deposit(self, tx_hash: str, address: str, memo: str | None) -> None:
+        return None
+
+
+async def test_payouts_the_upstream_refunds_are_paid_again_a_bounded_number_of_times(
+    kit: Kit,
+) -> None:
+    kit.world.ctx = replace(
+        kit.world.ctx, bridge=ClosedBridge(), upstream=UpstreamMode(RefundingUpstream(kit.world))
+    )  # type: ignore[arg-type]
+    kit.new_worker()
+    quote = await kit.quote(depositType="INTENTS", refundType="INTENTS", refundTo="alice.near")
+    await kit.deposit(quote, 100_000)
+    await kit.drive(until=kit.clock.now() + timedelta(days=1))
+    swap = await kit.swap(quote)
+    async with kit.world.store.transaction() as tx:
+        legs = [leg for leg in await tx.legs(swap.id) if leg.kind.value == "WITHDRAW"]
+    assert [leg.reason for leg in legs] == ["refunded by the upstream"] * 3
+    assert swap.status.value == "FAILED"  # parked after the engine's bounded retries
+    assert swap.last_error is not None
+    assert "refunded 3 payouts" in swap.last_error
+    held = kit.world.verifier.balances[(swap.custody_account_id, USDT)]
+    assert held == legs[0].debits[USDT]  # every refunded payout is back with us
+    assert kit.world.verifier.ledger.withdrawals == []

@@ -33,6 +33,11 @@ from oneclick.services.upstream import FORWARDED, check_payout_quote, payout_req
 
 logger = logging.getLogger(__name__)
 
+REFUNDED_BY_UPSTREAM = "refunded by the upstream"
+# A payout the upstream refunded is paid again through a fresh quote, at most this many times:
+# after that the step fails (retried with backoff, then parked) and the funds wait for an
+# operator in the custody account.
+MAX_UPSTREAM_REFUNDS = 3
 # The upstream's view of the deposit it forwards, as a bridge deposit status (``shown_deposit``
 # shows the PENDING and COMPLETED ones: the upstream has seen them on chain).
 _DEPOSIT_STATUS = {
@@ -114,6 +119,13 @@ async def upstream_delivery(
     delivers it to ``receiver`` on the asset's chain (what it cannot deliver it refunds to our
     custody account)."""
     assert ctx.upstream is not None
+    async with ctx.store.transaction() as tx:
+        legs = await tx.legs(swap.id)
+    refunded = sum(1 for leg in legs if leg.reason == REFUNDED_BY_UPSTREAM)
+    if refunded >= MAX_UPSTREAM_REFUNDS:  # the funds are back with us: an operator decides
+        raise TemporaryError(
+            f"the upstream refunded {refunded} payouts of this swap; not paying it again"
+        )
     request = payout_request(
         asset,
         amount,
@@ -187,7 +199,7 @@ async def confirm_upstream_leg(
         async with ctx.store.transaction() as tx:
             await tx.fence(swap.id, ctx.owner, now)
             await tx.update_leg(
-                leg.intent_hash, now, state=IntentState.DEAD, reason="refunded by the upstream"
+                leg.intent_hash, now, state=IntentState.DEAD, reason=REFUNDED_BY_UPSTREAM
             )
         return None
     if status.status is SwapStatus.FAILED:
