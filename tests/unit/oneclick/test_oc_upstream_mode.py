@@ -336,3 +336,18 @@ async def test_payouts_the_upstream_refunds_are_paid_again_a_bounded_number_of_t
     held = kit.world.verifier.balances[(swap.custody_account_id, USDT)]
     assert held == legs[0].debits[USDT]  # every refunded payout is back with us
     assert kit.world.verifier.ledger.withdrawals == []
+
+
+async def test_a_deposit_the_upstream_refunds_itself_ends_our_swap_refunded(pair: Pair) -> None:
+    """Below the upstream's minimum (1/10 000 of the amount) it never reaches us: the upstream
+    refunds it on the origin chain, and our swap says so instead of waiting for nothing."""
+    quote = await pair.front.quote(amount="100000000")
+    await pair.pay(quote, 6_000)
+    await pair.drive(until=pair.world.clock.now() + timedelta(hours=3))
+    body = await pair.front.status(quote)
+    assert body["status"] == "REFUNDED", body
+    assert body["swapDetails"]["refundReason"] == "DEPOSIT_TOO_LOW"
+    [refund] = pair.world.verifier.ledger.withdrawals  # the upstream's, to the user
+    assert (refund.amount, refund.memo) == (6_000, f"WITHDRAW_TO:{BTC_REFUND}")
+    front = await pair.front.swap(quote)
+    assert pair.world.verifier.balances.get((front.custody_account_id, BTC), 0) == 0

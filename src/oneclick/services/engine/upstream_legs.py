@@ -24,11 +24,13 @@ from dataclasses import replace
 from nearintents import signing
 from nearintents.payload import AnyIntent, Transfer
 from oneclick.domain.assets import Asset
-from oneclick.domain.engine import DepositRecord, EngineSwap, Leg
+from oneclick.domain.engine import DepositRecord, EngineSwap, Leg, Phase, RefundReason
 from oneclick.domain.errors import NotFound, RequestError, TemporaryError
 from oneclick.domain.records import IntentState
 from oneclick.domain.swaps import SwapStatus
+from oneclick.services.boundary import calling
 from oneclick.services.engine.context import EngineContext
+from oneclick.services.ports import UpstreamStatus
 from oneclick.services.upstream import FORWARDED, check_payout_quote, payout_request
 
 logger = logging.getLogger(__name__)
@@ -59,12 +61,42 @@ async def scan_upstream_deposit(ctx: EngineContext, swap: EngineSwap) -> None:
     except NotFound as exc:  # it gave us this address: not knowing it is its problem, for now
         ctx.metrics.waiting("upstream_unknown_address")
         raise TemporaryError(f"the upstream does not know its deposit address: {exc}") from exc
+    await _record_upstream_deposit(ctx, swap, status)
     if status.status is SwapStatus.REFUNDED:
-        logger.warning(
-            "the upstream refunded the deposit itself (refunded %s)",
-            status.refunded_amount,
-            extra={"action": "deposit", "swap_id": swap.id},
-        )
+        await _refunded_by_upstream(ctx, swap, status)
+
+
+async def _refunded_by_upstream(
+    ctx: EngineContext, swap: EngineSwap, status: UpstreamStatus
+) -> None:
+    """The upstream refunded the deposit itself, to the user's ``refundTo`` (below its minimum,
+    say): if nothing reached us, our swap is REFUNDED too, its SWEEP refunding anything that
+    still arrives; if something did, our engine goes on with it as usual."""
+    if swap.status not in (SwapStatus.PENDING_DEPOSIT, SwapStatus.KNOWN_DEPOSIT_TX):
+        return
+    async with calling("the verifier (mt_balance_of)"):
+        credited = await ctx.verifier.mt_balance_of(swap.custody_account_id, swap.origin_asset)
+    if credited > 0:
+        return
+    now = ctx.clock.now()
+    async with ctx.store.transaction() as tx:
+        current = await tx.fence(swap.id, ctx.owner, now)
+        if current.phase is not Phase.DEPOSIT or current.status is not swap.status:
+            return
+        await tx.update_swap(
+            swap.id, now, status=SwapStatus.REFUNDED, phase=Phase.SWEEP,
+            refund_reason=RefundReason.DEPOSIT_TOO_LOW,
+        )  # fmt: skip
+    logger.warning(
+        "the upstream refunded the deposit itself (refunded %s): the swap is REFUNDED",
+        status.refunded_amount,
+        extra={"action": "deposit", "swap_id": swap.id},
+    )
+
+
+async def _record_upstream_deposit(
+    ctx: EngineContext, swap: EngineSwap, status: UpstreamStatus
+) -> None:
     if not status.origin_tx_hashes:
         return
     origin = ctx.asset(swap.origin_asset)
