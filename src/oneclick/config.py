@@ -48,12 +48,29 @@ class RelaySettings(_Section):
 
 
 class BridgeSettings(_Section):
+    # poa: chain legs through the PoA Bridge API at ``url`` (closed to partners since
+    # 2026-11-11); upstream: through the upstream 1Click of section ``upstream`` (issue 19)
+    mode: str = Field(default="poa", pattern="^(poa|upstream)$")
     url: str = "https://bridge.chaindefuser.com/rpc"
     api_key: SecretStr | None = None
     timeout_s: float = 10.0
     sync_tokens: bool = False
     # bridge chain id -> TokenResponse blockchain, for tokens learnt from supported_tokens
     chain_blockchains: dict[str, str] = Field(default_factory=dict)
+
+
+class UpstreamSettings(_Section):
+    """The upstream 1Click API of upstream mode (``[bridge] mode = "upstream"``). Give the
+    partner credentials as ``ONECLICK_UPSTREAM__API_KEY`` / ``ONECLICK_UPSTREAM__JWT``."""
+
+    url: str = "https://1click.chaindefuser.com"
+    api_key: SecretStr | None = None
+    jwt: SecretStr | None = None
+    timeout_s: float = Field(default=10.0, gt=0)
+    # upstream: chain payouts and refunds through the upstream too; poa: direct on-chain PoA
+    # withdrawals (ft_withdraw with WITHDRAW_TO:), confirmed through ``[bridge] url``
+    payouts: str = Field(default="upstream", pattern="^(upstream|poa)$")
+    sync_tokens: bool = True  # the registry learns the upstream's GET /v0/tokens at start
 
 
 class NearSettings(_Section):
@@ -249,6 +266,7 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     relay: RelaySettings = RelaySettings()
     bridge: BridgeSettings = BridgeSettings()
+    upstream: UpstreamSettings = UpstreamSettings()
     near: NearSettings = NearSettings()
     prices: PricesSettings = PricesSettings()
     database: DatabaseSettings = DatabaseSettings()

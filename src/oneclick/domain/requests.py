@@ -158,8 +158,12 @@ def validate_quote_request(
 
     origin = registry.resolve(raw.origin_asset, what="originAsset")
     destination = registry.resolve(raw.destination_asset, what="destinationAsset")
-    if origin.asset_id == destination.asset_id:
-        raise RequestError("originAsset and destinationAsset must be different assets")
+    # A same-asset quote moves the asset without a swap (a chain deposit delivered inside
+    # Intents, or back out): only an input-exact type makes sense without a market.
+    if origin.asset_id == destination.asset_id and swap_type is SwapType.EXACT_OUTPUT:
+        raise RequestError(
+            "a quote with destinationAsset equal to originAsset must be EXACT_INPUT or FLEX_INPUT"
+        )
     amount = parse_amount(raw.amount)
 
     slippage = raw.slippage_tolerance

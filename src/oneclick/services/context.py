@@ -17,6 +17,7 @@ from oneclick.services.ports import (
     QuoteSigner,
     SolverRelay,
     Store,
+    Upstream,
     Verifier,
 )
 
@@ -141,6 +142,16 @@ class SessionPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class UpstreamMode:
+    """Upstream mode (:mod:`oneclick.services.upstream`): chain deposits always ride ``api``;
+    chain payouts and refunds too unless ``payouts`` is False (then they are direct on-chain PoA
+    withdrawals, ``ft_withdraw``)."""
+
+    api: Upstream
+    payouts: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceContext:
     relay: SolverRelay
     bridge: Bridge
@@ -157,3 +168,4 @@ class ServiceContext:
     near: NearChain | None = None
     near_signer: NearSigner | None = None  # workers with an operator account: NEAR deposits
     sessions: SessionPolicy = field(default_factory=SessionPolicy)
+    upstream: UpstreamMode | None = None  # ``[bridge] mode = "upstream"``

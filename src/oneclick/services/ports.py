@@ -439,3 +439,78 @@ class EngineMetrics(Protocol):
         """A step found a peer not there yet (the bridge not indexed, ``final`` behind, an
         answer it could not read) and will look again."""
         ...
+
+
+# --- upstream mode: chain legs through an upstream 1Click API (issue 19) -----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamToken:
+    """One entry of the upstream's ``GET /v0/tokens``."""
+
+    asset_id: str
+    blockchain: str
+    symbol: str
+    decimals: int
+    contract_address: str | None = None
+    coingecko_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamQuoteRequest:
+    """A same-asset quote we ask of the upstream (its ``QuoteRequest``, snake_cased)."""
+
+    dry: bool
+    swap_type: str
+    slippage_bps: int
+    asset: str  # originAsset and destinationAsset: the chain legs never swap
+    amount: int
+    deposit_type: str
+    refund_to: str
+    refund_type: str
+    recipient: str
+    recipient_type: str
+    deadline: datetime
+    deposit_mode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamQuote:
+    """What we use of the upstream's signed QuoteResponse (validated by the adapter)."""
+
+    amount_in: int
+    min_amount_in: int
+    amount_out: int
+    deadline: datetime | None
+    deposit_address: str | None = None  # None for a dry quote
+    deposit_memo: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamStatus:
+    """The upstream's ``GET /v0/status`` of one of its deposit addresses."""
+
+    status: SwapStatus
+    origin_tx_hashes: tuple[str, ...] = ()
+    destination_tx_hashes: tuple[str, ...] = ()
+    near_tx_hashes: tuple[str, ...] = ()
+    deposited_amount: int | None = None
+    amount_out: int | None = None
+    refunded_amount: int | None = None
+
+
+class Upstream(Protocol):
+    """An upstream 1Click API (the hosted one on mainnet) over which chain legs ride in upstream
+    mode. Failures are domain errors: ``TemporaryError`` (down, 5xx, an answer that does not
+    validate), :class:`UpstreamRefused` (it refused the request, 4xx), ``NotFound`` (status of an
+    address it does not know)."""
+
+    async def tokens(self) -> list[UpstreamToken]: ...
+
+    async def quote(self, request: UpstreamQuoteRequest) -> UpstreamQuote: ...
+
+    async def status(self, deposit_address: str, memo: str | None) -> UpstreamStatus: ...
+
+    async def submit_deposit(
+        self, tx_hash: str, deposit_address: str, memo: str | None
+    ) -> None: ...

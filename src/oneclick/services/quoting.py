@@ -41,6 +41,7 @@ from oneclick.domain.quotes import (
     check_payout_withdrawable,
     offer_rank,
     quote_amounts,
+    same_asset_amounts,
     solver_ask,
 )
 from oneclick.domain.records import CustodyAccount, NewSwap, Partner
@@ -57,6 +58,7 @@ from oneclick.domain.swaps import SwapStatus
 from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
 from oneclick.services.pricing import asset_prices
+from oneclick.services.upstream import payout_cost, upstream_deposit_address
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +140,8 @@ async def _best_offer(ctx: ServiceContext, spec: QuoteSpec, fees: Fees) -> Quote
 
 
 async def _amounts(ctx: ServiceContext, spec: QuoteSpec, fees: Fees) -> QuoteAmounts:
+    if spec.origin.asset_id == spec.destination.asset_id:  # no swap: nothing to ask the relay
+        return same_asset_amounts(spec.swap_type, spec.amount, spec.slippage_bps, fees)
     offer = await _best_offer(ctx, spec, fees)
     try:
         return quote_amounts(
@@ -147,9 +151,26 @@ async def _amounts(ctx: ServiceContext, spec: QuoteSpec, fees: Fees) -> QuoteAmo
         raise PermanentError(f"solver offer {offer.quote_hash} is inconsistent: {exc}") from exc
 
 
-async def _deposit(ctx: ServiceContext, spec: QuoteSpec, account_id: str) -> tuple[str, str | None]:
+async def _priced_by_upstream(
+    ctx: ServiceContext, spec: QuoteSpec, fees: Fees, amounts: QuoteAmounts
+) -> tuple[Fees, QuoteAmounts]:
+    """Upstream mode: the chain payout rides the upstream, whose dry quote says what it keeps
+    of it; that is the withdrawal fee the quote charges (priced again when it differs from the
+    registry's). Its fee is flat per token (the bridge's), so one correction suffices."""
+    cost = await payout_cost(ctx, spec.destination, amounts.swap_amount_out, spec.recipient)
+    if cost == fees.withdraw_fee:
+        return fees, amounts
+    fees = Fees(fees.input_fees, cost)
+    return fees, await _amounts(ctx, spec, fees)
+
+
+async def _deposit(
+    ctx: ServiceContext, spec: QuoteSpec, account_id: str, amount_in: int
+) -> tuple[str, str | None]:
     if spec.deposit_type is DepositType.INTENTS or spec.origin.is_near_native:
         return account_id, None
+    if ctx.upstream is not None:  # the PoA Bridge API is closed: the upstream's address
+        return await upstream_deposit_address(ctx, spec, account_id, amount_in)
     chain = spec.origin.bridge_chain
     assert chain is not None  # not NEAR-native
     mode = BridgeDepositMode.MEMO if spec.deposit_mode is DepositMode.MEMO else None
@@ -260,6 +281,8 @@ async def request_quote(
         raise RequestError("swapType ANY_INPUT is not supported by this service")
     fees = _fees(ctx, spec, partner)
     amounts = await _amounts(ctx, spec, fees)
+    if _bridge_payout(spec) and ctx.upstream is not None and ctx.upstream.payouts:
+        fees, amounts = await _priced_by_upstream(ctx, spec, fees, amounts)
     if _bridge_payout(spec):
         check_payout_withdrawable(amounts, spec.destination.min_withdrawal_amount)
     prices: dict[str, Decimal] = await asset_prices(ctx.prices, [spec.origin, spec.destination])
@@ -278,7 +301,8 @@ async def request_quote(
     protocol_fee = await ctx.fee_cache.get()  # for the record: the relay's amounts include it
     account = await _take_custody_account(ctx, client, partner)
     index = account.index
-    address, memo = await _deposit(ctx, spec, account.account_id)  # outside any transaction
+    # outside any transaction
+    address, memo = await _deposit(ctx, spec, account.account_id, amounts.amount_in)
     deadline = spec.deadline + ctx.policy.inactive_grace
     refund_fee = 0
     if spec.refund_type is RefundType.ORIGIN_CHAIN and not spec.origin.is_near_native:

@@ -154,6 +154,8 @@ async def _bridge_deposits(ctx: EngineContext, swap: EngineSwap) -> list[Deposit
         return []
     if origin.is_near_native or origin.bridge_chain is None:
         return []
+    if ctx.upstream is not None:  # upstream mode: no bridge to ask; the balances tell
+        return []
     found: list[DepositRecord] = []
     offset = 0
     for _ in range(MAX_PAGES):

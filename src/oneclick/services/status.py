@@ -30,6 +30,7 @@ from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
 from oneclick.services.ports import StoreSession, SwapSnapshot
 from oneclick.services.pricing import asset_prices
+from oneclick.services.upstream import FORWARDED
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,9 @@ async def submit_deposit(
         and not origin.is_near_native
         and origin.bridge_chain is not None
     ):
+        if ctx.upstream is not None:  # the address is the upstream's: so is the submission
+            await _forward_submission(ctx, swap, tx_hash, address)
+            return swap
         try:
             async with calling("the bridge (notify_deposit)"):
                 await ctx.bridge.notify_deposit(
@@ -125,6 +129,22 @@ async def submit_deposit(
                 extra={"action": "notify_deposit", "swap_id": swap.id, "deposit_address": address},
             )
     return swap
+
+
+async def _forward_submission(
+    ctx: ServiceContext, swap: SwapRecord, tx_hash: str, address: str
+) -> None:
+    """Upstream mode: ``/v0/deposit/submit`` forwarded, best effort like ``notify_deposit``
+    (the upstream finds the deposit without it, only later)."""
+    assert ctx.upstream is not None
+    try:
+        await ctx.upstream.api.submit_deposit(tx_hash, address, swap.deposit_memo)
+    except (TemporaryError, RequestError) as exc:
+        logger.warning(
+            "forwarding the deposit to the upstream failed: %s",
+            exc.message,
+            extra={"action": "notify_deposit", "swap_id": swap.id, "deposit_address": address},
+        )
 
 
 def _deposit_chain(ctx: ServiceContext, swap: SwapRecord) -> str:
@@ -252,7 +272,8 @@ async def _progress(
     done = swap.status is SwapStatus.SUCCESS and payouts
     return SwapProgress(
         intent_hashes=[leg.intent_hash for leg in visible],
-        near_tx_hashes=[leg.tx_hash for leg in visible if leg.tx_hash],
+        near_tx_hashes=[d.tx_hash for d in deposits if d.source == FORWARDED]  # upstream mode
+        + [leg.tx_hash for leg in visible if leg.tx_hash],
         origin_chain_txs=[
             TxLink(d.tx_hash, explorer(origin_chain, d.tx_hash))
             for d in deposits

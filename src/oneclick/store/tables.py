@@ -128,7 +128,8 @@ deposits = Table(
            autoincrement=True),
     Column("swap_id", String(36), ForeignKey("swaps.id"), nullable=False),
     Column("tx_hash", String(256), nullable=False),
-    Column("source", String(16), nullable=False),  # SUBMITTED (by the user) or BRIDGE (seen)
+    # SUBMITTED (by the user), BRIDGE (seen); upstream mode: UPSTREAM, FORWARDED (issue 19)
+    Column("source", String(16), nullable=False),
     Column("chain", String(64)),
     Column("amount", Amount),
     Column("near_sender_account", String(64)),

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from oneclick.domain.assets import Asset, AssetRegistry
 from oneclick.domain.errors import ConfigurationError, PermanentError
-from oneclick.services.context import EnginePolicy, QuotePolicy, ServiceContext
+from oneclick.services.context import EnginePolicy, QuotePolicy, ServiceContext, UpstreamMode
 from oneclick.services.ports import (
     Bridge,
     Clock,
@@ -35,6 +35,7 @@ class EngineContext:
     owner: str  # the lease owner every write is fenced with
     near: NearChain | None = None
     near_signer: NearSigner | None = None
+    upstream: UpstreamMode | None = None  # upstream mode: chain legs through another 1Click
 
     @classmethod
     def of(
@@ -59,6 +60,7 @@ class EngineContext:
             owner=owner,
             near=ctx.near,
             near_signer=ctx.near_signer,
+            upstream=ctx.upstream,
         )
 
     def asset(self, token_id: str) -> Asset:
