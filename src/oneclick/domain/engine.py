@@ -113,6 +113,9 @@ class EngineSwap:
     version: int = 0
 
 
+BOUNCED = "bounced"  # Leg.reason prefix of a withdrawal whose tokens all came back
+
+
 @dataclass(frozen=True, slots=True)
 class Leg:
     """A signed intent of the engine (swap, payout or refund) as persisted before publishing.
@@ -141,6 +144,16 @@ class Leg:
     def live(self) -> bool:
         """Might still execute: not settled and not provably dead (rule 2)."""
         return self.state in LIVE_STATES
+
+    @property
+    def bounced(self) -> bool:
+        """A withdrawal that executed and came back whole (to NEAR: ``ft_resolve_withdraw``
+        refunded it): nothing left the custody account, nothing was delivered."""
+        return (
+            self.state is IntentState.SETTLED
+            and self.delivered == 0
+            and (self.reason or "").startswith(BOUNCED)
+        )
 
     @property
     def complete(self) -> bool:

@@ -97,6 +97,7 @@ class QuoteSpec:
     quote_waiting_ms: int
     app_fees: tuple[InputFee, ...] = field(default=())
     referral: str | None = None
+    custom_recipient_msg: str | None = None  # ft_transfer_call's msg for a payout to NEAR
 
 
 def _enum(kind: type[E], value: str, what: str) -> E:
@@ -241,4 +242,5 @@ def validate_quote_request(
         quote_waiting_ms=waiting,
         app_fees=_app_fees(raw.app_fees),
         referral=_referral(raw.referral),
+        custom_recipient_msg=raw.custom_recipient_msg,
     )

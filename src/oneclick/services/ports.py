@@ -128,11 +128,16 @@ class NearChain(Protocol):
         self, account_id: str, *, finality: Finality = Finality.FINAL
     ) -> bool: ...
 
+    async def native_balance(
+        self, account_id: str, *, finality: Finality = Finality.FINAL
+    ) -> int | None: ...
+
     async def tx_status(self, tx_hash: str, sender_account_id: str) -> TxOutcome: ...
 
     async def view(
-        self, account_id: str, method_name: str, args: Mapping[str, Any] | None = None
-    ) -> Any: ...
+        self, account_id: str, method_name: str, args: Mapping[str, Any] | None = None, *,
+        finality: Finality = Finality.FINAL,
+    ) -> Any: ...  # fmt: skip
 
     async def access_key(self, account_id: str, public_key: str) -> tuple[int, bytes]: ...
 

@@ -27,7 +27,12 @@ from oneclick.domain.errors import (
     TemporaryError,
     TooMany,
 )
-from oneclick.domain.near_paths import near_deliveries, refuse_stranding_near_paths
+from oneclick.domain.near_paths import (
+    NEAR_NATIVE_ASSET_ID,
+    near_deliveries,
+    needs_storage_registration,
+    refuse_stranding_near_paths,
+)
 from oneclick.domain.quotes import (
     Fees,
     InputFee,
@@ -179,14 +184,30 @@ async def _deposit(
 async def _check_near_receivers(ctx: ServiceContext, spec: QuoteSpec) -> None:
     """A named NEAR account must exist to receive native NEAR (an implicit one is created by the
     transfer); the SDK checks the same before a withdrawal (direct-bridge.ts validateWithdrawal)."""
-    for what, _, account in near_deliveries(spec):
-        if can_be_created_by_transfer(account):
-            continue
+    for what, asset, account in near_deliveries(spec):
         assert ctx.near is not None  # refuse_stranding_near_paths refused it otherwise
-        async with calling("NEAR RPC (view_account)"):
-            exists = await ctx.near.account_exists(account)
-        if not exists:
-            raise RequestError(f"{what} {account!r} is not an existing NEAR account")
+        if not can_be_created_by_transfer(account):
+            async with calling("NEAR RPC (view_account)"):
+                exists = await ctx.near.account_exists(account)
+            if not exists:
+                raise RequestError(f"{what} {account!r} is not an existing NEAR account")
+        msg = spec.custom_recipient_msg if what == "recipient" else None
+        operator = ctx.policy.near_operator_account is not None
+        if (
+            not operator
+            and asset.asset_id != NEAR_NATIVE_ASSET_ID
+            and needs_storage_registration(asset, msg)
+        ):
+            # Its storage_deposit would be paid in wNEAR the custody account does not hold,
+            # and no operator account can pay the registration.
+            contract = asset.asset_id.removeprefix("nep141:")
+            async with calling("NEAR RPC (storage_balance_of)"):
+                held = await ctx.near.view(contract, "storage_balance_of", {"account_id": account})
+            if held is None:
+                raise RequestError(
+                    f"{what} {account!r} is not registered on {contract} (NEP-145): register it "
+                    f"with storage_deposit first, or use {asset.asset_id} inside intents"
+                )
 
 
 def _fee_plan(fees: Fees, amounts: QuoteAmounts, protocol_fee_pips: int) -> str:

@@ -82,7 +82,9 @@ async def scan_bridge_deposits(ctx: EngineContext, swap: EngineSwap) -> None:
 def total_deposited(swap: EngineSwap, legs: list[Leg], origin_balance: int) -> int:
     """Everything credited so far: what is still there plus what settled legs took out."""
     spent = sum(
-        leg.debits.get(swap.origin_asset, 0) for leg in legs if leg.state is IntentState.SETTLED
+        leg.debits.get(swap.origin_asset, 0)
+        for leg in legs
+        if leg.state is IntentState.SETTLED and not leg.bounced
     )
     return max(swap.deposited_amount or 0, origin_balance + spent)
 

@@ -23,7 +23,7 @@ from oneclick.services.engine.legs import (
     publish_leg,
     sign_leg,
 )
-from oneclick.services.engine.near_payouts import check_near_receiver
+from oneclick.services.engine.near_payouts import is_bounced, plan_near_delivery
 from oneclick.services.engine.same_asset import same_asset_payout
 from oneclick.services.engine.upstream_legs import rides_upstream_payout, upstream_delivery
 
@@ -41,7 +41,7 @@ async def drive_delivery(
     result: Outcome | None = None
     done: list[Leg] = []
     for leg in legs:
-        if leg.state is IntentState.DEAD:
+        if leg.state is IntentState.DEAD or is_bounced(leg):  # a bounced one is signed anew
             continue
         if leg.live:
             leg = await publish_leg(ctx, swap, leg)
@@ -103,10 +103,10 @@ async def sign_and_publish(
     internal: bool,
 ) -> Leg:
     asset = ctx.asset(token)
-    if not internal and asset.is_near_native:
-        await check_near_receiver(ctx, receiver)
-    if rides_upstream_payout(ctx, asset, internal=internal):
+    if rides_upstream_payout(ctx, asset, internal=internal):  # never NEAR-native
         intent = await upstream_delivery(ctx, swap, asset, amount, receiver)
+    elif not internal and asset.is_near_native:
+        intent = await plan_near_delivery(ctx, swap, kind, asset, amount, receiver)
     else:
         intent = delivery_intent(asset, amount, receiver, internal=internal)
     deadline = ctx.clock.now() + ctx.policy.withdraw_intent_lifetime
