@@ -277,7 +277,9 @@ class GetAnyInputQuoteWithdrawals(_Wire):
     recipient: str | None = None
     affiliateRecipient: str | None = None
     asset: str | None = None
-    withdrawals: AnyInputQuoteWithdrawal | None = None
+    # An array, as the docs' example and the server send it (the SDK's generated type says one
+    # object; the rust-v0 profile leaves the array out, docs/protocol-notes.md "ANY_INPUT").
+    withdrawals: list[AnyInputQuoteWithdrawal] | None = None
     page: int | None = None
     limit: int | None = None
     total: int | None = None

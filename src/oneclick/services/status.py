@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +16,7 @@ from oneclick.domain.amounts import format_units, usd_value
 from oneclick.domain.assets import Asset
 from oneclick.domain.engine import slippage_bps
 from oneclick.domain.errors import Conflict, NotFound, RequestError, TemporaryError
+from oneclick.domain.quotes import SwapType
 from oneclick.domain.reconcile import (
     REFUND_KINDS,
     LedgerEntry,
@@ -26,6 +27,7 @@ from oneclick.domain.records import DepositTx, IntentKind, IntentState
 from oneclick.domain.requests import DepositType, RecipientType
 from oneclick.domain.swaps import SwapRecord, SwapStatus, after_deposit_submitted
 from oneclick.domain.txhashes import tx_hash_problem
+from oneclick.services.any_input import deposit_lines
 from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
 from oneclick.services.ports import StoreSession, SwapSnapshot
@@ -176,6 +178,7 @@ class SwapProgress:
     withdraw_fee: str | None = None
     referral: str | None = None
     deposits: list[DepositLine] = field(default_factory=list)
+    any_input_deposits: list[dict[str, Any]] | None = None  # ANY_INPUT quotes only
 
 
 def _amount(value: int, asset: Asset | None, prices: dict[str, Decimal]) -> Amount:
@@ -204,11 +207,14 @@ async def status_report(ctx: ServiceContext, address: str, memo: str | None) -> 
     if snapshot is None:
         raise NotFound(f"Deposit address {address} not found")
     document = json.loads(snapshot.swap.quote_response)
+    progress = await _progress(ctx, snapshot, document)
+    if snapshot.swap.swap_type is SwapType.ANY_INPUT:
+        progress = replace(progress, any_input_deposits=await deposit_lines(ctx, snapshot))
     return StatusReport(
         status=snapshot.swap.status,
         updated_at=snapshot.swap.updated_at,
         quote_response=document,
-        progress=await _progress(ctx, snapshot, document),
+        progress=progress,
     )
 
 

@@ -15,6 +15,7 @@ from oneclick.services.ports import (
     EngineStore,
     NearChain,
     NearSigner,
+    Prices,
     SolverRelay,
     Verifier,
 )
@@ -35,6 +36,7 @@ class EngineContext:
     owner: str  # the lease owner every write is fenced with
     near: NearChain | None = None
     near_signer: NearSigner | None = None
+    prices: Prices | None = None  # ANY_INPUT: the pool's USD value and a swap's fair price
 
     @classmethod
     def of(
@@ -59,6 +61,7 @@ class EngineContext:
             owner=owner,
             near=ctx.near,
             near_signer=ctx.near_signer,
+            prices=ctx.prices,
         )
 
     def asset(self, token_id: str) -> Asset:
