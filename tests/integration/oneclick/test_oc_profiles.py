@@ -543,7 +543,6 @@ async def _finished_withdrawal(world: FakeWorld, address: str) -> None:
         await tx.finish_any_input_withdrawal(
             "w1", now, state=WithdrawalState.SUCCESS, delivered=4_700_000, tx_hash="0x" + "ab" * 32
         )
-    # fmt: skip
 
 
 async def test_any_input_quotes_status_and_withdrawals_in_every_profile(
