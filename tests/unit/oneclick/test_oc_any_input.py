@@ -251,3 +251,26 @@ async def test_withdrawals_of_a_fixed_asset_quote_or_an_unknown_address_are_404(
             "/v0/any-input/withdrawals", params={"depositAddress": target}
         )
         assert response.status_code == 404
+
+
+async def test_the_reconciliation_leaves_an_any_input_account_to_its_engine(kit: Kit) -> None:
+    """Every token in an ANY_INPUT account is the engine's: the no-coin-left-behind scan would
+    otherwise refund what is waiting to be swapped or pooled."""
+    from oneclick.services.engine import EngineContext
+    from oneclick.store.claims import SqlClaims
+    from oneclick.workers.reconciler import Reconciler, ReconcilerOptions
+
+    headers = await _auth(kit)
+    quote = (await _quote(kit, headers))["quote"]
+    account = quote["depositAddress"]
+    kit.world.bridge.deposit(account, BTC, 2_000_000)
+    _intents_transfer(kit, account, WNEAR, 10**24)
+    ctx = EngineContext.of(kit.world.ctx, kit.world.store, owner="reconciler", metrics=kit.metrics)
+    reconciler = Reconciler(
+        ctx, kit.world.store, SqlClaims(kit.world.store.db), ReconcilerOptions(batch_pause_s=0)
+    )
+    report = await reconciler.run_pass()
+    assert (report.refunds, report.held) == (0, 0)
+    ledger = kit.world.verifier.ledger
+    assert ledger.balances[(account, BTC)] == 2_000_000
+    assert not ledger.withdrawals
