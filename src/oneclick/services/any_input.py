@@ -30,6 +30,7 @@ from oneclick.domain.records import NewSwap, Partner
 from oneclick.domain.requests import QuoteInput
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.domain.timestamps import format_timestamp
+from oneclick.domain.txhashes import tx_hash_problem
 from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
 from oneclick.services.ports import StoreSession, SwapSnapshot
@@ -243,14 +244,28 @@ async def withdrawals_page(
 # --- /v0/status -----------------------------------------------------------------------------
 
 
-async def deposit_lines(ctx: ServiceContext, snapshot: SwapSnapshot) -> list[dict[str, Any]]:
+def any_chain_hash_problem(ctx: ServiceContext, tx_hash: str) -> str | None:
+    """Why ``tx_hash`` cannot be a deposit to an ANY_INPUT address: a transaction of no chain
+    the address has a deposit address on (None: it may be one)."""
+    chains = sorted({asset.blockchain for asset in ctx.registry.all()})
+    if any(tx_hash_problem(chain, tx_hash) is None for chain in chains):
+        return None
+    return f"txHash {tx_hash!r} is not a transaction hash of any supported chain"
+
+
+async def deposit_lines(
+    ctx: ServiceContext, snapshot: SwapSnapshot
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """``swapDetails.anyInputDeposits`` (this service's extension): every deposit, its swap
-    and its delivery, each with its own intents."""
+    and its delivery, each with its own intents; and the origin transactions as (hash,
+    blockchain) for ``originChainTxHashes``."""
     async with _tx(ctx) as tx:
         deposits = await tx.any_input_deposits(snapshot.swap.id)
         withdrawals = {w.id: w for w in await tx.any_input_withdrawals(snapshot.swap.id)}
     legs = {leg.intent_hash: leg for leg in snapshot.legs}
+    blockchains = {a.bridge_chain: a.blockchain for a in ctx.registry.all() if a.bridge_chain}
     lines: list[dict[str, Any]] = []
+    origin_txs: list[tuple[str, str]] = []
     for d in deposits:
         line: dict[str, Any] = {
             "index": d.seq, "asset": d.asset, "amount": str(d.amount), "source": d.source,
@@ -258,6 +273,7 @@ async def deposit_lines(ctx: ServiceContext, snapshot: SwapSnapshot) -> list[dic
         }  # fmt: skip
         if d.tx_hash:
             line["txHash"] = d.tx_hash
+            origin_txs.append((d.tx_hash, blockchains.get(d.chain, "near")))
         if d.swap_intent and d.swap_intent in legs:
             line["swapIntentHash"] = d.swap_intent
             line["swapNearTxHash"] = legs[d.swap_intent].tx_hash
@@ -271,4 +287,4 @@ async def deposit_lines(ctx: ServiceContext, snapshot: SwapSnapshot) -> list[dic
         if d.last_error:
             line["lastError"] = d.last_error
         lines.append(line)
-    return lines
+    return lines, origin_txs

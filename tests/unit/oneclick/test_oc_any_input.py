@@ -138,6 +138,9 @@ async def test_deposits_from_two_chains_and_an_intents_transfer_are_swapped_and_
         (WNEAR, str(10 * 10**24), "INTENTS"),
     ]  # fmt: skip
     assert {d["txHash"] for d in deposits[:2]} == {btc_tx, base_tx}
+    origin = body["swapDetails"]["originChainTxHashes"]
+    assert {t["hash"] for t in origin} == {btc_tx, base_tx}
+    assert {"hash": btc_tx, "explorerUrl": f"https://btc.test/tx/{btc_tx}"} in origin
     assert [d["chain"] for d in deposits] == ["btc:mainnet", "eth:8453", "near"]
     assert all(d["phase"] == "DELIVERED" for d in deposits)
     # Each deposit its own swap intent; one withdrawal carried the whole pool.
@@ -274,3 +277,14 @@ async def test_the_reconciliation_leaves_an_any_input_account_to_its_engine(kit:
     ledger = kit.world.verifier.ledger
     assert ledger.balances[(account, BTC)] == 2_000_000
     assert not ledger.withdrawals
+
+
+async def test_a_deposit_tx_on_any_chain_may_be_submitted(kit: Kit) -> None:
+    headers = await _auth(kit)
+    account = (await _quote(kit, headers))["quote"]["depositAddress"]
+    evm_tx = "0x" + "ab" * 32  # paid to the eth address of chainDepositAddresses
+    response = await kit.client.post(
+        "/v0/deposit/submit", json={"txHash": evm_tx, "depositAddress": account}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "KNOWN_DEPOSIT_TX"
