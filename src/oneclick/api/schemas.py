@@ -191,6 +191,26 @@ class DepositEntry(_Wire):
     reason: str | None = None
 
 
+class AnyInputDepositLine(_Wire):
+    """One deposit into an ANY_INPUT address: its own swap intent and the withdrawal that
+    carried it (this service's extension, served under the ``full`` profile only)."""
+
+    index: int
+    asset: str
+    amount: str
+    source: str  # BRIDGE (a chain deposit address) or INTENTS (a transfer inside the verifier)
+    chain: str
+    phase: str  # SWAP, POOLED, DELIVERED or STRANDED
+    createdAt: str = Field(json_schema_extra=_DATE_TIME)
+    txHash: str | None = None
+    swapIntentHash: str | None = None
+    swapNearTxHash: str | None = None
+    amountOut: str | None = None
+    withdrawalIntentHash: str | None = None
+    withdrawalTxHash: str | None = None
+    lastError: str | None = None
+
+
 class SwapDetails(_Wire):
     intentHashes: list[str]
     nearTxHashes: list[str]
@@ -213,6 +233,7 @@ class SwapDetails(_Wire):
     withdrawFee: str | None = None
     referral: str | None = None
     deposits: list[DepositEntry] | None = None
+    anyInputDeposits: list[AnyInputDepositLine] | None = None
 
 
 class GetExecutionStatusResponse(_Wire):
