@@ -16,10 +16,12 @@ import json
 import logging
 import uuid
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol, cast
 
 from nearintents import signing
+from nearintents.encoding import b64decode
 from nearintents.nonce import datetime_to_ns, fresh_versioned_nonce
 from nearintents.payload import AnyIntent, DefusePayload, TokenDiff
 from nearintents.rpc import Quote, QuoteRequest
@@ -121,12 +123,14 @@ def _destination(swap: EngineSwap) -> str | None:
 async def step_any_input(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
     deposits, withdrawals, legs = await _state(ctx, swap)
     by_hash = {leg.intent_hash: leg for leg in legs}
+    held = _held(swap, deposits, withdrawals)
     for withdrawal in withdrawals:
         if withdrawal.state is WithdrawalState.PENDING:
-            return await _drive_withdrawal(ctx, swap, withdrawal, by_hash[withdrawal.intent_hash])
+            leg = by_hash[withdrawal.intent_hash]
+            return await _drive_withdrawal(ctx, swap, withdrawal, leg, held)
     for deposit in deposits:
         if deposit.phase is DepositPhase.SWAP and deposit.swap_intent is not None:
-            return await _drive_swap(ctx, swap, deposit, by_hash[deposit.swap_intent])
+            return await _drive_swap(ctx, swap, deposit, by_hash[deposit.swap_intent], held)
     now = ctx.clock.now()
     live = now < swap.quote_deadline
     if live and await _record_new_deposits(ctx, swap, deposits, withdrawals):
@@ -156,8 +160,7 @@ async def _record_new_deposits(
         raise TemporaryError("the verifier answered a balance list of the wrong length")
     balances = dict(zip(tokens, amounts, strict=True))
     seen = await _bridge_transfers(ctx, swap)
-    settled = {w.id for w in withdrawals if w.state is WithdrawalState.SUCCESS}
-    held = committed(deposits, _destination(swap), settled)
+    held = _held(swap, deposits, withdrawals)
     recorded = {d.tx_hash for d in deposits if d.tx_hash}
     found = new_deposits(balances, held, seen, recorded)
     if not found:
@@ -201,6 +204,53 @@ async def _bridge_transfers(ctx: EngineContext, swap: EngineSwap) -> list[SeenTr
             if not page.deposits or offset >= page.total:
                 break
     return seen
+
+
+# --- following a leg ------------------------------------------------------------------------
+
+
+async def _follow(
+    ctx: EngineContext, swap: EngineSwap, leg: Leg, held: dict[str, int]
+) -> tuple[Leg, Outcome]:
+    """:func:`follow_leg`, except past the leg's deadline with its nonce unused (it may have been
+    garbage-collected) and no final transaction to ask: there ``follow_leg`` reads a swap's
+    credits as proof, but in an ANY_INPUT account another deposit's swap credits the same token.
+    The debit side decides instead: executed iff the account holds less of a debited token than
+    the recorded deposits (``held``, :func:`oneclick.domain.any_input.committed`) account for.
+    Deposits recorded later only add to the balance, never take from it."""
+    if leg.state in (IntentState.SETTLED, IntentState.DEAD):
+        return await follow_leg(ctx, swap, leg)
+    if ctx.clock.now() <= leg.deadline + ctx.policy.dead_margin:
+        return await follow_leg(ctx, swap, leg)
+    async with calling("the verifier (is_nonce_used)"):
+        used = await ctx.verifier.is_nonce_used(leg.signer_id, b64decode(leg.nonce))
+    async with calling("the solver relay (get_status)"):
+        status = await ctx.relay.get_status(leg.intent_hash)
+    tx_hash = status.tx_hash or leg.tx_hash
+    executed: bool | None = True if used else None
+    if executed is None and tx_hash is not None:
+        async with calling("NEAR RPC (tx)"):
+            executed = await ctx.verifier.executed_in(tx_hash, leg.intent_hash)
+    if executed is None:
+        executed = False
+        for token in leg.debits:
+            if await balance(ctx, swap, token) < held.get(token, 0):
+                executed = True
+    now = ctx.clock.now()
+    state = IntentState.SETTLED if executed else IntentState.DEAD
+    reason = None if executed else f"expired ({status.status.value})"
+    async with _tx(ctx) as tx:
+        await tx.fence(swap.id, ctx.owner, now)
+        await tx.update_leg(leg.intent_hash, now, state=state, tx_hash=tx_hash, reason=reason)
+    leg = replace(leg, state=state, tx_hash=tx_hash, reason=reason)
+    return leg, Outcome.SETTLED if executed else Outcome.DEAD
+
+
+def _held(
+    swap: EngineSwap, deposits: list[AnyInputDeposit], withdrawals: list[AnyInputWithdrawal]
+) -> dict[str, int]:
+    settled = {w.id for w in withdrawals if w.state is WithdrawalState.SUCCESS}
+    return committed(deposits, _destination(swap), settled)
 
 
 # --- swaps ----------------------------------------------------------------------------------
@@ -313,10 +363,10 @@ async def _swap_deposit(ctx: EngineContext, swap: EngineSwap, deposit: AnyInputD
 
 
 async def _drive_swap(
-    ctx: EngineContext, swap: EngineSwap, deposit: AnyInputDeposit, leg: Leg
+    ctx: EngineContext, swap: EngineSwap, deposit: AnyInputDeposit, leg: Leg, held: dict[str, int]
 ) -> datetime | None:
     leg = await publish_leg(ctx, swap, leg)
-    leg, outcome = await follow_leg(ctx, swap, leg)
+    leg, outcome = await _follow(ctx, swap, leg, held)
     if outcome is Outcome.PENDING:
         return ctx.clock.now() + ctx.policy.follow_poll
     if outcome is Outcome.DEAD:
@@ -399,12 +449,16 @@ async def _withdraw_pool(
 
 
 async def _drive_withdrawal(
-    ctx: EngineContext, swap: EngineSwap, withdrawal: AnyInputWithdrawal, leg: Leg
+    ctx: EngineContext,
+    swap: EngineSwap,
+    withdrawal: AnyInputWithdrawal,
+    leg: Leg,
+    held: dict[str, int],
 ) -> datetime | None:
     internal = swap.recipient_type == RecipientType.INTENTS.value
     if leg.live:
         leg = await publish_leg(ctx, swap, leg)
-        leg, outcome = await follow_leg(ctx, swap, leg)
+        leg, outcome = await _follow(ctx, swap, leg, held)
         if outcome is Outcome.PENDING:
             return ctx.clock.now() + ctx.policy.follow_poll
         if outcome is Outcome.DEAD:
