@@ -121,6 +121,22 @@ async def test_bad_any_input_requests_are_clear_4xx(
 async def test_deposits_from_two_chains_and_an_intents_transfer_are_swapped_and_pooled(
     kit: Kit,
 ) -> None:
+    await _two_chains_and_a_transfer(kit)
+
+
+@pytest.mark.postgres
+async def test_deposits_from_two_chains_and_an_intents_transfer_on_postgresql(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    kit = await make_kit(tmp_path, database_url=postgres_url)
+    try:
+        await _two_chains_and_a_transfer(kit)
+    finally:
+        await kit.client.aclose()
+        await kit.world.aclose()
+
+
+async def _two_chains_and_a_transfer(kit: Kit) -> None:
     headers = await _auth(kit)
     quote = (await _quote(kit, headers))["quote"]
     account = quote["depositAddress"]
