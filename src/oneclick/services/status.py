@@ -218,6 +218,8 @@ async def status_report(ctx: ServiceContext, address: str, memo: str | None) -> 
         progress = replace(
             progress,
             any_input_deposits=lines,
+            amount_in=None,  # deposits of many assets: each is in anyInputDeposits
+            slippage=None,  # nothing was quoted to compare with
             origin_chain_txs=[TxLink(h, explorer(chain, h)) for h, chain in origin_txs],
         )
     return StatusReport(

@@ -154,6 +154,8 @@ async def _two_chains_and_a_transfer(kit: Kit) -> None:
         (WNEAR, str(10 * 10**24), "INTENTS"),
     ]  # fmt: skip
     assert {d["txHash"] for d in deposits[:2]} == {btc_tx, base_tx}
+    assert "amountIn" not in body["swapDetails"]
+    assert "slippage" not in body["swapDetails"]
     origin = body["swapDetails"]["originChainTxHashes"]
     assert {t["hash"] for t in origin} == {btc_tx, base_tx}
     assert {"hash": btc_tx, "explorerUrl": f"https://btc.test/tx/{btc_tx}"} in origin
@@ -194,6 +196,9 @@ async def _two_chains_and_a_transfer(kit: Kit) -> None:
     body = await kit.status(quote)
     assert body["status"] == "SUCCESS"
     assert body["swapDetails"]["anyInputDeposits"][-1]["phase"] == "DELIVERED"
+    delivered = sum(int(w.amount) - 300_000 for w in ledger.withdrawals
+                    if w.memo == f"WITHDRAW_TO:{EVM_RECIPIENT}")  # fmt: skip
+    assert body["swapDetails"]["amountOut"] == str(delivered)  # every withdrawal, in USDT
     newest_first = (await _withdrawals(kit, account))["withdrawals"]
     assert len(newest_first) == 2
     assert int(newest_first[0]["amountOut"]) < int(line["amountOut"])
