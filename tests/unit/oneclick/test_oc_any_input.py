@@ -309,3 +309,13 @@ async def test_a_deposit_tx_on_any_chain_may_be_submitted(kit: Kit) -> None:
     )
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "KNOWN_DEPOSIT_TX"
+
+
+async def test_an_operator_cannot_refund_an_any_input_quote(kit: Kit) -> None:
+    from oneclick.domain.errors import RequestError
+    from oneclick.services.engine.admin import refund_swap
+
+    headers = await _auth(kit)
+    account = (await _quote(kit, headers))["quote"]["depositAddress"]
+    with pytest.raises(RequestError, match="never refunded"):
+        await refund_swap(kit.world.store, kit.clock, account, None)
