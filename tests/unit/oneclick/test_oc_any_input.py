@@ -319,3 +319,29 @@ async def test_an_operator_cannot_refund_an_any_input_quote(kit: Kit) -> None:
     account = (await _quote(kit, headers))["quote"]["depositAddress"]
     with pytest.raises(RequestError, match="never refunded"):
         await refund_swap(kit.world.store, kit.clock, account, None)
+
+
+def test_the_threshold_and_retry_interval_are_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from decimal import Decimal
+
+    from oneclick.bootstrap import engine_policy_from_settings
+    from oneclick.config import load_settings
+    from oneclick.domain.errors import ConfigurationError
+
+    defaults = engine_policy_from_settings(load_settings(data_dir=tmp_path / "none"))
+    assert defaults.any_input_threshold_usd == Decimal(1000)  # the docs' $1,000
+    assert defaults.any_input_retry == timedelta(minutes=5)  # "retry every 5 minutes"
+    toml = tmp_path / "oneclick.toml"
+    toml.write_text("[engine]\nany_input_threshold_usd = 250\nany_input_retry_s = 60\n")
+    policy = engine_policy_from_settings(load_settings(toml))
+    assert policy.any_input_threshold_usd == Decimal(250)
+    assert policy.any_input_retry == timedelta(seconds=60)
+    monkeypatch.setenv("ONECLICK_ENGINE__ANY_INPUT_THRESHOLD_USD", "0.5")
+    assert engine_policy_from_settings(load_settings(toml)).any_input_threshold_usd == Decimal(
+        "0.5"
+    )
+    monkeypatch.setenv("ONECLICK_ENGINE__ANY_INPUT_THRESHOLD_USD", "-1")
+    with pytest.raises(ConfigurationError):
+        load_settings(toml)
