@@ -29,7 +29,13 @@ from oneclick.custody.keys import (
 from oneclick.custody.near_signer import LocalNearSigner
 from oneclick.domain.assets import Asset, AssetRegistry
 from oneclick.domain.errors import ConfigurationError
-from oneclick.services.context import DEFAULT_EXPLORERS, EnginePolicy, QuotePolicy, ServiceContext
+from oneclick.services.context import (
+    DEFAULT_EXPLORERS,
+    EnginePolicy,
+    QuotePolicy,
+    ServiceContext,
+    SessionPolicy,
+)
 from oneclick.services.engine import EngineContext
 from oneclick.services.fees import ProtocolFeeCache
 from oneclick.services.ports import Bridge, EngineMetrics, QuoteSigner
@@ -273,7 +279,19 @@ async def runtime(
             engine=engine_policy_from_settings(settings),
             near=near,
             near_signer=near_signer,
+            sessions=session_policy_from_settings(settings),
         )
+
+
+def session_policy_from_settings(settings: Settings) -> SessionPolicy:
+    auth = settings.auth
+    secret = _secret(auth.session_secret)
+    return SessionPolicy(
+        access_ttl=timedelta(seconds=auth.access_ttl_s),
+        refresh_ttl=timedelta(seconds=auth.refresh_ttl_s),
+        max_signed_ahead=timedelta(seconds=auth.max_signed_ahead_s),
+        secret=bytes.fromhex(secret) if secret else None,
+    )
 
 
 def worker_options(settings: Settings) -> WorkerOptions:

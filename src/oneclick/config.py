@@ -204,6 +204,29 @@ class KeySettings(_Section):
         return self
 
 
+class AuthSettings(_Section):
+    """User sessions (``/v0/auth/*``, ``/v0/account/*``)."""
+
+    access_ttl_s: int = Field(default=900, ge=30, le=86_400)
+    refresh_ttl_s: int = Field(default=7 * 86_400, ge=60, le=365 * 86_400)
+    # How far ahead a signed authentication payload's deadline may lie (a replay window).
+    max_signed_ahead_s: int = Field(default=600, ge=10, le=86_400)
+    # hex, >= 32 bytes; unset: derived from keys.jwt_secret. Changing it revokes every session.
+    session_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _secret_is_long_hex(self) -> AuthSettings:
+        if self.session_secret is not None:
+            text = self.session_secret.get_secret_value()
+            try:
+                size = len(bytes.fromhex(text))
+            except ValueError:
+                size = 0
+            if size < 32:
+                raise ValueError("auth.session_secret must be at least 32 bytes in hex")
+        return self
+
+
 class TokenSettings(_Section):
     asset_id: str
     blockchain: str
@@ -237,6 +260,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     worker: WorkerSettings = WorkerSettings()
     keys: KeySettings = KeySettings()
+    auth: AuthSettings = AuthSettings()
     log: LogSettings = LogSettings()
     reconcile: ReconcileSettings = ReconcileSettings()
     # blockchain slug -> explorer URL template with "{hash}", merged over the public explorers

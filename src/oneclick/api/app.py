@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from oneclick.api import errors
+from oneclick.api.account import router as account_router
 from oneclick.api.any_input import router as any_input_router
 from oneclick.api.correlation import CorrelationMiddleware
 from oneclick.api.hot import HotReads
@@ -99,6 +100,7 @@ def create_app(
     app.include_router(router)
     app.include_router(stream_router)
     app.include_router(track_router)
+    app.include_router(account_router)
     app.include_router(any_input_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 

@@ -55,10 +55,16 @@ async def partner(
     _b: Annotated[object, Depends(_bearer)] = None,
     _k: Annotated[object, Depends(_api_key)] = None,
 ) -> Partner | None:
-    """No token: the anonymous tier. A token that is malformed, expired or revoked: 401."""
+    """No token: the anonymous tier. A token that is malformed, expired or revoked: 401.
+    ``X-API-Key`` names the partner when present; ``Authorization`` may then carry a user
+    session (api/account.py) and is not read here. Without it, ``Authorization: Bearer``."""
     header = request.headers.get("authorization")
     token = request.headers.get("x-api-key")
-    if header is not None:
+    if token is not None:
+        token = token.strip()
+        if not token:
+            raise Unauthorized("Unauthorized - X-API-Key is empty")
+    elif header is not None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthorized("Unauthorized - expected 'Authorization: Bearer <JWT>'")

@@ -135,6 +135,17 @@ class EnginePolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    """Operator choices for user sessions (config section ``auth``; services/sessions.py)."""
+
+    access_ttl: timedelta = timedelta(minutes=15)
+    refresh_ttl: timedelta = timedelta(days=7)
+    max_signed_ahead: timedelta = timedelta(minutes=10)  # a signed payload's deadline, at most
+    # A dedicated signing secret; None: derived from the install's JWT secret.
+    secret: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceContext:
     relay: SolverRelay
     bridge: Bridge
@@ -150,3 +161,4 @@ class ServiceContext:
     engine: EnginePolicy = field(default_factory=EnginePolicy)
     near: NearChain | None = None
     near_signer: NearSigner | None = None  # workers with an operator account: NEAR deposits
+    sessions: SessionPolicy = field(default_factory=SessionPolicy)

@@ -43,6 +43,7 @@ from oneclick.domain.records import (
     NewSwap,
     Partner,
 )
+from oneclick.domain.sessions import HistoryPosition, HistoryQuery, UserSession
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.domain.transitions import Transition
 
@@ -111,6 +112,11 @@ class Verifier(Protocol):
     async def executed_in(self, tx_hash: str, intent_hash: str) -> bool | None:
         """Whether the final transaction ``tx_hash`` executed the intent ``intent_hash``; None
         when that cannot be told (not known or not final yet)."""
+        ...
+
+    async def has_public_key(self, account_id: str, public_key: str) -> bool:
+        """Whether ``public_key`` (``<curve>:<base58>``) may sign for ``account_id`` (an implicit
+        account's own key, unless removed, or one it added): the user sessions' key check."""
         ...
 
 
@@ -271,6 +277,26 @@ class StoreSession(Protocol):
     async def transitions(self, swap_id: str, *, after_seq: int = 0) -> list[Transition]:
         """The swap's transition log after ``after_seq``, in order (append-only)."""
         ...
+
+    async def add_user_session(self, session: UserSession) -> None:
+        """``Unauthorized`` when the account already used the session's signed nonce."""
+        ...
+
+    async def user_session(self, session_id: str) -> UserSession | None: ...
+
+    async def rotate_user_session(
+        self, session_id: str, expected_digest: str, new_digest: str, now: datetime
+    ) -> bool:
+        """Compare-and-swap of the refresh digest of a live session; whether it was swapped."""
+        ...
+
+    async def revoke_user_session(self, session_id: str, now: datetime, reason: str) -> None: ...
+
+    async def account_history(self, query: HistoryQuery) -> list[tuple[HistoryPosition, str, str]]:
+        """A page of the account's swaps: (position, deposit address, memo or ""), newest first."""
+        ...
+
+    async def deposit_senders(self, swap_id: str) -> dict[str, str]: ...
 
     async def swap_snapshot(self, address: str, memo: str | None) -> SwapSnapshot | None:
         """The swap behind ``address`` (+ ``memo``) with its legs and deposits, in as few

@@ -25,6 +25,7 @@ from oneclick.domain.records import (
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.domain.transitions import REASON_DEPOSIT_SUBMITTED, REASON_QUOTED
 from oneclick.services.ports import SwapSnapshot
+from oneclick.store.accounts import AccountQueries
 from oneclick.store.any_input import AnyInputQueries
 from oneclick.store.engine import (
     EngineQueries,
@@ -64,7 +65,12 @@ def _partner(row: Row[tuple[object, ...]]) -> Partner:
 
 
 class SqlSession(
-    EngineQueries, ReconcileQueries, TransitionQueries, WebhookQueries, AnyInputQueries
+    EngineQueries,
+    ReconcileQueries,
+    TransitionQueries,
+    WebhookQueries,
+    AccountQueries,
+    AnyInputQueries,
 ):
     """One transaction's worth of repository operations (the ``StoreSession`` and
     ``EngineSession`` ports)."""

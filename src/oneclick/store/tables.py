@@ -221,6 +221,29 @@ webhook_deliveries = Table(
     sqlite_autoincrement=True,
 )  # fmt: skip
 
+# Migration 0008: user sessions (``/v0/auth/*``; no token is stored: ``refresh_digest`` is the
+# SHA-256 of the current refresh token's id, so a superseded refresh token is recognised) and
+# the indexes a user's history (``/v0/account/history``) is read by.
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("public_key", String(128), nullable=False),
+    Column("standard", String(16), nullable=False),
+    Column("auth_nonce", String(64), nullable=False),  # the signed payload's: used once
+    Column("refresh_digest", String(64), nullable=False),
+    Column("refreshes", Integer, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("refreshed_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    Column("revoke_reason", String(32)),
+    UniqueConstraint("account_id", "auth_nonce"),
+)
+Index("ix_swaps_recipient", swaps.c.recipient)
+Index("ix_swaps_refund_to", swaps.c.refund_to)
+Index("ix_swaps_created_at_id", swaps.c.created_at, swaps.c.id)
 # Migration 0009: ANY_INPUT quotes (services/engine/any_input.py). One row per deposit into the
 # quote's reusable Intents account, swapped (``swap_intent``: its live or settled SWAP leg) and
 # pooled; one row per withdrawal of the pool (``intent_hash``: its WITHDRAW leg). The legs

@@ -6,10 +6,10 @@ fails is never reported delivered."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
+from typing import Any
 
 import pytest
-from oc_engine_kit import WNEAR, Kit, make_kit, quote_request
+from oc_engine_kit import WNEAR, Kit, quote_request
 
 from oneclick.domain.records import IntentKind
 from oneclick.testing.near import FakeNearChain
@@ -18,11 +18,8 @@ IMPLICIT = "ab" * 32
 
 
 @pytest.fixture
-async def kit(tmp_path: Path):
-    made = await make_kit(tmp_path, near=True)
-    yield made
-    await made.client.aclose()
-    await made.world.aclose()
+def kit_options() -> dict[str, Any]:
+    return {"near": True}
 
 
 def chain(kit: Kit) -> FakeNearChain:

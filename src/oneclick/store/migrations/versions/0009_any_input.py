@@ -2,7 +2,7 @@
 pooled on its own) and ``any_input_withdrawals`` (each payout of the pool). Additive.
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from oneclick.store.types import Amount, UtcDateTime
 
 revision = "0009"
-down_revision = "0005"
+down_revision = "0008"  # main's head when merged; the lead re-chains
 branch_labels = None
 depends_on = None
 
