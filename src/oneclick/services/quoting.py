@@ -223,7 +223,8 @@ async def request_quote(
     """The signed QuoteResponse. Dry: priced only, nothing allocated or stored. ``client``
     (:func:`oneclick.services.clients.client_identity`) is counted against the per-client cap
     on live, unfunded quotes."""
-    if is_any_input(raw):  # a reusable address, not a priced swap (services/any_input.py)
+    if is_any_input(raw):  # a reusable address, not a priced swap
+        # imported here: services/any_input.py takes the custody pool helper from this module
         from oneclick.services.any_input import request_any_input_quote
 
         return await request_any_input_quote(

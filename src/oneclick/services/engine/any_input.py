@@ -182,7 +182,9 @@ async def _record_new_deposits(
 
 async def _bridge_transfers(ctx: EngineContext, swap: EngineSwap) -> list[SeenTransfer]:
     """Every transfer the bridge reports into the account, on every chain it serves."""
-    chains = sorted({a.bridge_chain for a in ctx.registry.all() if a.bridge_chain})
+    chains = sorted(
+        {a.bridge_chain for a in ctx.registry.all() if a.bridge_chain and not a.is_near_native}
+    )
     tokens = {a.asset_id.removeprefix("nep141:"): a.asset_id for a in ctx.registry.all()}
     seen: list[SeenTransfer] = []
     for chain in chains:
@@ -405,10 +407,7 @@ async def _withdraw_pool(
         return False
     internal = swap.recipient_type == RecipientType.INTENTS.value
     destination = _destination(swap)
-    groups = (
-        [[d] for d in pooled[:1]] if destination is None else [pooled]
-    )  # original: one deposit per withdrawal
-    carried = groups[0]
+    carried = pooled[:1] if destination is None else pooled  # original: one deposit at a time
     token = destination or carried[0].asset
     asset = ctx.asset(token)
     amount = sum(d.amount_out or 0 for d in carried)
