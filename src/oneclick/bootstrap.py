@@ -227,6 +227,8 @@ def engine_policy_from_settings(settings: Settings) -> EnginePolicy:
         max_attempts=e.max_attempts,
         max_unexpected=e.max_unexpected,
         stuck_grace=s(e.stuck_grace_s),
+        any_input_threshold_usd=e.any_input_threshold_usd,
+        any_input_retry=s(e.any_input_retry_s),
         explorers=DEFAULT_EXPLORERS | settings.explorers,
     )
 

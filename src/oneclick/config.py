@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from contextvars import ContextVar
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,8 @@ class EngineSettings(_Section):
     max_attempts: int = Field(default=60, ge=1)
     max_unexpected: int = Field(default=5, ge=1)
     stuck_grace_s: float = Field(default=3600.0, ge=0)
+    any_input_threshold_usd: Decimal = Field(default=Decimal(1000), ge=0)
+    any_input_retry_s: float = Field(default=300.0, gt=0)
 
 
 class WorkerSettings(_Section):

@@ -204,6 +204,26 @@ class DepositEntry(_Wire):
     reason: str | None = None
 
 
+class AnyInputDepositLine(_Wire):
+    """One deposit into an ANY_INPUT address: its own swap intent and the withdrawal that
+    carried it (this service's extension, served under the ``full`` profile only)."""
+
+    index: int
+    asset: str
+    amount: str
+    source: str  # BRIDGE (a chain deposit address) or INTENTS (a transfer inside the verifier)
+    chain: str
+    phase: str  # SWAP, POOLED, DELIVERED or STRANDED
+    createdAt: str = Field(json_schema_extra=_DATE_TIME)
+    txHash: str | None = None
+    swapIntentHash: str | None = None
+    swapNearTxHash: str | None = None
+    amountOut: str | None = None
+    withdrawalIntentHash: str | None = None
+    withdrawalTxHash: str | None = None
+    lastError: str | None = None
+
+
 class SwapDetails(_Wire):
     intentHashes: list[str]
     nearTxHashes: list[str]
@@ -226,6 +246,7 @@ class SwapDetails(_Wire):
     withdrawFee: str | None = None
     referral: str | None = None
     deposits: list[DepositEntry] | None = None
+    anyInputDeposits: list[AnyInputDepositLine] | None = None
 
 
 class GetExecutionStatusResponse(_Wire):
@@ -290,7 +311,9 @@ class GetAnyInputQuoteWithdrawals(_Wire):
     recipient: str | None = None
     affiliateRecipient: str | None = None
     asset: str | None = None
-    withdrawals: AnyInputQuoteWithdrawal | None = None
+    # An array, as the docs' example and the server send it (the SDK's generated type says one
+    # object; the rust-v0 profile leaves the array out, docs/protocol-notes.md "ANY_INPUT").
+    withdrawals: list[AnyInputQuoteWithdrawal] | None = None
     page: int | None = None
     limit: int | None = None
     total: int | None = None

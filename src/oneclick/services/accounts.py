@@ -72,6 +72,9 @@ async def _item(ctx: ServiceContext, address: str, memo: str, swap_id: str) -> d
         if line.tx.hash in senders:
             entry["sender"] = senders[line.tx.hash]
         transactions.append(entry)
+    for deposit in progress.any_input_deposits or ():  # ANY_INPUT: every deposit to the address
+        if deposit.get("txHash"):
+            transactions.append({"txHash": deposit["txHash"]})
     # What was executed once it was; before that, what the quote promised.
     formatted_in, usd_in = (
         (progress.amount_in.formatted, progress.amount_in.usd)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import quote
 
 from oneclick.domain.assets import AssetRegistry
@@ -122,6 +123,10 @@ class EnginePolicy:
     max_attempts: int = 60  # temporary failures in a row before the swap is parked
     max_unexpected: int = 5  # unexpected exceptions in a row before the swap is parked
     stuck_grace: timedelta = timedelta(hours=1)
+    # ANY_INPUT (docs fee-config.mdx): the pool leaves once worth this much; failed swaps and
+    # withdrawals are retried this often (services/engine/any_input.py).
+    any_input_threshold_usd: Decimal = Decimal(1000)
+    any_input_retry: timedelta = timedelta(minutes=5)
     explorers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXPLORERS))
 
     def explorer_url(self, blockchain: str, tx_hash: str) -> str:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from nearintents.rpc import DepositMode as BridgeDepositMode
 from nearintents.rpc import Quote, QuoteFailure, QuoteRequest
 from nearintents.rpc.near_delivery import can_be_created_by_transfer
+from oneclick.domain.any_input import is_any_input
 from oneclick.domain.documents import (
     Deposit,
     JsonObject,
@@ -264,6 +265,13 @@ async def request_quote(
     """The signed QuoteResponse. Dry: priced only, nothing allocated or stored. ``client``
     (:func:`oneclick.services.clients.client_identity`) is counted against the per-client cap
     on live, unfunded quotes."""
+    if is_any_input(raw):  # a reusable address, not a priced swap
+        # imported here: services/any_input.py takes the custody pool helper from this module
+        from oneclick.services.any_input import request_any_input_quote
+
+        return await request_any_input_quote(
+            ctx, raw, partner=partner, correlation_id=correlation_id, client=client
+        )
     spec = validate_quote_request(
         raw,
         ctx.registry,

@@ -6,16 +6,18 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from oneclick.domain.addresses import require_intents_account
 from oneclick.domain.amounts import format_units, usd_value
+from oneclick.domain.any_input import ANY_ORIGINS
 from oneclick.domain.assets import Asset
 from oneclick.domain.engine import slippage_bps
 from oneclick.domain.errors import Conflict, NotFound, RequestError, TemporaryError
+from oneclick.domain.quotes import SwapType
 from oneclick.domain.reconcile import (
     REFUND_KINDS,
     LedgerEntry,
@@ -26,6 +28,7 @@ from oneclick.domain.records import DepositTx, IntentKind, IntentState
 from oneclick.domain.requests import DepositType, RecipientType
 from oneclick.domain.swaps import SwapRecord, SwapStatus, after_deposit_submitted
 from oneclick.domain.txhashes import tx_hash_problem
+from oneclick.services.any_input import any_chain_hash_problem, deposit_lines
 from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
 from oneclick.services.ports import StoreSession, SwapSnapshot
@@ -59,7 +62,10 @@ async def _record_submission(
 ) -> SwapRecord:
     async with ctx.store.transaction() as tx:
         swap = await _find(tx, address, memo)
-        problem = tx_hash_problem(_deposit_chain(ctx, swap), tx_hash)
+        if swap.origin_asset in ANY_ORIGINS:  # a deposit on any chain the address serves
+            problem = any_chain_hash_problem(ctx, tx_hash)
+        else:
+            problem = tx_hash_problem(_deposit_chain(ctx, swap), tx_hash)
         if problem is not None:
             raise RequestError(problem)
         await tx.record_deposit_tx(DepositTx(swap.id, tx_hash, near, memo, ctx.clock.now()))
@@ -196,6 +202,7 @@ class SwapProgress:
     withdraw_fee: str | None = None
     referral: str | None = None
     deposits: list[DepositLine] = field(default_factory=list)
+    any_input_deposits: list[dict[str, Any]] | None = None  # ANY_INPUT quotes only
 
 
 def _amount(value: int, asset: Asset | None, prices: dict[str, Decimal]) -> Amount:
@@ -224,11 +231,22 @@ async def status_report(ctx: ServiceContext, address: str, memo: str | None) -> 
     if snapshot is None:
         raise NotFound(f"Deposit address {address} not found")
     document = json.loads(snapshot.swap.quote_response)
+    progress = await _progress(ctx, snapshot, document)
+    if snapshot.swap.swap_type is SwapType.ANY_INPUT:
+        lines, origin_txs = await deposit_lines(ctx, snapshot)
+        explorer = ctx.engine.explorer_url
+        progress = replace(
+            progress,
+            any_input_deposits=lines,
+            amount_in=None,  # deposits of many assets: each is in anyInputDeposits
+            slippage=None,  # nothing was quoted to compare with
+            origin_chain_txs=[TxLink(h, explorer(chain, h)) for h, chain in origin_txs],
+        )
     return StatusReport(
         status=snapshot.swap.status,
         updated_at=snapshot.swap.updated_at,
         quote_response=document,
-        progress=await _progress(ctx, snapshot, document),
+        progress=progress,
     )
 
 

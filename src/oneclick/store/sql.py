@@ -26,6 +26,7 @@ from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.domain.transitions import REASON_DEPOSIT_SUBMITTED, REASON_QUOTED
 from oneclick.services.ports import SwapSnapshot
 from oneclick.store.accounts import AccountQueries
+from oneclick.store.any_input import AnyInputQueries
 from oneclick.store.engine import (
     EngineQueries,
     engine_swap,
@@ -64,7 +65,12 @@ def _partner(row: Row[tuple[object, ...]]) -> Partner:
 
 
 class SqlSession(
-    EngineQueries, ReconcileQueries, TransitionQueries, WebhookQueries, AccountQueries
+    EngineQueries,
+    ReconcileQueries,
+    TransitionQueries,
+    WebhookQueries,
+    AccountQueries,
+    AnyInputQueries,
 ):
     """One transaction's worth of repository operations (the ``StoreSession`` and
     ``EngineSession`` ports)."""

@@ -15,6 +15,7 @@ from oneclick.services.ports import (
     EngineStore,
     NearChain,
     NearSigner,
+    Prices,
     SolverRelay,
     Verifier,
 )
@@ -36,6 +37,7 @@ class EngineContext:
     near: NearChain | None = None
     near_signer: NearSigner | None = None
     upstream: UpstreamMode | None = None  # upstream mode: chain legs through another 1Click
+    prices: Prices | None = None  # ANY_INPUT: the pool's USD value and a swap's fair price
 
     @classmethod
     def of(
@@ -61,6 +63,7 @@ class EngineContext:
             near=ctx.near,
             near_signer=ctx.near_signer,
             upstream=ctx.upstream,
+            prices=ctx.prices,
         )
 
     def asset(self, token_id: str) -> Asset:
