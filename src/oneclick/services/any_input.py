@@ -24,7 +24,7 @@ from oneclick.domain.any_input import (
     validate_any_input_request,
 )
 from oneclick.domain.documents import JsonObject, quote_document, request_echo
-from oneclick.domain.errors import NotFound, Unauthorized
+from oneclick.domain.errors import NotFound, RequestError, Unauthorized
 from oneclick.domain.quotes import SwapType
 from oneclick.domain.records import NewSwap, Partner
 from oneclick.domain.requests import QuoteInput
@@ -101,6 +101,13 @@ async def request_any_input_quote(
         raw, ctx.registry, now=ctx.clock.now(), min_deadline=ctx.policy.min_deadline,
         max_deadline=ctx.policy.max_deadline,
     )  # fmt: skip
+    if ctx.upstream is not None:
+        # Its chain addresses are the PoA bridge's, one per chain for the account's lifetime;
+        # an upstream 1Click lends an address per quote (one asset, one amount) instead.
+        raise RequestError(
+            "ANY_INPUT is not available in upstream mode: its reusable chain deposit addresses "
+            "need the PoA bridge"
+        )
     echo = request_echo(raw)
     body = _zero_body(ctx)
     if spec.dry:

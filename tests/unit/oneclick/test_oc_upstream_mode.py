@@ -351,3 +351,23 @@ async def test_a_deposit_the_upstream_refunds_itself_ends_our_swap_refunded(pair
     assert (refund.amount, refund.memo) == (6_000, f"WITHDRAW_TO:{BTC_REFUND}")
     front = await pair.front.swap(quote)
     assert pair.world.verifier.balances.get((front.custody_account_id, BTC), 0) == 0
+
+
+async def test_any_input_is_refused_in_upstream_mode(pair: Pair) -> None:
+    """Reusable addresses are the PoA bridge's; an upstream lends one address per quote."""
+    _, token = await add_partner(
+        pair.front.world.store, "acme", secret=pair.front.world.keys.jwt_secret,
+        now=pair.front.clock.now(), ttl=None,
+    )  # fmt: skip
+    body = {
+        "dry": False, "swapType": "ANY_INPUT", "slippageTolerance": 0,
+        "originAsset": "1cs_v1:any", "depositType": "INTENTS", "destinationAsset": BTC,
+        "amount": "0", "refundTo": "fees.near", "refundType": "INTENTS",
+        "recipient": "fees.near", "recipientType": "INTENTS",
+        "deadline": "2026-01-01T14:00:00.000Z", "quoteWaitingTimeMs": 0,
+    }  # fmt: skip
+    response = await pair.front.client.post(
+        "/v0/quote", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 400, response.text
+    assert "upstream mode" in response.json()["message"]
