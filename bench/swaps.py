@@ -174,7 +174,7 @@ def _losses(world: FakeWorld, found: list[EngineSwap], legs: dict[str, list[Leg]
 
 
 async def run(url: str, n: int, n_workers: int, quote_concurrency: int) -> dict[str, Any]:
-    world = await fake_world(url, policy=QUOTES, engine_policy=POLICY)
+    world = await fake_world(url, policy=QUOTES, engine_policy=POLICY, custody_pool=n)
     try:
         start = time.perf_counter()
         addresses = await _quotes(world, n, quote_concurrency)
