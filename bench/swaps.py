@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -346,7 +348,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         shared = Shared(args.db, args.socket, args.clock, args.keys)
-        print(json.dumps(asyncio.run(work(shared, args.worker))))
+        if profile := os.environ.get("BENCH_PROFILE"):  # a worker's profile, for reading
+            with cProfile.Profile() as profiler:
+                report = asyncio.run(work(shared, args.worker))
+            profiler.dump_stats(f"{profile}.{args.worker}")
+        else:
+            report = asyncio.run(work(shared, args.worker))
+        print(json.dumps(report))
         return
     if not args.out:
         parser.error("--out is required")

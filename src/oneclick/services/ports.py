@@ -356,7 +356,11 @@ class Claim:
     swap_id: str
     claimed_at: datetime
     lease_until: datetime
-    swap: EngineSwap | None = None  # the row as claimed: the step starts without reading it
+    # The row as claimed, with its legs and deposits (read for the whole batch at once): the
+    # step then reads nothing. None where a claim came without them (then they are read).
+    swap: EngineSwap | None = None
+    legs: tuple[Leg, ...] | None = None
+    deposits: tuple[DepositRecord, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

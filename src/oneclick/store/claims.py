@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from oneclick.services.ports import Claim, Release, StepWrite
-from oneclick.store.engine import engine_swap
+from oneclick.store.engine import deposits_of, engine_swap, legs_of
 from oneclick.store.leases import lease_now, lease_until
 from oneclick.store.sql import SqlSession
 from oneclick.store.tables import swaps, worker_locks
@@ -69,9 +69,19 @@ class SqlClaims:
                 .returning(*swaps.c)
             )
             rows = {row.id: row for row in leased}
-        # The claimed rows come back whole: a step starts without reading its swap again.
+            # The claimed rows come back whole, with their legs and deposits: the steps then
+            # read nothing (legs are written only under the lease, so these stay current).
+            legs = await legs_of(conn, ids)
+            found = await deposits_of(conn, ids)
         return [
-            Claim(swap_id, now, rows[swap_id].lease_until, engine_swap(rows[swap_id]))
+            Claim(
+                swap_id,
+                now,
+                rows[swap_id].lease_until,
+                engine_swap(rows[swap_id]),
+                tuple(legs.get(swap_id, ())),
+                tuple(found.get(swap_id, ())),
+            )
             for swap_id in ids
         ]
 

@@ -34,6 +34,7 @@ from oneclick.services.custody_pool import top_up_custody_pool
 from oneclick.services.engine import EngineContext, StepResult, advance_swap
 from oneclick.services.engine.admin import stuck_swaps
 from oneclick.services.engine.core import report_if_stuck
+from oneclick.services.engine.unit import StepStore
 from oneclick.services.ports import Apply, Claim, Claims, LeaseLost, Release, StepWrite
 from oneclick.workers.commits import GroupCommitter
 
@@ -203,7 +204,10 @@ class Worker:
                 raise written
             return written
 
-        return await advance_swap(self.ctx, swap, commit_point)
+        unit = StepStore(
+            self.ctx.store, swap, commit_point, legs=claim.legs, deposits=claim.deposits
+        )
+        return await advance_swap(self.ctx, unit)
 
     def _stopping(self) -> bool:
         task = asyncio.current_task()

@@ -27,7 +27,7 @@ from oneclick.services.engine.deposits import step_deposit
 from oneclick.services.engine.payouts import step_payout
 from oneclick.services.engine.refunds import step_refund, step_sweep
 from oneclick.services.engine.swapping import step_swap
-from oneclick.services.engine.unit import CommitPoint, StepStore
+from oneclick.services.engine.unit import StepStore
 from oneclick.services.ports import Apply, LeaseLost
 
 logger = logging.getLogger(__name__)
@@ -95,18 +95,16 @@ async def park(ctx: EngineContext, unit: StepStore, swap: EngineSwap, reason: st
     return StepResult(None, swap.attempts + 1, reason, "parked", unit.take())
 
 
-async def advance_swap(ctx: EngineContext, swap: EngineSwap, commit: CommitPoint) -> StepResult:
-    """One step of ``swap`` (as claimed), whose lease ``ctx.owner`` holds. Its writes come
-    back in the result, to be written with the release; ``commit`` writes them earlier where a
-    signed intent must be stored before it is published. Every line it logs carries the swap's
-    id, deposit address and phase."""
-    with log_context(swap_id=swap.id):
-        return await _advance(ctx, swap, commit)
+async def advance_swap(ctx: EngineContext, unit: StepStore) -> StepResult:
+    """One step of ``unit.swap`` (as claimed), whose lease ``ctx.owner`` holds. Its writes
+    come back in the result, to be written with the release (the unit writes them earlier at a
+    commit point: a signed intent stored before it is published). Every line it logs carries
+    the swap's id, deposit address and phase."""
+    with log_context(swap_id=unit.swap.id):
+        return await _advance(replace(ctx, store=unit), unit, unit.swap)
 
 
-async def _advance(ctx: EngineContext, swap: EngineSwap, commit: CommitPoint) -> StepResult:
-    unit = StepStore(ctx.store, swap, commit)
-    ctx = replace(ctx, store=unit)
+async def _advance(ctx: EngineContext, unit: StepStore, swap: EngineSwap) -> StepResult:
     bind_log_context(deposit_address=swap.deposit_address, phase=swap.phase.value)
     report_if_stuck(ctx, swap)
     step = STEPS.get(swap.phase)

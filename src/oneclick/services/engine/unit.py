@@ -16,7 +16,7 @@ the database refuses leaves none of them (the step is simply redone).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -41,19 +41,25 @@ def _sequence(ops: list[Op]) -> Apply:
 
 
 class StepStore:
-    """The ``EngineStore`` a step sees: reads pass through, writes wait for the step's end."""
+    """The ``EngineStore`` a step sees: the swap, its legs and its deposits as claimed (read
+    here once when the claim did not bring them), the step's writes applied to them as they are
+    buffered; the writes themselves wait for the step's end or its next commit point."""
 
-    def __init__(self, store: EngineStore, swap: EngineSwap, commit: CommitPoint) -> None:
+    def __init__(
+        self,
+        store: EngineStore,
+        swap: EngineSwap,
+        commit: CommitPoint,
+        *,
+        legs: Sequence[Leg] | None = None,
+        deposits: Sequence[DepositRecord] | None = None,
+    ) -> None:
         self._store = store
         self._commit = commit
         self._ops: list[Op] = []
-        self._swap = swap  # as it will be once the buffered writes land
-        self._legs: dict[str, dict[str, Any]] = {}  # intent hash -> buffered changes
-        self._deposits: dict[str, DepositRecord] = {}  # tx hash -> buffered sighting
-
-    @property
-    def swap(self) -> EngineSwap:
-        return self._swap
+        self.swap = swap  # as it will be once the buffered writes land
+        self._legs = list(legs) if legs is not None else None
+        self._deposits = list(deposits) if deposits is not None else None
 
     def take(self) -> Apply | None:
         """The buffered writes, for the release transaction (None when there are none)."""
@@ -67,12 +73,22 @@ class StepStore:
         if session.commit_point:
             apply = self.take()
             if apply is not None and not await self._commit(apply):
-                raise LeaseLost(f"lease on swap {self._swap.id} lost before a commit point")
-            self._legs.clear()
-            self._deposits.clear()
+                raise LeaseLost(f"lease on swap {self.swap.id} lost before a commit point")
 
-    def _buffer(self, op: Op) -> None:
+    def buffer(self, op: Op) -> None:
         self._ops.append(op)
+
+    async def legs(self) -> list[Leg]:
+        if self._legs is None:
+            async with self._store.transaction() as tx:
+                self._legs = await tx.legs(self.swap.id)
+        return self._legs
+
+    async def deposits(self) -> list[DepositRecord]:
+        if self._deposits is None:
+            async with self._store.transaction() as tx:
+                self._deposits = await tx.deposits(self.swap.id)
+        return self._deposits
 
 
 class _BufferedSession:
@@ -103,8 +119,8 @@ class _BufferedSession:
                 refund_reason=refund_reason,
             )  # fmt: skip
 
-        self._unit._buffer(op)
-        swap = self._unit._swap
+        self._unit.buffer(op)
+        swap = self._unit.swap
         changes: dict[str, Any] = {"updated_at": now}
         if status is not None:
             changes.update(status=status, version=swap.version + 1)
@@ -114,34 +130,36 @@ class _BufferedSession:
             changes["deposited_amount"] = deposited_amount
         if refund_reason is not None:
             changes["refund_reason"] = refund_reason
-        self._unit._swap = replace(swap, **changes)
+        self._unit.swap = replace(swap, **changes)
 
     async def record_bridge_deposit(self, swap_id: str, deposit: DepositRecord) -> None:
         async def op(session: EngineSession) -> None:
             await session.record_bridge_deposit(swap_id, deposit)
 
-        self._unit._buffer(op)
-        self._unit._deposits[deposit.tx_hash] = deposit
+        self._unit.buffer(op)
+        known = await self._unit.deposits()
+        for i, record in enumerate(known):
+            if record.tx_hash == deposit.tx_hash:  # as the upsert merges it
+                known[i] = replace(
+                    record, chain=deposit.chain, amount=deposit.amount, status=deposit.status,
+                    asset=deposit.asset or record.asset,
+                )  # fmt: skip
+                return
+        known.append(deposit)
 
     async def deposits(self, swap_id: str) -> list[DepositRecord]:
-        async with self._unit._store.transaction() as tx:
-            stored = await tx.deposits(swap_id)
-        seen = {d.tx_hash for d in stored}
-        return stored + [d for h, d in self._unit._deposits.items() if h not in seen]
+        return list(await self._unit.deposits())
 
     async def add_leg(self, leg: Leg) -> None:
         async def op(session: EngineSession) -> None:
             await session.add_leg(leg)
 
-        self._unit._buffer(op)
+        self._unit.buffer(op)
+        (await self._unit.legs()).append(leg)
         self.commit_point = True  # stored before anyone may publish it
 
     async def legs(self, swap_id: str) -> list[Leg]:
-        async with self._unit._store.transaction() as tx:
-            stored = await tx.legs(swap_id)
-        changes = self._unit._legs
-        return [replace(leg, **changes[leg.intent_hash]) if leg.intent_hash in changes else leg
-                for leg in stored]  # fmt: skip
+        return list(await self._unit.legs())
 
     async def update_leg(
         self,
@@ -160,8 +178,13 @@ class _BufferedSession:
                 destination_tx_hash=destination_tx_hash, delivered=delivered, reason=reason,
             )  # fmt: skip
 
-        self._unit._buffer(op)
-        given = {"state": state, "tx_hash": tx_hash, "destination_tx_hash": destination_tx_hash,
-                 "delivered": delivered, "reason": reason}  # fmt: skip
-        merged = self._unit._legs.setdefault(intent_hash, {})
-        merged.update({k: v for k, v in given.items() if v is not None})
+        self._unit.buffer(op)
+        given: dict[str, Any] = {
+            "state": state, "tx_hash": tx_hash, "destination_tx_hash": destination_tx_hash,
+            "delivered": delivered, "reason": reason,
+        }  # fmt: skip
+        changes = {k: v for k, v in given.items() if v is not None}
+        legs = await self._unit.legs()
+        for i, leg in enumerate(legs):
+            if leg.intent_hash == intent_hash:
+                legs[i] = replace(leg, **changes)
