@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -25,6 +26,20 @@ from oneclick.store.sql import SqlSession
 from oneclick.store.tables import swaps, worker_locks
 
 MAX_ERROR_LEN = 2000
+
+
+def _release_values(claim: Claim, release: Release, woken_at: datetime | None) -> dict[str, Any]:
+    """A wake-up that arrived during the step wins over a later ``next_run_at``."""
+    next_run_at = release.next_run_at
+    if next_run_at is not None and woken_at is not None and woken_at >= claim.claimed_at:
+        next_run_at = min(next_run_at, woken_at)
+    last_error = release.last_error
+    return {
+        "b_id": claim.swap_id,
+        "b_next_run_at": next_run_at,
+        "b_attempts": release.attempts,
+        "b_last_error": last_error[:MAX_ERROR_LEN] if last_error else None,
+    }
 
 
 class _ApplyError(Exception):
@@ -115,14 +130,15 @@ class SqlClaims:
     async def write(
         self, owner: str, now: datetime, writes: Sequence[StepWrite]
     ) -> list[bool | Exception]:
-        """One transaction for all of ``writes``: fsync and the commit's round trip are paid
-        once per group, not once per step. Should one ``apply`` fail, the group is rolled back
-        and each write redone in a transaction of its own, so that only the failing one fails."""
+        """One transaction for all of ``writes``: one lease check, the steps' writes, one
+        statement for every release; fsync and the commit's round trip are paid once per
+        group, not once per step. Should one ``apply`` fail, the group is rolled back and each
+        write redone in a transaction of its own, so that only the failing one fails."""
         if not writes:
             return []
         try:
             async with self._db.begin() as conn:
-                return [await self._write_one(conn, owner, now, w) for w in writes]
+                return await self._write_group(conn, owner, now, writes)
         except _ApplyError as exc:
             if len(writes) == 1:
                 return [exc.error]
@@ -130,55 +146,56 @@ class SqlClaims:
         for one in writes:
             try:
                 async with self._db.begin() as conn:
-                    results.append(await self._write_one(conn, owner, now, one))
+                    results.extend(await self._write_group(conn, owner, now, [one]))
             except _ApplyError as exc:
                 results.append(exc.error)
         return results
 
-    async def _write_one(
-        self, conn: AsyncConnection, owner: str, now: datetime, write: StepWrite
-    ) -> bool:
-        """The lease check (the row locked on PostgreSQL), the step's writes, the release."""
-        claim = write.claim
-        query = select(swaps.c.woken_at).where(
-            swaps.c.id == claim.swap_id, swaps.c.lease_owner == owner
+    async def _write_group(
+        self, conn: AsyncConnection, owner: str, now: datetime, writes: Sequence[StepWrite]
+    ) -> list[bool | Exception]:
+        """The leases checked (rows locked on PostgreSQL, in id order), each step's writes
+        where its lease holds, then the releases."""
+        ids = sorted({w.claim.swap_id for w in writes})
+        live = (swaps.c.lease_until > lease_now(conn.dialect.name, now)).label("live")
+        query = select(swaps.c.id, swaps.c.woken_at, live).where(
+            swaps.c.id.in_(ids), swaps.c.lease_owner == owner
         )
-        if write.release is None or write.apply is not None:
-            # writes are fenced as the engine's transactions always were: an unexpired lease
-            query = query.where(swaps.c.lease_until > lease_now(conn.dialect.name, now))
         if not self.single_worker:
-            query = query.with_for_update()
-        row = (await conn.execute(query)).first()
-        if row is None:
-            return False
-        if write.apply is not None:
-            try:
-                await write.apply(SqlSession(conn))
-            except Exception as exc:
-                raise _ApplyError(exc) from exc
-        if write.release is not None:
-            await self._release(conn, claim, write.release, row[0])
-        return True
-
-    @staticmethod
-    async def _release(
-        conn: AsyncConnection, claim: Claim, release: Release, woken_at: datetime | None
-    ) -> None:
-        next_run_at = release.next_run_at
-        if next_run_at is not None and woken_at is not None and woken_at >= claim.claimed_at:
-            next_run_at = min(next_run_at, woken_at)
-        last_error = release.last_error
-        await conn.execute(
-            update(swaps)
-            .where(swaps.c.id == claim.swap_id)
-            .values(
-                lease_owner=None,
-                lease_until=None,
-                next_run_at=next_run_at,
-                attempts=release.attempts,
-                last_error=last_error[:MAX_ERROR_LEN] if last_error else None,
+            query = query.order_by(swaps.c.id).with_for_update()
+        held = {row.id: row for row in await conn.execute(query)}
+        results: list[bool | Exception] = []
+        releases: list[dict[str, Any]] = []
+        for write in writes:
+            row = held.get(write.claim.swap_id)
+            # Writes are fenced as the engine's transactions always were (an unexpired lease);
+            # a bare release needs only to be the owner's.
+            fenced = write.release is None or write.apply is not None
+            if row is None or (fenced and not row.live):
+                results.append(False)
+                continue
+            if write.apply is not None:
+                try:
+                    await write.apply(SqlSession(conn))
+                except Exception as exc:
+                    raise _ApplyError(exc) from exc
+            if write.release is not None:
+                releases.append(_release_values(write.claim, write.release, row.woken_at))
+            results.append(True)
+        if releases:  # one statement, executed for every row
+            await conn.execute(
+                update(swaps)
+                .where(swaps.c.id == bindparam("b_id"))
+                .values(
+                    lease_owner=None,
+                    lease_until=None,
+                    next_run_at=bindparam("b_next_run_at"),
+                    attempts=bindparam("b_attempts"),
+                    last_error=bindparam("b_last_error"),
+                ),
+                releases,
             )
-        )
+        return results
 
     async def acquire_lock(self, name: str, owner: str, now: datetime, lease_s: float) -> bool:
         dialect = self._db.dialect.name
