@@ -158,6 +158,16 @@ IDLE_POLL_S = 0.002  # a worker with nothing claimed asks again after this (wall
 DRIVE_POLL_S = 0.01  # how often the coordinator looks for "nothing due, no lease held"
 
 
+def _schedstat() -> tuple[float, float]:
+    """This process's main thread: seconds on a CPU, seconds runnable but waiting for one
+    (Linux ``/proc/<pid>/schedstat``; zeros elsewhere). The wait is what a loaded machine costs."""
+    try:
+        on_cpu, waiting, _ = Path(f"/proc/{os.getpid()}/schedstat").read_text().split()
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
 @dataclass(frozen=True, slots=True)
 class Shared:
     """Where the worker processes find the world: the peers' socket, the clock, the keys."""
@@ -248,10 +258,11 @@ async def _run(
                 raise RuntimeError("a worker process did not start")
         clock.go()
         engine_start = time.perf_counter()
-        coordinator_cpu = time.process_time()
+        coordinator_cpu, coordinator_sched = time.process_time(), _schedstat()
         jumps = await _drive(world, clock, workers, limit_s=1800)
         engine_s = time.perf_counter() - engine_start
         coordinator_cpu = time.process_time() - coordinator_cpu
+        coordinator_wait = _schedstat()[1] - coordinator_sched[1]
         clock.stop()
         reports = []
         for process in workers:
@@ -282,8 +293,10 @@ async def _run(
         "commits": commits,
         "writes_per_commit": round(sum(r["writes"] for r in reports) / max(commits, 1), 1),
         "worker_cpu_s": [r["cpu_s"] for r in reports],
+        "worker_runqueue_wait_s": [r["runqueue_wait_s"] for r in reports],
         # the fakes answering every peer call, and the clock driver: the other side of the run
         "coordinator_cpu_s": round(coordinator_cpu, 1),
+        "coordinator_runqueue_wait_s": round(coordinator_wait, 1),
         "clock_jumps": jumps,
         "statuses": dict(sorted(statuses.items())),
         "deposited": str(sum(deposit_amount(i) for i in range(n))),
@@ -317,6 +330,7 @@ async def work(shared: Shared, owner: str) -> dict[str, Any]:
         while not clock.going:  # noqa: ASYNC110 - a flag in a file another process sets
             await asyncio.sleep(IDLE_POLL_S)
         cpu = time.process_time()
+        sched = _schedstat()
         steps = 0
         while not clock.stopped:
             claimed = await worker.run_once()
@@ -329,6 +343,8 @@ async def work(shared: Shared, owner: str) -> dict[str, Any]:
             "commits": worker.committer.commits,
             "writes": worker.committer.writes,
             "cpu_s": round(time.process_time() - cpu, 1),
+            # runnable but waiting for a CPU (the main thread; the machine's other load)
+            "runqueue_wait_s": round(_schedstat()[1] - sched[1], 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
     finally:
