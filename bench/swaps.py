@@ -154,7 +154,7 @@ def _losses(world: FakeWorld, found: list[EngineSwap], legs: dict[str, list[Leg]
 # What each worker process runs with (the defaults but a bigger batch: a group commit is as
 # large as the steps that finish together).
 OPTIONS = WorkerOptions(batch=64, concurrency=64)
-IDLE_POLL_S = 0.002  # a worker with nothing claimed asks again after this (wall time)
+IDLE_POLL_S = 0.01  # a worker with nothing claimed asks again after this (wall time)
 DRIVE_POLL_S = 0.01  # how often the coordinator looks for "nothing due, no lease held"
 
 
