@@ -9,9 +9,10 @@
 (c) The swap pipeline on the real devnet (``oneclick up``): --pipeline-swaps swaps USDC eth:1 ->
     USDC Arbitrum one after the other, the time from the deposit to SUCCESS split by step, beside
     the chain's floor (confirmations x block time). See bench/pipeline.py.
-(d) Many swaps: --many concurrent swaps through the engine on the in-process fakes world, on a
-    SQLite file with one worker and on a throwaway PostgreSQL with two: wall time, swaps/s, peak
-    memory, and zero losses. See bench/swaps.py.
+(d) Many swaps: --many concurrent swaps through the engine on the fakes world, each worker in a
+    process of its own: a SQLite file with one worker, then a throwaway PostgreSQL with one and
+    with two: wall time, steps/s, swaps/s, worker CPU per step, peak memory, and zero losses.
+    See bench/swaps.py.
 """
 
 from __future__ import annotations
@@ -230,7 +231,10 @@ def many_swaps(args: argparse.Namespace, work: Path, console: Console) -> list[d
         console.print("many swaps on PostgreSQL skipped: no PostgreSQL (scripts/ensure-postgres)")
         return rows
     with postgres.cluster(binaries) as base:
-        one("PostgreSQL", postgres.create_database(base, "swaps"), args.many_postgres, 2, 8)
+        # One worker process, then two, on the same server: the ratio is the scaling.
+        for workers in (1, 2):
+            url = postgres.create_database(base, f"swaps{workers}")
+            one("PostgreSQL", url, args.many_postgres, workers, 8)
     return rows
 
 
@@ -323,14 +327,17 @@ def render_pipeline(result: dict[str, Any], console: Console) -> None:
 
 def render_many(rows: list[dict[str, Any]], console: Console) -> None:
     table = Table(title="many concurrent swaps through the engine (fakes world, fake clock)")
-    for column in ("database", "workers", "swaps", "quotes s", "engine s", "swaps/s", "steps/s",
-                   "peak MB", "outcome", "losses"):  # fmt: skip
+    for column in ("database", "worker processes", "swaps", "quotes s", "engine s", "swaps/s",
+                   "steps/s", "worker CPU ms/step", "writes/commit", "peak MB", "outcome",
+                   "losses"):  # fmt: skip
         table.add_column(column, justify="left" if column in ("database", "outcome") else "right")
     for row in rows:
         outcome = ", ".join(f"{n} {s}" for s, n in row["statuses"].items())
         table.add_row(row["backend"], str(row["workers"]), str(row["swaps"]),
                       f"{row['quote_s']:.1f}", f"{row['engine_s']:.1f}",
                       f"{row['swaps_per_s']:.1f}", f"{row['steps_per_s']:.0f}",
+                      f"{1000 * sum(row['worker_cpu_s']) / max(row['steps'], 1):.2f}",
+                      f"{row['writes_per_commit']:.1f}",
                       f"{row['peak_rss_mb']:.0f}", outcome, str(len(row["losses"])))  # fmt: skip
     console.print(table)
 
@@ -351,10 +358,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--many-postgres",
         type=int,
-        default=600,
-        help="concurrent swaps on PostgreSQL (slower per step here: ~2 min)",
+        default=1000,
+        help="concurrent swaps on PostgreSQL, with 1 then 2 worker processes",
     )
-    parser.add_argument("--many-timeout", type=float, default=300.0, help="seconds per backend")
+    parser.add_argument("--many-timeout", type=float, default=900.0, help="seconds per run")
     parser.add_argument("--only", choices=["read", "quote", "pipeline", "swaps"],
                         help="one group of scenarios")  # fmt: skip
     args = parser.parse_args(argv)

@@ -1,13 +1,14 @@
 """``python -m bench.swaps --db URL --swaps N --workers W --out FILE``: N concurrent swaps through
-the real engine (claims, leases, steps, the SQL store) on the in-process fakes world (fake relay,
-bridge and verifier sharing one ledger: ``oneclick.testing``), in a process of its own so its
-peak memory is its own.
+the real engine (claims, leases, steps, group commits, the SQL store), each of the W workers in
+a process of its own, on the fakes world (fake relay, bridge and verifier sharing one ledger:
+``oneclick.testing``) served to the workers by this process (bench/peers.py).
 
 N non-dry quotes (BTC → USDT, deposits on the origin chain), then N deposits at once: most exact,
 one in 20 over the amount (swap + refund of the excess), one in 20 under it (refunded after the
-deadline). Then W workers (``Worker.run_once`` side by side in this process, each with its own
-lease owner) step whatever is due; when nothing is, the fake clock jumps to the next due time (a
-discrete-event run: the wall time is the engine's and the database's work, never a poll's wait).
+deadline). Then the W worker processes (``Worker.run_once`` in a loop, each its own lease owner)
+step whatever is due; when nothing is due and no lease is held, this process moves the shared
+fake clock to the next due time (a discrete-event run: the wall time is the engine's and the
+database's work, never a poll's wait).
 
 Checked at the end (``losses`` must be empty): every swap terminal and swept, exactly once (one
 settled swap leg at most, one settled payout per SUCCESS, no intent executed twice in the ledger),
@@ -19,26 +20,38 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
+import os
 import resource
+import sys
+import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
+from bench.peers import PeerClient, SharedClock, serve
+from oneclick.custody.keys import KeyCustody, init_key_file, load_key_file
+from oneclick.domain.assets import AssetRegistry
 from oneclick.domain.engine import EngineSwap, Leg
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.domain.requests import QuoteInput
 from oneclick.domain.swaps import TERMINAL, SwapStatus
 from oneclick.services import quoting
-from oneclick.services.context import EnginePolicy, QuotePolicy
+from oneclick.services.context import EnginePolicy, QuotePolicy, ServiceContext
 from oneclick.services.engine import EngineContext
 from oneclick.services.engine.metrics import CountingMetrics
+from oneclick.services.fees import ProtocolFeeCache
 from oneclick.store.claims import SqlClaims
+from oneclick.store.database import connect_database
+from oneclick.store.sql import SqlStore
 from oneclick.store.tables import swaps
+from oneclick.testing.assets import SAMPLE_ASSETS
 from oneclick.testing.world import FakeWorld, fake_world
 from oneclick.workers.runner import Worker, WorkerOptions
 
@@ -95,41 +108,6 @@ async def _engine_swaps(world: FakeWorld) -> list[EngineSwap]:
     return found
 
 
-async def _next_due(world: FakeWorld) -> datetime | None:
-    """The earliest moment a swap is due (after its lease, when one is held), or None."""
-    now = world.clock.now()
-    async with world.store.db.connect() as conn:
-        free = await conn.scalar(
-            select(func.min(swaps.c.next_run_at)).where(
-                swaps.c.next_run_at.is_not(None),
-                (swaps.c.lease_until.is_(None)) | (swaps.c.lease_until < now),
-            )
-        )
-        held = await conn.scalar(
-            select(func.min(swaps.c.lease_until)).where(
-                swaps.c.next_run_at.is_not(None), swaps.c.lease_until >= now
-            )
-        )
-    times = [t for t in (free, held + timedelta(microseconds=1) if held else None) if t]
-    return min(times, default=None)
-
-
-async def _drive(world: FakeWorld, workers: list[Worker], max_rounds: int) -> tuple[int, int]:
-    """Step until nothing is due; (steps, clock jumps)."""
-    steps = jumps = 0
-    for _ in range(max_rounds):
-        claimed = sum(await asyncio.gather(*(w.run_once() for w in workers)))
-        steps += claimed
-        if claimed:
-            continue
-        due = await _next_due(world)
-        if due is None:
-            return steps, jumps
-        world.clock.set(max(due, world.clock.now()))
-        jumps += 1
-    raise RuntimeError(f"the engine did not settle within {max_rounds} rounds")
-
-
 def _losses(world: FakeWorld, found: list[EngineSwap], legs: dict[str, list[Leg]]) -> list[str]:
     losses: list[str] = []
     ledger = world.verifier.ledger
@@ -173,59 +151,233 @@ def _losses(world: FakeWorld, found: list[EngineSwap], legs: dict[str, list[Leg]
     return losses
 
 
-async def run(url: str, n: int, n_workers: int, quote_concurrency: int) -> dict[str, Any]:
-    world = await fake_world(url, policy=QUOTES, engine_policy=POLICY)
+# What each worker process runs with (the defaults but a bigger batch: a group commit is as
+# large as the steps that finish together).
+OPTIONS = WorkerOptions(batch=64, concurrency=64)
+IDLE_POLL_S = 0.01  # a worker with nothing claimed asks again after this (wall time)
+DRIVE_POLL_S = 0.01  # how often the coordinator looks for "nothing due, no lease held"
+
+
+def _schedstat() -> tuple[float, float]:
+    """This process's main thread: seconds on a CPU, seconds runnable but waiting for one
+    (Linux ``/proc/<pid>/schedstat``; zeros elsewhere). The wait is what a loaded machine costs."""
     try:
-        start = time.perf_counter()
-        addresses = await _quotes(world, n, quote_concurrency)
-        quoted = time.perf_counter()
-        found = await _engine_swaps(world)
-        by_address = {s.deposit_address: s for s in found}
-        for i, address in enumerate(addresses):
-            world.bridge.deposit(by_address[address].custody_account_id, BTC, deposit_amount(i))
-        metrics = CountingMetrics()
-        workers = [
-            Worker(
-                EngineContext.of(world.ctx, world.store, owner=f"bench-{k}", metrics=metrics),
-                SqlClaims(world.store.db),
-                WorkerOptions(),
-            )
-            for k in range(n_workers)
-        ]
+        on_cpu, waiting, _ = Path(f"/proc/{os.getpid()}/schedstat").read_text().split()
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """Where the worker processes find the world: the peers' socket, the clock, the keys."""
+
+    url: str
+    socket: Path
+    clock: Path
+    keys: Path
+
+
+async def _drive(world: FakeWorld, clock: SharedClock, workers: list[Any], limit_s: float) -> int:
+    """Move the clock whenever nothing is due and no lease is held; the clock jumps made.
+    Returns when nothing is scheduled any more."""
+    jumps = 0
+    give_up = time.monotonic() + limit_s
+    while True:
+        await asyncio.sleep(DRIVE_POLL_S)
+        if any(w.returncode is not None for w in workers):
+            raise RuntimeError("a worker process exited early")
+        if time.monotonic() > give_up:
+            raise RuntimeError(f"the engine did not settle within {limit_s:.0f} s")
+        async with world.store.db.connect() as conn:
+            held, due = (
+                await conn.execute(
+                    select(func.count(swaps.c.lease_owner), func.min(swaps.c.next_run_at))
+                )
+            ).one()
+        if held:
+            continue
+        if due is None:
+            return jumps
+        if due > world.clock.now():
+            world.clock.set(due)
+            clock.set(due)
+            jumps += 1
+
+
+async def _worker_process(shared: Shared, owner: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.swaps", "--db", shared.url, "--worker", owner,
+        "--socket", str(shared.socket), "--clock", str(shared.clock), "--keys", str(shared.keys),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def run(url: str, n: int, n_workers: int, quote_concurrency: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="oneclick-bench-swaps-") as tmp:
+        shared = Shared(url, Path(tmp) / "peers.sock", Path(tmp) / "clock", Path(tmp) / "keys")
+        keys = init_key_file(shared.keys)
+        world = await fake_world(
+            url, policy=QUOTES, engine_policy=POLICY, keys=keys, custody_pool=n
+        )
+        clock = SharedClock(shared.clock, create=True)
+        server = await serve(
+            shared.socket,
+            {
+                "relay": world.relay,
+                "bridge": world.bridge,
+                "verifier": world.verifier,
+                "prices": world.prices,
+            },
+        )
+        try:
+            return await _run(world, clock, shared, n, n_workers, quote_concurrency)
+        finally:
+            server.close()
+            clock.close()
+            await world.aclose()
+
+
+async def _run(
+    world: FakeWorld, clock: SharedClock, shared: Shared, n: int, n_workers: int,
+    quote_concurrency: int,
+) -> dict[str, Any]:  # fmt: skip
+    start = time.perf_counter()
+    addresses = await _quotes(world, n, quote_concurrency)
+    quoted = time.perf_counter()
+    found = await _engine_swaps(world)
+    by_address = {s.deposit_address: s for s in found}
+    for i, address in enumerate(addresses):
+        world.bridge.deposit(by_address[address].custody_account_id, BTC, deposit_amount(i))
+    clock.set(world.clock.now())
+    workers = [await _worker_process(shared, f"bench-{k}") for k in range(n_workers)]
+    try:
+        for process in workers:  # each has connected and built its engine
+            assert process.stdout is not None
+            if (await process.stdout.readline()).strip() != b"ready":
+                raise RuntimeError("a worker process did not start")
+        clock.go()
         engine_start = time.perf_counter()
-        steps, jumps = await _drive(world, workers, max_rounds=200 * n + 1000)
+        coordinator_cpu, coordinator_sched = time.process_time(), _schedstat()
+        jumps = await _drive(world, clock, workers, limit_s=1800)
         engine_s = time.perf_counter() - engine_start
-        found = await _engine_swaps(world)
-        async with world.store.transaction() as tx:
-            legs = {s.id: await tx.legs(s.id) for s in found}
-        statuses = Counter(s.status.value for s in found)
+        coordinator_cpu = time.process_time() - coordinator_cpu
+        coordinator_wait = _schedstat()[1] - coordinator_sched[1]
+        clock.stop()
+        reports = []
+        for process in workers:
+            assert process.stdout is not None
+            reports.append(json.loads(await process.stdout.read()))
+            await process.wait()
+    finally:
+        for process in workers:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    found = await _engine_swaps(world)
+    async with world.store.transaction() as tx:
+        legs = {s.id: await tx.legs(s.id) for s in found}
+    statuses = Counter(s.status.value for s in found)
+    steps = sum(r["steps"] for r in reports)
+    commits = sum(r["commits"] for r in reports)
+    return {
+        "swaps": n,
+        "workers": n_workers,
+        "quote_s": round(quoted - start, 2),
+        "engine_s": round(engine_s, 2),
+        "wall_s": round(time.perf_counter() - start, 2),
+        "swaps_per_s": round(n / engine_s, 1),
+        "steps": steps,
+        "steps_per_s": round(steps / engine_s, 1),
+        "steps_per_worker": [r["steps"] for r in reports],
+        "commits": commits,
+        "writes_per_commit": round(sum(r["writes"] for r in reports) / max(commits, 1), 1),
+        "worker_cpu_s": [r["cpu_s"] for r in reports],
+        "worker_runqueue_wait_s": [r["runqueue_wait_s"] for r in reports],
+        # the fakes answering every peer call, and the clock driver: the other side of the run
+        "coordinator_cpu_s": round(coordinator_cpu, 1),
+        "coordinator_runqueue_wait_s": round(coordinator_wait, 1),
+        "clock_jumps": jumps,
+        "statuses": dict(sorted(statuses.items())),
+        "deposited": str(sum(deposit_amount(i) for i in range(n))),
+        "peak_rss_mb": max(
+            [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]
+            + [r["peak_rss_mb"] for r in reports]
+        ),
+        "losses": _losses(world, found, legs),
+    }
+
+
+async def work(shared: Shared, owner: str) -> dict[str, Any]:
+    """One worker process: the real worker on the coordinator's peers and clock."""
+    client = await PeerClient.connect(shared.socket)
+    clock = SharedClock(shared.clock)
+    db = connect_database(shared.url)
+    try:
+        verifier = client.peer("verifier")
+        ctx = ServiceContext(
+            relay=client.peer("relay"), bridge=client.peer("bridge"), verifier=verifier,
+            prices=client.peer("prices"), clock=clock, store=SqlStore(db),
+            custody=KeyCustody(load_key_file(shared.keys)),
+            registry=AssetRegistry(SAMPLE_ASSETS),
+            fee_cache=ProtocolFeeCache(verifier, clock, timedelta(seconds=30)),
+            policy=QUOTES, engine=POLICY,
+        )  # fmt: skip
+        metrics = CountingMetrics()
+        engine = EngineContext.of(ctx, SqlStore(db), owner=owner, metrics=metrics)
+        worker = Worker(engine, SqlClaims(db), OPTIONS)
+        print("ready", flush=True)  # the coordinator waits for it
+        while not clock.going:  # noqa: ASYNC110 - a flag in a file another process sets
+            await asyncio.sleep(IDLE_POLL_S)
+        cpu = time.process_time()
+        sched = _schedstat()
+        steps = 0
+        while not clock.stopped:
+            claimed = await worker.run_once()
+            steps += claimed
+            if not claimed:
+                await asyncio.sleep(IDLE_POLL_S)
         return {
-            "swaps": n,
-            "workers": n_workers,
-            "quote_s": round(quoted - start, 2),
-            "engine_s": round(engine_s, 2),
-            "wall_s": round(time.perf_counter() - start, 2),
-            "swaps_per_s": round(n / engine_s, 1),
+            "owner": owner,
             "steps": steps,
-            "steps_per_s": round(steps / engine_s, 1),
-            "clock_jumps": jumps,
-            "statuses": dict(sorted(statuses.items())),
-            "deposited": str(sum(deposit_amount(i) for i in range(n))),
+            "commits": worker.committer.commits,
+            "writes": worker.committer.writes,
+            "cpu_s": round(time.process_time() - cpu, 1),
+            # runnable but waiting for a CPU (the main thread; the machine's other load)
+            "runqueue_wait_s": round(_schedstat()[1] - sched[1], 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "losses": _losses(world, found, legs),
         }
     finally:
-        await world.aclose()
+        await client.aclose()
+        clock.close()
+        await db.dispose()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.swaps")
     parser.add_argument("--db", required=True, help="SQLAlchemy URL (sqlite+aiosqlite or psycopg)")
     parser.add_argument("--swaps", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument("--quote-concurrency", type=int, default=1)
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out")
+    # a worker process, started by the coordinator (the run above)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--socket", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--clock", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--keys", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        shared = Shared(args.db, args.socket, args.clock, args.keys)
+        if profile := os.environ.get("BENCH_PROFILE"):  # a worker's profile, for reading
+            with cProfile.Profile() as profiler:
+                report = asyncio.run(work(shared, args.worker))
+            profiler.dump_stats(f"{profile}.{args.worker}")
+        else:
+            report = asyncio.run(work(shared, args.worker))
+        print(json.dumps(report))
+        return
+    if not args.out:
+        parser.error("--out is required")
     result = asyncio.run(run(args.db, args.swaps, args.workers, args.quote_concurrency))
     Path(args.out).write_text(json.dumps(result, indent=2))
 

@@ -222,6 +222,7 @@ def engine_policy_from_settings(settings: Settings) -> EnginePolicy:
         withdrawal_poll=s(e.withdrawal_poll_s),
         quote_retry=s(e.quote_retry_s),
         sweep_poll=s(e.sweep_poll_s),
+        quiet_poll_max=s(e.quiet_poll_max_s),
         backoff_base=s(e.backoff_base_s),
         backoff_max=s(e.backoff_max_s),
         max_attempts=e.max_attempts,

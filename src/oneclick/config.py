@@ -171,6 +171,8 @@ class EngineSettings(_Section):
     withdrawal_poll_s: float = Field(default=10.0, gt=0)
     quote_retry_s: float = Field(default=15.0, gt=0)
     sweep_poll_s: float = Field(default=60.0, gt=0)
+    # the longest a quiet account (nothing new since a while) waits between deposit/sweep polls
+    quiet_poll_max_s: float = Field(default=120.0, gt=0)
     backoff_base_s: float = Field(default=2.0, gt=0)
     backoff_max_s: float = Field(default=300.0, gt=0)
     max_attempts: int = Field(default=60, ge=1)

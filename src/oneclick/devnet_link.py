@@ -27,7 +27,9 @@ STACK_FILE = "stack.json"
 CONFIG_FILE = "oneclick.toml"
 
 # Polls suited to a local devnet (blocks every second), applied when the settings have them.
-DEVNET_ENGINE = {"deposit_poll_s": 1.0, "follow_poll_s": 0.5, "withdrawal_poll_s": 1.0}
+DEVNET_ENGINE = {
+    "deposit_poll_s": 1.0, "follow_poll_s": 0.5, "withdrawal_poll_s": 1.0, "quiet_poll_max_s": 2.0,
+}  # fmt: skip
 # A devnet has a handful of accounts: reconcile them every few seconds.
 DEVNET_RECONCILE = {"pass_interval_s": 5.0, "batch_pause_s": 0.0}
 

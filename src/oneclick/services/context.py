@@ -118,6 +118,10 @@ class EnginePolicy:
     withdrawal_poll: timedelta = timedelta(seconds=10)
     quote_retry: timedelta = timedelta(seconds=15)
     sweep_poll: timedelta = timedelta(seconds=60)
+    # A deposit or sweep poll of an account where nothing happened for a while waits a quarter
+    # of that while (never less than the poll above, never more than this): see
+    # ``engine.deposits.quiet_poll``.
+    quiet_poll_max: timedelta = timedelta(minutes=2)
     backoff_base: timedelta = timedelta(seconds=2)
     backoff_max: timedelta = timedelta(minutes=5)
     max_attempts: int = 60  # temporary failures in a row before the swap is parked

@@ -10,7 +10,7 @@ Failures are ``nearintents.rpc.RpcError``; :mod:`oneclick.services.boundary` tra
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -387,6 +387,35 @@ class Claim:
     swap_id: str
     claimed_at: datetime
     lease_until: datetime
+    # The row as claimed, with its legs and deposits (read for the whole batch at once): the
+    # step then reads nothing. None where a claim came without them (then they are read).
+    swap: EngineSwap | None = None
+    legs: tuple[Leg, ...] | None = None
+    deposits: tuple[DepositRecord, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """How a step hands its swap back: the next run (None: never), the error count and text."""
+
+    next_run_at: datetime | None
+    attempts: int
+    last_error: str | None
+
+
+Apply = Callable[["EngineSession"], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class StepWrite:
+    """What one step writes, as one transaction: its buffered writes (``apply``, replayed on a
+    session after the lease is checked) and, at the step's end, the release. Without a release
+    it is a commit point inside the step (a signed intent persisted before it is published):
+    the lease is kept and must not have run out."""
+
+    claim: Claim
+    apply: Apply | None
+    release: Release | None
 
 
 class Claims(Protocol):
@@ -417,6 +446,15 @@ class Claims(Protocol):
     ) -> bool:
         """Hand the swap back with its next run (None: never); a wake-up that arrived during
         the step wins over a later ``next_run_at``. False when the lease was lost."""
+        ...
+
+    async def write(
+        self, owner: str, now: datetime, writes: Sequence[StepWrite]
+    ) -> list[bool | Exception]:
+        """Several steps' writes in one transaction (a group commit), each after ``owner``'s
+        lease on its swap is checked. Per write: True, False (the lease is lost: nothing
+        written) or the exception its ``apply`` raised (then it alone was rolled back). Raises
+        when the database itself fails (nothing written)."""
         ...
 
     async def acquire_lock(self, name: str, owner: str, now: datetime, lease_s: float) -> bool: ...

@@ -138,6 +138,34 @@ def signed_intent_row(intent: IntentRecord | Leg) -> dict[str, Any]:
     }
 
 
+async def legs_of(conn: AsyncConnection, swap_ids: list[str]) -> dict[str, list[Leg]]:
+    """The engine's legs of each of ``swap_ids``, oldest first (one query for a whole batch)."""
+    rows = await conn.execute(
+        select(intents)
+        .where(intents.c.swap_id.in_(swap_ids), intents.c.kind.in_(_ENGINE_KINDS))
+        .order_by(intents.c.created_at, intents.c.intent_hash)
+    )
+    found: dict[str, list[Leg]] = {}
+    for row in rows:
+        found.setdefault(row.swap_id, []).append(_leg(row))
+    return found
+
+
+async def deposits_of(conn: AsyncConnection, swap_ids: list[str]) -> dict[str, list[DepositRecord]]:
+    """The recorded deposits of each of ``swap_ids``, in order (one query for a whole batch)."""
+    rows = await conn.execute(
+        select(deposits).where(deposits.c.swap_id.in_(swap_ids)).order_by(deposits.c.id)
+    )
+    found: dict[str, list[DepositRecord]] = {}
+    for r in rows:
+        found.setdefault(r.swap_id, []).append(
+            DepositRecord(
+                r.tx_hash, r.source, r.chain, r.amount, r.status, r.created_at, r.asset, r.reason
+            )
+        )
+    return found
+
+
 class EngineQueries:
     """Mixed into ``SqlSession``; ``_conn`` is its connection (one transaction)."""
 
@@ -223,15 +251,7 @@ class EngineQueries:
         )
 
     async def deposits(self, swap_id: str) -> list[DepositRecord]:
-        rows = await self._conn.execute(
-            select(deposits).where(deposits.c.swap_id == swap_id).order_by(deposits.c.id)
-        )
-        return [
-            DepositRecord(
-                r.tx_hash, r.source, r.chain, r.amount, r.status, r.created_at, r.asset, r.reason
-            )
-            for r in rows
-        ]
+        return (await deposits_of(self._conn, [swap_id])).get(swap_id, [])
 
     async def add_leg(self, leg: Leg) -> None:
         await self._conn.execute(
@@ -244,12 +264,7 @@ class EngineQueries:
         )
 
     async def legs(self, swap_id: str) -> list[Leg]:
-        rows = await self._conn.execute(
-            select(intents)
-            .where(intents.c.swap_id == swap_id, intents.c.kind.in_(_ENGINE_KINDS))
-            .order_by(intents.c.created_at, intents.c.intent_hash)
-        )
-        return [_leg(r) for r in rows]
+        return (await legs_of(self._conn, [swap_id])).get(swap_id, [])
 
     async def update_leg(
         self,

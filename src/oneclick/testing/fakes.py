@@ -49,7 +49,7 @@ from nearintents.rpc.bridge import NEAR_MAINNET, STELLAR_MEMO_MAX_LEN, WITHDRAWA
 from oneclick.domain.assets import Asset
 from oneclick.domain.errors import TemporaryError
 from oneclick.services.ports import PricePoint
-from oneclick.testing.ledger import Ledger, Rejected
+from oneclick.testing.ledger import Ledger, Movement, Rejected
 
 _CHAIN = re.compile(r"^[a-z][a-z0-9]*:[a-z0-9]+$")
 BPS = 10_000
@@ -455,6 +455,10 @@ class FakeVerifierViews:
     executed_at: dict[str, datetime] = field(default_factory=dict)  # tx hash -> when
     nonce_txs: dict[tuple[str, bytes], str] = field(default_factory=dict)  # nonce -> tx hash
     batch_reads: int = 0
+    # The ledger's movements by (account, token), indexed as they are appended (the list only
+    # grows), so a balance read does not scan every movement (the many-swaps benchmark).
+    _moves: dict[tuple[str, str], list[Movement]] = field(default_factory=dict, repr=False)
+    _indexed: int = field(default=0, repr=False)
 
     @property
     def balances(self) -> dict[tuple[str, str], int]:
@@ -521,10 +525,13 @@ class FakeVerifierViews:
         return await self._final_balance(account_id, token_id)
 
     async def _final_balance(self, account_id: str, token_id: str) -> int:
+        movements = self.ledger.movements
+        for m in movements[self._indexed :]:
+            self._moves.setdefault((m.account_id, m.token_id), []).append(m)
+        self._indexed = len(movements)
         pending = sum(
-            m.delta for m in self.ledger.movements
-            if m.account_id == account_id and m.token_id == token_id and m.tx_hash
-            and not self.is_final(m.tx_hash)
+            m.delta for m in self._moves.get((account_id, token_id), ())
+            if m.tx_hash and not self.is_final(m.tx_hash)
         )  # fmt: skip
         return self.balances.get((account_id, token_id), 0) - pending
 

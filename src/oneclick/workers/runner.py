@@ -34,7 +34,9 @@ from oneclick.services.custody_pool import top_up_custody_pool
 from oneclick.services.engine import EngineContext, StepResult, advance_swap
 from oneclick.services.engine.admin import stuck_swaps
 from oneclick.services.engine.core import report_if_stuck
-from oneclick.services.ports import Claim, Claims, LeaseLost
+from oneclick.services.engine.unit import StepStore
+from oneclick.services.ports import Apply, Claim, Claims, LeaseLost, Release, StepWrite
+from oneclick.workers.commits import GroupCommitter
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,7 @@ class Worker:
         self.observer = observer
         self._semaphore = asyncio.Semaphore(self.options.concurrency)
         self._next_pool_check = float("-inf")
+        self.committer = GroupCommitter(claims, ctx.owner, ctx.clock)
 
     @property
     def owner(self) -> str:
@@ -162,7 +165,7 @@ class Worker:
             result: StepResult | None = None
             lost: list[str] = []
             try:
-                step = asyncio.create_task(advance_swap(self.ctx, claim.swap_id))
+                step = asyncio.create_task(self._advance(claim))
                 heartbeat = asyncio.create_task(self._renew(claim, step, lost))
                 try:
                     result = await step
@@ -189,26 +192,41 @@ class Worker:
                     self.observer.finished(claim.swap_id, self.owner, result)
             await self._release(claim, result)
 
+    async def _advance(self, claim: Claim) -> StepResult:
+        swap = claim.swap
+        if swap is None:  # a claim without its row: read it, fenced
+            async with self.ctx.store.transaction() as tx:
+                swap = await tx.fence(claim.swap_id, self.owner, self.ctx.clock.now())
+
+        async def commit_point(apply: Apply) -> bool:
+            written = await self.committer.write(StepWrite(claim, apply, None))
+            if isinstance(written, Exception):
+                raise written
+            return written
+
+        unit = StepStore(
+            self.ctx.store, swap, commit_point, legs=claim.legs, deposits=claim.deposits
+        )
+        return await advance_swap(self.ctx, unit)
+
     def _stopping(self) -> bool:
         task = asyncio.current_task()
         return task is not None and task.cancelling() > 0
 
     async def _release(self, claim: Claim, result: StepResult) -> None:
-        """Record the step's outcome, retrying a failed write while the lease lasts (after
-        that the swap is claimed again and the step, idempotent, redone)."""
+        """Write the step's writes and its outcome in one transaction (grouped with its
+        neighbours'), retrying a failed commit while the lease lasts (after that the swap is
+        claimed again and the step, idempotent, redone). Writes the database refuses are
+        dropped and counted as the step's failure."""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.options.lease_s
         failures = 0
+        write = StepWrite(
+            claim, result.apply, Release(result.next_run_at, result.attempts, result.last_error)
+        )
         while True:
             try:
-                await self.claims.release(
-                    claim,
-                    self.owner,
-                    next_run_at=result.next_run_at,
-                    attempts=result.attempts,
-                    last_error=result.last_error,
-                )
-                return
+                written = await self.committer.write(write)
             except Exception as exc:  # the loop top of a release: retried, then left to expire
                 failures += 1
                 wait = backoff_s(self.options, failures)
@@ -220,6 +238,18 @@ class Worker:
                 logger.warning("releasing the swap failed (will retry): %s", exc,
                                extra={"action": "worker", "swap_id": claim.swap_id})  # fmt: skip
                 await asyncio.sleep(wait)
+                continue
+            if not isinstance(written, Exception):
+                return
+            # The step's writes broke a database rule: none landed. Its swap is retried with
+            # backoff, like any unexpected error, and the failure kept in ``last_error``.
+            logger.error("the step's writes failed: %s", written, exc_info=written,
+                         extra={"action": "worker", "swap_id": claim.swap_id})  # fmt: skip
+            attempts = (claim.swap.attempts if claim.swap else 0) + 1
+            delay = self.ctx.policy.backoff_base * 2 ** min(attempts - 1, 20)
+            next_run_at = self.ctx.clock.now() + min(delay, self.ctx.policy.backoff_max)
+            message = f"{type(written).__name__}: {written}"
+            write = StepWrite(claim, None, Release(next_run_at, attempts, message))
 
     async def _hand_back(self, claim: Claim) -> None:
         try:

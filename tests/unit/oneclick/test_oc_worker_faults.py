@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from oneclick.domain.engine import EngineSwap
 from oneclick.services.engine import EngineContext, StepResult
-from oneclick.services.ports import Claim
+from oneclick.services.ports import Claim, StepWrite
 from oneclick.store.claims import SqlClaims
 from oneclick.store.sql import SqlSession, SqlStore
 from oneclick.store.tables import swaps
@@ -52,7 +53,9 @@ class FlakyClaims(SqlClaims):
 
     async def claim(self, owner: str, now: datetime, lease_s: float, limit: int) -> list[Claim]:
         self._maybe_fail("claim")
-        return await super().claim(owner, now, lease_s, limit)
+        # Without the rows: the worker reads each swap through its store (with a fence), where
+        # ``FlakyStore`` can fail or hold one swap's step.
+        return [replace(c, swap=None) for c in await super().claim(owner, now, lease_s, limit)]
 
     async def renew(self, swap_id: str, owner: str, now: datetime, lease_s: float) -> bool:
         self._maybe_fail("renew")
@@ -63,6 +66,13 @@ class FlakyClaims(SqlClaims):
     async def release(self, claim: Claim, owner: str, **kw: Any) -> bool:
         self._maybe_fail("release")
         return await super().release(claim, owner, **kw)
+
+    async def write(
+        self, owner: str, now: datetime, writes: Sequence[StepWrite]
+    ) -> list[bool | Exception]:
+        if any(w.release is not None for w in writes):  # the steps' releases
+            self._maybe_fail("release")
+        return await super().write(owner, now, writes)
 
     async def acquire_lock(self, name: str, owner: str, now: datetime, lease_s: float) -> bool:
         self._maybe_fail("acquire_lock")
@@ -192,7 +202,7 @@ async def test_a_failing_step_does_not_cancel_its_siblings(tmp_path: Path) -> No
                 raise _db_away()
 
         store.before_fence = fail_one
-        worker, results = _worker(kit, store, SqlClaims(kit.world.store.db), FAST)
+        worker, results = _worker(kit, store, FlakyClaims(SqlClaims(kit.world.store.db)), FAST)
         assert await worker.run_once() == 2
         finished = results.finished
         assert finished[broken] is None  # failed outside the engine: its lease runs out

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from oneclick.domain.engine import EngineSwap, Phase
@@ -29,7 +29,8 @@ from oneclick.services.engine.deposits import step_deposit
 from oneclick.services.engine.payouts import step_payout
 from oneclick.services.engine.refunds import step_refund, step_sweep
 from oneclick.services.engine.swapping import step_swap
-from oneclick.services.ports import LeaseLost
+from oneclick.services.engine.unit import StepStore
+from oneclick.services.ports import Apply, LeaseLost
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class StepResult:
     attempts: int
     last_error: str | None
     outcome: str  # ok | retry | parked | idle
+    apply: Apply | None = None  # the step's writes, to land with the release (one transaction)
 
 
 def _backoff(ctx: EngineContext, attempts: int) -> datetime:
@@ -76,11 +78,12 @@ def report_if_stuck(ctx: EngineContext, swap: EngineSwap) -> None:
     )
 
 
-async def park(ctx: EngineContext, swap: EngineSwap, reason: str) -> StepResult:
+async def park(ctx: EngineContext, unit: StepStore, swap: EngineSwap, reason: str) -> StepResult:
     """``FAILED`` (or, for a finished swap whose sweep fails, its terminal status kept), no
-    further runs, the reason kept in ``last_error``; funds stay where they are."""
+    further runs, the reason kept in ``last_error``; funds stay where they are. The write lands
+    with the release, like a step's."""
     now = ctx.clock.now()
-    async with ctx.store.transaction() as tx:
+    async with unit.transaction() as tx:
         current = await tx.fence(swap.id, ctx.owner, now)
         if not current.status.is_terminal:
             await tx.update_swap(swap.id, now, status=SwapStatus.FAILED)
@@ -91,20 +94,19 @@ async def park(ctx: EngineContext, swap: EngineSwap, reason: str) -> StepResult:
         reason,
         extra={"action": "park", "swap_id": swap.id, "deposit_address": swap.deposit_address},
     )
-    return StepResult(None, swap.attempts + 1, reason, "parked")
+    return StepResult(None, swap.attempts + 1, reason, "parked", unit.take())
 
 
-async def advance_swap(ctx: EngineContext, swap_id: str) -> StepResult:
-    """One step of the swap ``swap_id``, whose lease ``ctx.owner`` holds. Every line it logs
-    carries the swap's id, deposit address and phase."""
-    with log_context(swap_id=swap_id):
-        return await _advance(ctx, swap_id)
+async def advance_swap(ctx: EngineContext, unit: StepStore) -> StepResult:
+    """One step of ``unit.swap`` (as claimed), whose lease ``ctx.owner`` holds. Its writes
+    come back in the result, to be written with the release (the unit writes them earlier at a
+    commit point: a signed intent stored before it is published). Every line it logs carries
+    the swap's id, deposit address and phase."""
+    with log_context(swap_id=unit.swap.id):
+        return await _advance(replace(ctx, store=unit), unit, unit.swap)
 
 
-async def _advance(ctx: EngineContext, swap_id: str) -> StepResult:
-    now = ctx.clock.now()
-    async with ctx.store.transaction() as tx:
-        swap = await tx.fence(swap_id, ctx.owner, now)
+async def _advance(ctx: EngineContext, unit: StepStore, swap: EngineSwap) -> StepResult:
     bind_log_context(deposit_address=swap.deposit_address, phase=swap.phase.value)
     report_if_stuck(ctx, swap)
     any_input = swap.swap_type is SwapType.ANY_INPUT and swap.phase is not Phase.DONE
@@ -126,11 +128,11 @@ async def _advance(ctx: EngineContext, swap_id: str) -> StepResult:
             extra={"action": swap.phase.value.lower(), "swap_id": swap.id},
         )  # fmt: skip
         if attempts >= ctx.policy.max_attempts:
-            return await park(ctx, swap, f"gave up after {attempts} attempts: {exc.message}")
-        return StepResult(_backoff(ctx, attempts), attempts, exc.message, "retry")
+            return await park(ctx, unit, swap, f"gave up after {attempts} attempts: {exc.message}")
+        return StepResult(_backoff(ctx, attempts), attempts, exc.message, "retry", unit.take())
     except OneClickError as exc:  # PermanentError, and RequestError that has no place here
         ctx.metrics.step(swap.phase.value, "parked")
-        return await park(ctx, swap, exc.message)
+        return await park(ctx, unit, swap, exc.message)
     except Exception as exc:  # the loop top: logged with the swap id, ending in retry or park
         attempts = swap.attempts + 1
         ctx.metrics.step(swap.phase.value, "error")
@@ -140,8 +142,8 @@ async def _advance(ctx: EngineContext, swap_id: str) -> StepResult:
         )  # fmt: skip
         message = f"{type(exc).__name__}: {exc}"
         if attempts >= ctx.policy.max_unexpected:
-            return await park(ctx, swap, message)
-        return StepResult(_backoff(ctx, attempts), attempts, message, "retry")
+            return await park(ctx, unit, swap, message)
+        return StepResult(_backoff(ctx, attempts), attempts, message, "retry", unit.take())
     ctx.metrics.step(swap.phase.value, "ok")
     ctx.metrics.step_duration(swap.phase.value, time.monotonic() - started)
-    return StepResult(next_run_at, 0, None, "ok")
+    return StepResult(next_run_at, 0, None, "ok", unit.take())

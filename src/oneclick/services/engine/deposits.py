@@ -5,7 +5,7 @@ of what is credited (ARCHITECTURE.md §4 rule 3)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from oneclick.domain.engine import (
     DepositRecord,
@@ -79,6 +79,16 @@ async def scan_bridge_deposits(ctx: EngineContext, swap: EngineSwap) -> None:
             await tx.record_bridge_deposit(swap.id, record)
 
 
+def quiet_poll(ctx: EngineContext, swap: EngineSwap, now: datetime, base: timedelta) -> timedelta:
+    """The wait before the next poll of an account where nothing is new: ``base`` at first,
+    then a quarter of the time since the swap last changed (``updated_at``: any news, a deposit
+    seen, a status, resets it), at most ``quiet_poll_max``. Nothing can be missed by waiting:
+    the callers cap the wait at the next deadline, where the account is read again before
+    anything is decided, and ``/v0/deposit/submit`` wakes the swap at once."""
+    quiet = now - swap.updated_at
+    return max(base, min(quiet / 4, ctx.policy.quiet_poll_max))
+
+
 def total_deposited(swap: EngineSwap, legs: list[Leg], origin_balance: int) -> int:
     """Everything credited so far: what is still there plus what settled legs took out."""
     spent = sum(
@@ -122,7 +132,8 @@ async def step_deposit(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
                     extra={"action": "deposit", "swap_id": swap.id},
                 )
                 return None
-            return min(now + ctx.policy.deposit_poll, swap.quote_deadline)
+            wait = quiet_poll(ctx, swap, now, ctx.policy.deposit_poll)
+            return min(now + wait, swap.quote_deadline)
         status = deposit_status(credited, swap.min_amount_in, known_tx=known)
         new_status = status if can_transition(swap.status, status) else None
         if status is SwapStatus.PROCESSING:
@@ -134,4 +145,6 @@ async def step_deposit(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
             await tx.update_swap(
                 swap.id, now, status=new_status, deposited_amount=deposited if credited else None
             )
-    return min(now + ctx.policy.deposit_poll, swap.request_deadline)
+            return min(now + ctx.policy.deposit_poll, swap.request_deadline)  # news: poll soon
+    wait = quiet_poll(ctx, swap, now, ctx.policy.deposit_poll)
+    return min(now + wait, swap.request_deadline)

@@ -14,7 +14,12 @@ from oneclick.domain.records import IntentKind
 from oneclick.domain.requests import RefundType
 from oneclick.domain.swaps import SwapStatus, check_transition
 from oneclick.services.engine.context import EngineContext
-from oneclick.services.engine.deposits import balance, scan_bridge_deposits, total_deposited
+from oneclick.services.engine.deposits import (
+    balance,
+    quiet_poll,
+    scan_bridge_deposits,
+    total_deposited,
+)
 from oneclick.services.engine.legs import Outcome
 from oneclick.services.engine.payouts import drive_delivery, sign_and_publish
 from oneclick.services.engine.swapping import resolve_swap_leg
@@ -115,4 +120,5 @@ async def step_sweep(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
             await tx.fence(swap.id, ctx.owner, now)
             await tx.update_swap(swap.id, now, phase=Phase.DONE)
         return None
-    return min(now + ctx.policy.sweep_poll, swap.quote_deadline)
+    # ``updated_at`` moves with every refund recorded: a late deposit resets the wait.
+    return min(now + quiet_poll(ctx, swap, now, ctx.policy.sweep_poll), swap.quote_deadline)
