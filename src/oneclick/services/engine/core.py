@@ -103,14 +103,21 @@ async def advance_swap(ctx: EngineContext, unit: StepStore) -> StepResult:
     commit point: a signed intent stored before it is published). Every line it logs carries
     the swap's id, deposit address and phase."""
     with log_context(swap_id=unit.swap.id):
-        return await _advance(replace(ctx, store=unit), unit, unit.swap)
+        # An ANY_INPUT account keeps its own rows (deposits, withdrawals) that the buffered
+        # session does not carry: its steps write straight to the store, each transaction
+        # fenced by the step itself, as every step did before writes were buffered.
+        store = ctx.store if _is_any_input(unit.swap) else unit
+        return await _advance(replace(ctx, store=store), unit, unit.swap)
+
+
+def _is_any_input(swap: EngineSwap) -> bool:
+    return swap.swap_type is SwapType.ANY_INPUT and swap.phase is not Phase.DONE
 
 
 async def _advance(ctx: EngineContext, unit: StepStore, swap: EngineSwap) -> StepResult:
     bind_log_context(deposit_address=swap.deposit_address, phase=swap.phase.value)
     report_if_stuck(ctx, swap)
-    any_input = swap.swap_type is SwapType.ANY_INPUT and swap.phase is not Phase.DONE
-    step = step_any_input if any_input else STEPS.get(swap.phase)
+    step = step_any_input if _is_any_input(swap) else STEPS.get(swap.phase)
     if step is None or swap.status is SwapStatus.FAILED:
         return StepResult(None, 0, swap.last_error, "idle")
     started = time.monotonic()  # step latency for metrics only; the engine's time is ctx.clock
