@@ -135,7 +135,14 @@ async def _wall_clock(clock: Any) -> AsyncIterator[None]:
 async def devnet(args: argparse.Namespace) -> None:
     from devnet.relay.testing import USDC, WNEAR, relay_world
 
-    async with relay_world(start=datetime.now(UTC)) as world, _wall_clock(world.clock):
+    # Solvers price from a cache refreshed once a second, as the devnet's own do
+    # (devnet/supervisor.py) and as a real solver quotes from state kept in memory (the reference
+    # AMM solver: near-intents-amm-solver src/services/quoter.service.ts, updateCurrentState);
+    # relay_world's default re-reads the feed over HTTP on every quote, for its tests.
+    async with (
+        relay_world(start=datetime.now(UTC), price_ttl_s=1.0) as world,
+        _wall_clock(world.clock),
+    ):
         for name, spread in (("alpha", 30), ("beta", 50)):
             await world.add_solver(name, spread_bps=spread,
                                    balances={USDC: 10**15, WNEAR: 10**33})  # fmt: skip
