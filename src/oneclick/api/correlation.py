@@ -78,7 +78,8 @@ def correlated(scope: Scope) -> Iterator[Exchange]:
             try:
                 yield exchange
             finally:
-                if not exchange.passed_on:
+                # the line's fields are built only when it is written (every request pays this)
+                if not exchange.passed_on and logger.isEnabledFor(logging.INFO):
                     logger.info(
                         "%s %s %d", scope["method"], scope["path"], exchange.status,
                         extra={"action": "request", "status": exchange.status,
