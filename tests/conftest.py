@@ -33,6 +33,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
 from psycopg import sql
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +43,11 @@ PG_START_TIMEOUT_S = 60.0
 PG_STOP_TIMEOUT_S = 30.0
 TS_VERIFY_QUOTE = REPO_ROOT / "tests" / "conformance" / "ts_sdk" / "verify_quote.mjs"
 TS_SDK_PACKAGE = "@defuse-protocol/one-click-sdk-typescript"
+
+# Property tests judge what is generated, not how fast: on a loaded machine hypothesis's
+# per-example deadline and its "data generation is slow" health check fail correct code.
+settings.register_profile("oneclick", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("oneclick")
 
 
 # --------------------------------------------------------------------------------------------

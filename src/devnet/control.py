@@ -18,6 +18,8 @@ Routes:
   POST /intents/transfer            {wallet, to, token, amount, memo?} -> {tx_hash, intent_hash,
                                     from}: a signed ``transfer`` intent from the user's verifier
                                     account (credited by the faucet first when short)
+  POST /near/contracts              {account_id, token} -> a fresh account running near-sdk-rs'
+                                    NEP-141 receiver example (ft_on_transfer) for token
   POST /near/call                   {wallet, receiver, method, args?, deposit?} -> {tx_hash,
                                     from, status}: a FunctionCall transaction signed by the
                                     user's NEAR account (the same implicit account) and sent as
@@ -56,6 +58,7 @@ from nearintents.rpc.jsonrpc import decode_json
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[JSONResponse]]
+NEAR_RECEIVER_BALANCE = 10**24  # 1 NEAR: a deployed receiver account's own balance
 
 
 class ControlError(Exception):
@@ -309,6 +312,22 @@ def _routes(ctl: DevnetControl) -> list[Route]:
             raise ControlError(f"NEAR transaction refused: {exc}") from exc
         return {"tx_hash": record.hash, "from": user.account_id, "status": record.status}
 
+    async def near_contract(request: Request) -> dict[str, Any]:
+        """A fresh named NEAR account running the NEP-141 receiver of near-sdk-rs' examples."""
+        body = await _body(request)
+        verifier = ctl.needs_verifier()
+        account_id, token = _text(body, "account_id"), _text(body, "token")
+        try:
+            validate_account_id(account_id)
+        except InvalidAccountId as exc:
+            raise ControlError(str(exc)) from exc
+        try:
+            record = verifier.deploy_ft_receiver(account_id, token, NEAR_RECEIVER_BALANCE)
+            record.ensure_success()
+        except VerifierError as exc:
+            raise ControlError(f"deploying the receiver failed: {exc}") from exc
+        return {"account_id": account_id, "token": token, "tx_hash": record.hash}
+
     def route(path: str, fn: Callable[[Request], Awaitable[dict[str, Any]]], method: str) -> Route:
         async def endpoint(request: Request) -> JSONResponse:
             try:
@@ -334,6 +353,7 @@ def _routes(ctl: DevnetControl) -> list[Route]:
         route("/bridge/sync", sync, "POST"),
         route("/intents/transfer", intents_transfer, "POST"),
         route("/near/call", near_call, "POST"),
+        route("/near/contracts", near_contract, "POST"),
     ]
 
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from nearintents.rpc import HttpNearRpc, HttpPoaBridge, HttpSolverRelay, RpcError, VerifierViews
 from oneclick.adapters.coingecko import CoinGeckoPrices
 from oneclick.adapters.prometheus import CountingPeer, PrometheusMetrics
+from oneclick.adapters.upstream import HttpUpstream
 from oneclick.adapters.webhooks import HttpWebhookSender
 from oneclick.api.app import create_app
 from oneclick.api.limits import EdgeLimits, RateLimits, RatePolicy
@@ -28,11 +29,18 @@ from oneclick.custody.keys import (
 )
 from oneclick.custody.near_signer import LocalNearSigner
 from oneclick.domain.assets import Asset, AssetRegistry
-from oneclick.domain.errors import ConfigurationError
-from oneclick.services.context import DEFAULT_EXPLORERS, EnginePolicy, QuotePolicy, ServiceContext
+from oneclick.domain.errors import ConfigurationError, OneClickError
+from oneclick.services.context import (
+    DEFAULT_EXPLORERS,
+    EnginePolicy,
+    QuotePolicy,
+    ServiceContext,
+    SessionPolicy,
+    UpstreamMode,
+)
 from oneclick.services.engine import EngineContext
 from oneclick.services.fees import ProtocolFeeCache
-from oneclick.services.ports import Bridge, EngineMetrics, QuoteSigner
+from oneclick.services.ports import Bridge, EngineMetrics, QuoteSigner, Upstream
 from oneclick.services.webhooks import DeliveryPolicy
 from oneclick.store.claims import SqlClaims
 from oneclick.store.database import connect_database, default_url, require_current_schema
@@ -130,6 +138,53 @@ async def sync_registry(registry: AssetRegistry, bridge: Bridge, settings: Setti
             logger.warning("skipping bridge token %s: %s", token.intents_token_id, exc)
 
 
+async def _upstream(
+    settings: Settings, registry: AssetRegistry, stack: AsyncExitStack
+) -> UpstreamMode | None:
+    """Upstream mode's client (its tokens learnt into ``registry``), or None in PoA mode."""
+    if settings.bridge.mode != "upstream":
+        return None
+    u = settings.upstream
+    if u.jwt is None:
+        logger.warning(
+            "upstream mode without a partner JWT (ONECLICK_UPSTREAM__JWT): every leg pays the "
+            "upstream's anonymous platform fee", extra={"action": "startup"},
+        )  # fmt: skip
+    client = HttpUpstream(
+        u.url, api_key=_secret(u.api_key), jwt=_secret(u.jwt), timeout=u.timeout_s
+    )
+    stack.push_async_callback(client.aclose)
+    if u.sync_tokens:
+        await sync_upstream_registry(registry, client)
+    return UpstreamMode(client, payouts=u.payouts == "upstream")
+
+
+async def sync_upstream_registry(registry: AssetRegistry, upstream: Upstream) -> None:
+    """Add the upstream's ``GET /v0/tokens`` that are not configured (configured ones win:
+    they may carry minimums and fees, which the 1Click token list does not). Their chain
+    payouts are priced by the upstream's own dry quotes (``services.upstream.payout_cost``)."""
+    try:
+        tokens = await upstream.tokens()
+    except OneClickError as exc:
+        logger.warning("token sync from the upstream failed: %s", exc.message,
+                       extra={"action": "sync"})  # fmt: skip
+        return
+    for token in tokens:
+        if registry.by_token_id(token.asset_id) is not None:
+            continue
+        near = token.blockchain == "near"
+        try:
+            registry.add(
+                Asset(
+                    token.asset_id, token.blockchain, token.symbol, token.decimals,
+                    bridge_chain=None if near else token.blockchain,
+                    contract_address=token.contract_address, coingecko_id=token.coingecko_id,
+                )
+            )  # fmt: skip
+        except ValueError as exc:
+            logger.warning("skipping upstream token %s: %s", token.asset_id, exc)
+
+
 def policy_from_settings(settings: Settings) -> QuotePolicy:
     q = settings.quotes
     return QuotePolicy(
@@ -172,6 +227,8 @@ def engine_policy_from_settings(settings: Settings) -> EnginePolicy:
         max_attempts=e.max_attempts,
         max_unexpected=e.max_unexpected,
         stuck_grace=s(e.stuck_grace_s),
+        any_input_threshold_usd=e.any_input_threshold_usd,
+        any_input_retry=s(e.any_input_retry_s),
         explorers=DEFAULT_EXPLORERS | settings.explorers,
     )
 
@@ -254,6 +311,7 @@ async def runtime(
         registry = registry_from_settings(settings)
         if settings.bridge.sync_tokens:
             await sync_registry(registry, bridge, settings)
+        upstream = await _upstream(settings, registry, stack)
         yield ServiceContext(
             relay=_counted(relay, "relay", metrics),
             bridge=_counted(bridge, "bridge", metrics),
@@ -271,7 +329,20 @@ async def runtime(
             engine=engine_policy_from_settings(settings),
             near=near,
             near_signer=near_signer,
+            sessions=session_policy_from_settings(settings),
+            upstream=upstream,
         )
+
+
+def session_policy_from_settings(settings: Settings) -> SessionPolicy:
+    auth = settings.auth
+    secret = _secret(auth.session_secret)
+    return SessionPolicy(
+        access_ttl=timedelta(seconds=auth.access_ttl_s),
+        refresh_ttl=timedelta(seconds=auth.refresh_ttl_s),
+        max_signed_ahead=timedelta(seconds=auth.max_signed_ahead_s),
+        secret=bytes.fromhex(secret) if secret else None,
+    )
 
 
 def worker_options(settings: Settings) -> WorkerOptions:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from contextvars import ContextVar
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +49,29 @@ class RelaySettings(_Section):
 
 
 class BridgeSettings(_Section):
+    # poa: chain legs through the PoA Bridge API at ``url`` (closed to partners since
+    # 2026-11-11); upstream: through the upstream 1Click of section ``upstream`` (issue 19)
+    mode: str = Field(default="poa", pattern="^(poa|upstream)$")
     url: str = "https://bridge.chaindefuser.com/rpc"
     api_key: SecretStr | None = None
     timeout_s: float = 10.0
     sync_tokens: bool = False
     # bridge chain id -> TokenResponse blockchain, for tokens learnt from supported_tokens
     chain_blockchains: dict[str, str] = Field(default_factory=dict)
+
+
+class UpstreamSettings(_Section):
+    """The upstream 1Click API of upstream mode (``[bridge] mode = "upstream"``). Give the
+    partner credentials as ``ONECLICK_UPSTREAM__API_KEY`` / ``ONECLICK_UPSTREAM__JWT``."""
+
+    url: str = "https://1click.chaindefuser.com"
+    api_key: SecretStr | None = None
+    jwt: SecretStr | None = None
+    timeout_s: float = Field(default=10.0, gt=0)
+    # upstream: chain payouts and refunds through the upstream too; poa: direct on-chain PoA
+    # withdrawals (ft_withdraw with WITHDRAW_TO:), confirmed through ``[bridge] url``
+    payouts: str = Field(default="upstream", pattern="^(upstream|poa)$")
+    sync_tokens: bool = True  # the registry learns the upstream's GET /v0/tokens at start
 
 
 class NearSettings(_Section):
@@ -158,6 +176,8 @@ class EngineSettings(_Section):
     max_attempts: int = Field(default=60, ge=1)
     max_unexpected: int = Field(default=5, ge=1)
     stuck_grace_s: float = Field(default=3600.0, ge=0)
+    any_input_threshold_usd: Decimal = Field(default=Decimal(1000), ge=0)
+    any_input_retry_s: float = Field(default=300.0, gt=0)
 
 
 class WorkerSettings(_Section):
@@ -201,6 +221,29 @@ class KeySettings(_Section):
         return self
 
 
+class AuthSettings(_Section):
+    """User sessions (``/v0/auth/*``, ``/v0/account/*``)."""
+
+    access_ttl_s: int = Field(default=900, ge=30, le=86_400)
+    refresh_ttl_s: int = Field(default=7 * 86_400, ge=60, le=365 * 86_400)
+    # How far ahead a signed authentication payload's deadline may lie (a replay window).
+    max_signed_ahead_s: int = Field(default=600, ge=10, le=86_400)
+    # hex, >= 32 bytes; unset: derived from keys.jwt_secret. Changing it revokes every session.
+    session_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _secret_is_long_hex(self) -> AuthSettings:
+        if self.session_secret is not None:
+            text = self.session_secret.get_secret_value()
+            try:
+                size = len(bytes.fromhex(text))
+            except ValueError:
+                size = 0
+            if size < 32:
+                raise ValueError("auth.session_secret must be at least 32 bytes in hex")
+        return self
+
+
 class TokenSettings(_Section):
     asset_id: str
     blockchain: str
@@ -226,6 +269,7 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     relay: RelaySettings = RelaySettings()
     bridge: BridgeSettings = BridgeSettings()
+    upstream: UpstreamSettings = UpstreamSettings()
     near: NearSettings = NearSettings()
     prices: PricesSettings = PricesSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -234,6 +278,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     worker: WorkerSettings = WorkerSettings()
     keys: KeySettings = KeySettings()
+    auth: AuthSettings = AuthSettings()
     log: LogSettings = LogSettings()
     reconcile: ReconcileSettings = ReconcileSettings()
     # blockchain slug -> explorer URL template with "{hash}", merged over the public explorers

@@ -111,15 +111,23 @@ def token_entries(assets: Iterable[Mapping[str, Any]]) -> list[dict[str, object]
     return tokens
 
 
-def config_toml(manifest: Mapping[str, Any], *, api_host: str, api_port: int) -> str:
-    """The service's configuration for the devnet of ``manifest``."""
+def config_toml(
+    manifest: Mapping[str, Any], *, api_host: str, api_port: int, upstream_url: str | None = None
+) -> str:
+    """The service's configuration for the devnet of ``manifest``. With ``upstream_url``: the
+    front instance of ``oneclick up --upstream``, in upstream mode against the oneclick there
+    (its tokens learnt from it, its partner JWT given in the environment)."""
     lines = [
         MARKER,
         "# at every start: do not edit (ONECLICK_* environment variables override it).",
         "",
     ]
     lines += _table("relay", {"url": manifest["relay"]})
-    lines += _table("bridge", {"url": manifest["bridge"]})
+    if upstream_url is None:
+        lines += _table("bridge", {"url": manifest["bridge"]})
+    else:  # the PoA bridge stays configured for `[upstream] payouts = "poa"` only
+        lines += _table("bridge", {"mode": "upstream", "url": manifest["bridge"]})
+        lines += _table("upstream", {"url": upstream_url})
     near = {"rpc_url": manifest["near_rpc"], "verifier_contract": manifest["verifier_account"]}
     if manifest.get("relayer_account"):
         near["relayer_account"] = manifest["relayer_account"]
@@ -136,7 +144,7 @@ def config_toml(manifest: Mapping[str, Any], *, api_host: str, api_port: int) ->
     # Devnet hashes exist on no public explorer: no links for its chains (nor for NEAR).
     blockchains = sorted({str(c["blockchain"]) for c in manifest["chains"]} | {"near"})
     lines += _table("explorers", dict.fromkeys(blockchains, ""))
-    for token in token_entries(manifest["assets"]):
+    for token in token_entries(manifest["assets"] if upstream_url is None else ()):
         lines += ["[[tokens]]", *(f"{k} = {_toml_value(v)}" for k, v in token.items()), ""]
     return "\n".join(lines)
 

@@ -194,6 +194,14 @@ class VerifierContract:
         tokens = ["nep141:wrap.near", "nep141:btc.omft.near"]
         assert await verifier.mt_batch_balance_of("nobody-here.near", tokens) == [0, 0]
 
+    async def test_an_implicit_account_has_its_own_key_only(self, verifier: Verifier) -> None:
+        key = Ed25519SecretKey.generate().public_key
+        other = Ed25519SecretKey.generate().public_key
+        account = implicit_account_id(key)
+        assert await verifier.has_public_key(account, str(key)) is True
+        assert await verifier.has_public_key(account, str(other)) is False
+        assert await verifier.has_public_key("nobody-here.near", str(key)) is False
+
 
 class NearChainContract:
     """Fixtures: ``near``; ``existing`` a named account that exists; ``relayer`` a sender."""

@@ -8,6 +8,8 @@ anything left, and no anvil of this stack may survive. Its verifier charges main
 
 ``running_stack_100_pips`` (module): the same with ``--protocol-fee-pips 100``, for a
 representative subset of the swaps (issue 12: the settlement is exact at any fee).
+
+``running_stack_upstream`` (module): ``oneclick up --upstream`` (issue 19, upstream mode).
 """
 
 from __future__ import annotations
@@ -44,6 +46,14 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
 @pytest.fixture(scope="module")  # one module uses it: gone when that module is done
 def running_stack_100_pips(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     with _stack(tmp_path_factory, "stack-100-pips", "--protocol-fee-pips", "100") as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")  # one module uses it (issue 19): gone when that module is done
+def running_stack_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """``oneclick up --upstream``: the API is the front instance in upstream mode, a second
+    oneclick under ``data/upstream`` plays the hosted 1Click on the devnet's PoA bridge."""
+    with _stack(tmp_path_factory, "stack-upstream", "--upstream") as stack:
         yield stack
 
 

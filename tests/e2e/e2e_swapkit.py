@@ -158,6 +158,24 @@ class Devnet:
         return int(await self._rpc.view(self.asset(asset_id)["contractAddress"], "ft_balance_of",
                                         args))  # fmt: skip
 
+    async def nep145_registered(self, asset_id: str, account_id: str) -> bool:
+        """NEP-145 ``storage_balance_of`` on the token's contract is not null."""
+        contract = self.asset(asset_id)["contractAddress"]
+        args = {"account_id": account_id}
+        return await self._rpc.view(contract, "storage_balance_of", args) is not None
+
+    async def deploy_ft_receiver(self, account_id: str, asset_id: str) -> None:
+        """A fresh named account running near-sdk-rs' NEP-141 receiver example for the token
+        (registered nowhere)."""
+        body = {"account_id": account_id, "token": self.asset(asset_id)["contractAddress"]}
+        response = await self._http.post("/near/contracts", json=body)
+        assert response.status_code == 200, response.text
+        # The service checks a named receiver at NEAR's `final`, which trails the head by the
+        # devnet's --finality-lag blocks, as on mainnet: wait until it exists there.
+        async with asyncio.timeout(30):
+            while await self.native_near(account_id) == 0:  # noqa: ASYNC110 - polls the node
+                await asyncio.sleep(0.2)
+
     async def near_ft_transfer(self, wallet: str, token: str, to: str, amount: int) -> str:
         """A plain NEP-141 ``ft_transfer`` on NEAR (outside intents.near), signed by the
         wallet's NEAR account: its transaction hash."""

@@ -17,6 +17,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,10 +36,13 @@ from e2e_swapkit import (
     XRP,
     Audit,
     Devnet,
+    Ledger,
     Parties,
     Scenarios,
     Swap,
     audit,
+    custody_account,
+    custody_ledger,
     deposit,
     fresh_intents_account,
     quote,
@@ -191,6 +195,11 @@ async def near_ft_transfer_to_evm(w: World) -> Audit:
                        destination_asset=ETH_USDC, amount=str(amount),
                        refund_type="INTENTS")  # fmt: skip
     assert len(swap.deposit_address) == 64  # the custody account itself
+    # wrap.near requires NEP-145 registration: the service's operator registers the custody
+    # account while it waits (alice's ft_transfer would fail before).
+    async with asyncio.timeout(60):
+        while not await w.devnet.nep145_registered(WNEAR, swap.deposit_address):  # noqa: ASYNC110 - polls the node
+            await asyncio.sleep(0.2)
     swap.deposited_at = time.monotonic()
     tx_hash = await w.devnet.near_ft_transfer("alice", WNEAR, swap.deposit_address, amount)
     swap.deposit_txs.append(tx_hash)
@@ -209,6 +218,102 @@ async def near_ft_transfer_to_evm(w: World) -> Audit:
     assert int(final.swap_details.amount_out or 0) >= int(swap.quote.quote.min_amount_out)
     assert await w.devnet.nep141_balance(WNEAR, swap.deposit_address) == 0  # all moved in
     return await w.check(swap)
+
+
+STORAGE_MIN = 1_250_000_000_000_000_000_000  # the devnet tokens' storage_balance_bounds().min
+
+
+@scenario
+async def evm_to_wnear_by_ft_transfer_call_at_a_fresh_unregistered_account(w: World) -> Audit:
+    """USDC on Ethereum to wNEAR *as the token*, asked for with ``customRecipientMsg`` (1Click:
+    ``ft_transfer_call`` when withdrawing to NEAR), at a fresh named account running
+    near-sdk-rs' NEP-141 receiver example and registered nowhere: the service pays its
+    ``storage_deposit`` in wNEAR inside the ``ft_withdraw`` (as the SDK builds it), the
+    receiver keeps the tokens, and SUCCESS reports what it holds."""
+    who = await parties(w, ETH_USDC, ETH_USDC)
+    who.recipient = f"defi-{uuid.uuid4().hex[:12]}.near"
+    await w.devnet.deploy_ft_receiver(who.recipient, WNEAR)
+    assert not await w.devnet.nep145_registered(WNEAR, who.recipient)
+    swap = await quote(w.api, "USDC eth -> wNEAR (ft_transfer_call, unregistered)", who,
+                       origin_asset=ETH_USDC, destination_asset=WNEAR, amount=str(30 * USDC),
+                       custom_recipient_msg="take-my-money")  # fmt: skip
+    await deposit(w.devnet, swap, int(swap.quote.quote.amount_in))
+    final = await wait_status(w.api, swap, {"SUCCESS"})
+    delivered = int(final.swap_details.amount_out or 0)
+    account, usdc, wnear = await near_output_ledgers(w, swap)
+    # Bought = burnt by the one ft_withdraw: the amount sent and its storage deposit.
+    assert wnear.bought == wnear.withdrawn == delivered + STORAGE_MIN, wnear
+    assert wnear.deposited == 0, wnear  # nothing came back
+    assert await w.devnet.nep141_balance(WNEAR, who.recipient) == delivered  # as wNEAR
+    assert await w.devnet.nep145_registered(WNEAR, who.recipient)
+    [near_tx] = final.swap_details.destination_chain_tx_hashes
+    assert near_tx.hash in final.swap_details.near_tx_hashes
+    w.audits[swap.name] = Audit(swap, account, usdc, wnear, delivered, 0)
+    return w.audits[swap.name]
+
+
+async def near_output_ledgers(w: World, swap: Swap) -> tuple[str, Ledger, Ledger]:
+    """The custody account's USDC (eth) and wNEAR ledgers, read back: every unit of the input
+    credited once and swapped, none unexplained, and the verifier's balances as the ledgers
+    say."""
+    log = w.devnet.log()
+    account = custody_account(log, swap)
+    common: dict[str, Any] = {"solvers": w.devnet.solvers, "collector": w.collector}
+    usdc = custody_ledger(log, account, ETH_USDC, fee_accounts=[PLATFORM_FEE_ACCOUNT], **common)
+    wnear = custody_ledger(log, account, WNEAR, **common)
+    assert not usdc.unexplained, usdc
+    assert not wnear.unexplained, wnear
+    assert usdc.deposited == sum(swap.sent), usdc
+    held = await w.devnet.views.mt_batch_balance_of(account, [ETH_USDC, WNEAR])
+    assert held == [usdc.held, wnear.held], (held, usdc, wnear)
+    assert usdc.held == 0, usdc
+    return account, usdc, wnear
+
+
+@scenario
+async def evm_to_near_usdc_at_an_unregistered_account(w: World) -> Audit:
+    """USDC on Ethereum to USDC on NEAR (an NEP-141 other than wNEAR) at a fresh named account
+    registered nowhere: the operator account pays its NEP-145 ``storage_deposit``, then a plain
+    ``ft_withdraw`` (``ft_transfer``) delivers. Audited to the unit; the receiver holds
+    exactly ``amountOut`` on the token contract."""
+    who = await parties(w, ETH_USDC, ETH_USDC)
+    who.recipient = f"shop-{uuid.uuid4().hex[:12]}.near"
+    await w.devnet.deploy_ft_receiver(who.recipient, NEAR_USDC)  # a named account that exists
+    assert not await w.devnet.nep145_registered(NEAR_USDC, who.recipient)
+    swap = await quote(w.api, "USDC eth -> USDC near (unregistered)", who, origin_asset=ETH_USDC,
+                       destination_asset=NEAR_USDC, amount=str(30 * USDC))  # fmt: skip
+    await deposit(w.devnet, swap, int(swap.quote.quote.amount_in))
+    await wait_status(w.api, swap, {"SUCCESS"})
+    assert await w.devnet.nep145_registered(NEAR_USDC, who.recipient)
+    return await w.check(swap)
+
+
+@scenario
+async def evm_to_a_near_account_that_cannot_receive(w: World) -> Audit:
+    """USDC on Ethereum to wNEAR with ``customRecipientMsg`` at an implicit account without a
+    contract: its ``ft_on_transfer`` cannot run, so every withdrawal comes back to the custody
+    account (``ft_resolve_withdraw``). The service signs it anew a bounded number of times,
+    then parks the swap with the reason: never SUCCESS, nothing delivered, the output back in
+    the custody account to the unit."""
+    who = await parties(w, ETH_USDC, ETH_USDC)
+    who.recipient = implicit_account_id(Ed25519SecretKey.generate().public_key)
+    swap = await quote(w.api, "USDC eth -> wNEAR (cannot receive)", who,
+                       origin_asset=ETH_USDC, destination_asset=WNEAR, amount=str(30 * USDC),
+                       custom_recipient_msg="take-my-money")  # fmt: skip
+    await deposit(w.devnet, swap, int(swap.quote.quote.amount_in))
+    final = await wait_status(w.api, swap, {"FAILED"}, timeout_s=400)
+    assert "SUCCESS" not in swap.statuses, swap.statuses
+    assert final.swap_details.destination_chain_tx_hashes == []
+    account, usdc, wnear = await near_output_ledgers(w, swap)
+    # Every withdrawal came back (mt_mint memo refund) but the first one's storage deposit,
+    # which registered the receiver on wrap.near: the rest of the output is held, to the unit.
+    assert wnear.bought > 0, wnear
+    assert wnear.deposited == wnear.withdrawn - STORAGE_MIN, wnear
+    assert wnear.held == wnear.bought - STORAGE_MIN, wnear
+    assert await w.devnet.nep141_balance(WNEAR, who.recipient) == 0
+    assert await w.devnet.native_near(who.recipient) == 0
+    w.audits[swap.name] = Audit(swap, account, usdc, wnear, 0, 0)
+    return w.audits[swap.name]
 
 
 @scenario
@@ -447,6 +552,24 @@ def test_wnear_paid_by_a_plain_ft_transfer_to_usdc_ethereum(
     swaps: tuple[Scenarios, World],
 ) -> None:
     collect(swaps, "near_ft_transfer_to_evm")
+
+
+def test_usdc_ethereum_to_wnear_by_ft_transfer_call_at_a_fresh_unregistered_account(
+    swaps: tuple[Scenarios, World],
+) -> None:
+    collect(swaps, "evm_to_wnear_by_ft_transfer_call_at_a_fresh_unregistered_account")
+
+
+def test_usdc_ethereum_to_near_usdc_at_an_unregistered_account(
+    swaps: tuple[Scenarios, World],
+) -> None:
+    collect(swaps, "evm_to_near_usdc_at_an_unregistered_account")
+
+
+def test_a_payout_to_a_near_account_that_cannot_receive_it_is_never_delivered(
+    swaps: tuple[Scenarios, World],
+) -> None:
+    collect(swaps, "evm_to_a_near_account_that_cannot_receive")
 
 
 def test_usdc_ethereum_to_native_near_at_a_fresh_implicit_account(

@@ -126,6 +126,8 @@ class PoaBridge:
         if self._task is not None:
             raise RuntimeError("already running")
         self._loop = asyncio.get_running_loop()
+        for chain in self.chains.values():
+            await self._watcher.begin(chain)
         if fund:
             await self.fund_hot_wallets()
         self._task = asyncio.create_task(self._run(), name="poa-bridge")

@@ -57,13 +57,21 @@ class DepositWatcher:
         base = self._confirmations.get(chain_id, 1)
         return base + self._faults.confirmation_delay.get(chain_id, 0)
 
+    async def begin(self, chain: Chain) -> None:
+        """On first sight of a chain, watch it from its current head. Done when the bridge
+        starts, before it serves ``deposit_address``: a transfer sent right after an address is
+        handed out must be scanned, never skipped by a first pass that starts above it."""
+        if not self._store.scanned(chain.chain_id):
+            head = await chain.head()
+            self._store.advance(chain.chain_id, head, await chain.block_hash(head) or "")
+
     async def scan(self, chain: Chain) -> None:
         """Scan new blocks, then credit what is deep enough."""
         chain_id = chain.chain_id
         head = await chain.head()
         positions = self._store.scanned(chain_id)
-        if not positions:  # first sight of this chain: watch from its current head
-            self._store.advance(chain_id, head, await chain.block_hash(head) or "")
+        if not positions:  # never begun (a bridge driven by sync() alone)
+            await self.begin(chain)
             return
         cursor = await self._rewind(chain, positions)
         last = min(head, cursor + MAX_SCAN_BLOCKS)

@@ -94,6 +94,10 @@ class TxRecord:
     # The transaction's result: the first receipt's, unless it returned a promise whose
     # result then stands in for it (NEAR's SuccessReceiptId chain).
     status: dict[str, Any] = field(default_factory=success_value)
+    # What a signed transaction's signer paid for gas (devnet.chains.near.gas); 0 for the
+    # devnet's own calls (faucets, the relay's execute_intents), which no key signs.
+    gas_burnt: int = 0
+    tokens_burnt: int = 0
 
     def new_receipt(
         self, predecessor_id: str, executor_id: str, method: str, args: Any, deposit: int = 0

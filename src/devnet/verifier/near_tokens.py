@@ -23,13 +23,15 @@ ONE_NEAR = 10**24
 @dataclass(frozen=True, slots=True)
 class FtConfig:
     """A NEP-141 contract on the devnet. ``storage_required``: ``ft_transfer`` to an account
-    that never paid ``storage_deposit`` fails, as on mainnet (off by default for convenience)."""
+    that never paid ``storage_deposit`` fails ("The account … is not registered"), as with
+    near-contract-standards' FungibleToken (``internal_unwrap_balance_of`` in core_impl.rs) and
+    on mainnet's wrap.near and USDC."""
 
     contract_id: str
     symbol: str
     decimals: int
     name: str = ""
-    storage_required: bool = False
+    storage_required: bool = True
 
 
 DEFAULT_TOKENS = (
@@ -94,7 +96,30 @@ class NearLedger:
 
     def account_exists(self, db: Overlay, account_id: str) -> bool:
         """An account with NEAR or a contract (the devnet keeps no other account records)."""
-        return self.native_balance(db, account_id) > 0 or self.token(db, account_id) is not None
+        return (
+            self.native_balance(db, account_id) > 0
+            or self.token(db, account_id) is not None
+            or self.ft_receiver_token(db, account_id) is not None
+        )
+
+    # --- a user contract: the NEP-141 receiver of near-sdk-rs' examples ---------------------------
+
+    def deploy_ft_receiver(self, db: Overlay, account_id: str, token: str) -> None:
+        """``account_id`` runs near-sdk-rs ``examples/fungible-token/test-contract-defi``
+        (``DeFi::new(fungible_token_account_id = token)``): its ``ft_on_transfer`` keeps all
+        with ``msg`` "take-my-money", otherwise returns ``msg`` parsed as the unused amount
+        ("Not an integer" otherwise), and accepts calls from ``token`` only."""
+        db.put("nearcode", account_id, json.dumps({"ft_receiver": token}))
+
+    def ft_receiver_token(self, db: Overlay, account_id: str) -> str | None:
+        raw = db.get("nearcode", account_id)
+        return None if raw is None else str(json.loads(raw)["ft_receiver"])
+
+    def has_code(self, db: Overlay, account_id: str) -> bool:
+        return (
+            self.token(db, account_id) is not None
+            or self.ft_receiver_token(db, account_id) is not None
+        )
 
     # --- writes (raise VerifierError with the contract's panic text) ------------------------------
 
@@ -157,13 +182,19 @@ class NearLedger:
 
     def storage_deposit(
         self, db: Overlay, contract_id: str, account_id: str, payer_id: str, amount: int
-    ) -> None:
-        """NEP-145 registration paid in native NEAR; a deposit below the minimum fails."""
+    ) -> list[str]:
+        """NEP-145 registration paid in native NEAR, as near-sdk-rs
+        ``near-contract-standards/src/fungible_token/storage_impl.rs`` ``storage_deposit``: an
+        account already registered gets the deposit back (with that log); otherwise a deposit
+        below the minimum panics and the excess over it is refunded."""
         self._config(db, contract_id)
-        if amount < STORAGE_BALANCE and not self.is_registered(db, contract_id, account_id):
+        if db.get("ftreg", contract_id + SEP + account_id) is not None:
+            return ["The account is already registered, refunding the deposit"]
+        if amount < STORAGE_BALANCE:
             raise VerifierError("The attached deposit is less than the minimum storage balance")
-        self.native_transfer(db, payer_id, contract_id, amount)
+        self.native_transfer(db, payer_id, contract_id, STORAGE_BALANCE)
         self.register(db, contract_id, account_id)
+        return []
 
     def register(self, db: Overlay, contract_id: str, account_id: str) -> None:
         db.put("ftreg", contract_id + SEP + account_id, "1")
@@ -171,6 +202,13 @@ class NearLedger:
     def native_add(self, db: Overlay, account_id: str, amount: int) -> None:
         """The devnet faucet for native NEAR."""
         db.put("near", account_id, str(self.native_balance(db, account_id) + amount))
+
+    def native_burn(self, db: Overlay, account_id: str, amount: int) -> None:
+        """Gas burnt: NEAR that leaves circulation (the caller checked the balance)."""
+        left = checked_sub(self.native_balance(db, account_id), amount)
+        if left is None:
+            raise VerifierError(f"{account_id} does not have enough NEAR")
+        db.put("near", account_id, str(left) if left else None)
 
     def native_transfer(self, db: Overlay, sender_id: str, receiver_id: str, amount: int) -> None:
         left = checked_sub(self.native_balance(db, sender_id), amount)

@@ -231,6 +231,9 @@ class NearRpc:
         except InvalidTransaction as exc:
             if exc.kind == "Malformed":
                 raise parse_error(f"Failed to decode transaction: {exc}") from exc
+            if exc.detail is not None:  # nearcore's structured InvalidTxError
+                invalid = {"TxExecutionError": {"InvalidTxError": {exc.kind: exc.detail}}}
+                raise handler_error("INVALID_TRANSACTION", invalid, str(exc)) from exc
             raise handler_error("INVALID_TRANSACTION", {exc.kind: str(exc)}, str(exc)) from exc
         except ValueError as exc:  # not base64
             raise parse_error(f"Failed to decode transaction: {exc}") from exc
@@ -251,7 +254,7 @@ class NearRpc:
     def _view_account(self, account_id: str, head: Block, *, final: bool) -> dict[str, Any]:
         verifier = self.verifier
         with verifier.reading(final=final) as (_, near, db):
-            has_code = account_id == verifier.account_id or near.token(db, account_id) is not None
+            has_code = account_id == verifier.account_id or near.has_code(db, account_id)
             amount = near.native_balance(db, account_id)
         if not has_code and amount == 0:
             info = {
@@ -410,9 +413,13 @@ def tx_view(record: TxRecord, *, experimental: bool, final: bool = True) -> dict
             "proof": [],
             "block_hash": record.block_hash,
             "id": record.hash,
-            "outcome": _outcome(
-                record.signer_id, [], {"SuccessReceiptId": first[0]} if first else {}, first
-            ),
+            "outcome": {
+                **_outcome(
+                    record.signer_id, [], {"SuccessReceiptId": first[0]} if first else {}, first
+                ),
+                "gas_burnt": record.gas_burnt,
+                "tokens_burnt": str(record.tokens_burnt),
+            },
         },
         "receipts_outcome": [
             {

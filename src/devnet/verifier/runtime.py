@@ -198,7 +198,9 @@ class Runtime:
                 # Not a token the devnet ledgers (e.g. a bridge token): just pay it.
                 self.near.native_transfer(db, self.contract_id, contract_id, amount)
                 return
-            self.near.storage_deposit(db, contract_id, account_id, self.contract_id, amount)
+            receipt.logs.extend(
+                self.near.storage_deposit(db, contract_id, account_id, self.contract_id, amount)
+            )
 
         args = {"account_id": account_id}
         return ctx.call(
@@ -397,6 +399,31 @@ class Runtime:
             return receipt, [a for _, a in tokens]
         return receipt, unused
 
+    def _ft_receiver(
+        self, ctx: TxContext, token: str, receiver_id: str, amount: int, msg: str,
+        on_args: dict[str, Any],
+    ) -> int:  # fmt: skip
+        """``ft_on_transfer`` of the devnet's NEP-141 receiver (near-sdk-rs
+        ``examples/fungible-token/test-contract-defi``); returns the unused amount."""
+        result = [amount]
+
+        def body(db: Overlay, receipt: Receipt) -> str:
+            if token != self.near.ft_receiver_token(db, receiver_id):
+                raise VerifierError("Only supports the one fungible token contract")
+            receipt.logs.append(
+                f"in {amount} tokens from @{on_args['sender_id']} ft_on_transfer, msg = {msg}"
+            )
+            if msg == "take-my-money":
+                result[0] = 0
+                return "0"
+            if not msg.isdigit():  # value_please: amount_to_return.parse().expect(...)
+                raise VerifierError("Not an integer")
+            result[0] = _unused(msg, amount)
+            return msg
+
+        on = ctx.call(token, receiver_id, "ft_on_transfer", on_args, body)
+        return amount if on.failed else result[0]
+
     def _detached(self, ctx: TxContext, signed: Any) -> None:
         self.execute_intents(ctx, self.contract_id, signed)
 
@@ -468,6 +495,8 @@ class Runtime:
                 ctx, token, "ft_on_transfer", on_args, sender_id, [(f"nep141:{token}", amount)], msg
             )
             unused = unused_list[0]
+        elif self.near.ft_receiver_token(ctx.db, receiver_id) is not None:
+            unused = self._ft_receiver(ctx, token, receiver_id, amount, msg, on_args)
         else:
             ctx.call(token, receiver_id, "ft_on_transfer", on_args, _fails(receiver_id))
             unused = amount
@@ -484,6 +513,13 @@ class Runtime:
 
         ctx.call(token, token, "ft_resolve_transfer", {"sender_id": sender_id}, resolve)
         return first, used[0]
+
+
+def _unused(value: Any, amount: int) -> int:
+    """What ``ft_resolve_transfer`` takes back from ``ft_on_transfer``'s result: the returned
+    U128 capped at the amount, all of it if the call failed (near-sdk-rs
+    near-contract-standards ``fungible_token/core_impl.rs`` ``internal_ft_resolve_transfer``)."""
+    return min(int(value), amount)
 
 
 def _fails(account_id: str) -> Body:

@@ -5,7 +5,9 @@ NEP-141 / NEP-145 / ``wrap.near`` contracts the devnet ledgers (:mod:`.near_toke
 Modelled: a ``Transfer`` (an implicit receiver is created, a missing named one fails); a
 ``FunctionCall`` of ``ft_transfer``, ``ft_transfer_call`` (into ``intents.near`` with the deposit
 ``msg`` forms the contract accepts, see :mod:`.deposits`), ``storage_deposit``, ``near_deposit``
-and ``near_withdraw``. Gas is not charged. Panic texts follow near-contract-standards.
+and ``near_withdraw``. Gas is charged to the signer (:mod:`devnet.chains.near.gas`): a signer
+that cannot pay is refused like nearcore (``NotEnoughBalance``). Panic texts follow
+near-contract-standards (near-sdk-rs ``near-contract-standards/src/fungible_token/``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from devnet.chains.near import gas
 from devnet.chains.near.transactions import (
     FunctionCall,
     InvalidTransaction,
@@ -45,6 +48,29 @@ def check_access_key(db: Overlay, near: NearLedger, tx: SignedTransaction) -> No
             f"{nonce}",
         )
     near.add_access_key(db, tx.signer_id, key, tx.nonce)
+
+
+def charge_gas(db: Overlay, near: NearLedger, tx: SignedTransaction) -> tuple[int, int]:
+    """nearcore ``verify_and_charge_transaction``: refuse a signer that cannot pay the upfront
+    cost (nothing recorded), else burn the gas from its balance. Returns ``(gas, tokens)``."""
+    prepaid = sum(a.gas for a in tx.actions if isinstance(a, FunctionCall))
+    if prepaid > gas.MAX_PREPAID_GAS:
+        raise InvalidTransaction(
+            "ActionsValidation",
+            f"TotalPrepaidGasExceeded {{ total_prepaid_gas: {prepaid}, limit: "
+            f"{gas.MAX_PREPAID_GAS} }}",
+        )
+    balance, cost = near.native_balance(db, tx.signer_id), gas.upfront_cost(tx)
+    if balance < cost:
+        raise InvalidTransaction(
+            "NotEnoughBalance",
+            f"Sender {tx.signer_id} does not have enough balance {balance} for operation "
+            f"costing {cost}",
+            {"signer_id": tx.signer_id, "balance": str(balance), "cost": str(cost)},
+        )
+    gas_burnt, tokens = gas.tokens_burnt(tx)
+    near.native_burn(db, tx.signer_id, tokens)
+    return gas_burnt, tokens
 
 
 def _args(action: FunctionCall) -> dict[str, Any]:
@@ -117,7 +143,7 @@ def run_signed(
             )  # fmt: skip
         elif method == "storage_deposit":
             target = a.get("account_id") or signer
-            near.storage_deposit(db, receiver, str(target), signer, deposit)
+            receipt.logs.extend(near.storage_deposit(db, receiver, str(target), signer, deposit))
         elif method == "near_deposit" and receiver == near.wnear_id:
             receipt.logs.extend(near.near_deposit(db, signer, deposit))
         elif method == "near_withdraw" and receiver == near.wnear_id:

@@ -15,7 +15,7 @@ from devnet.chains.near.transactions import FunctionCall, decode_signed_transact
 from devnet.verifier import errors as err
 from devnet.verifier import events as ev
 from devnet.verifier.chain import Receipt, TxRecord, success_value
-from devnet.verifier.errors import InvariantViolated
+from devnet.verifier.errors import InvariantViolated, VerifierError
 from devnet.verifier.execution import Executor
 from devnet.verifier.intents import FtWithdraw
 from devnet.verifier.ledger import (
@@ -26,7 +26,7 @@ from devnet.verifier.ledger import (
 )
 from devnet.verifier.near_tokens import STORAGE_BALANCE
 from devnet.verifier.runtime import TxContext
-from devnet.verifier.signed_txs import check_access_key, run_signed
+from devnet.verifier.signed_txs import charge_gas, check_access_key, run_signed
 from devnet.verifier.state import VerifierState
 from devnet.verifier.store import Overlay
 from devnet.verifier.timestamps import MAX_NS, format_rfc3339_ns
@@ -426,6 +426,7 @@ class Verifier(LedgerCore):
 
         def run(ctx: TxContext) -> Receipt:
             check_access_key(ctx.db, self.near, signed)
+            ctx.tx.gas_burnt, ctx.tx.tokens_burnt = charge_gas(ctx.db, self.near, signed)
             return run_signed(self._runtime, ctx, signed)
 
         return self.transact(
@@ -463,6 +464,20 @@ class Verifier(LedgerCore):
 
         return self._call(FAUCET, account_id, "transfer", {}, body, deposit=amount)
 
+    def deploy_ft_receiver(self, account_id: str, token: str, near: int) -> TxRecord:
+        """Devnet only: create ``account_id`` with ``near`` NEAR and the NEP-141 receiver
+        contract of near-sdk-rs' examples for ``token`` (see ``NearLedger.deploy_ft_receiver``);
+        it is registered on no token."""
+
+        def body(db: Overlay, receipt: Receipt, ctx: TxContext) -> None:
+            if self.near.account_exists(db, account_id):
+                raise VerifierError(f"account {account_id} already exists")
+            self.near.native_add(db, account_id, near)
+            self.near.deploy_ft_receiver(db, account_id, token)
+
+        args = {"fungible_token_account_id": token}
+        return self._call(FAUCET, account_id, "new", args, body, deposit=near)
+
     def faucet_ft(self, token: str, account_id: str, amount: int) -> TxRecord:
         """New NEAR-side tokens; for wNEAR backed by freshly wrapped native NEAR."""
 
@@ -475,6 +490,8 @@ class Verifier(LedgerCore):
     def _mint_ft(
         self, db: Overlay, receipt: Receipt, token: str, account_id: str, amount: int
     ) -> None:
+        if not self.near.is_registered(db, token, account_id):
+            self.near.register(db, token, account_id)  # the faucet pays the storage
         if token == self.near.wnear_id:
             self.near.native_add(db, account_id, amount)
             receipt.logs.extend(self.near.near_deposit(db, account_id, amount))
@@ -492,7 +509,7 @@ class Verifier(LedgerCore):
         target = account_id or payer_id
 
         def body(db: Overlay, receipt: Receipt, ctx: TxContext) -> None:
-            self.near.storage_deposit(db, token, target, payer_id, amount)
+            receipt.logs.extend(self.near.storage_deposit(db, token, target, payer_id, amount))
 
         args = {"account_id": target}
         return self._call(payer_id, token, "storage_deposit", args, body, deposit=amount)

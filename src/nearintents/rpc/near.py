@@ -430,6 +430,27 @@ class HttpNearRpc(JsonRpcClient):
             raise
         return True
 
+    async def native_balance(
+        self, account_id: str, *, finality: Finality = Finality.FINAL
+    ) -> int | None:
+        """``view_account``'s ``amount`` (yoctoNEAR), None when the account does not exist."""
+        params = {
+            "request_type": "view_account",
+            "finality": Finality(finality).value,
+            "account_id": account_id,
+        }
+        try:
+            answer = await self._rpc.call("query", params, _ANY)
+        except RpcServerError as exc:
+            if exc.cause_name == "UNKNOWN_ACCOUNT":
+                return None
+            raise
+        amount = answer.get("amount") if isinstance(answer, dict) else None
+        if not isinstance(amount, str) or not amount.isdigit():
+            raise RpcMalformedResponse("view_account without an amount", method="query",
+                                       body=repr(answer)[:200])  # fmt: skip
+        return int(amount)
+
     async def access_key(
         self, account_id: str, public_key: str, *, finality: Finality = Finality.OPTIMISTIC
     ) -> tuple[int, bytes]:

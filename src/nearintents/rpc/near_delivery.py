@@ -71,6 +71,76 @@ def ft_delivery(
     return Delivery.NOT_DELIVERED if _finished(outcome) else Delivery.PENDING
 
 
+def ft_withdraw_delivered(
+    outcome: TxOutcome, *, token: str, verifier_id: str, owner_id: str, receiver_id: str,
+    amount: int,
+) -> int | None:  # fmt: skip
+    """What an ``ft_withdraw`` of ``amount`` (with or without ``msg``) from ``owner_id`` left
+    with the receiver, or None while the transaction is still executing.
+
+    The contract's own accounting decides (near/intents
+    ``contracts/defuse/src/contract/tokens/nep141/withdraw.rs`` ``ft_resolve_withdraw``): what it
+    did not count as used it credits back to the owner as an NEP-245 ``mt_mint`` with memo
+    ``refund``. So the delivery is the token's ``ft_transfer`` to the receiver (see
+    :func:`ft_delivery`) less those refunds: all of it bounced when the receiver is not
+    registered, or when an ``ft_transfer_call`` receiver has no ``ft_on_transfer`` (its
+    ``ft_resolve_transfer`` returns the tokens, near-sdk-rs near-contract-standards
+    ``fungible_token/core_impl.rs``), part of it when ``ft_on_transfer`` returned some."""
+    if not _finished(outcome):
+        return None
+    sent = ft_delivery(outcome, token=token, sender_id=verifier_id, receiver_id=receiver_id,
+                       amount=amount)  # fmt: skip
+    if sent is not Delivery.DELIVERED:
+        return 0
+    token_id = f"nep141:{token}"
+    refunded = 0
+    for receipt in outcome.receipts_outcome:
+        if receipt.outcome.executor_id != verifier_id or receipt.outcome.failed:
+            continue
+        for event in _events(receipt):
+            if event.get("standard") != "nep245" or event.get("event") != "mt_mint":
+                continue
+            for data in event.get("data") or []:
+                if not isinstance(data, dict) or data.get("memo") != "refund":
+                    continue
+                if data.get("owner_id") != owner_id:
+                    continue
+                for tid, raw in zip(data.get("token_ids") or [], data.get("amounts") or [],
+                                    strict=False):  # fmt: skip
+                    if tid == token_id and isinstance(raw, str) and raw.isdigit():
+                        refunded += int(raw)
+    return max(amount - refunded, 0)
+
+
+def deposit_credited(outcome: TxOutcome, *, verifier_id: str, owner_id: str, token_id: str) -> int:
+    """What a deposit transaction (``ft_transfer_call`` into the verifier) credited
+    ``owner_id`` in ``token_id``: the verifier's NEP-245 ``mt_mint`` events with memo
+    ``deposit`` in its successful receipts (near/intents ``contracts/defuse/src/contract/
+    tokens/nep141/deposit.rs``), less any ``mt_burn`` memo ``refund`` its ``resolve`` made."""
+    total = 0
+    for receipt in outcome.receipts_outcome:
+        if receipt.outcome.executor_id != verifier_id or receipt.outcome.failed:
+            continue
+        for event in _events(receipt):
+            if event.get("standard") != "nep245" or event.get("event") not in (
+                "mt_mint",
+                "mt_burn",
+            ):
+                continue  # fmt: skip
+            sign = 1 if event.get("event") == "mt_mint" else -1
+            memo = "deposit" if sign == 1 else "refund"
+            for data in event.get("data") or []:
+                if not isinstance(data, dict) or data.get("owner_id") != owner_id:
+                    continue
+                if data.get("memo") != memo:
+                    continue
+                for tid, raw in zip(data.get("token_ids") or [], data.get("amounts") or [],
+                                    strict=False):  # fmt: skip
+                    if tid == token_id and isinstance(raw, str) and raw.isdigit():
+                        total += sign * int(raw)
+    return max(total, 0)
+
+
 def native_delivery(outcome: TxOutcome, *, receiver_id: str) -> Delivery:
     """A ``native_withdraw``: delivered when the ``transfer`` receipt executed by the receiver
     succeeded; a failed one (e.g. a named account that does not exist) delivered nothing."""

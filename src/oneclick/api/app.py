@@ -13,6 +13,8 @@ from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from oneclick.api import errors
+from oneclick.api.account import router as account_router
+from oneclick.api.any_input import router as any_input_router
 from oneclick.api.correlation import CorrelationMiddleware
 from oneclick.api.hot import HotReads
 from oneclick.api.limits import BodyLimitMiddleware, EdgeLimits, RateLimiter, RateLimitMiddleware
@@ -115,6 +117,8 @@ def create_app(
     app.include_router(router)
     app.include_router(stream_router)
     app.include_router(track_router)
+    app.include_router(account_router)
+    app.include_router(any_input_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/docs/v0/openapi.yaml", include_in_schema=False)

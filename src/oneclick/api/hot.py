@@ -21,8 +21,10 @@ counted once and keeps one id.
 
 The status answer is cached per deposit address, keyed by what it is a function of: the rows
 read (``SwapSnapshot``, compared whole on every request, so any change to the swap, its
-deposits or its legs renders it again) and the prices (``status.build_report``). A hit skips
-parsing the stored quote, the report and the JSON encoding; the correlation id is spliced in.
+deposits or its legs renders it again) and the prices (``status.build_report``); an ANY_INPUT
+swap's report also reads its deposits apart (``status.reusable``), so it is never cached. A hit
+skips parsing the stored quote, the report and the JSON encoding; the correlation id is spliced
+in.
 """
 
 from __future__ import annotations
@@ -227,6 +229,9 @@ class HotReads:
             address, memo = query["depositAddress"], query.get("depositMemo")
             snapshot = await status.swap_snapshot(ctx, address, memo)
             prices = await status.snapshot_prices(ctx, snapshot)
+            if not status.reusable(snapshot):  # its report reads more than the snapshot
+                document = status_body(await status.report_of(ctx, snapshot, prices))
+                return _Answer(document, render(document))
         except RequestError as exc:  # e.g. 404: rendered as the error handler does, not re-read
             document = error_document(exc.message, code=exc.code, params=exc.params)
             return _Answer(document, render(document), exc.status_code)

@@ -143,9 +143,9 @@ def _client_host(scope: Scope) -> str:
 def _partner_id(headers: Headers, secret: bytes) -> str | None:
     """The partner of a token signed with ``secret`` (signature only: expiry and revocation
     are the route's business, which answers 401)."""
-    token = headers.get("x-api-key")
+    token = headers.get("x-api-key")  # the partner's when present, as the routes read it
     scheme, _, value = headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
+    if token is None and scheme.lower() == "bearer" and value.strip():
         token = value.strip()
     if not token or not secret:
         return None

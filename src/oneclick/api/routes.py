@@ -13,21 +13,19 @@ from oneclick.api.schemas import (
     BadRequestResponse,
     GenerateIntentRequest,
     GenerateIntentResponse,
-    GetAnyInputQuoteWithdrawals,
     GetExecutionStatusResponse,
     QuoteRequest,
     QuoteResponse,
-    SortOrder,
     SubmitDepositTxRequest,
     SubmitDepositTxResponse,
     SubmitIntentRequest,
     SubmitIntentResponse,
     TokenResponse,
 )
-from oneclick.domain.errors import NotFound, RequestError, Unauthorized
+from oneclick.domain.errors import RequestError, Unauthorized
 from oneclick.domain.records import Partner
 from oneclick.domain.requests import QuoteInput
-from oneclick.domain.timestamps import format_timestamp, parse_timestamp
+from oneclick.domain.timestamps import format_timestamp
 from oneclick.services import intents, quoting, status, tokens
 from oneclick.services.clients import client_identity
 from oneclick.services.context import ServiceContext
@@ -57,10 +55,16 @@ async def partner(
     _b: Annotated[object, Depends(_bearer)] = None,
     _k: Annotated[object, Depends(_api_key)] = None,
 ) -> Partner | None:
-    """No token: the anonymous tier. A token that is malformed, expired or revoked: 401."""
+    """No token: the anonymous tier. A token that is malformed, expired or revoked: 401.
+    ``X-API-Key`` names the partner when present; ``Authorization`` may then carry a user
+    session (api/account.py) and is not read here. Without it, ``Authorization: Bearer``."""
     header = request.headers.get("authorization")
     token = request.headers.get("x-api-key")
-    if header is not None:
+    if token is not None:
+        token = token.strip()
+        if not token:
+            raise Unauthorized("Unauthorized - X-API-Key is empty")
+    elif header is not None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthorized("Unauthorized - expected 'Authorization: Bearer <JWT>'")
@@ -161,6 +165,8 @@ def _details(progress: status.SwapProgress) -> dict[str, Any]:
     }
     details.update({k: v for k, v in optional.items() if v is not None})
     details["deposits"] = [_deposit(line) for line in progress.deposits]
+    if progress.any_input_deposits is not None:  # this service's extension (ANY_INPUT)
+        details["anyInputDeposits"] = progress.any_input_deposits
     return details
 
 
@@ -251,26 +257,3 @@ async def submit_intent(
         _ctx(request), kind=body.type.value, signed_data=body.signedData
     )
     return JSONResponse({"intentHash": intent_hash, "correlationId": current_correlation_id()})
-
-
-@router.get("/v0/any-input/withdrawals", response_model=GetAnyInputQuoteWithdrawals,
-            responses=_ERRORS | _NOT_FOUND, operation_id="getAnyInputQuoteWithdrawals",
-            summary="Withdrawals of an ANY_INPUT quote")  # fmt: skip
-async def any_input_withdrawals(
-    request: Request,
-    caller: Caller,
-    depositAddress: Annotated[str, Query()],  # noqa: N803
-    depositMemo: Annotated[str | None, Query()] = None,  # noqa: N803
-    timestampFrom: Annotated[str | None, Query(json_schema_extra={"format": "date-time"})] = None,  # noqa: N803
-    page: Annotated[int, Query(ge=1)] = 1,
-    limit: Annotated[int, Query(ge=1, le=50)] = 50,
-    sortOrder: Annotated[SortOrder, Query()] = SortOrder.DESC,  # noqa: N803
-) -> JSONResponse:
-    if timestampFrom is not None:
-        parse_timestamp(timestampFrom, what="timestampFrom")
-    try:
-        await status.get_status(_ctx(request), depositAddress, depositMemo)
-    except NotFound:
-        raise
-    # Every swap of this service is a fixed-asset quote: ANY_INPUT is not offered.
-    raise NotFound(f"Deposit address {depositAddress} is not an ANY_INPUT quote")

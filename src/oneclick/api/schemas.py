@@ -7,9 +7,9 @@ Class names are the reference's component names."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from oneclick.domain.engine import RefundReason
 from oneclick.domain.quotes import SwapType
@@ -18,6 +18,19 @@ from oneclick.domain.swaps import SwapStatus
 from oneclick.services.intents import IntentStandard
 
 _DATE_TIME: dict[str, Any] = {"format": "date-time"}
+
+
+def _integral(value: object) -> object:
+    """Upstream types these fields as a JSON ``number`` (SDK 0.1.25 models): ``100.0`` is the
+    integer 100, as a Python or JavaScript client may send it; ``100.5``, ``"100"``, ``true``,
+    NaN and infinities stay a 400 (StrictInt below refuses what is left a float or a string)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer on the wire that upstream types as ``number``: integral floats are accepted.
+NumberInt = Annotated[StrictInt, BeforeValidator(_integral)]
 
 
 class _Wire(BaseModel):
@@ -88,19 +101,19 @@ class TokenResponse(_Wire):
 
 class AppFee(_Wire):
     recipient: StrictStr = Field(description="Account ID within Intents receiving this fee")
-    fee: StrictInt = Field(description="Fee in basis points of amountIn (0-500)")
+    fee: NumberInt = Field(description="Fee in basis points of amountIn (0-500)")
 
 
 class Rebate(_Wire):
     recipient: StrictStr
-    share: StrictInt
+    share: NumberInt
 
 
 class QuoteRequest(_Wire):
     dry: StrictBool
     depositMode: DepositMode = DepositMode.SIMPLE
     swapType: SwapType
-    slippageTolerance: StrictInt = Field(description="Slippage tolerance in basis points")
+    slippageTolerance: NumberInt = Field(description="Slippage tolerance in basis points")
     originAsset: StrictStr
     depositType: DepositType
     destinationAsset: StrictStr
@@ -116,7 +129,7 @@ class QuoteRequest(_Wire):
     recipientType: RecipientType
     deadline: StrictStr = Field(json_schema_extra=_DATE_TIME)
     referral: StrictStr | None = None
-    quoteWaitingTimeMs: StrictInt = 0
+    quoteWaitingTimeMs: NumberInt = 0
     appFees: list[AppFee] | None = None
     confidentiality: Confidentiality | None = None
     rebates: list[Rebate] | None = None
@@ -191,6 +204,26 @@ class DepositEntry(_Wire):
     reason: str | None = None
 
 
+class AnyInputDepositLine(_Wire):
+    """One deposit into an ANY_INPUT address: its own swap intent and the withdrawal that
+    carried it (this service's extension, served under the ``full`` profile only)."""
+
+    index: int
+    asset: str
+    amount: str
+    source: str  # BRIDGE (a chain deposit address) or INTENTS (a transfer inside the verifier)
+    chain: str
+    phase: str  # SWAP, POOLED, DELIVERED or STRANDED
+    createdAt: str = Field(json_schema_extra=_DATE_TIME)
+    txHash: str | None = None
+    swapIntentHash: str | None = None
+    swapNearTxHash: str | None = None
+    amountOut: str | None = None
+    withdrawalIntentHash: str | None = None
+    withdrawalTxHash: str | None = None
+    lastError: str | None = None
+
+
 class SwapDetails(_Wire):
     intentHashes: list[str]
     nearTxHashes: list[str]
@@ -213,6 +246,7 @@ class SwapDetails(_Wire):
     withdrawFee: str | None = None
     referral: str | None = None
     deposits: list[DepositEntry] | None = None
+    anyInputDeposits: list[AnyInputDepositLine] | None = None
 
 
 class GetExecutionStatusResponse(_Wire):
@@ -277,7 +311,9 @@ class GetAnyInputQuoteWithdrawals(_Wire):
     recipient: str | None = None
     affiliateRecipient: str | None = None
     asset: str | None = None
-    withdrawals: AnyInputQuoteWithdrawal | None = None
+    # An array, as the docs' example and the server send it (the SDK's generated type says one
+    # object; the rust-v0 profile leaves the array out, docs/protocol-notes.md "ANY_INPUT").
+    withdrawals: list[AnyInputQuoteWithdrawal] | None = None
     page: int | None = None
     limit: int | None = None
     total: int | None = None

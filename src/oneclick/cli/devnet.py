@@ -93,6 +93,28 @@ async def _ft_balance(manifest: dict[str, Any], contract: str, account: str) -> 
         return int(await rpc.view(contract, "ft_balance_of", {"account_id": account}))
 
 
+async def _storage(manifest: dict[str, Any], contract: str, account: str) -> tuple[Any, Any]:
+    async with HttpNearRpc(manifest["near_rpc"], timeout=TIMEOUT_S) as rpc:
+        held = await rpc.view(contract, "storage_balance_of", {"account_id": account})
+        return held, await rpc.view(contract, "storage_balance_bounds", {})
+
+
+def _register_on_near(manifest: dict[str, Any], sender: str, contract: str, to: str) -> None:
+    """As NEAR wallets do before an ``ft_transfer``: a receiver not registered on the token
+    (NEP-145 ``storage_balance_of`` null) is registered first, the sender paying the minimum."""
+    try:
+        held, bounds = asyncio.run(_storage(manifest, contract, to))
+    except (RpcError, httpx.HTTPError, OSError, ValueError) as exc:
+        _fail(f"the devnet NEAR RPC at {manifest['near_rpc']} failed: {exc}", 2)
+    if held is not None:
+        return
+    call = {"wallet": sender, "receiver": contract, "method": "storage_deposit",
+            "args": {"account_id": to}, "deposit": str(bounds["min"])}  # fmt: skip
+    result = _control(manifest, "POST", "/near/call", json=call)
+    if "Failure" in result["status"]:
+        _fail(f"storage_deposit {result['tx_hash']} failed: {result['status']['Failure']}", 1)
+
+
 def _near_balance(manifest: dict[str, Any], asset: dict[str, Any], account: str) -> int:
     """The NEP-141 balance on the token contract itself, outside the verifier."""
     if asset["chain"] != NEAR_CHAIN or not is_near_account(account):
@@ -185,6 +207,7 @@ def deposit(
     if on_near:
         if asset["chain"] != NEAR_CHAIN or not is_near_account(to):
             _fail("--on-near takes a NEAR-native asset and a NEAR account", 1)
+        _register_on_near(manifest, sender, asset["contractAddress"], to)
         args: dict[str, Any] = {"receiver_id": to, "amount": amount}
         if memo is not None:
             args["memo"] = memo

@@ -37,6 +37,7 @@ from oneclick.domain.reconcile import Holding
 from oneclick.services import partners as partner_service
 from oneclick.services import webhooks as webhook_service
 from oneclick.services.engine import admin
+from oneclick.services.ports import Clock, EngineStore
 from oneclick.services.reconcile import held_balances
 from oneclick.store.database import connect_database, upgrade
 from oneclick.store.sql import SqlStore
@@ -386,6 +387,24 @@ def _print_swaps(swaps: list[EngineSwap], as_json: bool) -> None:
 Memo = Annotated[str | None, typer.Option("--memo", help="The deposit memo, if the quote had one.")]
 
 
+AdminAction = Callable[[EngineStore, Clock, str, str | None], Awaitable[EngineSwap]]
+
+
+def _admin_action(
+    action: AdminAction, deposit_address: str, memo: str | None,
+    data_dir: Path | None, config: Path | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Run one admin action on the swap at ``deposit_address`` and print the swap after it."""
+    settings = _settings(data_dir, config)
+    clock = SystemClock()
+    swap = _run(
+        lambda: asyncio.run(
+            _with_store(settings, lambda s: action(s, clock, deposit_address, memo))
+        )
+    )
+    _print_swaps([swap], as_json)
+
+
 @admin_app.command("refund")
 def admin_refund(
     deposit_address: str,
@@ -395,14 +414,7 @@ def admin_refund(
     as_json: AsJson = False,
 ) -> None:
     """Refund what a swap's custody account holds to its refundTo (a running worker does it)."""
-    settings = _settings(data_dir, config)
-    clock = SystemClock()
-    swap = _run(
-        lambda: asyncio.run(
-            _with_store(settings, lambda s: admin.refund_swap(s, clock, deposit_address, memo))
-        )
-    )
-    _print_swaps([swap], as_json)
+    _admin_action(admin.refund_swap, deposit_address, memo, data_dir, config, as_json)
 
 
 @admin_app.command("retry")
@@ -414,14 +426,7 @@ def admin_retry(
     as_json: AsJson = False,
 ) -> None:
     """Run a parked swap again from the step where it stopped."""
-    settings = _settings(data_dir, config)
-    clock = SystemClock()
-    swap = _run(
-        lambda: asyncio.run(
-            _with_store(settings, lambda s: admin.retry_swap(s, clock, deposit_address, memo))
-        )
-    )
-    _print_swaps([swap], as_json)
+    _admin_action(admin.retry_swap, deposit_address, memo, data_dir, config, as_json)
 
 
 def _holding_row(holding: Holding) -> dict[str, Any]:

@@ -24,10 +24,11 @@ import fcntl
 import json
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TextIO
@@ -36,7 +37,7 @@ import httpx
 import typer
 
 from oneclick.bootstrap import database_url, load_keys
-from oneclick.config import DEFAULT_DATA_DIR, load_settings
+from oneclick.config import DEFAULT_DATA_DIR, Settings, load_settings
 from oneclick.custody.keys import init_key_file
 from oneclick.devnet_link import (
     CONFIG_FILE,
@@ -50,16 +51,22 @@ from oneclick.devnet_link import (
 )
 from oneclick.domain.errors import ConfigurationError
 from oneclick.logging import LOG_FORMATS, render_child_line, wants_json
+from oneclick.services.partners import add_partner, issue_token
 from oneclick.store.database import connect_database, upgrade
+from oneclick.store.sql import SqlStore
 
 DEVNET_START_TIMEOUT_S = 180.0
 API_START_TIMEOUT_S = 60.0
 DEFAULT_PROTOCOL_FEE_PIPS = 1  # intents.near's fee on mainnet (PROTOCOL.md §2.12)
-STOP_TIMEOUT_S = {"worker": 25.0, "api": 15.0, "devnet": 40.0}
+STOP_TIMEOUT_S = {
+    "worker": 25.0, "api": 15.0, "upstream-worker": 25.0, "upstream-api": 15.0, "devnet": 40.0,
+}  # fmt: skip
+UPSTREAM_DIR = "upstream"  # under the data dir: the stand-in for the hosted 1Click (--upstream)
 RESTART_FIRST_S = 1.0  # the wait before restarting a crashed child; doubles while it crashes
 RESTART_MAX_S = 30.0
 HEALTHY_AFTER_S = 60.0  # a child that ran this long before it died starts its backoff afresh
 PR_SET_PDEATHSIG = 1
+FRONT_PARTNER = "front"  # the front instance's partner name at the upstream (--upstream)
 
 
 class StackError(Exception):
@@ -130,13 +137,15 @@ class Stack:
     port: int
     children: list[Child] = field(default_factory=list)
     commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    envs: dict[str, dict[str, str] | None] = field(default_factory=dict)
     log_format: str = "text"  # of our stdout; the children always log JSON lines to their files
 
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def spawn(self, name: str, *args: str) -> Child:
+    async def spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> Child:
+        """``args`` for Python, with ``env`` added to ours (secrets go here, never in args)."""
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         proc = await asyncio.create_subprocess_exec(
@@ -147,12 +156,14 @@ class Stack:
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=_die_with_parent,
+            env={**os.environ, **env} if env else None,
         )
         assert proc.stdout is not None
         pump = asyncio.create_task(_pump(name, proc.stdout, logs / f"{name}.log", self.log_format))
         child = Child(name, proc, pump)
         self.children.append(child)
         self.commands[name] = args
+        self.envs[name] = env
         echo(f"started {name} (pid {proc.pid})")
         return child
 
@@ -160,14 +171,16 @@ class Stack:
         """Stop ``child`` (if it still runs) and start its command again."""
         await child.stop(STOP_TIMEOUT_S.get(child.name, 15.0))
         self.children.remove(child)
-        return await self.spawn(child.name, *self.commands[child.name])
+        return await self.spawn(
+            child.name, *self.commands[child.name], env=self.envs.get(child.name)
+        )
 
     def child(self, name: str) -> Child | None:
         return next((c for c in self.children if c.name == name), None)
 
     async def stop_all(self) -> None:
         """Workers and the API first (they talk to the devnet), then the devnet."""
-        order = {"worker": 0, "api": 1, "devnet": 2}
+        order = {"worker": 0, "api": 1, "upstream-worker": 2, "upstream-api": 3, "devnet": 4}
         for child in sorted(self.children, key=lambda c: order.get(c.name, 0)):
             status = await child.stop(STOP_TIMEOUT_S.get(child.name, 15.0))
             echo(f"{child.name} stopped ({describe(status)})")
@@ -256,10 +269,12 @@ def curl_example(api_url: str, manifest: dict[str, Any], now: datetime | None = 
     )
 
 
-def _prepare_config(data_dir: Path, manifest: dict[str, Any], host: str, port: int) -> bool:
+def _prepare_config(
+    data_dir: Path, manifest: dict[str, Any], host: str, port: int, upstream_url: str | None = None
+) -> bool:
     """Write the configuration for ``manifest``; whether it changed."""
     path = data_dir / CONFIG_FILE
-    text = config_toml(manifest, api_host=host, api_port=port)
+    text = config_toml(manifest, api_host=host, api_port=port, upstream_url=upstream_url)
     with contextlib.suppress(FileNotFoundError):
         if path.read_text() == text:
             return False
@@ -292,8 +307,11 @@ async def run_stack(
     log_format: str = "text",
     *,
     protocol_fee_pips: int = DEFAULT_PROTOCOL_FEE_PIPS,
+    upstream: bool = False,
 ) -> int:
     """Run the stack from an existing, absolute ``data_dir`` until ``stop``; the exit status.
+    ``upstream``: a second oneclick under ``data_dir/upstream`` plays the hosted 1Click (on the
+    devnet's PoA bridge) and the API on ``port`` runs in upstream mode against it.
     ``log_format`` (json or text): how the children's log lines are echoed on our stdout. The
     devnet's verifier charges ``protocol_fee_pips``."""
     lock = _lock(data_dir)
@@ -310,21 +328,22 @@ async def run_stack(
                                    "--host", host,
                                    "--protocol-fee-pips", str(protocol_fee_pips))  # fmt: skip
         manifest = await _devnet_manifest(data_dir, devnet, stop)
-        _prepare_config(data_dir, manifest, host, port)
+        hosted = None
+        if upstream:
+            hosted = await _start_hosted(stack, data_dir / UPSTREAM_DIR, manifest, stop)
+        upstream_url = hosted.url if hosted else None
+        _prepare_config(data_dir, manifest, host, port, upstream_url)
         config = data_dir / CONFIG_FILE
         settings = load_settings(config, data_dir=data_dir)
         keys = load_keys(settings)
-        db = connect_database(database_url(settings))
-        try:
-            await upgrade(db)
-        finally:
-            await db.dispose()
-        echo("database is up to date")
+        await _migrate(settings)
         common = ["--data-dir", str(data_dir), "--config", str(config), "--log-format", "json"]
+        # upstream mode: the front's partner JWT, in its environment (never in a file or args)
+        front_env = {"ONECLICK_UPSTREAM__JWT": hosted.jwt} if hosted else None
         api = await stack.spawn("api", "-m", "oneclick.cli", "api", *common,
-                                "--host", host, "--port", str(port))  # fmt: skip
+                                "--host", host, "--port", str(port), env=front_env)  # fmt: skip
         # The swap engine; comment this line out to run the API alone.
-        await stack.spawn("worker", "-m", "oneclick.cli", "worker", *common)
+        await stack.spawn("worker", "-m", "oneclick.cli", "worker", *common, env=front_env)
         await _wait_for(
             lambda: _api_answers(stack.api_url), api, "the API", API_START_TIMEOUT_S, stop
         )
@@ -337,6 +356,9 @@ async def run_stack(
                 config_file=config,
                 children={c.name: c.pid for c in stack.children},
             )
+            if hosted is not None:
+                doc["upstream"] = {"api": hosted.url, "data_dir": str(hosted.data_dir),
+                                   "manager_public_key": hosted.manager_public_key}  # fmt: skip
             write_atomic(stack_file, json.dumps(doc, indent=2) + "\n")
 
         async def restart(name: str, dead: Child) -> None:
@@ -344,14 +366,20 @@ async def run_stack(
             child = await stack.respawn(dead)
             if name == "devnet":
                 manifest = await _devnet_manifest(data_dir, child, stop)
-                if _prepare_config(data_dir, manifest, host, port):
-                    for other in [c for c in stack.children if c.name in ("api", "worker")]:
-                        echo(f"the devnet's addresses changed: restarting {other.name} on them")
-                        await stack.respawn(other)
+                stale: list[str] = []
+                if hosted is not None and _prepare_config(
+                    hosted.data_dir, manifest, hosted.host, hosted.port
+                ):
+                    stale += ["upstream-api", "upstream-worker"]
+                if _prepare_config(data_dir, manifest, host, port, upstream_url):
+                    stale += ["api", "worker"]
+                for other in [c for c in stack.children if c.name in stale]:
+                    echo(f"the devnet's addresses changed: restarting {other.name} on them")
+                    await stack.respawn(other)
             write_stack_file()
 
         write_stack_file()
-        _banner(stack, manifest, keys.manager_public_key, time.monotonic() - started)
+        _banner(stack, manifest, keys.manager_public_key, time.monotonic() - started, hosted)
         return await _supervise(stack, stop, restart)
     except StackError as exc:
         echo(f"error: {exc}", sys.stderr)
@@ -363,6 +391,79 @@ async def run_stack(
         stack_file.unlink(missing_ok=True)
         await stack.stop_all()
         os.close(lock)
+
+
+async def _migrate(settings: Settings) -> None:
+    db = connect_database(database_url(settings))
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+    echo(f"database of {settings.data_dir} is up to date")
+
+
+@dataclass(frozen=True)
+class Hosted:
+    """The stand-in for the hosted 1Click of ``oneclick up --upstream``."""
+
+    data_dir: Path
+    host: str
+    port: int
+    jwt: str = field(repr=False)  # the front's partner token: a secret
+    manager_public_key: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _start_hosted(
+    stack: Stack, directory: Path, manifest: dict[str, Any], stop: asyncio.Event
+) -> Hosted:
+    """A second oneclick (its own keys, database and configuration, the devnet's PoA bridge),
+    serving on a free port, and a partner JWT of it for the front instance."""
+    await asyncio.to_thread(directory.mkdir, exist_ok=True)
+    if not is_generated(directory / CONFIG_FILE):
+        raise StackError(f"{directory / CONFIG_FILE} was not written by `oneclick up`", 2)
+    port = _free_port(stack.host)
+    _prepare_config(directory, manifest, stack.host, port)
+    config = directory / CONFIG_FILE
+    _ensure_keys(directory)
+    settings = load_settings(config, data_dir=directory)
+    keys = load_keys(settings)
+    await _migrate(settings)
+    common = ["--data-dir", str(directory), "--config", str(config), "--log-format", "json"]
+    api = await stack.spawn("upstream-api", "-m", "oneclick.cli", "api", *common,
+                            "--host", stack.host, "--port", str(port))  # fmt: skip
+    await stack.spawn("upstream-worker", "-m", "oneclick.cli", "worker", *common)
+    hosted = Hosted(directory, stack.host, port, "", keys.manager_public_key)
+    await _wait_for(
+        lambda: _api_answers(hosted.url), api, "the upstream 1Click", API_START_TIMEOUT_S, stop
+    )
+    return replace(hosted, jwt=await _front_token(settings, keys.jwt_secret))
+
+
+async def _front_token(settings: Settings, secret: bytes) -> str:
+    """A JWT of the partner ``front`` of the upstream (registered on first use)."""
+    db = connect_database(database_url(settings))
+    now = datetime.now(UTC)
+    try:
+        store = SqlStore(db)
+        async with store.transaction() as tx:
+            partner = await tx.partner_by_name(FRONT_PARTNER)
+        if partner is not None:
+            return issue_token(partner, secret, now)
+        _, token = await add_partner(store, FRONT_PARTNER, secret=secret, now=now, ttl=None)
+        return token
+    finally:
+        await db.dispose()
 
 
 async def _devnet_manifest(data_dir: Path, devnet: Child, stop: asyncio.Event) -> dict[str, Any]:
@@ -424,7 +525,13 @@ async def _supervise(stack: Stack, stop: asyncio.Event, restart: Restart) -> int
         echo(f"{dead.name} restarted")
 
 
-def _banner(stack: Stack, manifest: dict[str, Any], manager_key: str, took_s: float) -> None:
+def _banner(
+    stack: Stack,
+    manifest: dict[str, Any],
+    manager_key: str,
+    took_s: float,
+    hosted: Hosted | None = None,
+) -> None:
     lines = [
         f"oneclick is up in {took_s:.1f} s (data in {stack.data_dir})",
         f"  1Click API      {stack.api_url}   (GET /v0/tokens, POST /v0/quote, GET /v0/status)",
@@ -439,6 +546,9 @@ def _banner(stack: Stack, manifest: dict[str, Any], manager_key: str, took_s: fl
         curl_example(stack.api_url, manifest),
         "Devnet wallets and balances: oneclick devnet info; stop with Ctrl-C.",
     ]
+    if hosted is not None:
+        lines.insert(6, f"  upstream 1Click {hosted.url}   (the front's chain legs; data in "
+                        f"{hosted.data_dir})")  # fmt: skip
     # Plain lines (no prefix) so that the curl command can be pasted as it is.
     sys.stdout.write("\n" + "\n".join(lines) + "\n\n")
     sys.stdout.flush()
@@ -470,6 +580,14 @@ def up(
             help="The devnet verifier's protocol fee in pips (1e-6); 1 as on mainnet.",
         ),
     ] = DEFAULT_PROTOCOL_FEE_PIPS,
+    upstream: Annotated[
+        bool,
+        typer.Option(
+            "--upstream",
+            help="Also start a second oneclick on the devnet's PoA bridge as the hosted 1Click "
+            "(DATA_DIR/upstream) and run the API in upstream mode against it.",
+        ),
+    ] = False,
 ) -> None:
     """Start the devnet, the API and a worker on loopback, supervised, until Ctrl-C."""
     if log_format not in LOG_FORMATS:
@@ -486,7 +604,13 @@ def up(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         return await run_stack(
-            directory, host, port, stop, log_format=shown, protocol_fee_pips=protocol_fee_pips
+            directory,
+            host,
+            port,
+            stop,
+            log_format=shown,
+            protocol_fee_pips=protocol_fee_pips,
+            upstream=upstream,
         )
 
     code = asyncio.run(main())

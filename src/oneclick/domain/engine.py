@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from oneclick.domain.amounts import BPS, mul_div_floor
-from oneclick.domain.errors import PermanentError
+from oneclick.domain.errors import PermanentError, RequestError
 from oneclick.domain.quotes import (
     Fees,
     InputFee,
@@ -113,6 +113,9 @@ class EngineSwap:
     version: int = 0
 
 
+BOUNCED = "bounced"  # Leg.reason prefix of a withdrawal whose tokens all came back
+
+
 @dataclass(frozen=True, slots=True)
 class Leg:
     """A signed intent of the engine (swap, payout or refund) as persisted before publishing.
@@ -141,6 +144,16 @@ class Leg:
     def live(self) -> bool:
         """Might still execute: not settled and not provably dead (rule 2)."""
         return self.state in LIVE_STATES
+
+    @property
+    def bounced(self) -> bool:
+        """A withdrawal that executed and came back whole (to NEAR: ``ft_resolve_withdraw``
+        refunded it): nothing left the custody account, nothing was delivered."""
+        return (
+            self.state is IntentState.SETTLED
+            and self.delivered == 0
+            and (self.reason or "").startswith(BOUNCED)
+        )
 
     @property
     def complete(self) -> bool:
@@ -235,6 +248,24 @@ def swap_order(
     return SwapOrder(
         diff, amounts.fee_transfers, amounts.spend, relay_out, expected_out, amounts.gross
     )
+
+
+def is_same_asset(swap: EngineSwap) -> bool:
+    """A quote that moves one asset (a chain deposit delivered inside Intents, or out): no
+    relay, the fees are its only "swap" (PROTOCOL.md §5.6's amounts with ``U = V``)."""
+    return swap.origin_asset == swap.destination_asset
+
+
+def same_asset_order(swap: EngineSwap, credited: int, fees: Fees) -> SwapOrder | None:
+    """The same-asset order for ``credited``: the input fees taken, ``received`` left to
+    deliver; None when ``credited`` does not cover it (yet)."""
+    try:
+        moved = swap_ask(swap, credited, fees).exact_amount_in
+    except RequestError:
+        return None  # what arrived does not cover the fees
+    if moved is None:
+        return None  # EXACT_OUTPUT: refused for same-asset quotes
+    return swap_order(swap, credited, fees, moved, moved)
 
 
 def slippage_bps(quoted: int, actual: int) -> int:

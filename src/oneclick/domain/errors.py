@@ -92,3 +92,8 @@ class PermanentError(OneClickError):
 
 class ConfigurationError(OneClickError):
     """The service cannot start with these settings."""
+
+
+class UpstreamRefused(RequestError):  # noqa: N818 (reads as the event)
+    """The upstream 1Click refused a request of ours (its 4xx; upstream mode): the caller's
+    request when we were asking on its behalf, a temporary failure on the engine's path."""

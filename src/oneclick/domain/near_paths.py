@@ -1,13 +1,14 @@
 """NEAR-native paths the service cannot yet carry end to end, refused at quote time.
 
 A NEAR-native token deposited with ``depositType: ORIGIN_CHAIN`` arrives by ``ft_transfer`` on the
-token contract, outside ``intents.near``, where the engine never sees it. A payout or refund to a
-NEAR account is delivered only for wNEAR, as native NEAR (``native_withdraw``, the SDK's choice,
-which needs no storage registration), and only when the service can read the withdrawal's
-receipts (``near.relayer_account`` configured). Other NEP-141 tokens would need a
-``storage_deposit`` paid in wNEAR the custody account does not hold. A quote that would take a
-path not built yet is a ``RequestError`` (400) naming the alternative that works, never an
-address that strands funds.
+token contract, outside ``intents.near``: it is credited only when an operator account can move
+it in. A payout or refund to a NEAR account is delivered only when the service can read the
+withdrawal's receipts (``near.relayer_account`` configured): wNEAR as native NEAR
+(``native_withdraw``, the SDK's choice), any NEP-141 (and wNEAR with ``customRecipientMsg``) as an
+``ft_withdraw``. An unregistered receiver of a token other than wNEAR needs a
+``storage_deposit`` the operator account pays; without one, the quote checks the receiver's
+registration (``services.quoting``). A quote that would take a path not built is a
+``RequestError`` (400) naming the alternative that works, never an address that strands funds.
 """
 
 from __future__ import annotations
@@ -62,9 +63,9 @@ def refuse_stranding_near_paths(
                 f"{kind} is not supported by this service for the NEAR-native asset "
                 f"{asset.asset_id}: delivery to a NEAR account cannot be confirmed; use {use}"
             )
-        if not delivers_native_near(asset):
-            raise RequestError(
-                f"{kind} is not supported yet for the NEAR-native asset {asset.asset_id}: "
-                f"only {NEAR_NATIVE_ASSET_ID} is delivered to NEAR accounts (as native NEAR); "
-                f"use {use}"
-            )
+
+
+def needs_storage_registration(asset: Asset, msg: str | None) -> bool:
+    """Whether delivering ``asset`` to a NEAR account is an ``ft_withdraw`` (NEP-145 applies),
+    not a ``native_withdraw`` (wNEAR without a message)."""
+    return not (delivers_native_near(asset) and msg is None)

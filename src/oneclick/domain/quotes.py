@@ -223,6 +223,18 @@ def quote_amounts(
     )
 
 
+def same_asset_amounts(
+    swap_type: SwapType, amount: int, slippage_bps: int, fees: Fees
+) -> QuoteAmounts:
+    """A quote whose destination is its origin asset: no market, so the "offer" is the
+    identity, ``U = V = net(A)``, and every fee applies as for any other quote."""
+    if swap_type not in (SwapType.EXACT_INPUT, SwapType.FLEX_INPUT):
+        raise RequestError("a same-asset quote is EXACT_INPUT or FLEX_INPUT")
+    moved = solver_ask(swap_type, amount, fees).exact_amount_in
+    assert moved is not None  # an input-exact ask
+    return quote_amounts(swap_type, amount, slippage_bps, fees, moved, moved)
+
+
 def flex_min_out(min_amount_out: int, gross: int, amount_in: int) -> int:
     """FLEX_INPUT's least output for what arrived: ``floor(minAmountOut·g/A)``."""
     return mul_div_floor(min_amount_out, gross, amount_in)

@@ -144,6 +144,8 @@ def _sinks(swap: EngineSwap, legs: Sequence[Leg], token: str) -> list[_Sink]:
         sinks.append(_Sink(DepositOutcome.SWAPPED, swapped))
     for leg in legs:
         if leg.kind in REFUND_KINDS and leg.state is IntentState.SETTLED and token in leg.debits:
+            if leg.bounced:  # it came back: nothing left the account
+                continue
             sinks.append(_Sink(DepositOutcome.REFUNDED, leg.debits[token], leg.destination_tx_hash))
     return sinks
 

@@ -97,6 +97,7 @@ class QuoteSpec:
     quote_waiting_ms: int
     app_fees: tuple[InputFee, ...] = field(default=())
     referral: str | None = None
+    custom_recipient_msg: str | None = None  # ft_transfer_call's msg for a payout to NEAR
 
 
 def _enum(kind: type[E], value: str, what: str) -> E:
@@ -157,8 +158,12 @@ def validate_quote_request(
 
     origin = registry.resolve(raw.origin_asset, what="originAsset")
     destination = registry.resolve(raw.destination_asset, what="destinationAsset")
-    if origin.asset_id == destination.asset_id:
-        raise RequestError("originAsset and destinationAsset must be different assets")
+    # A same-asset quote moves the asset without a swap (a chain deposit delivered inside
+    # Intents, or back out): only an input-exact type makes sense without a market.
+    if origin.asset_id == destination.asset_id and swap_type is SwapType.EXACT_OUTPUT:
+        raise RequestError(
+            "a quote with destinationAsset equal to originAsset must be EXACT_INPUT or FLEX_INPUT"
+        )
     amount = parse_amount(raw.amount)
 
     slippage = raw.slippage_tolerance
@@ -237,4 +242,5 @@ def validate_quote_request(
         quote_waiting_ms=waiting,
         app_fees=_app_fees(raw.app_fees),
         referral=_referral(raw.referral),
+        custom_recipient_msg=raw.custom_recipient_msg,
     )

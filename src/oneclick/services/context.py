@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import quote
 
 from oneclick.domain.assets import AssetRegistry
@@ -17,6 +18,7 @@ from oneclick.services.ports import (
     QuoteSigner,
     SolverRelay,
     Store,
+    Upstream,
     Verifier,
 )
 
@@ -121,12 +123,37 @@ class EnginePolicy:
     max_attempts: int = 60  # temporary failures in a row before the swap is parked
     max_unexpected: int = 5  # unexpected exceptions in a row before the swap is parked
     stuck_grace: timedelta = timedelta(hours=1)
+    # ANY_INPUT (docs fee-config.mdx): the pool leaves once worth this much; failed swaps and
+    # withdrawals are retried this often (services/engine/any_input.py).
+    any_input_threshold_usd: Decimal = Decimal(1000)
+    any_input_retry: timedelta = timedelta(minutes=5)
     explorers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXPLORERS))
 
     def explorer_url(self, blockchain: str, tx_hash: str) -> str:
         """The link to ``tx_hash`` on ``blockchain``'s explorer; "" where none is configured."""
         template = self.explorers.get(blockchain)
         return template.replace("{hash}", quote(tx_hash, safe="")) if template else ""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    """Operator choices for user sessions (config section ``auth``; services/sessions.py)."""
+
+    access_ttl: timedelta = timedelta(minutes=15)
+    refresh_ttl: timedelta = timedelta(days=7)
+    max_signed_ahead: timedelta = timedelta(minutes=10)  # a signed payload's deadline, at most
+    # A dedicated signing secret; None: derived from the install's JWT secret.
+    secret: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamMode:
+    """Upstream mode (:mod:`oneclick.services.upstream`): chain deposits always ride ``api``;
+    chain payouts and refunds too unless ``payouts`` is False (then they are direct on-chain PoA
+    withdrawals, ``ft_withdraw``)."""
+
+    api: Upstream
+    payouts: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,3 +172,5 @@ class ServiceContext:
     engine: EnginePolicy = field(default_factory=EnginePolicy)
     near: NearChain | None = None
     near_signer: NearSigner | None = None  # workers with an operator account: NEAR deposits
+    sessions: SessionPolicy = field(default_factory=SessionPolicy)
+    upstream: UpstreamMode | None = None  # ``[bridge] mode = "upstream"``

@@ -43,6 +43,7 @@ from oneclick.domain.records import (
     NewSwap,
     Partner,
 )
+from oneclick.domain.sessions import HistoryPosition, HistoryQuery, UserSession
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.domain.transitions import Transition
 
@@ -113,6 +114,11 @@ class Verifier(Protocol):
         when that cannot be told (not known or not final yet)."""
         ...
 
+    async def has_public_key(self, account_id: str, public_key: str) -> bool:
+        """Whether ``public_key`` (``<curve>:<base58>``) may sign for ``account_id`` (an implicit
+        account's own key, unless removed, or one it added): the user sessions' key check."""
+        ...
+
 
 class NearChain(Protocol):
     """NEAR RPC beyond the verifier's views: what payouts to NEAR accounts and NEAR-native
@@ -122,11 +128,16 @@ class NearChain(Protocol):
         self, account_id: str, *, finality: Finality = Finality.FINAL
     ) -> bool: ...
 
+    async def native_balance(
+        self, account_id: str, *, finality: Finality = Finality.FINAL
+    ) -> int | None: ...
+
     async def tx_status(self, tx_hash: str, sender_account_id: str) -> TxOutcome: ...
 
     async def view(
-        self, account_id: str, method_name: str, args: Mapping[str, Any] | None = None
-    ) -> Any: ...
+        self, account_id: str, method_name: str, args: Mapping[str, Any] | None = None, *,
+        finality: Finality = Finality.FINAL,
+    ) -> Any: ...  # fmt: skip
 
     async def access_key(self, account_id: str, public_key: str) -> tuple[int, bytes]: ...
 
@@ -272,6 +283,26 @@ class StoreSession(Protocol):
         """The swap's transition log after ``after_seq``, in order (append-only)."""
         ...
 
+    async def add_user_session(self, session: UserSession) -> None:
+        """``Unauthorized`` when the account already used the session's signed nonce."""
+        ...
+
+    async def user_session(self, session_id: str) -> UserSession | None: ...
+
+    async def rotate_user_session(
+        self, session_id: str, expected_digest: str, new_digest: str, now: datetime
+    ) -> bool:
+        """Compare-and-swap of the refresh digest of a live session; whether it was swapped."""
+        ...
+
+    async def revoke_user_session(self, session_id: str, now: datetime, reason: str) -> None: ...
+
+    async def account_history(self, query: HistoryQuery) -> list[tuple[HistoryPosition, str, str]]:
+        """A page of the account's swaps: (position, deposit address, memo or ""), newest first."""
+        ...
+
+    async def deposit_senders(self, swap_id: str) -> dict[str, str]: ...
+
     async def swap_snapshot(self, address: str, memo: str | None) -> SwapSnapshot | None:
         """The swap behind ``address`` (+ ``memo``) with its legs and deposits, in as few
         round trips as the store can (``GET /v0/status`` is the hottest read)."""
@@ -408,3 +439,78 @@ class EngineMetrics(Protocol):
         """A step found a peer not there yet (the bridge not indexed, ``final`` behind, an
         answer it could not read) and will look again."""
         ...
+
+
+# --- upstream mode: chain legs through an upstream 1Click API (issue 19) -----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamToken:
+    """One entry of the upstream's ``GET /v0/tokens``."""
+
+    asset_id: str
+    blockchain: str
+    symbol: str
+    decimals: int
+    contract_address: str | None = None
+    coingecko_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamQuoteRequest:
+    """A same-asset quote we ask of the upstream (its ``QuoteRequest``, snake_cased)."""
+
+    dry: bool
+    swap_type: str
+    slippage_bps: int
+    asset: str  # originAsset and destinationAsset: the chain legs never swap
+    amount: int
+    deposit_type: str
+    refund_to: str
+    refund_type: str
+    recipient: str
+    recipient_type: str
+    deadline: datetime
+    deposit_mode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamQuote:
+    """What we use of the upstream's signed QuoteResponse (validated by the adapter)."""
+
+    amount_in: int
+    min_amount_in: int
+    amount_out: int
+    deadline: datetime | None
+    deposit_address: str | None = None  # None for a dry quote
+    deposit_memo: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamStatus:
+    """The upstream's ``GET /v0/status`` of one of its deposit addresses."""
+
+    status: SwapStatus
+    origin_tx_hashes: tuple[str, ...] = ()
+    destination_tx_hashes: tuple[str, ...] = ()
+    near_tx_hashes: tuple[str, ...] = ()
+    deposited_amount: int | None = None
+    amount_out: int | None = None
+    refunded_amount: int | None = None
+
+
+class Upstream(Protocol):
+    """An upstream 1Click API (the hosted one on mainnet) over which chain legs ride in upstream
+    mode. Failures are domain errors: ``TemporaryError`` (down, 5xx, an answer that does not
+    validate), :class:`UpstreamRefused` (it refused the request, 4xx), ``NotFound`` (status of an
+    address it does not know)."""
+
+    async def tokens(self) -> list[UpstreamToken]: ...
+
+    async def quote(self, request: UpstreamQuoteRequest) -> UpstreamQuote: ...
+
+    async def status(self, deposit_address: str, memo: str | None) -> UpstreamStatus: ...
+
+    async def submit_deposit(
+        self, tx_hash: str, deposit_address: str, memo: str | None
+    ) -> None: ...

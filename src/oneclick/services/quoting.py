@@ -13,6 +13,7 @@ from decimal import Decimal
 from nearintents.rpc import DepositMode as BridgeDepositMode
 from nearintents.rpc import Quote, QuoteFailure, QuoteRequest
 from nearintents.rpc.near_delivery import can_be_created_by_transfer
+from oneclick.domain.any_input import is_any_input
 from oneclick.domain.documents import (
     Deposit,
     JsonObject,
@@ -28,7 +29,12 @@ from oneclick.domain.errors import (
     TemporaryError,
     TooMany,
 )
-from oneclick.domain.near_paths import near_deliveries, refuse_stranding_near_paths
+from oneclick.domain.near_paths import (
+    NEAR_NATIVE_ASSET_ID,
+    near_deliveries,
+    needs_storage_registration,
+    refuse_stranding_near_paths,
+)
 from oneclick.domain.quotes import (
     Fees,
     InputFee,
@@ -37,6 +43,7 @@ from oneclick.domain.quotes import (
     check_payout_withdrawable,
     offer_rank,
     quote_amounts,
+    same_asset_amounts,
     solver_ask,
 )
 from oneclick.domain.records import CustodyAccount, NewSwap, Partner
@@ -54,6 +61,7 @@ from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
 from oneclick.services.ports import StoreSession
 from oneclick.services.pricing import asset_prices
+from oneclick.services.upstream import payout_cost, upstream_deposit_address
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +143,8 @@ async def _best_offer(ctx: ServiceContext, spec: QuoteSpec, fees: Fees) -> Quote
 
 
 async def _amounts(ctx: ServiceContext, spec: QuoteSpec, fees: Fees) -> QuoteAmounts:
+    if spec.origin.asset_id == spec.destination.asset_id:  # no swap: nothing to ask the relay
+        return same_asset_amounts(spec.swap_type, spec.amount, spec.slippage_bps, fees)
     offer = await _best_offer(ctx, spec, fees)
     try:
         return quote_amounts(
@@ -144,9 +154,26 @@ async def _amounts(ctx: ServiceContext, spec: QuoteSpec, fees: Fees) -> QuoteAmo
         raise PermanentError(f"solver offer {offer.quote_hash} is inconsistent: {exc}") from exc
 
 
-async def _deposit(ctx: ServiceContext, spec: QuoteSpec, account_id: str) -> tuple[str, str | None]:
+async def _priced_by_upstream(
+    ctx: ServiceContext, spec: QuoteSpec, fees: Fees, amounts: QuoteAmounts
+) -> tuple[Fees, QuoteAmounts]:
+    """Upstream mode: the chain payout rides the upstream, whose dry quote says what it keeps
+    of it; that is the withdrawal fee the quote charges (priced again when it differs from the
+    registry's). Its fee is flat per token (the bridge's), so one correction suffices."""
+    cost = await payout_cost(ctx, spec.destination, amounts.swap_amount_out, spec.recipient)
+    if cost == fees.withdraw_fee:
+        return fees, amounts
+    fees = Fees(fees.input_fees, cost)
+    return fees, await _amounts(ctx, spec, fees)
+
+
+async def _deposit(
+    ctx: ServiceContext, spec: QuoteSpec, account_id: str, amount_in: int
+) -> tuple[str, str | None]:
     if not _needs_bridge(spec):
         return account_id, None
+    if ctx.upstream is not None:  # the PoA Bridge API is closed: the upstream's address
+        return await upstream_deposit_address(ctx, spec, account_id, amount_in)
     chain = spec.origin.bridge_chain
     assert chain is not None  # not NEAR-native
     mode = BridgeDepositMode.MEMO if spec.deposit_mode is DepositMode.MEMO else None
@@ -160,14 +187,30 @@ async def _deposit(ctx: ServiceContext, spec: QuoteSpec, account_id: str) -> tup
 async def _check_near_receivers(ctx: ServiceContext, spec: QuoteSpec) -> None:
     """A named NEAR account must exist to receive native NEAR (an implicit one is created by the
     transfer); the SDK checks the same before a withdrawal (direct-bridge.ts validateWithdrawal)."""
-    for what, _, account in near_deliveries(spec):
-        if can_be_created_by_transfer(account):
-            continue
+    for what, asset, account in near_deliveries(spec):
         assert ctx.near is not None  # refuse_stranding_near_paths refused it otherwise
-        async with calling("NEAR RPC (view_account)"):
-            exists = await ctx.near.account_exists(account)
-        if not exists:
-            raise RequestError(f"{what} {account!r} is not an existing NEAR account")
+        if not can_be_created_by_transfer(account):
+            async with calling("NEAR RPC (view_account)"):
+                exists = await ctx.near.account_exists(account)
+            if not exists:
+                raise RequestError(f"{what} {account!r} is not an existing NEAR account")
+        msg = spec.custom_recipient_msg if what == "recipient" else None
+        operator = ctx.policy.near_operator_account is not None
+        if (
+            not operator
+            and asset.asset_id != NEAR_NATIVE_ASSET_ID
+            and needs_storage_registration(asset, msg)
+        ):
+            # Its storage_deposit would be paid in wNEAR the custody account does not hold,
+            # and no operator account can pay the registration.
+            contract = asset.asset_id.removeprefix("nep141:")
+            async with calling("NEAR RPC (storage_balance_of)"):
+                held = await ctx.near.view(contract, "storage_balance_of", {"account_id": account})
+            if held is None:
+                raise RequestError(
+                    f"{what} {account!r} is not registered on {contract} (NEP-145): register it "
+                    f"with storage_deposit first, or use {asset.asset_id} inside intents"
+                )
 
 
 def _fee_plan(fees: Fees, amounts: QuoteAmounts, protocol_fee_pips: int) -> str:
@@ -189,6 +232,14 @@ def _fee_plan(fees: Fees, amounts: QuoteAmounts, protocol_fee_pips: int) -> str:
 
 
 async def _take_custody_account(
+    ctx: ServiceContext, client: str | None, partner: Partner | None
+) -> CustodyAccount:
+    """:func:`_take_custody_account_in` a transaction of its own."""
+    async with ctx.store.transaction() as tx:
+        return await _take_custody_account_in(ctx, tx, client, partner)
+
+
+async def _take_custody_account_in(
     ctx: ServiceContext, tx: StoreSession, client: str | None, partner: Partner | None
 ) -> CustodyAccount:
     """A pre-derived custody account from the pool (the API holds no master secret), within
@@ -213,7 +264,8 @@ async def _take_custody_account(
 
 
 def _needs_bridge(spec: QuoteSpec) -> bool:
-    """The deposit address comes from the bridge (a network call), not from the account."""
+    """The deposit address comes from the bridge or the upstream (a network call), not from
+    the account itself."""
     return spec.deposit_type is not DepositType.INTENTS and not spec.origin.is_near_native
 
 
@@ -228,6 +280,13 @@ async def request_quote(
     """The signed QuoteResponse. Dry: priced only, nothing allocated or stored. ``client``
     (:func:`oneclick.services.clients.client_identity`) is counted against the per-client cap
     on live, unfunded quotes."""
+    if is_any_input(raw):  # a reusable address, not a priced swap
+        # imported here: services/any_input.py takes the custody pool helper from this module
+        from oneclick.services.any_input import request_any_input_quote
+
+        return await request_any_input_quote(
+            ctx, raw, partner=partner, correlation_id=correlation_id, client=client
+        )
     spec = validate_quote_request(
         raw,
         ctx.registry,
@@ -245,6 +304,8 @@ async def request_quote(
         raise RequestError("swapType ANY_INPUT is not supported by this service")
     fees = _fees(ctx, spec, partner)
     amounts = await _amounts(ctx, spec, fees)
+    if _bridge_payout(spec) and ctx.upstream is not None and ctx.upstream.payouts:
+        fees, amounts = await _priced_by_upstream(ctx, spec, fees, amounts)
     if _bridge_payout(spec):
         check_payout_withdrawable(amounts, spec.destination.min_withdrawal_amount)
     prices: dict[str, Decimal] = await asset_prices(ctx.prices, [spec.origin, spec.destination])
@@ -281,9 +342,9 @@ async def request_quote(
                                    deadline, document, now, partner, client)  # fmt: skip
 
     if _needs_bridge(spec):
-        async with ctx.store.transaction() as tx:
-            account = await _take_custody_account(ctx, tx, client, partner)
-        address, memo = await _deposit(ctx, spec, account.account_id)  # outside any transaction
+        account = await _take_custody_account(ctx, client, partner)
+        # outside any transaction
+        address, memo = await _deposit(ctx, spec, account.account_id, amounts.amount_in)
         document, swap = issue(account, address, memo)
         async with ctx.store.transaction() as tx:
             await tx.add_swap(swap)
@@ -291,7 +352,7 @@ async def request_quote(
         # No network call between taking the account and recording the swap: one transaction,
         # one commit (each commit is a disk flush), and no account taken for a swap not stored.
         async with ctx.store.transaction() as tx:
-            account = await _take_custody_account(ctx, tx, client, partner)
+            account = await _take_custody_account_in(ctx, tx, client, partner)
             document, swap = issue(account, account.account_id, None)
             await tx.add_swap(swap)
         address = account.account_id

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from oneclick.domain.engine import DepositRecord, EngineSwap, Leg, Phase
 from oneclick.domain.errors import PermanentError, TemporaryError
+from oneclick.domain.quotes import SwapType
 from oneclick.domain.reconcile import Disposition, Holding, decide, needed_tokens
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.domain.requests import DepositType
@@ -154,6 +155,8 @@ async def _bridge_deposits(ctx: EngineContext, swap: EngineSwap) -> list[Deposit
         return []
     if origin.is_near_native or origin.bridge_chain is None:
         return []
+    if ctx.upstream is not None:  # upstream mode: no bridge to ask; the balances tell
+        return []
     found: list[DepositRecord] = []
     offset = 0
     for _ in range(MAX_PAGES):
@@ -187,6 +190,8 @@ async def _account(
     lease: timedelta,
     report: PassReport,
 ) -> None:
+    if swap.swap_type is SwapType.ANY_INPUT:
+        return  # every token there is its engine's (services/engine/any_input.py)
     balances = await _balances(ctx, swap.custody_account_id, tokens)
     seen = await _bridge_deposits(ctx, swap)
     # The engine records its own asset's deposits while it runs; the rest are ours to record.

@@ -6,16 +6,18 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from oneclick.domain.addresses import require_intents_account
 from oneclick.domain.amounts import format_units, usd_value
+from oneclick.domain.any_input import ANY_ORIGINS
 from oneclick.domain.assets import Asset
 from oneclick.domain.engine import slippage_bps
 from oneclick.domain.errors import Conflict, NotFound, RequestError, TemporaryError
+from oneclick.domain.quotes import SwapType
 from oneclick.domain.reconcile import (
     REFUND_KINDS,
     LedgerEntry,
@@ -26,10 +28,12 @@ from oneclick.domain.records import DepositTx, IntentKind, IntentState
 from oneclick.domain.requests import DepositType, RecipientType
 from oneclick.domain.swaps import SwapRecord, SwapStatus, after_deposit_submitted
 from oneclick.domain.txhashes import tx_hash_problem
+from oneclick.services.any_input import any_chain_hash_problem, deposit_lines
 from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
 from oneclick.services.ports import StoreSession, SwapSnapshot
 from oneclick.services.pricing import asset_prices
+from oneclick.services.upstream import FORWARDED
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +62,10 @@ async def _record_submission(
 ) -> SwapRecord:
     async with ctx.store.transaction() as tx:
         swap = await _find(tx, address, memo)
-        problem = tx_hash_problem(_deposit_chain(ctx, swap), tx_hash)
+        if swap.origin_asset in ANY_ORIGINS:  # a deposit on any chain the address serves
+            problem = any_chain_hash_problem(ctx, tx_hash)
+        else:
+            problem = tx_hash_problem(_deposit_chain(ctx, swap), tx_hash)
         if problem is not None:
             raise RequestError(problem)
         await tx.record_deposit_tx(DepositTx(swap.id, tx_hash, near, memo, ctx.clock.now()))
@@ -109,6 +116,9 @@ async def submit_deposit(
         and not origin.is_near_native
         and origin.bridge_chain is not None
     ):
+        if ctx.upstream is not None:  # the address is the upstream's: so is the submission
+            await _forward_submission(ctx, swap, tx_hash, address)
+            return swap
         try:
             async with calling("the bridge (notify_deposit)"):
                 await ctx.bridge.notify_deposit(
@@ -125,6 +135,22 @@ async def submit_deposit(
                 extra={"action": "notify_deposit", "swap_id": swap.id, "deposit_address": address},
             )
     return swap
+
+
+async def _forward_submission(
+    ctx: ServiceContext, swap: SwapRecord, tx_hash: str, address: str
+) -> None:
+    """Upstream mode: ``/v0/deposit/submit`` forwarded, best effort like ``notify_deposit``
+    (the upstream finds the deposit without it, only later)."""
+    assert ctx.upstream is not None
+    try:
+        await ctx.upstream.api.submit_deposit(tx_hash, address, swap.deposit_memo)
+    except (TemporaryError, RequestError) as exc:
+        logger.warning(
+            "forwarding the deposit to the upstream failed: %s",
+            exc.message,
+            extra={"action": "notify_deposit", "swap_id": swap.id, "deposit_address": address},
+        )
 
 
 def _deposit_chain(ctx: ServiceContext, swap: SwapRecord) -> str:
@@ -176,6 +202,7 @@ class SwapProgress:
     withdraw_fee: str | None = None
     referral: str | None = None
     deposits: list[DepositLine] = field(default_factory=list)
+    any_input_deposits: list[dict[str, Any]] | None = None  # ANY_INPUT quotes only
 
 
 def _amount(value: int, asset: Asset | None, prices: dict[str, Decimal]) -> Amount:
@@ -201,7 +228,7 @@ async def status_report(ctx: ServiceContext, address: str, memo: str | None) -> 
     (``swap_snapshot``: the hottest read, kept to the fewest round trips; no network but cached
     prices); 404 otherwise."""
     snapshot = await swap_snapshot(ctx, address, memo)
-    return build_report(ctx, snapshot, await snapshot_prices(ctx, snapshot))
+    return await report_of(ctx, snapshot, await snapshot_prices(ctx, snapshot))
 
 
 async def swap_snapshot(ctx: ServiceContext, address: str, memo: str | None) -> SwapSnapshot:
@@ -232,6 +259,32 @@ def build_report(
         quote_response=document,
         progress=_progress(ctx, snapshot, document, prices),
     )
+
+
+def reusable(snapshot: SwapSnapshot) -> bool:
+    """Whether the report of ``snapshot`` is :func:`build_report`'s alone: an ANY_INPUT swap's
+    also shows its deposits and withdrawals, read apart (:func:`report_of`)."""
+    return snapshot.swap.swap_type is not SwapType.ANY_INPUT
+
+
+async def report_of(
+    ctx: ServiceContext, snapshot: SwapSnapshot, prices: dict[str, Decimal]
+) -> StatusReport:
+    """The whole report of ``snapshot``: :func:`build_report`, and for an ANY_INPUT swap its
+    deposits (``anyInputDeposits``)."""
+    report = build_report(ctx, snapshot, prices)
+    if reusable(snapshot):
+        return report
+    lines, origin_txs = await deposit_lines(ctx, snapshot)
+    explorer = ctx.engine.explorer_url
+    progress = replace(
+        report.progress,
+        any_input_deposits=lines,
+        amount_in=None,  # deposits of many assets: each is in anyInputDeposits
+        slippage=None,  # nothing was quoted to compare with
+        origin_chain_txs=[TxLink(h, explorer(chain, h)) for h, chain in origin_txs],
+    )
+    return replace(report, progress=progress)
 
 
 def _progress(
@@ -276,7 +329,8 @@ def _progress(
     done = swap.status is SwapStatus.SUCCESS and payouts
     return SwapProgress(
         intent_hashes=[leg.intent_hash for leg in visible],
-        near_tx_hashes=[leg.tx_hash for leg in visible if leg.tx_hash],
+        near_tx_hashes=[d.tx_hash for d in deposits if d.source == FORWARDED]  # upstream mode
+        + [leg.tx_hash for leg in visible if leg.tx_hash],
         origin_chain_txs=[
             TxLink(d.tx_hash, explorer(origin_chain, d.tx_hash))
             for d in deposits

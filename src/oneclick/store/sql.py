@@ -25,6 +25,8 @@ from oneclick.domain.records import (
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.domain.transitions import REASON_DEPOSIT_SUBMITTED, REASON_QUOTED
 from oneclick.services.ports import SwapSnapshot
+from oneclick.store.accounts import AccountQueries
+from oneclick.store.any_input import AnyInputQueries
 from oneclick.store.engine import (
     EngineQueries,
     engine_swap,
@@ -62,7 +64,14 @@ def _partner(row: Row[tuple[object, ...]]) -> Partner:
     return Partner(m["id"], m["name"], m["created_at"], m["expires_at"], m["revoked_at"])
 
 
-class SqlSession(EngineQueries, ReconcileQueries, TransitionQueries, WebhookQueries):
+class SqlSession(
+    EngineQueries,
+    ReconcileQueries,
+    TransitionQueries,
+    WebhookQueries,
+    AccountQueries,
+    AnyInputQueries,
+):
     """One transaction's worth of repository operations (the ``StoreSession`` and
     ``EngineSession`` ports)."""
 

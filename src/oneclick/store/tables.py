@@ -128,7 +128,8 @@ deposits = Table(
            autoincrement=True),
     Column("swap_id", String(36), ForeignKey("swaps.id"), nullable=False),
     Column("tx_hash", String(256), nullable=False),
-    Column("source", String(16), nullable=False),  # SUBMITTED (by the user) or BRIDGE (seen)
+    # SUBMITTED (by the user), BRIDGE (seen); upstream mode: UPSTREAM, FORWARDED (issue 19)
+    Column("source", String(16), nullable=False),
     Column("chain", String(64)),
     Column("amount", Amount),
     Column("near_sender_account", String(64)),
@@ -220,3 +221,69 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
     sqlite_autoincrement=True,
 )  # fmt: skip
+
+# Migration 0008: user sessions (``/v0/auth/*``; no token is stored: ``refresh_digest`` is the
+# SHA-256 of the current refresh token's id, so a superseded refresh token is recognised) and
+# the indexes a user's history (``/v0/account/history``) is read by.
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("public_key", String(128), nullable=False),
+    Column("standard", String(16), nullable=False),
+    Column("auth_nonce", String(64), nullable=False),  # the signed payload's: used once
+    Column("refresh_digest", String(64), nullable=False),
+    Column("refreshes", Integer, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("refreshed_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    Column("revoke_reason", String(32)),
+    UniqueConstraint("account_id", "auth_nonce"),
+)
+Index("ix_swaps_recipient", swaps.c.recipient)
+Index("ix_swaps_refund_to", swaps.c.refund_to)
+Index("ix_swaps_created_at_id", swaps.c.created_at, swaps.c.id)
+# Migration 0009: ANY_INPUT quotes (services/engine/any_input.py). One row per deposit into the
+# quote's reusable Intents account, swapped (``swap_intent``: its live or settled SWAP leg) and
+# pooled; one row per withdrawal of the pool (``intent_hash``: its WITHDRAW leg). The legs
+# themselves are ordinary ``intents`` rows of the quote's swap.
+any_input_withdrawals = Table(
+    "any_input_withdrawals",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("swap_id", String(36), ForeignKey("swaps.id"), nullable=False, index=True),
+    Column("asset", String(256), nullable=False),
+    Column("amount", Amount, nullable=False),  # debited from the account
+    Column("intent_hash", String(64), ForeignKey("intents.intent_hash"), nullable=False),
+    Column("state", String(16), nullable=False),  # PENDING, SUCCESS, FAILED
+    Column("delivered", Amount),  # what reached the recipient (after the bridge's fee)
+    Column("tx_hash", String(256)),  # the destination transaction
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+any_input_deposits = Table(
+    "any_input_deposits",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("swap_id", String(36), ForeignKey("swaps.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),  # the swap's own 1, 2, 3...
+    Column("asset", String(256), nullable=False),
+    Column("amount", Amount, nullable=False),
+    Column("source", String(16), nullable=False),  # BRIDGE or INTENTS
+    Column("chain", String(64), nullable=False),
+    Column("tx_hash", String(256)),  # the origin chain's transaction (BRIDGE)
+    Column("phase", String(16), nullable=False),  # SWAP, POOLED, DELIVERED, STRANDED
+    Column("swap_intent", String(64), ForeignKey("intents.intent_hash")),
+    Column("amount_out", Amount),  # in the destination asset, once swapped (or pooled as is)
+    Column("withdrawal_id", String(36), ForeignKey("any_input_withdrawals.id")),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_try_at", UtcDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("swap_id", "seq"),
+    UniqueConstraint("swap_id", "tx_hash"),
+)

@@ -537,6 +537,9 @@ class FakeVerifierViews:
         self.batch_reads += 1
         return [await self._final_balance(account_id, t) for t in token_ids]
 
+    async def has_public_key(self, account_id: str, public_key: str) -> bool:
+        return self.ledger.owns(account_id, public_key)
+
 
 @dataclass
 class FakePrices:

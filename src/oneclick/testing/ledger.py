@@ -54,6 +54,7 @@ class WithdrawalRecord:
     memo: str | None
     at: datetime
     native: bool = False  # a native_withdraw: wNEAR unwrapped and sent as NEAR
+    bounced: bool = False  # an ft_withdraw that came back (ft_resolve_withdraw refunded it)
 
 
 @dataclass
@@ -65,6 +66,9 @@ class Ledger:
     keys: dict[str, set[str]] = field(default_factory=dict)  # named accounts' public keys
     movements: list[Movement] = field(default_factory=list)
     withdrawals: list[WithdrawalRecord] = field(default_factory=list)
+    # Receivers whose ft_withdraws come back in the same transaction, as when their token
+    # transfer fails and near/intents' ft_resolve_withdraw credits the signer again.
+    bouncing: set[str] = field(default_factory=set)
     executed: list[tuple[str, str]] = field(default_factory=list)  # (tx hash, intent hash)
     _txs: int = 0
 
@@ -157,6 +161,8 @@ class Ledger:
                         move(intent.receiver_id, token, amount, "transfer")
                 elif isinstance(intent, FtWithdraw):
                     move(signer, f"nep141:{intent.token}", -intent.amount, "withdraw")
+                    if intent.storage_deposit:  # paid in wNEAR (near/intents withdraw.rs)
+                        move(signer, f"nep141:{WNEAR}", -intent.storage_deposit, "withdraw")
                     withdrawals.append(
                         (
                             signer,
@@ -176,6 +182,9 @@ class Ledger:
                     raise Rejected(f"invalid intent: {intent.intent} is not modelled by the fake")
         for account, diff in trusted:
             apply_diff(account, diff)
+        for account, token, receiver, amount, _, native in withdrawals:
+            if receiver in self.bouncing and not native:
+                move(account, f"nep141:{token}", amount, "refund")
         left = unmatched(diffs, fee_pips)
         if left:
             detail = json.dumps(
@@ -193,7 +202,9 @@ class Ledger:
         self.used_nonces |= nonces
         self.movements.extend(Movement(tx_hash, a, t, d, c) for a, t, d, c in moves)
         self.withdrawals.extend(
-            WithdrawalRecord(tx_hash, a, t, r, amount, memo, now, native)
+            WithdrawalRecord(
+                tx_hash, a, t, r, amount, memo, now, native, r in self.bouncing and not native
+            )
             for a, t, r, amount, memo, native in withdrawals
         )
         self.executed.extend((tx_hash, h) for h in hashes)

@@ -23,6 +23,7 @@ from nearintents.rpc import Finality, RpcServerError, TxOutcome, UnknownTransact
 from oneclick.testing.ledger import Ledger, WithdrawalRecord
 
 FAKE_RELAYER = "relayer.fake.near"
+STORAGE_MIN = 1_250_000_000_000_000_000_000  # a typical NEP-141's storage_balance_bounds().min
 
 
 def _hash(*parts: str) -> str:
@@ -35,16 +36,27 @@ class FakeNearChain:
     relayer: str = FAKE_RELAYER
     accounts: set[str] = field(default_factory=set)  # named accounts that exist
     refusing: set[str] = field(default_factory=set)  # accounts whose incoming transfers fail
+    registered: set[tuple[str, str]] = field(default_factory=set)  # NEP-145 (contract, account)
     # While False, ``tx`` answers EXECUTED_OPTIMISTIC: the blocks are not final yet.
     final: bool = True
 
     async def view(
-        self, account_id: str, method_name: str, args: Mapping[str, Any] | None = None
-    ) -> Any:
-        """Only ``ft_balance_of``: the fake has no NEP-141 balances outside the verifier."""
-        if method_name != "ft_balance_of":
-            raise ViewCallError(f"MethodNotFound: {method_name}", method=method_name)
-        return "0"
+        self, account_id: str, method_name: str, args: Mapping[str, Any] | None = None, *,
+        finality: Finality = Finality.FINAL,
+    ) -> Any:  # fmt: skip
+        """``ft_balance_of`` (the fake has no NEP-141 balances outside the verifier) and NEP-145
+        ``storage_balance_of``/``storage_balance_bounds`` (``registered`` holds
+        ``(contract, account)``)."""
+        if method_name == "ft_balance_of":
+            return "0"
+        if method_name == "storage_balance_bounds":
+            return {"min": str(STORAGE_MIN), "max": str(STORAGE_MIN)}
+        if method_name == "storage_balance_of":
+            who = (args or {}).get("account_id")
+            if (account_id, who) not in self.registered:
+                return None
+            return {"total": str(STORAGE_MIN), "available": "0"}
+        raise ViewCallError(f"MethodNotFound: {method_name}", method=method_name)
 
     async def access_key(self, account_id: str, public_key: str) -> tuple[int, bytes]:
         raise RpcServerError("the fake chain holds no access keys", method="query",
@@ -57,14 +69,32 @@ class FakeNearChain:
     async def account_exists(self, account_id: str, *, finality: Finality = Finality.FINAL) -> bool:
         return account_id in self.accounts or account_id in self.refusing
 
+    async def native_balance(
+        self, account_id: str, *, finality: Finality = Finality.FINAL
+    ) -> int | None:
+        return 10**24 if await self.account_exists(account_id) else None
+
     def _can_receive(self, account_id: str) -> bool:
         if account_id in self.refusing:
             return False
         implicit = is_implicit_ed25519(account_id) or is_implicit_evm(account_id)
         return implicit or account_id in self.accounts
 
+    def _refund(self, tx_hash: str, n: int, w: WithdrawalRecord) -> dict[str, Any]:
+        """``ft_resolve_withdraw`` crediting a bounced withdrawal back (mt_mint memo refund)."""
+        data = [{"owner_id": w.account_id, "token_ids": [f"nep141:{w.token}"],
+                 "amounts": [str(w.amount)], "memo": "refund"}]  # fmt: skip
+        event = {"standard": "nep245", "version": "1.0.0", "event": "mt_mint", "data": data}
+        return {
+            "id": _hash(tx_hash, str(n), "refund"),
+            "block_hash": _hash("block", tx_hash),
+            "outcome": {"logs": ["EVENT_JSON:" + json.dumps(event)], "receipt_ids": [],
+                        "gas_burnt": 1, "tokens_burnt": "0", "executor_id": self.ledger.contract,
+                        "status": {"SuccessValue": ""}},
+        }  # fmt: skip
+
     def _receipt(self, tx_hash: str, n: int, w: WithdrawalRecord) -> dict[str, Any]:
-        ok = self._can_receive(w.receiver_id)
+        ok = self._can_receive(w.receiver_id) and not w.bounced
         logs: list[str] = []
         if ok and not w.native:
             data = [{"old_owner_id": self.ledger.contract, "new_owner_id": w.receiver_id,
@@ -88,6 +118,7 @@ class FakeNearChain:
             raise UnknownTransaction(f"Transaction {tx_hash} doesn't exist", method="tx")
         mine = [w for w in self.ledger.withdrawals if w.tx_hash == tx_hash]
         receipts = [self._receipt(tx_hash, n, w) for n, w in enumerate(mine)]
+        receipts += [self._refund(tx_hash, n, w) for n, w in enumerate(mine) if w.bounced]
         return TxOutcome.model_validate(
             {
                 "final_execution_status": "FINAL" if self.final else "EXECUTED_OPTIMISTIC",

@@ -59,23 +59,18 @@ async def fake_world(
     engine_policy: EnginePolicy | None = None,
     custody_pool: int = DEFAULT_CUSTODY_POOL,
     near: bool = False,
+    peers_of: FakeWorld | None = None,
 ) -> FakeWorld:
     """Build the world on ``database_url`` (migrated here, ``custody_pool`` custody accounts
     derived ahead, as a worker keeps them). The relay, bridge and verifier share
-    one ledger: publishes settle in it, deposits mint into it, withdrawals pay out of it."""
-    clock = FakeClock()
-    relay_prices = {
-        a.asset_id: (SAMPLE_PRICES_MICRO_USD[a.coingecko_id], a.decimals)
-        for a in SAMPLE_ASSETS
-        if a.coingecko_id
-    }
-    verifier = FakeVerifierViews(clock=clock)
-    relay = FakeSolverRelay(clock, relay_prices, verifier=verifier)
-    bridge = FakeBridge.for_assets(SAMPLE_ASSETS)
-    bridge.verifier, bridge.clock = verifier, clock
-    for asset in SAMPLE_ASSETS:
-        verifier.ledger.mint(relay.solver_account, asset.asset_id, SOLVER_INVENTORY)
-    prices = FakePrices.from_micro_usd(clock, SAMPLE_PRICES_MICRO_USD)
+    one ledger: publishes settle in it, deposits mint into it, withdrawals pay out of it.
+    ``peers_of``: a second service in that world's NEAR Intents (its clock, relay, bridge,
+    verifier and prices), with its own keys and database."""
+    if peers_of is not None:
+        clock, verifier, relay = peers_of.clock, peers_of.verifier, peers_of.relay
+        bridge, prices = peers_of.bridge, peers_of.prices
+    else:
+        clock, verifier, relay, bridge, prices = _peers()
     keys = keys or KeyMaterial.generate()
     db = connect_database(database_url)
     await upgrade(db)
@@ -104,6 +99,23 @@ async def fake_world(
         near=chain,
     )
     return FakeWorld(ctx, clock, relay, bridge, verifier, prices, keys, store, chain)
+
+
+def _peers() -> tuple[FakeClock, FakeVerifierViews, FakeSolverRelay, FakeBridge, FakePrices]:
+    clock = FakeClock()
+    relay_prices = {
+        a.asset_id: (SAMPLE_PRICES_MICRO_USD[a.coingecko_id], a.decimals)
+        for a in SAMPLE_ASSETS
+        if a.coingecko_id
+    }
+    verifier = FakeVerifierViews(clock=clock)
+    relay = FakeSolverRelay(clock, relay_prices, verifier=verifier)
+    bridge = FakeBridge.for_assets(SAMPLE_ASSETS)
+    bridge.verifier, bridge.clock = verifier, clock
+    for asset in SAMPLE_ASSETS:
+        verifier.ledger.mint(relay.solver_account, asset.asset_id, SOLVER_INVENTORY)
+    prices = FakePrices.from_micro_usd(clock, SAMPLE_PRICES_MICRO_USD)
+    return clock, verifier, relay, bridge, prices
 
 
 def sqlite_url(directory: Path) -> str:

@@ -112,3 +112,34 @@ async def test_the_library_signs_an_ft_transfer_call_the_devnet_executes(
         with pytest.raises(RpcServerError) as refused:  # the same nonce, other bytes
             await client.send_tx(stale.base64)
         assert refused.value.cause_name == "INVALID_TRANSACTION"
+
+
+async def test_a_signer_that_cannot_pay_for_gas_is_refused_like_nearcore(
+    url: str, verifier: Verifier
+) -> None:
+    """nearcore's ``InvalidTxError::NotEnoughBalance`` over RPC: a transfer of all carol holds
+    leaves nothing for its gas. Then one she can pay: it burns gas, shown in the outcome and
+    read back from her balance."""
+    view = {"request_type": "view_access_key", "finality": "final", "account_id": CAROL,
+            "public_key": PUBLIC_KEY}  # fmt: skip
+    key = (await rpc(url, "query", view))["result"]
+    everything = [npp.TransferAction(5 * ONE_NEAR)]
+    tx = npp.Transaction(CAROL, KEY.public_key.data, key["nonce"] + 1, "e" * 64,
+                         b58decode(key["block_hash"]), everything)  # fmt: skip
+    signature = KEY.sign(hashlib.sha256(bytes(tx.serialize())).digest()).data
+    data = base64.b64encode(bytes(npp.SignedTransaction(signature, tx).serialize())).decode()
+    refused = await rpc(url, "send_tx", {"signed_tx_base64": data})
+    cause = refused["error"]["cause"]
+    assert cause["name"] == "INVALID_TRANSACTION"
+    shortfall = cause["info"]["TxExecutionError"]["InvalidTxError"]["NotEnoughBalance"]
+    assert shortfall["signer_id"] == CAROL
+    assert shortfall["balance"] == str(5 * ONE_NEAR)
+    assert int(shortfall["cost"]) > 5 * ONE_NEAR
+    async with HttpNearRpc(url, timeout=5) as client:
+        assert await client.native_balance(CAROL) == 5 * ONE_NEAR  # nothing charged
+        assert await client.native_balance("e" * 64) is None
+    sent = await rpc(url, "send_tx", {"signed_tx_base64": signed_transfer(
+        "e" * 64, key["nonce"] + 1, key["block_hash"]), "wait_until": "FINAL"})  # fmt: skip
+    burnt = int(sent["result"]["transaction_outcome"]["outcome"]["tokens_burnt"])
+    assert burnt > 0
+    assert verifier.native_balance(CAROL) == 4 * ONE_NEAR - burnt

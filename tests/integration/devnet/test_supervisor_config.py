@@ -113,3 +113,20 @@ def test_the_mainnet_lags_are_devnet_options_on_by_default() -> None:
         ["--withdrawal-lag", "0", "--finality-lag", "0", "--nonce-gc-interval", "60"]
     )
     assert (off.withdrawal_lag, off.finality_lag, off.nonce_gc_interval) == (0.0, 0, 60.0)
+
+
+def test_the_front_config_of_up_upstream_is_in_upstream_mode(tmp_path: Path) -> None:
+    """``oneclick up --upstream``: the front learns its tokens from the upstream; its JWT is
+    never in the file (the environment of its processes carries it)."""
+    path = tmp_path / "oneclick.toml"
+    text = config_toml(
+        manifest(), api_host="127.0.0.1", api_port=8123, upstream_url="http://127.0.0.1:9"
+    )
+    path.write_text(text)
+    assert is_generated(path)
+    settings = load_settings(data_dir=tmp_path)
+    assert settings.bridge.mode == "upstream"
+    assert settings.upstream.url == "http://127.0.0.1:9"
+    assert settings.upstream.jwt is None
+    assert settings.tokens == []
+    assert settings.relay.url == "http://127.0.0.1:2/rpc"

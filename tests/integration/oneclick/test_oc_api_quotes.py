@@ -209,7 +209,6 @@ async def test_expired_and_revoked_tokens_are_401(
         (quote_request(originAsset="nep141:nope.near"), "not a supported asset"),
         (quote_request(deadline="2020-01-01T00:00:00Z"), "deadline"),
         (quote_request(recipientType="CONFIDENTIAL_INTENTS"), "CONFIDENTIAL_INTENTS"),
-        (quote_request(swapType="ANY_INPUT"), "ANY_INPUT"),
         (quote_request(appFees=[{"recipient": "x.near", "fee": 600}]), "appFees"),
         (quote_request(confidentiality="advanced"), "confidential"),
     ],

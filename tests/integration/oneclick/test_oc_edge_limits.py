@@ -211,3 +211,22 @@ async def test_an_ipv6_client_is_counted_by_its_64(world: FakeWorld) -> None:
     # One host roams its /64: five addresses, one budget.
     assert [await live_quote(f"2001:db8:0:7::{i}") for i in range(1, 7)] == [200] * 5 + [429]
     assert await live_quote("2001:db8:0:8::1") == 200  # another /64
+
+
+async def test_a_partner_key_header_counts_against_the_partners_budget(world: FakeWorld) -> None:
+    from test_oc_account import signed_in  # a user session beside the key, as the SDK sends it
+
+    app = create_app(world.ctx, limits=EdgeLimits(rates=RATES))
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.11", 4000))
+    _, token = await add_partner(
+        world.store, "keyed", secret=world.keys.jwt_secret, now=world.clock.now(),
+        ttl=timedelta(days=1),
+    )  # fmt: skip
+    async with httpx.AsyncClient(transport=transport, base_url="http://oneclick") as http:
+        _, user = await signed_in(http, world)
+        keyed = [{"X-API-Key": token}, {**user, "X-API-Key": token}]
+        statuses = [
+            (await http.post("/v0/quote", json=quote_request(), headers=keyed[i % 2])).status_code
+            for i in range(10)
+        ]
+        assert statuses == [200] * 8 + [429] * 2  # partner-swaps: 8/minute, not the IP's 5

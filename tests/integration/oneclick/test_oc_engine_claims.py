@@ -59,8 +59,7 @@ async def test_two_workers_share_the_swaps_without_overlap(
         assert len(executed) == len(set(executed)) == 2 * SWAPS
     finally:
         await second.dispose()
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()
 
 
 async def test_sqlite_allows_one_worker(tmp_path: Path) -> None:
@@ -78,5 +77,4 @@ async def test_sqlite_allows_one_worker(tmp_path: Path) -> None:
         await second.run(stop)  # free again: it starts, stops at once and lets go
         assert await first.claims.acquire_lock(SQLITE_LOCK, first.owner, kit.clock.now(), 60)
     finally:
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()

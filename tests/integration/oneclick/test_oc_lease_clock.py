@@ -43,5 +43,4 @@ async def test_a_skewed_worker_clock_neither_steals_nor_loses_a_lease(
         assert await claims.acquire_lock("lock", "honest", honest, 60)
         assert not await claims.acquire_lock("lock", "ahead", honest + SKEW, 60)
     finally:
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()

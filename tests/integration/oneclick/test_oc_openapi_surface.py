@@ -12,6 +12,11 @@ from oneclick.testing.world import FakeWorld
 
 REFERENCE = Path(__file__).parents[2] / "fixtures" / "openapi-v0.1.10.yaml"
 NEWER_PATHS = ["/v0/generate-intent", "/v0/submit-intent", "/v0/any-input/withdrawals"]
+# Beyond the reference (SDK 0.1.25's UserAuthService and AccountService): served, documented, and
+# outside v0.1.10, so the strict profiles serve them as they are (test_oc_account_profiles.py).
+SDK_0_1_25_PATHS = [
+    "/v0/auth/authenticate", "/v0/auth/refresh", "/v0/account/balances", "/v0/account/history",
+]  # fmt: skip
 
 
 def _resolve(schema: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
@@ -67,6 +72,12 @@ async def test_served_openapi_covers_the_reference(client: httpx.AsyncClient) ->
     served = (await client.get("/openapi.json")).json()
     assert missing_from(served, reference) == []
     assert all(path in served["paths"] for path in NEWER_PATHS)
+    assert all(path in served["paths"] for path in SDK_0_1_25_PATHS)
+    assert not set(SDK_0_1_25_PATHS) & set(reference["paths"])  # extensions, not the reference's
+    history = served["components"]["schemas"]["HistoryItem"]["properties"]
+    assert {"quoteTransactions", "refundFee", "refundFeeFormatted", "refundedAmountUsd"} <= set(
+        history
+    )
     quote = served["components"]["schemas"]["Quote"]["properties"]
     assert {"refundFee", "withdrawFee", "chainDepositAddresses"} <= set(quote)
     details = served["components"]["schemas"]["SwapDetails"]["properties"]

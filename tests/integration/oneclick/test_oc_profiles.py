@@ -484,3 +484,105 @@ async def test_full_quotes_still_verify_with_the_ts_sdk_and_profiles_keep_the_si
     explicit = await client.post("/v0/quote", json=quote_request(),
                                  headers={"X-OneClick-Compat": "full"})  # fmt: skip
     assert ts_verify_quote(explicit.json(), key)
+
+
+# --------------------------------------------------------------------------------------------
+# ANY_INPUT: the full profile has every 0.1.25 field; strict and rust-v0 keep their shapes
+# --------------------------------------------------------------------------------------------
+
+
+ANY_INPUT_ECHO = "quoteRequest.swapType"
+
+
+def _strict_problems(method: str, path: str, response: httpx.Response) -> list[str]:
+    schema = {**_response_schema(method, path, response.status_code),
+              "components": _closed_components()}  # fmt: skip
+    validator = jsonschema_rs.Draft4Validator(schema, validate_formats=True)
+    return [".".join(map(str, e.instance_path)) for e in validator.iter_errors(response.json())]
+
+
+async def _any_input_quote(client: httpx.AsyncClient, world: FakeWorld) -> dict[str, str]:
+    _, token = await add_partner(world.store, "fees", secret=world.keys.jwt_secret,
+                                 now=world.clock.now(), ttl=None)  # fmt: skip
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _any_input_request() -> dict[str, Any]:
+    return quote_request(swapType="ANY_INPUT", originAsset="1cs_v1:any", amount="0",
+                         depositType="INTENTS", refundTo="fees.near", refundType="INTENTS",
+                         slippageTolerance=0)  # fmt: skip
+
+
+async def _finished_withdrawal(world: FakeWorld, address: str) -> None:
+    """A SUCCESS withdrawal row (its shape is what this test is about; the engine tests in
+    tests/unit/oneclick/test_oc_any_input.py make real ones)."""
+    from oneclick.domain.any_input import AnyInputWithdrawal, WithdrawalState
+    from oneclick.domain.engine import Leg
+    from oneclick.domain.records import IntentKind, IntentState
+
+    now = world.clock.now()
+    async with world.store.transaction() as tx:
+        swap = await tx.swap_by_deposit(address, None)
+        assert swap is not None
+        leg = Leg(
+            "11" * 32,
+            swap.id,
+            IntentKind.WITHDRAW,
+            swap.custody_account_id,
+            "AA==",
+            "{}",
+            IntentState.SETTLED,
+            now,
+            now,
+            debits={swap.destination_asset: 5_000_000},
+        )
+        withdrawal = AnyInputWithdrawal("w1", swap.id, swap.destination_asset, 5_000_000,
+                                        leg.intent_hash, WithdrawalState.PENDING, None, None,
+                                        now, now)  # fmt: skip
+        await tx.add_any_input_withdrawal(withdrawal, leg, [])
+        await tx.finish_any_input_withdrawal(
+            "w1", now, state=WithdrawalState.SUCCESS, delivered=4_700_000, tx_hash="0x" + "ab" * 32
+        )
+
+
+async def test_any_input_quotes_status_and_withdrawals_in_every_profile(
+    client: httpx.AsyncClient, world: FakeWorld
+) -> None:
+    auth = await _any_input_quote(client, world)
+    strict = await client.post("/v0/quote", json=_any_input_request(),
+                               headers={**auth, "X-OneClick-Compat": STRICT})  # fmt: skip
+    assert strict.status_code == 200, strict.text
+    # The Go SDK cannot ask for ANY_INPUT (0.1.10 has no such swapType): the echo of the request
+    # keeps it (a profile never changes a value), everything else is the reference surface.
+    assert _strict_problems("POST", "/v0/quote", strict) == [ANY_INPUT_ECHO]
+    full = (await _status_of(client, strict.json()))["quoteResponse"]
+    assert full["quote"]["chainDepositAddresses"]  # the full profile: every 0.1.25 field
+    removed = removals(full, strict.json())
+    assert "$.quote.chainDepositAddresses" in removed
+    assert removed == out_of_spec(full, _response_schema("POST", "/v0/quote", 200))
+    assert strict.json()["signature"] == full["signature"]
+    address = full["quote"]["depositAddress"]
+    params = {"depositAddress": address}
+    status, whole = await profiled_and_full(client, STRICT, "GET", "/v0/status", params=params)
+    assert _strict_problems("GET", "/v0/status", status) == ["quoteResponse." + ANY_INPUT_ECHO]
+    schema = _response_schema("GET", "/v0/status", 200)
+    assert removals(whole.json(), status.json()) == out_of_spec(whole.json(), schema)
+    assert "anyInputDeposits" in whole.json()["swapDetails"]
+    assert "anyInputDeposits" not in status.json()["swapDetails"]
+    await check_rust(client, "GET", "/v0/status", params={"depositAddress": address})
+
+    await _finished_withdrawal(world, address)
+    rust, whole = await profiled_and_full(client, RUST, "GET", "/v0/any-input/withdrawals",
+                                          params=params)  # fmt: skip
+    body = whole.json()
+    [line] = body["withdrawals"]  # an array, as the docs show it
+    assert set(line) == {"status", "amountOut", "amountOutFormatted", "amountOutUsd",
+                         "withdrawFee", "withdrawFeeFormatted", "withdrawFeeUsd", "timestamp",
+                         "hash"}  # fmt: skip
+    assert (line["amountOut"], line["withdrawFee"]) == ("4700000", "300000")
+    assert {"asset", "recipient", "affiliateRecipient"} <= body.keys()
+    # The Rust SDK decodes ``withdrawals`` as one object: the array is left out, nothing else.
+    assert removals(body, rust.json()) == ["$.withdrawals"]
+    go, whole = await profiled_and_full(client, STRICT, "GET", "/v0/any-input/withdrawals",
+                                        params=params)  # fmt: skip
+    assert go.json() == whole.json()  # not a Go SDK operation: served as it is

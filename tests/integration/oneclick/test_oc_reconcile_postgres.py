@@ -58,5 +58,4 @@ async def test_the_reconciler_and_the_workers_never_hold_one_swap_together(
         entries = (await kit.status(quote))["swapDetails"]["deposits"]
         assert [e["status"] for e in entries] == ["refunded"]
     finally:
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()

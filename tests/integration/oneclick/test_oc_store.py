@@ -74,7 +74,7 @@ async def test_migrations_match_the_tables_and_are_idempotent(store: SqlStore) -
         )
         version = (await conn.execute(text("select version_num from alembic_version"))).scalar()
     assert diff == []
-    assert version == "0005"
+    assert version == "0009"
 
 
 async def test_custody_indexes_are_never_reused(store: SqlStore) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import py_near_primitives as npp  # type: ignore[import-untyped]
 import pytest
 
+from devnet.chains.near.gas import GAS_PRICE, upfront_cost
 from devnet.chains.near.transactions import (
     FunctionCall,
     InvalidTransaction,
@@ -124,7 +125,9 @@ def test_ft_transfer_call_into_intents_credits_the_verifier_account(
 
 def test_nonces_must_grow_and_keys_must_exist(chain: Verifier, alice: Wallet) -> None:
     first = alice.sign("usdc.near", call("ft_transfer", {"receiver_id": "x", "amount": "1"}, 1))
-    assert chain.submit_transaction(first).panic  # x is not registered: it still used nonce 1
+    failed = chain.submit_transaction(first)
+    assert failed.panic  # x is not registered: it still used nonce 1, and burnt its gas
+    assert failed.tokens_burnt == failed.gas_burnt * GAS_PRICE > 0
     assert chain.access_key_nonce(alice.account_id, alice.public_key) == 1
     reused = alice.sign("wrap.near", call("near_deposit", {}, ONE_NEAR), nonce=1)
     with pytest.raises(InvalidTransaction, match="must be larger") as caught:
@@ -134,8 +137,36 @@ def test_nonces_must_grow_and_keys_must_exist(chain: Verifier, alice: Wallet) ->
     with pytest.raises(InvalidTransaction, match="doesn't have access key") as caught:
         chain.submit_transaction(stranger.sign("wrap.near", call("near_deposit", {}, 1)))
     assert caught.value.kind == "InvalidAccessKeyError"
-    # the failed call's yoctoNEAR came back with its receipt; nothing else was spent
-    assert chain.native_balance(alice.account_id) == 10 * ONE_NEAR - STORAGE_BALANCE
+    # the failed call's yoctoNEAR came back with its receipt; only its gas was spent
+    spent = STORAGE_BALANCE + failed.tokens_burnt
+    assert chain.native_balance(alice.account_id) == 10 * ONE_NEAR - spent
+
+
+def test_gas_is_burnt_from_the_signer_and_a_signer_that_cannot_pay_is_refused(
+    chain: Verifier, alice: Wallet
+) -> None:
+    """nearcore charges the signer gas at the gas price; a signer whose balance is below the
+    upfront cost (prepaid gas and deposit) is refused with ``NotEnoughBalance``, nothing
+    recorded and no nonce used."""
+    poor = Wallet("poor.near", "poor")
+    chain.faucet_near(poor.account_id, 10**21).ensure_success()  # 0.001 NEAR < 30 Tgas' 0.003
+    chain.add_access_key(poor.account_id, poor.public_key).ensure_success()
+    data = poor.sign("wrap.near", call("near_deposit", {}, 1))
+    with pytest.raises(InvalidTransaction, match="does not have enough balance") as caught:
+        chain.submit_transaction(data)
+    assert caught.value.kind == "NotEnoughBalance"
+    cost = upfront_cost(decode_signed_transaction(data))
+    assert caught.value.detail == {"signer_id": "poor.near", "balance": str(10**21),
+                                   "cost": str(cost)}  # fmt: skip
+    assert chain.tx(decode_signed_transaction(data).hash) is None
+    assert chain.access_key_nonce(poor.account_id, poor.public_key) == 0
+    assert chain.native_balance(poor.account_id) == 10**21
+    # a transfer's upfront cost is small: it goes through and burns its gas
+    before = chain.native_balance(alice.account_id)
+    sent = chain.submit_transaction(alice.sign("d" * 64, npp.TransferAction(ONE_NEAR)))
+    sent.ensure_success()
+    assert sent.gas_burnt == 2 * (108_059_500_000 + 115_123_062_500)
+    assert chain.native_balance(alice.account_id) == before - ONE_NEAR - sent.tokens_burnt
 
 
 def test_ft_transfer_needs_one_yocto_and_a_registered_receiver(
@@ -170,6 +201,7 @@ def test_a_transfer_creates_only_implicit_accounts(
     record = chain.submit_transaction(alice.sign(receiver, npp.TransferAction(ONE_NEAR)))
     assert (record.panic is None) is created
     assert chain.native_balance(receiver) == (ONE_NEAR if created else 0)
+    assert record.tokens_burnt > 0  # a failed transfer burns its gas too
 
 
 def test_the_decoded_actions_are_what_was_signed() -> None:

@@ -3,6 +3,7 @@ withdrawals to the NEAR-side ledger and to a payout sink, refunds, and the event
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from devnet.verifier import ManualClock, Payout, PayoutResult, Verifier, VerifierConfig
+from devnet.verifier.chain import Receipt
 from devnet.verifier.events import ft_burn, parse_log
 from devnet.verifier.near_tokens import ONE_NEAR, STORAGE_BALANCE, FtConfig
 from devnet.verifier.testing import Signer, ft_withdraw, token_diff, transfer
@@ -19,6 +21,10 @@ WNEAR = "nep141:wrap.near"
 BTC = "nep141:btc.omft.near"
 alice = Signer.ed25519("alice")
 bob = Signer.ed25519("bob")
+
+
+def _value(receipt: Receipt) -> object:
+    return json.loads(base64.b64decode(receipt.status["SuccessValue"]))
 
 
 def events(logs: list[str]) -> list[tuple[str, str]]:
@@ -118,6 +124,8 @@ def test_zero_and_nft_deposits(verifier: Verifier) -> None:
 
 def test_ft_withdraw_pays_out_on_the_near_ledger(verifier: Verifier) -> None:
     verifier.deposit(alice.account_id, USDC, 100).ensure_success()
+    verifier.faucet_near("shop.near", ONE_NEAR).ensure_success()
+    verifier.storage_deposit("shop.near", "usdc.near").ensure_success()  # NEP-145 registration
     signed = [alice.sign(verifier, [ft_withdraw("usdc.near", "shop.near", 40, memo="order 7")])]
     record = verifier.execute_intents(signed).ensure_success()
     main = record.receipts[0]
@@ -197,6 +205,46 @@ def test_withdraw_with_storage_deposit_registers_the_receiver(strict: Verifier) 
     ]
     assert strict.ft_balance_of("usdc.near", "shop.near") == 40
     assert strict.mt_balance_of("user.near", WNEAR) == ONE_NEAR // 2 - STORAGE_BALANCE
+
+
+@pytest.mark.parametrize(
+    ("msg", "kept"), [("take-my-money", 40), ("15", 25), ("", 0), ("nonsense", 0)]
+)
+def test_ft_transfer_call_withdrawal_to_the_receiver_example(
+    strict: Verifier, msg: str, kept: int
+) -> None:
+    """``ft_withdraw`` with ``msg`` and ``storage_deposit`` to a fresh, unregistered account
+    running near-sdk-rs' test-contract-defi: it keeps what its ``ft_on_transfer`` does not
+    return; ``ft_resolve_transfer`` takes the rest back and ``ft_resolve_withdraw`` credits it
+    to the signer (mt_mint memo refund)."""
+    user = Signer(alice.key, "user.near")
+    strict.add_public_key("user.near", alice.public_key).ensure_success()
+    strict.deploy_ft_receiver("defi.near", "usdc.near", ONE_NEAR).ensure_success()
+    intent = ft_withdraw("usdc.near", "defi.near", 40, msg=msg,
+                         storage_deposit=str(STORAGE_BALANCE))  # fmt: skip
+    record = strict.execute_intents([user.sign(strict, [intent])]).ensure_success()
+    assert [r.method for r in record.receipts[1:]] == [
+        "near_withdraw", "storage_deposit", "ft_transfer_call", "ft_on_transfer",
+        "ft_resolve_transfer", "ft_resolve_withdraw",
+    ]  # fmt: skip
+    assert strict.ft_balance_of("usdc.near", "defi.near") == kept
+    assert strict.mt_balance_of("user.near", USDC) == 60 + (40 - kept)
+    assert strict.ft_is_registered("usdc.near", "defi.near")  # the storage deposit stays
+    assert _value(record.receipts[-1]) == str(kept)  # ft_resolve_withdraw: the amount used
+
+
+def test_ft_transfer_call_to_an_account_without_code_comes_back(strict: Verifier) -> None:
+    """The receiver cannot take it (no ``ft_on_transfer``): everything comes back to the
+    signer, nothing is lost."""
+    user = Signer(alice.key, "user.near")
+    strict.add_public_key("user.near", alice.public_key).ensure_success()
+    implicit = "e" * 64
+    intent = ft_withdraw("usdc.near", implicit, 40, msg="take-my-money",
+                         storage_deposit=str(STORAGE_BALANCE))  # fmt: skip
+    record = strict.execute_intents([user.sign(strict, [intent])]).ensure_success()
+    assert strict.ft_balance_of("usdc.near", implicit) == 0
+    assert strict.mt_balance_of("user.near", USDC) == 100
+    assert _value(record.receipts[-1]) == "0"
 
 
 def test_native_withdraw_unwraps_and_sends_near(strict: Verifier) -> None:

@@ -14,7 +14,9 @@ from nearintents.rpc import TxOutcome
 from nearintents.rpc.near_delivery import (
     Delivery,
     can_be_created_by_transfer,
+    deposit_credited,
     ft_delivery,
+    ft_withdraw_delivered,
     native_delivery,
 )
 
@@ -113,3 +115,66 @@ def test_native_withdraw_is_delivered_by_the_receivers_transfer_receipt() -> Non
 )
 def test_only_implicit_accounts_are_created_by_a_transfer(account: str, created: bool) -> None:
     assert can_be_created_by_transfer(account) is created
+
+
+def _refund_mint(owner: str, token_id: str, amount: str) -> str:
+    data = [{"owner_id": owner, "token_ids": [token_id], "amounts": [amount], "memo": "refund"}]
+    event = {"standard": "nep245", "version": "1.0.0", "event": "mt_mint", "data": data}
+    return "EVENT_JSON:" + json.dumps(event)
+
+
+CUSTODY = "c" * 64
+WITHDRAW = {"token": "wrap.near", "verifier_id": "intents.near", "owner_id": CUSTODY,
+            "receiver_id": RECEIVER, "amount": 40}  # fmt: skip
+
+
+@pytest.mark.parametrize(("refunds", "delivered"), [((), 40), (("15",), 25), (("40",), 0),
+                                                    (("30", "10"), 0)])  # fmt: skip
+def test_an_ft_transfer_call_withdrawal_delivers_what_the_contract_did_not_refund(
+    refunds: tuple[str, ...], delivered: int
+) -> None:
+    """``ft_transfer_call`` logs the transfer to the receiver even when ``ft_on_transfer``
+    hands it back: only ``ft_resolve_withdraw``'s ``refund`` mints say what stayed."""
+    sent = _outcome("wrap.near", {"SuccessValue": ""}, [_ft_event("intents.near", RECEIVER, "40")])
+    back = [_outcome("intents.near", {"SuccessValue": ""},
+                     [_refund_mint(CUSTODY, "nep141:wrap.near", r)]) for r in refunds]  # fmt: skip
+    assert ft_withdraw_delivered(_tx(EXECUTE, sent, *back), **WITHDRAW) == delivered
+
+
+def test_refunds_to_others_or_of_other_tokens_or_by_others_do_not_count() -> None:
+    sent = _outcome("wrap.near", {"SuccessValue": ""}, [_ft_event("intents.near", RECEIVER, "40")])
+    other = _outcome("intents.near", {"SuccessValue": ""}, [
+        _refund_mint("someone.near", "nep141:wrap.near", "40"),
+        _refund_mint(CUSTODY, "nep141:usdc.near", "40"),
+    ])  # fmt: skip
+    forged = _outcome("evil.near", {"SuccessValue": ""},
+                      [_refund_mint(CUSTODY, "nep141:wrap.near", "40")])  # fmt: skip
+    assert ft_withdraw_delivered(_tx(EXECUTE, sent, other, forged), **WITHDRAW) == 40
+
+
+def test_an_ft_withdraw_that_never_transferred_delivered_nothing_and_pending_is_none() -> None:
+    bounced = _outcome("wrap.near", PANIC)
+    assert ft_withdraw_delivered(_tx(EXECUTE, bounced), **WITHDRAW) == 0
+    assert ft_withdraw_delivered(_tx(EXECUTE, status="Started"), **WITHDRAW) is None
+
+
+def _verifier_event(event: str, owner: str, amount: str, memo: str) -> str:
+    data = [{"owner_id": owner, "token_ids": ["nep141:wrap.near"], "amounts": [amount],
+             "memo": memo}]  # fmt: skip
+    return "EVENT_JSON:" + json.dumps(
+        {"standard": "nep245", "version": "1.0.0", "event": event, "data": data}
+    )
+
+
+def test_a_deposit_credit_is_read_from_the_verifiers_mint_less_its_refund() -> None:
+    args = {"verifier_id": "intents.near", "owner_id": CUSTODY, "token_id": "nep141:wrap.near"}
+    on = _outcome("intents.near", {"SuccessValue": ""},
+                  [_verifier_event("mt_mint", CUSTODY, "40", "deposit")])  # fmt: skip
+    assert deposit_credited(_tx(on), **args) == 40
+    back = _outcome("intents.near", {"SuccessValue": ""},
+                    [_verifier_event("mt_burn", CUSTODY, "15", "refund")])  # fmt: skip
+    assert deposit_credited(_tx(on, back), **args) == 25
+    failed = _outcome("intents.near", PANIC, [_verifier_event("mt_mint", CUSTODY, "40", "deposit")])
+    forged = _outcome("evil.near", {"SuccessValue": ""},
+                      [_verifier_event("mt_mint", CUSTODY, "40", "deposit")])  # fmt: skip
+    assert deposit_credited(_tx(failed, forged), **args) == 0

@@ -4,6 +4,8 @@ is due, then the manual clock jumps to the next due time. No sleeps, fully deter
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -87,6 +89,10 @@ class Kit:
     @property
     def clock(self):  # type: ignore[no-untyped-def]
         return self.world.clock
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        await self.world.aclose()
 
     def new_worker(self, owner: str | None = None) -> Worker:
         """A fresh worker process: nothing in memory survives from the previous one."""
@@ -185,6 +191,16 @@ async def make_kit(
     kit = Kit(world, client, None, StepLog(), CountingMetrics())  # type: ignore[arg-type]
     kit.new_worker()
     return kit
+
+
+@asynccontextmanager
+async def opened_kit(tmp_path: Path, **options: Any) -> AsyncIterator[Kit]:
+    """``make_kit``, closed afterwards (its HTTP client and its world) however the test ends."""
+    kit = await make_kit(tmp_path, **options)
+    try:
+        yield kit
+    finally:
+        await kit.aclose()
 
 
 def custody_movements(kit: Kit, account: str) -> Counter[tuple[str, str]]:

@@ -151,8 +151,7 @@ async def test_crash_at_every_external_call(tmp_path: Path, after: bool) -> None
             assert crashed, at
             await _check(kit, quote)
         finally:
-            await kit.client.aclose()
-            await kit.world.aclose()
+            await kit.aclose()
 
 
 # --- the SQLite worker lock after a crash ------------------------------------------------------
@@ -190,8 +189,7 @@ async def test_a_new_worker_waits_out_the_sqlite_lock_of_a_killed_one(tmp_path: 
         await running
         assert await _holder(kit) is None
     finally:
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()
 
 
 async def test_a_live_sqlite_worker_still_keeps_a_second_one_out(tmp_path: Path) -> None:
@@ -214,5 +212,4 @@ async def test_a_live_sqlite_worker_still_keeps_a_second_one_out(tmp_path: Path)
             await asyncio.wait_for(running, timeout=30)
         assert await _holder(kit) == live.owner
     finally:
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()

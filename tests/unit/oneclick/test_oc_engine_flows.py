@@ -4,9 +4,7 @@ over-deposits, deadlines, no liquidity and late deposits."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from oc_engine_kit import (
     BTC,
     BTC_REFUND,
@@ -16,18 +14,9 @@ from oc_engine_kit import (
     WNEAR,
     Kit,
     custody_movements,
-    make_kit,
 )
 
 from oneclick.domain.swaps import SwapStatus
-
-
-@pytest.fixture
-async def kit(tmp_path: Path):
-    made = await make_kit(tmp_path)
-    yield made
-    await made.client.aclose()
-    await made.world.aclose()
 
 
 async def test_exact_input_origin_chain_to_destination_chain(kit: Kit) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from oc_engine_kit import EVM_RECIPIENT, TEST_POLICY, USDT, Kit, make_kit
+from oc_engine_kit import EVM_RECIPIENT, TEST_POLICY, USDT, Kit
 
 from nearintents.payload import FtWithdraw
 from nearintents.rpc import RpcMalformedResponse
@@ -41,14 +41,6 @@ X_TAG = (
     11747,
     "X7d3eHCXzwBeWrZec1yT24iZerQjYLo2CJf8oVC5CMWey5m",
 )
-
-
-@pytest.fixture
-async def kit(tmp_path: Path):
-    made = await make_kit(tmp_path)
-    yield made
-    await made.client.aclose()
-    await made.world.aclose()
 
 
 # --- the withdrawal memo (sdk-monorepo intents-sdk/src/bridges/poa-bridge/poa-bridge-utils.ts) ---

@@ -143,6 +143,7 @@ def test_admin_cli_lists_and_refuses_unknown_swaps(tmp_path) -> None:
     listed = runner.invoke(app, ["admin", "stuck", "--data-dir", str(tmp_path), "--json"])
     assert listed.exit_code == 0, listed.output
     assert json.loads(listed.output) == []
-    refused = runner.invoke(app, ["admin", "refund", "nowhere", "--data-dir", str(tmp_path)])
-    assert refused.exit_code == 1
-    assert "not found" in refused.output
+    for action in ("refund", "retry"):
+        refused = runner.invoke(app, ["admin", action, "nowhere", "--data-dir", str(tmp_path)])
+        assert refused.exit_code == 1
+        assert "not found" in refused.output

@@ -8,7 +8,7 @@ import io
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,14 +49,6 @@ def captured() -> Iterator[Captured]:
     root.setLevel(saved[1])
 
 
-@pytest.fixture
-async def kit(tmp_path: Path) -> AsyncIterator[Kit]:
-    made = await make_kit(tmp_path)
-    yield made
-    await made.client.aclose()
-    await made.world.aclose()
-
-
 async def test_a_swap_logs_json_lines_carrying_its_swap_id(kit: Kit, captured: Captured) -> None:
     await swap_logs_carry_its_context(kit, captured)
 
@@ -69,8 +61,7 @@ async def test_a_swap_logs_json_lines_carrying_its_swap_id_on_postgresql(
     try:
         await swap_logs_carry_its_context(kit, captured)
     finally:
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()
 
 
 async def swap_logs_carry_its_context(kit: Kit, captured: Captured) -> None:

@@ -1,5 +1,5 @@
-"""NEAR-native paths not yet carried end to end are refused at quote time with a clear 400
-(issue 16 step 1); the paths that work stay open."""
+"""NEAR-native paths not carried end to end are refused at quote time with a clear 400 (issue 16
+step 1); the paths that work stay open (since issue 16's NEAR chain: any NEP-141 payout)."""
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -54,9 +54,6 @@ USDC_NEAR = "nep141:17208628f84f5d6ad33f0da3bbbeb27ffcb398eac501a31bd6ad2011e361
          "use recipientType INTENTS"),
         ({**NEAR_ORIGIN, "deposit_type": "INTENTS"},
          "refundType ORIGIN_CHAIN is not supported by this service .*use refundType INTENTS"),
-        ({"destination_asset": USDC_NEAR, "recipient": "bob.near", "near_payouts": True},
-         "recipientType DESTINATION_CHAIN is not supported yet for the NEAR-native asset "
-         f"{USDC_NEAR}: only nep141:wrap.near is delivered"),
     ],
 )  # fmt: skip
 def test_paths_that_would_strand_funds_are_refused(change: dict, message: str) -> None:
@@ -73,6 +70,9 @@ def test_paths_that_would_strand_funds_are_refused(change: dict, message: str) -
         # wNEAR is delivered as native NEAR once deliveries can be confirmed
         {**NEAR_DESTINATION, "near_payouts": True},
         {**NEAR_ORIGIN, "deposit_type": "INTENTS", "near_payouts": True},
+        # any NEP-141 goes out as ft_withdraw (its NEP-145 registration is checked when quoting)
+        {"destination_asset": USDC_NEAR, "recipient": "bob.near", "near_payouts": True},
+        {**NEAR_DESTINATION, "custom_recipient_msg": "take-my-money", "near_payouts": True},
         # an operator account moves NEAR-native deposits into the verifier
         {**NEAR_ORIGIN, "refund_type": "INTENTS", "near_deposits": True},
     ],

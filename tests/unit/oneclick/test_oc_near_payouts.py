@@ -6,23 +6,25 @@ fails is never reported delivered."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
+from typing import Any
 
 import pytest
-from oc_engine_kit import WNEAR, Kit, make_kit, quote_request
+from oc_engine_kit import USDC_NEAR, WNEAR, Kit, quote_request
 
+from nearintents.payload import FtWithdraw, NativeWithdraw
+from nearintents.rpc.near_delivery import FT_WITHDRAW_MIN_GAS
+from oneclick.domain.errors import PermanentError
 from oneclick.domain.records import IntentKind
-from oneclick.testing.near import FakeNearChain
+from oneclick.services.engine.near_payouts import MAX_BOUNCES, near_delivery_intent
+from oneclick.testing import sample_registry
+from oneclick.testing.near import STORAGE_MIN, FakeNearChain
 
 IMPLICIT = "ab" * 32
 
 
 @pytest.fixture
-async def kit(tmp_path: Path):
-    made = await make_kit(tmp_path, near=True)
-    yield made
-    await made.client.aclose()
-    await made.world.aclose()
+def kit_options() -> dict[str, Any]:
+    return {"near": True}
 
 
 def chain(kit: Kit) -> FakeNearChain:
@@ -130,3 +132,99 @@ async def test_a_delivery_counts_only_once_its_transaction_is_final(kit: Kit) ->
     chain(kit).final = True
     await kit.drive(until=kit.clock.now() + timedelta(minutes=10))
     assert (await kit.status(quote))["status"] == "SUCCESS"
+
+
+def test_the_intent_is_the_sdks_for_each_request() -> None:
+    """sdk-monorepo direct-bridge-utils.ts ``createWithdrawIntentPrimitive``: wNEAR without a
+    message unwraps; with one, and for any other NEP-141, an ``ft_withdraw`` whose ``min_gas``
+    is set only for a plain ``ft_transfer``; a wNEAR payout pays its receiver's storage
+    deposit out of itself."""
+    wnear, usdc = sample_registry().by_token_id(WNEAR), sample_registry().by_token_id(USDC_NEAR)
+    assert wnear is not None
+    assert usdc is not None
+    assert near_delivery_intent(wnear, "wrap.near", 10**24, IMPLICIT) == NativeWithdraw(
+        receiver_id=IMPLICIT, amount=10**24
+    )
+    as_token = near_delivery_intent(wnear, "wrap.near", 10**24, "defi.near", msg="take-my-money",
+                                    storage_deposit=STORAGE_MIN)  # fmt: skip
+    assert as_token == FtWithdraw(token="wrap.near", receiver_id="defi.near",
+                                  amount=10**24 - STORAGE_MIN, msg="take-my-money",
+                                  storage_deposit=STORAGE_MIN, min_gas=None)  # fmt: skip
+    contract = USDC_NEAR.removeprefix("nep141:")
+    plain = near_delivery_intent(usdc, contract, 40, "shop.near")
+    assert plain == FtWithdraw(token=contract, receiver_id="shop.near", amount=40,
+                               min_gas=FT_WITHDRAW_MIN_GAS)  # fmt: skip
+    with pytest.raises(PermanentError, match="does not cover the receiver's storage deposit"):
+        near_delivery_intent(wnear, "wrap.near", STORAGE_MIN, "defi.near", msg="",
+                             storage_deposit=STORAGE_MIN)  # fmt: skip
+
+
+async def test_an_unregistered_receiver_of_another_nep141_gets_no_quote(kit: Kit) -> None:
+    """Its storage_deposit would be paid in wNEAR the custody account does not hold."""
+    chain(kit).accounts.add("shop.near")
+    body = quote_request(destinationAsset=USDC_NEAR, recipient="shop.near")
+    response = await kit.client.post("/v0/quote", json=body)
+    assert response.status_code == 400
+    assert "is not registered on" in response.json()["message"]
+    chain(kit).registered.add((USDC_NEAR.removeprefix("nep141:"), "shop.near"))
+    assert (await kit.client.post("/v0/quote", json=body)).status_code == 200
+
+
+async def _withdraw_legs(kit: Kit, quote: dict) -> list:
+    swap = await kit.swap(quote)
+    async with kit.world.store.transaction() as tx:
+        return [leg for leg in await tx.legs(swap.id) if leg.kind is IntentKind.WITHDRAW]
+
+
+async def test_a_bounced_withdrawal_is_signed_again_and_then_delivered(kit: Kit) -> None:
+    """wNEAR as the token (``customRecipientMsg``): the first ft_withdraw comes back (the
+    receiver could not take it), its leg is closed with nothing delivered and a new one is
+    signed; once the receiver can take it, SUCCESS reports the second one only."""
+    chain(kit).accounts.add("defi.near")
+    chain(kit).registered.add(("wrap.near", "defi.near"))
+    quote = await kit.quote(destinationAsset=WNEAR, recipient="defi.near",
+                            customRecipientMsg="take-my-money")  # fmt: skip
+    ledger = kit.world.verifier.ledger
+    ledger.bouncing.add("defi.near")
+    await kit.deposit(quote, 100_000)
+    until = kit.clock.now() + timedelta(minutes=20)
+    while not ledger.withdrawals and kit.clock.now() < until:
+        await kit.drive(until=kit.clock.now() + timedelta(seconds=5))
+    [first] = ledger.withdrawals
+    assert first.bounced
+    assert (await kit.status(quote))["status"] == "PROCESSING"
+    ledger.bouncing.clear()
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=20))
+    body = await kit.status(quote)
+    assert body["status"] == "SUCCESS", body
+    bounced, delivered = ledger.withdrawals
+    assert not delivered.bounced
+    assert bounced.amount == delivered.amount
+    assert body["swapDetails"]["amountOut"] == str(delivered.amount)
+    assert [d["hash"] for d in body["swapDetails"]["destinationChainTxHashes"]] == [
+        delivered.tx_hash
+    ]
+    legs = await _withdraw_legs(kit, quote)
+    assert [(leg.delivered, (leg.reason or "")[:7]) for leg in legs] == [
+        (0, "bounced"), (delivered.amount, ""),
+    ]  # fmt: skip
+
+
+async def test_a_withdrawal_that_keeps_bouncing_is_parked_never_delivered(kit: Kit) -> None:
+    chain(kit).accounts.add("defi.near")
+    chain(kit).registered.add(("wrap.near", "defi.near"))
+    quote = await kit.quote(destinationAsset=WNEAR, recipient="defi.near",
+                            customRecipientMsg="take-my-money")  # fmt: skip
+    ledger = kit.world.verifier.ledger
+    ledger.bouncing.add("defi.near")
+    await kit.deposit(quote, 100_000)
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=30))
+    body = await kit.status(quote)
+    assert body["status"] == "FAILED", body
+    assert body["swapDetails"]["destinationChainTxHashes"] == []
+    assert len(ledger.withdrawals) == MAX_BOUNCES
+    assert all(w.bounced for w in ledger.withdrawals)
+    swap = await kit.swap(quote)
+    # Every unit of the output is back in the custody account.
+    assert ledger.balances[(swap.custody_account_id, WNEAR)] == ledger.withdrawals[0].amount
+    assert "bounced 3 times" in (swap.last_error or "")

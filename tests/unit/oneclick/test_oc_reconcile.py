@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from oc_engine_kit import BTC, BTC_REFUND, EVM_RECIPIENT, USDT, WNEAR, Kit, make_kit
+from oc_engine_kit import BTC, BTC_REFUND, EVM_RECIPIENT, USDT, WNEAR, Kit
 from typer.testing import CliRunner
 
 from oneclick.cli.main import app
@@ -30,11 +30,8 @@ USDT_FEE = 300_000
 
 
 @pytest.fixture
-async def kit(tmp_path: Path):
-    made = await make_kit(tmp_path, near=True)  # NEAR refundTo needs confirmable payouts
-    yield made
-    await made.client.aclose()
-    await made.world.aclose()
+def kit_options() -> dict[str, Any]:
+    return {"near": True}  # NEAR refundTo needs confirmable payouts
 
 
 def reconciler(kit: Kit) -> Reconciler:

@@ -43,6 +43,13 @@ def test_a_deadline_exactly_at_the_maximum_is_accepted() -> None:
     assert spec.deadline == NOW + timedelta(hours=24)
 
 
+def test_a_same_asset_request_validates() -> None:
+    """A chain deposit delivered inside Intents (or back out): no swap, the asset's own id."""
+    spec = check(replace(GOOD, destination_asset="nep141:btc.omft.near", recipient_type="INTENTS",
+                         recipient="bob.near"))  # fmt: skip
+    assert spec.origin == spec.destination
+
+
 def test_a_good_request_validates() -> None:
     spec = check(GOOD)
     assert spec.origin.asset_id == "nep141:btc.omft.near"
@@ -57,7 +64,8 @@ def test_a_good_request_validates() -> None:
         ({"destination_asset": "1cs_v1:eth:erc20:0x0000000000000000000000000000000000000001"},
          "destinationAsset .* not a supported asset"),
         ({"origin_asset": "garbage"}, "not a valid asset id"),
-        ({"destination_asset": "1cs_v1:btc:native:coin"}, "must be different"),
+        ({"destination_asset": "1cs_v1:btc:native:coin", "swap_type": "EXACT_OUTPUT"},
+         "must be EXACT_INPUT or FLEX_INPUT"),
         ({"origin_asset": "1cs:any"}, "ANY_INPUT"),
         ({"swap_type": "ANY_INPUT"}, "ANY_INPUT is not supported"),
         ({"deposit_type": "CONFIDENTIAL_INTENTS"}, "CONFIDENTIAL_INTENTS is not supported"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,14 +20,6 @@ from oneclick.store.database import connect_database
 from oneclick.store.sql import SqlStore
 
 FAST = StreamPolicy(poll_s=0.01, heartbeat_s=3600, grace_s=0.05, max_s=60)
-
-
-@pytest.fixture
-async def kit(tmp_path: Path) -> AsyncIterator[Kit]:
-    made = await make_kit(tmp_path)
-    yield made
-    await made.client.aclose()
-    await made.world.aclose()
 
 
 def parse_sse(text: str) -> list[dict[str, Any]]:
@@ -155,8 +146,7 @@ async def test_a_stream_follows_changes_made_by_another_process_on_postgres(
         assert statuses(events) == [("1", "PENDING_DEPOSIT"), ("2", "PROCESSING"), ("3", "SUCCESS")]
     finally:
         await api_db.dispose()
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()
 
 
 async def test_the_stream_is_in_the_served_openapi(kit: Kit) -> None:

@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import uvicorn
 from oc_browser import Browser, chromium_path
-from oc_engine_kit import Kit, make_kit
+from oc_engine_kit import Kit
 
 from oneclick.api.app import create_app
 from oneclick.services.stream import StreamPolicy
-
-
-@pytest.fixture
-async def kit(tmp_path: Path) -> AsyncIterator[Kit]:
-    made = await make_kit(tmp_path)
-    yield made
-    await made.client.aclose()
-    await made.world.aclose()
 
 
 async def test_the_page_renders_the_swap_without_javascript(kit: Kit) -> None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from oc_engine_kit import Kit, make_kit
+from oc_engine_kit import Kit
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -119,14 +119,6 @@ def receiver() -> Iterator[Receiver]:
     yield made
     made.server.shutdown()
     made.server.server_close()
-
-
-@pytest.fixture
-async def kit(tmp_path: Path) -> AsyncIterator[Kit]:
-    made = await make_kit(tmp_path)
-    yield made
-    await made.client.aclose()
-    await made.world.aclose()
 
 
 async def _drain(kit: Kit, dispatcher: WebhookDispatcher) -> None:

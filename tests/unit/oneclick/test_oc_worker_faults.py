@@ -178,8 +178,7 @@ async def test_loop_level_database_errors_are_retried_and_the_worker_keeps_worki
         stop.set()
         await running
     finally:
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()
 
 
 async def test_a_failing_step_does_not_cancel_its_siblings(tmp_path: Path) -> None:
@@ -202,8 +201,7 @@ async def test_a_failing_step_does_not_cancel_its_siblings(tmp_path: Path) -> No
         assert await _lease_owner(kit, broken) == "flaky"
         assert await _lease_owner(kit, healthy) is None  # released with its next run
     finally:
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()
 
 
 async def test_a_lost_lease_stops_that_swap_only(tmp_path: Path) -> None:
@@ -229,8 +227,7 @@ async def test_a_lost_lease_stops_that_swap_only(tmp_path: Path) -> None:
         assert finished[healthy] is not None
         assert finished[healthy].outcome == "ok"
     finally:
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()
 
 
 async def test_renewal_errors_are_retried_while_the_lease_lasts(tmp_path: Path) -> None:
@@ -252,8 +249,7 @@ async def test_renewal_errors_are_retried_while_the_lease_lasts(tmp_path: Path) 
         step.cancel()
         await asyncio.gather(heartbeat, step, return_exceptions=True)
     finally:
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()
 
 
 async def test_a_lease_that_cannot_be_renewed_before_it_ends_stops_the_step(
@@ -275,8 +271,7 @@ async def test_a_lease_that_cannot_be_renewed_before_it_ends_stops_the_step(
         await asyncio.gather(step, return_exceptions=True)
         assert step.cancelled()
     finally:
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()
 
 
 async def test_a_failed_release_is_retried(tmp_path: Path) -> None:
@@ -289,8 +284,7 @@ async def test_a_failed_release_is_retried(tmp_path: Path) -> None:
         assert claims.calls["release"] == 3
         assert await _lease_owner(kit, swap_id) is None
     finally:
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()
 
 
 async def test_the_worker_keeps_the_custody_pool_topped_up(tmp_path: Path) -> None:
@@ -309,5 +303,4 @@ async def test_the_worker_keeps_the_custody_pool_topped_up(tmp_path: Path) -> No
         async with kit.world.store.transaction() as tx:
             assert await tx.free_custody_accounts() == 5
     finally:
-        await kit.client.aclose()
-        await kit.world.aclose()
+        await kit.aclose()

@@ -31,9 +31,10 @@ class InvalidTransaction(ValueError):  # noqa: N818 (nearcore's InvalidTxError)
     """Refused before execution; ``kind`` names nearcore's ``InvalidTxError`` variant, or
     ``Malformed`` for bytes that are not a transaction at all (an RPC parse error)."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, detail: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.detail = detail  # nearcore's structured fields, e.g. NotEnoughBalance's
 
 
 @dataclass(frozen=True, slots=True)

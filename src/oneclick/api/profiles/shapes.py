@@ -88,6 +88,8 @@ def _prune(
             if ok:
                 kept.append(pruned)
         return kept, True
+    if node.ref is not None and isinstance(value, list):
+        return value, False  # an array where the client decodes one object: it cannot
     if node.ref is not None and isinstance(value, dict):
         shape = api.schemas[node.ref]
         out: dict[str, object] = {}

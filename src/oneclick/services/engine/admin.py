@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from oneclick.domain.engine import EngineSwap, Phase, RefundReason
 from oneclick.domain.errors import NotFound, RequestError
+from oneclick.domain.quotes import SwapType
 from oneclick.domain.swaps import SwapStatus, check_transition
 from oneclick.services.ports import Clock, EngineSession, EngineStore
 
@@ -31,6 +32,8 @@ async def refund_swap(
     now = clock.now()
     async with store.transaction() as tx:
         swap = await _swap(tx, address, memo)
+        if swap.swap_type is SwapType.ANY_INPUT:  # documented upstream: never refunded
+            raise RequestError("an ANY_INPUT quote is never refunded: `oneclick admin retry` it")
         if swap.status.is_terminal and swap.status is not SwapStatus.FAILED:
             raise RequestError(f"the swap is {swap.status}: leftovers are refunded by its sweep")
         status = SwapStatus.PROCESSING if swap.status is SwapStatus.FAILED else swap.status

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from oneclick.domain.assets import Asset, AssetRegistry
 from oneclick.domain.errors import ConfigurationError, PermanentError
-from oneclick.services.context import EnginePolicy, QuotePolicy, ServiceContext
+from oneclick.services.context import EnginePolicy, QuotePolicy, ServiceContext, UpstreamMode
 from oneclick.services.ports import (
     Bridge,
     Clock,
@@ -15,6 +15,7 @@ from oneclick.services.ports import (
     EngineStore,
     NearChain,
     NearSigner,
+    Prices,
     SolverRelay,
     Verifier,
 )
@@ -35,6 +36,8 @@ class EngineContext:
     owner: str  # the lease owner every write is fenced with
     near: NearChain | None = None
     near_signer: NearSigner | None = None
+    upstream: UpstreamMode | None = None  # upstream mode: chain legs through another 1Click
+    prices: Prices | None = None  # ANY_INPUT: the pool's USD value and a swap's fair price
 
     @classmethod
     def of(
@@ -59,6 +62,8 @@ class EngineContext:
             owner=owner,
             near=ctx.near,
             near_signer=ctx.near_signer,
+            upstream=ctx.upstream,
+            prices=ctx.prices,
         )
 
     def asset(self, token_id: str) -> Asset:

@@ -19,9 +19,11 @@ from datetime import datetime, timedelta
 
 from oneclick.domain.engine import EngineSwap, Phase
 from oneclick.domain.errors import OneClickError, TemporaryError
+from oneclick.domain.quotes import SwapType
 from oneclick.domain.swaps import SwapStatus
 from oneclick.logging import bind_log_context, log_context
 from oneclick.services.boundary import UnreadableAnswer
+from oneclick.services.engine.any_input import step_any_input
 from oneclick.services.engine.context import EngineContext
 from oneclick.services.engine.deposits import step_deposit
 from oneclick.services.engine.payouts import step_payout
@@ -105,7 +107,8 @@ async def _advance(ctx: EngineContext, swap_id: str) -> StepResult:
         swap = await tx.fence(swap_id, ctx.owner, now)
     bind_log_context(deposit_address=swap.deposit_address, phase=swap.phase.value)
     report_if_stuck(ctx, swap)
-    step = STEPS.get(swap.phase)
+    any_input = swap.swap_type is SwapType.ANY_INPUT and swap.phase is not Phase.DONE
+    step = step_any_input if any_input else STEPS.get(swap.phase)
     if step is None or swap.status is SwapStatus.FAILED:
         return StepResult(None, 0, swap.last_error, "idle")
     started = time.monotonic()  # step latency for metrics only; the engine's time is ctx.clock

@@ -21,6 +21,7 @@ from oneclick.domain.swaps import SwapStatus, can_transition
 from oneclick.services.boundary import calling
 from oneclick.services.engine.context import EngineContext
 from oneclick.services.engine.near_deposits import sweep_near_deposit
+from oneclick.services.engine.upstream_legs import scan_upstream_deposit
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,9 @@ async def scan_bridge_deposits(ctx: EngineContext, swap: EngineSwap) -> None:
     of bridged assets; NEAR-native and INTENTS deposits are seen only as balance)."""
     origin = ctx.asset(swap.origin_asset)
     if swap.deposit_type != DepositType.ORIGIN_CHAIN.value or origin.is_near_native:
+        return
+    if ctx.upstream is not None:  # upstream mode: the deposit address is the upstream's
+        await scan_upstream_deposit(ctx, swap)
         return
     found: list[DepositRecord] = []
     offset = 0
@@ -78,7 +82,9 @@ async def scan_bridge_deposits(ctx: EngineContext, swap: EngineSwap) -> None:
 def total_deposited(swap: EngineSwap, legs: list[Leg], origin_balance: int) -> int:
     """Everything credited so far: what is still there plus what settled legs took out."""
     spent = sum(
-        leg.debits.get(swap.origin_asset, 0) for leg in legs if leg.state is IntentState.SETTLED
+        leg.debits.get(swap.origin_asset, 0)
+        for leg in legs
+        if leg.state is IntentState.SETTLED and not leg.bounced
     )
     return max(swap.deposited_amount or 0, origin_balance + spent)
 

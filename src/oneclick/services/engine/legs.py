@@ -34,7 +34,12 @@ from oneclick.domain.records import IntentKind, IntentState
 from oneclick.services.boundary import calling
 from oneclick.services.engine.context import EngineContext
 from oneclick.services.engine.deposits import balance
-from oneclick.services.engine.near_payouts import confirm_near_delivery, near_delivery_intent
+from oneclick.services.engine.near_payouts import (
+    Bounced,
+    confirm_near_delivery,
+    near_delivery_intent,
+)
+from oneclick.services.engine.upstream_legs import confirm_upstream_leg, upstream_receiver
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +233,8 @@ async def executed_after_deadline(
             executed = await ctx.verifier.executed_in(tx_hash, leg.intent_hash)
         if executed is not None:
             return executed
-    if leg.credits:
+    # A same-asset fee leg credits the token it debits: its credit proves nothing.
+    if leg.credits and not leg.credits.keys() & leg.debits.keys():
         for token, amount in leg.credits.items():
             if await balance(ctx, swap, token) < amount:
                 return False
@@ -261,8 +267,17 @@ async def confirm_leg(
             )
         leg = await _save(ctx, swap, leg, tx_hash=status.tx_hash)
         tx_hash = status.tx_hash
+    receiver = upstream_receiver(leg) if ctx.upstream is not None else None
+    if receiver is not None:  # a transfer to an upstream 1Click that pays out on chain
+        return await confirm_upstream_leg(ctx, swap, leg, receiver, amount)
     if not is_bridged(asset):
-        delivered = await confirm_near_delivery(ctx, swap, leg, asset, _contract(asset), tx_hash)
+        try:
+            delivered = await confirm_near_delivery(
+                ctx, swap, leg, asset, _contract(asset), tx_hash
+            )
+        except Bounced as bounced:  # the tokens are back: close the leg, sign anew after a pause
+            await _save(ctx, swap, leg, delivered=0, reason=bounced.reason)
+            raise TemporaryError(bounced.reason) from bounced
         if delivered is None:
             return None
         return await _save(ctx, swap, leg, delivered=delivered, destination_tx_hash=tx_hash)

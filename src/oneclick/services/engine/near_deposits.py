@@ -16,14 +16,20 @@ import logging
 
 from nearintents.near_tx import TGAS, FunctionCall, Transfer
 from nearintents.rpc import Finality
+from nearintents.rpc.near_delivery import deposit_credited
 from oneclick.domain.engine import DepositRecord, EngineSwap
 from oneclick.domain.errors import TemporaryError
 from oneclick.services.boundary import calling
 from oneclick.services.engine.context import EngineContext
+from oneclick.services.engine.near_storage import register_on_token
 
 logger = logging.getLogger(__name__)
 
 CUSTODY_NEAR = 10**22  # 0.01 NEAR: creates the implicit account and pays its gas
+# nearcore refuses a transaction whose signer holds less than its prepaid gas at the gas price
+# (NotEnoughBalance): 50 Tgas at mainnet's 10^8 yocto/gas is 0.005 NEAR; below 0.006 the
+# operator tops the custody account up again.
+CUSTODY_MIN_NEAR = 6 * 10**21
 DEPOSIT_GAS = 50 * TGAS  # ft_transfer_call + ft_on_transfer + ft_resolve_transfer
 
 
@@ -37,11 +43,14 @@ async def sweep_near_deposit(ctx: EngineContext, swap: EngineSwap) -> None:
     async with calling("NEAR RPC (ft_balance_of)"):
         held = int(await near.view(contract, "ft_balance_of", {"account_id": custody}) or 0)
     if held <= 0:
+        # NEP-145: wrap.near and USDC refuse a user's ft_transfer to an unregistered account;
+        # while the swap waits for its deposit, the operator registers the custody account.
+        await register_on_token(ctx, contract, custody)
         return
     async with calling("NEAR RPC (view_account)"):
         # At the head, not `final`: a custody account funded a block ago must not be funded twice.
-        exists = await near.account_exists(custody, finality=Finality.OPTIMISTIC)
-    if not exists:
+        has = await near.native_balance(custody, finality=Finality.OPTIMISTIC)
+    if has is None or has < CUSTODY_MIN_NEAR:  # missing, or its gas spent by earlier moves
         async with calling("NEAR RPC (operator transfer)"):
             nonce, block = await near.access_key(
                 signer.operator_account_id, signer.operator_public_key
@@ -63,6 +72,18 @@ async def sweep_near_deposit(ctx: EngineContext, swap: EngineSwap) -> None:
         outcome = await near.send_tx(moved.base64)
     if not outcome.succeeded:
         raise TemporaryError(f"moving {held} {swap.origin_asset} into the verifier failed")
+    # The hash /v0/status will show, read back from NEAR `tx`: it must credit the custody
+    # account with what was moved (the swap itself waits for the balance at final anyway).
+    async with calling("NEAR RPC (tx)"):
+        seen = await near.tx_status(moved.hash, custody)
+    credited = deposit_credited(seen, verifier_id=ctx.quotes.verifier_contract,
+                                owner_id=custody, token_id=swap.origin_asset)  # fmt: skip
+    if credited != held:
+        logger.warning(
+            "NEAR tx %s credits %s, not the %s moved: not shown as the deposit", moved.hash,
+            credited, held, extra={"action": "deposit", "swap_id": swap.id},
+        )  # fmt: skip
+        return
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
         await tx.fence(swap.id, ctx.owner, now)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from oneclick.domain.engine import EngineSwap, Leg, Phase
+from oneclick.domain.engine import EngineSwap, Leg, Phase, is_same_asset
 from oneclick.domain.errors import TemporaryError
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.domain.requests import RecipientType
@@ -23,7 +23,9 @@ from oneclick.services.engine.legs import (
     publish_leg,
     sign_leg,
 )
-from oneclick.services.engine.near_payouts import check_near_receiver
+from oneclick.services.engine.near_payouts import is_bounced, plan_near_delivery
+from oneclick.services.engine.same_asset import same_asset_payout
+from oneclick.services.engine.upstream_legs import rides_upstream_payout, upstream_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ async def drive_delivery(
     result: Outcome | None = None
     done: list[Leg] = []
     for leg in legs:
-        if leg.state is IntentState.DEAD:
+        if leg.state is IntentState.DEAD or is_bounced(leg):  # a bounced one is signed anew
             continue
         if leg.live:
             leg = await publish_leg(ctx, swap, leg)
@@ -76,6 +78,8 @@ async def step_payout(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
         )  # fmt: skip
         return now
     amount = await balance(ctx, swap, token)
+    if is_same_asset(swap):  # the excess of an overpayment is the SWEEP's, not the recipient's
+        amount = await same_asset_payout(ctx, swap, amount)
     if amount <= 0:
         # The swap is final (follow_leg), so this is a NEAR RPC node behind the others, not a
         # loss: retried for the bounded number of attempts, never parked at once.
@@ -99,9 +103,12 @@ async def sign_and_publish(
     internal: bool,
 ) -> Leg:
     asset = ctx.asset(token)
-    if not internal and asset.is_near_native:
-        await check_near_receiver(ctx, receiver)
-    intent = delivery_intent(asset, amount, receiver, internal=internal)
+    if rides_upstream_payout(ctx, asset, internal=internal):  # never NEAR-native
+        intent = await upstream_delivery(ctx, swap, asset, amount, receiver)
+    elif not internal and asset.is_near_native:
+        intent = await plan_near_delivery(ctx, swap, kind, asset, amount, receiver)
+    else:
+        intent = delivery_intent(asset, amount, receiver, internal=internal)
     deadline = ctx.clock.now() + ctx.policy.withdraw_intent_lifetime
     leg = await sign_leg(ctx, swap, kind, [intent], deadline=deadline, debits={token: amount})
     return await publish_leg(ctx, swap, leg)

@@ -18,6 +18,7 @@ from oneclick.domain.engine import (
     Phase,
     RefundReason,
     SwapOrder,
+    is_same_asset,
     swap_ask,
     swap_order,
 )
@@ -27,6 +28,7 @@ from oneclick.services.boundary import calling
 from oneclick.services.engine.context import EngineContext
 from oneclick.services.engine.deposits import balance, total_deposited
 from oneclick.services.engine.legs import Outcome, follow_leg, publish_leg, sign_leg
+from oneclick.services.engine.same_asset import step_same_asset
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +122,8 @@ async def step_swap(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
         await _move(ctx, swap, Phase.REFUND, reason)
         return now
     credited = await balance(ctx, swap, swap.origin_asset)
+    if is_same_asset(swap):
+        return await step_same_asset(ctx, swap, credited)
     found = await _best_order(ctx, swap, credited)
     now = ctx.clock.now()
     if found is None:

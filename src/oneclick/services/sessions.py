@@ -1,0 +1,254 @@
+"""User sessions (``POST /v0/auth/authenticate``, ``/v0/auth/refresh``; PROTOCOL.md §5.11): a
+wallet's signature over an empty intent payload buys an access and a refresh token (HS256 JWTs).
+
+- The signature is verified with ``nearintents.signing`` (every standard the Verifier knows) and
+  the key must belong to the signer *in the Verifier* (``has_public_key``): the account's own
+  implicit key or one it added; a removed key authenticates nobody.
+- A signed payload is good once (its nonce is stored with the session) and only until its
+  deadline, which may lie at most ``SessionPolicy.max_signed_ahead`` ahead.
+- Tokens are signed with a key derived from the install's JWT secret (or ``auth.session_secret``)
+  and a label of their own, so a user token is never a partner token and vice versa; rotating
+  that secret revokes every session at once.
+- Every use of a token reads its session, so a revoked session stops at once. A refresh token is
+  rotated on use (the new one comes back as ``refreshToken``); presenting a superseded one is
+  taken as a leak and revokes the whole session. A refresh also asks the verifier again whether
+  the session's key is still the account's: a removed key ends the session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from nearintents import signing
+from nearintents.accounts import InvalidAccountId, validate_account_id
+from nearintents.signing import InvalidSignature, SignedPayloadError
+from oneclick.domain.errors import RequestError, Unauthorized
+from oneclick.domain.sessions import RevokeReason, UserSession
+from oneclick.domain.timestamps import parse_timestamp
+from oneclick.services.boundary import calling
+from oneclick.services.context import ServiceContext, SessionPolicy
+
+logger = logging.getLogger(__name__)
+
+ISSUER = "oneclick"
+AUDIENCE = "oneclick:user"
+ALGORITHM = "HS256"
+ACCESS = "access"
+REFRESH = "refresh"
+_KEY_LABEL = b"oneclick user sessions v1"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    access_token: str
+    access_expires_in: int  # seconds
+    refresh_token: str | None
+    refresh_expires_in: int
+
+
+def _signing_key(ctx: ServiceContext, policy: SessionPolicy) -> bytes:
+    base = policy.secret if policy.secret is not None else ctx.jwt_secret
+    if not base:
+        raise RequestError("user sessions are not available: no signing secret is configured")
+    return hmac.new(base, _KEY_LABEL, hashlib.sha256).digest()
+
+
+def _digest(token_id: str) -> str:
+    return hashlib.sha256(token_id.encode()).hexdigest()
+
+
+def _encode(key: bytes, session: UserSession, kind: str, token_id: str, exp: datetime,
+            now: datetime) -> str:  # fmt: skip
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": session.account_id,
+        "sid": session.id,
+        "typ": kind,
+        "jti": token_id,
+        "iat": int(now.timestamp()),
+        "exp": int(exp.timestamp()),
+    }
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(0, int(delta.total_seconds()))
+
+
+def _access(
+    key: bytes, session: UserSession, policy: SessionPolicy, now: datetime
+) -> tuple[str, int]:
+    # Never past the session's own end: a refresh cannot stretch a session.
+    expires = min(now + policy.access_ttl, session.expires_at)
+    return _encode(key, session, ACCESS, str(uuid.uuid4()), expires, now), _seconds(expires - now)
+
+
+def _decode(ctx: ServiceContext, policy: SessionPolicy, token: str, kind: str) -> dict[str, object]:
+    what = "user session token" if kind == ACCESS else "refresh token"
+    try:
+        claims: dict[str, object] = jwt.decode(
+            token,
+            _signing_key(ctx, policy),
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            # Expiry by our clock (below), not the library's; so is the issue time.
+            options={
+                "require": ["exp", "sub", "sid", "typ", "jti"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
+        )
+    except jwt.PyJWTError as exc:
+        raise Unauthorized(f"Unauthorized - the {what} is invalid") from exc
+    exp = claims.get("exp")
+    if claims.get("typ") != kind or not isinstance(exp, int):
+        raise Unauthorized(f"Unauthorized - the {what} is invalid")
+    # Our clock, not the library's: tests and the API agree on one time.
+    if exp <= ctx.clock.now().timestamp():
+        raise Unauthorized(f"Unauthorized - the {what} has expired")
+    return claims
+
+
+async def _live_session(ctx: ServiceContext, claims: dict[str, object], what: str) -> UserSession:
+    session_id = claims.get("sid")
+    async with ctx.store.transaction() as tx:
+        session = await tx.user_session(session_id) if isinstance(session_id, str) else None
+    now = ctx.clock.now()
+    if session is None or session.account_id != claims.get("sub"):
+        raise Unauthorized(f"Unauthorized - the {what} is invalid")
+    if session.revoked_at is not None:
+        raise Unauthorized(f"Unauthorized - the {what} is revoked")
+    if session.expires_at <= now:
+        raise Unauthorized(f"Unauthorized - the {what} has expired")
+    return session
+
+
+def _signed_auth(
+    ctx: ServiceContext, policy: SessionPolicy, signed: object
+) -> tuple[str, str, str, str]:
+    """(signer, public key, standard, nonce) of a valid signed authentication payload."""
+    if not isinstance(signed, dict):
+        raise RequestError("Invalid signed data: signedData must be a signed MultiPayload object")
+    try:
+        public_key = signing.verify(signed)
+        payload = signing.extract_payload(signed)
+    except InvalidSignature as exc:
+        raise Unauthorized(f"Signature verification failed: {exc}") from exc
+    except SignedPayloadError as exc:
+        raise RequestError(f"Invalid signed data: {exc}") from exc
+    if payload.get("intents"):
+        raise RequestError("Invalid signed data: an authentication signs an empty intents list")
+    if payload.get("verifying_contract") != ctx.policy.verifier_contract:
+        raise RequestError(
+            f"Invalid signed data: verifying_contract must be {ctx.policy.verifier_contract}"
+        )
+    signer = payload.get("signer_id")
+    try:
+        validate_account_id(signer if isinstance(signer, str) else "")
+    except InvalidAccountId as exc:
+        raise RequestError(f"Invalid signed data: signer_id: {exc}") from exc
+    assert isinstance(signer, str)
+    deadline = parse_timestamp(payload.get("deadline"), what="deadline")
+    now = ctx.clock.now()
+    if deadline <= now:
+        raise Unauthorized("Signature verification failed: the signed payload's deadline passed")
+    if deadline > now + policy.max_signed_ahead:
+        limit = _seconds(policy.max_signed_ahead)
+        raise RequestError(f"Invalid signed data: the deadline may be at most {limit} s ahead")
+    nonce = payload.get("nonce")
+    if not isinstance(nonce, str) or len(nonce) > 64:
+        raise RequestError("Invalid signed data: the nonce must be 32 bytes in base64")
+    return signer, public_key, str(signed.get("standard")), nonce
+
+
+async def authenticate(ctx: ServiceContext, signed_data: object) -> IssuedTokens:
+    """A new session for the signer of ``signed_data`` (400 malformed, 401 not authentic)."""
+    policy = ctx.sessions
+    key = _signing_key(ctx, policy)
+    signer, public_key, standard, nonce = _signed_auth(ctx, policy, signed_data)
+    async with calling("the verifier (has_public_key)"):
+        owned = await ctx.verifier.has_public_key(signer, public_key)
+    if not owned:
+        raise Unauthorized(
+            f"Signature verification failed: {public_key} is not a key of {signer} in the verifier"
+        )
+    now = ctx.clock.now()
+    refresh_id = str(uuid.uuid4())
+    session = UserSession(
+        id=str(uuid.uuid4()),
+        account_id=signer,
+        public_key=public_key,
+        standard=standard,
+        auth_nonce=nonce,
+        refresh_digest=_digest(refresh_id),
+        created_at=now,
+        expires_at=now + policy.refresh_ttl,
+    )
+    async with ctx.store.transaction() as tx:
+        await tx.add_user_session(session)
+    access, access_in = _access(key, session, policy, now)
+    logger.info(
+        "user session opened",
+        extra={"action": "user_session", "session_id": session.id, "account_id": signer},
+    )
+    return IssuedTokens(
+        access, access_in,
+        _encode(key, session, REFRESH, refresh_id, session.expires_at, now),
+        _seconds(session.expires_at - now),
+    )  # fmt: skip
+
+
+async def refresh(ctx: ServiceContext, refresh_token: str) -> IssuedTokens:
+    """A new access token and the next refresh token; the presented one is spent."""
+    policy = ctx.sessions
+    key = _signing_key(ctx, policy)
+    claims = _decode(ctx, policy, refresh_token, REFRESH)
+    session = await _live_session(ctx, claims, "refresh token")
+    # The key that opened the session must still be the account's: removing a key from the
+    # verifier (a lost wallet) ends its sessions at their next refresh.
+    async with calling("the verifier (has_public_key)"):
+        owned = await ctx.verifier.has_public_key(session.account_id, session.public_key)
+    now = ctx.clock.now()
+    if not owned:
+        async with ctx.store.transaction() as tx:
+            await tx.revoke_user_session(session.id, now, RevokeReason.KEY_REMOVED)
+        raise Unauthorized(
+            "Unauthorized - the key that opened this session is no longer the account's"
+        )
+    presented = _digest(str(claims["jti"]))
+    next_id = str(uuid.uuid4())
+    async with ctx.store.transaction() as tx:
+        rotated = presented == session.refresh_digest and await tx.rotate_user_session(
+            session.id, presented, _digest(next_id), now
+        )
+        if not rotated:
+            await tx.revoke_user_session(session.id, now, RevokeReason.REFRESH_REUSE)
+    if not rotated:
+        logger.warning(
+            "a superseded refresh token was presented: session revoked",
+            extra={"action": "user_session_reuse", "session_id": session.id},
+        )
+        raise Unauthorized(
+            "Unauthorized - the refresh token was already used; the session is revoked"
+        )
+    access, access_in = _access(key, session, policy, now)
+    return IssuedTokens(
+        access, access_in,
+        _encode(key, session, REFRESH, next_id, session.expires_at, now),
+        _seconds(session.expires_at - now),
+    )  # fmt: skip
+
+
+async def user_of(ctx: ServiceContext, access_token: str) -> UserSession:
+    """The live session an access token belongs to; 401 otherwise."""
+    claims = _decode(ctx, ctx.sessions, access_token, ACCESS)
+    return await _live_session(ctx, claims, "user session token")

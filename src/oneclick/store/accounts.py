@@ -1,0 +1,220 @@
+"""User sessions and a user's swap history on SQLAlchemy Core (mixed into ``SqlSession``).
+
+"A user's swaps" are those that pay into, refund into, or were funded from the user's Intents
+account: ``recipient`` (recipientType INTENTS), ``refundTo`` (refundType INTENTS), or the signer
+of the transfer that funded an INTENTS deposit. Swaps between two chain addresses name no
+Intents account, so no session can claim them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, exists, false, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+from oneclick.domain.errors import Unauthorized
+from oneclick.domain.records import IntentKind
+from oneclick.domain.sessions import HistoryPosition, HistoryQuery, UserSession
+from oneclick.store.tables import deposits, intents, swaps, user_sessions
+
+_INTENTS = "INTENTS"
+
+
+def _session(row: Row[Any]) -> UserSession:
+    m = row._mapping
+    return UserSession(
+        id=m["id"],
+        account_id=m["account_id"],
+        public_key=m["public_key"],
+        standard=m["standard"],
+        auth_nonce=m["auth_nonce"],
+        refresh_digest=m["refresh_digest"],
+        created_at=m["created_at"],
+        expires_at=m["expires_at"],
+        refreshes=m["refreshes"],
+        refreshed_at=m["refreshed_at"],
+        revoked_at=m["revoked_at"],
+        revoke_reason=m["revoke_reason"],
+    )
+
+
+def _funded_by(account_id: str) -> ColumnElement[bool]:
+    return exists().where(
+        intents.c.swap_id == swaps.c.id,
+        intents.c.kind == IntentKind.USER_TRANSFER.value,
+        intents.c.signer_id == account_id,
+    )
+
+
+def _owned_by(account_id: str) -> ColumnElement[bool]:
+    return or_(
+        and_(swaps.c.recipient_type == _INTENTS, swaps.c.recipient == account_id),
+        and_(swaps.c.refund_type == _INTENTS, swaps.c.refund_to == account_id),
+        _funded_by(account_id),
+    )
+
+
+def _searched(text: str) -> ColumnElement[bool]:
+    """Deposit address, recipient, sender (a NEAR sender or a funding signer) or tx hash."""
+    return or_(
+        swaps.c.deposit_address == text,
+        swaps.c.recipient == text,
+        exists().where(
+            deposits.c.swap_id == swaps.c.id,
+            or_(deposits.c.tx_hash == text, deposits.c.near_sender_account == text),
+        ),
+        exists().where(
+            intents.c.swap_id == swaps.c.id,
+            or_(
+                and_(intents.c.kind == IntentKind.USER_TRANSFER.value, intents.c.signer_id == text),
+                intents.c.tx_hash == text,
+                intents.c.destination_tx_hash == text,
+            ),
+        ),
+    )
+
+
+def _before(position: HistoryPosition) -> ColumnElement[bool]:
+    return or_(
+        swaps.c.created_at < position.created_at,
+        and_(swaps.c.created_at == position.created_at, swaps.c.id < position.swap_id),
+    )
+
+
+def _after(position: HistoryPosition) -> ColumnElement[bool]:
+    return or_(
+        swaps.c.created_at > position.created_at,
+        and_(swaps.c.created_at == position.created_at, swaps.c.id > position.swap_id),
+    )
+
+
+class AccountQueries:
+    _conn: AsyncConnection
+
+    # --- sessions --------------------------------------------------------------------------
+
+    async def add_user_session(self, session: UserSession) -> None:
+        """Insert; ``Unauthorized`` when the account already spent this signed nonce."""
+        # The transaction ends with the error (nothing else is in it): no savepoint needed.
+        try:
+            await self._conn.execute(
+                insert(user_sessions).values(
+                    id=session.id,
+                    account_id=session.account_id,
+                    public_key=session.public_key,
+                    standard=session.standard,
+                    auth_nonce=session.auth_nonce,
+                    refresh_digest=session.refresh_digest,
+                    refreshes=session.refreshes,
+                    created_at=session.created_at,
+                    expires_at=session.expires_at,
+                )
+            )
+        except IntegrityError as exc:
+            raise Unauthorized(
+                "Signature verification failed: this signed payload was already used"
+            ) from exc
+
+    async def user_session(self, session_id: str) -> UserSession | None:
+        row = (
+            await self._conn.execute(select(user_sessions).where(user_sessions.c.id == session_id))
+        ).first()
+        return _session(row) if row is not None else None
+
+    async def rotate_user_session(
+        self, session_id: str, expected_digest: str, new_digest: str, now: datetime
+    ) -> bool:
+        """Swap the refresh digest if it is still ``expected_digest`` and the session is live:
+        of two concurrent refreshes with one token, exactly one wins."""
+        result = await self._conn.execute(
+            update(user_sessions)
+            .where(
+                user_sessions.c.id == session_id,
+                user_sessions.c.refresh_digest == expected_digest,
+                user_sessions.c.revoked_at.is_(None),
+            )
+            .values(
+                refresh_digest=new_digest,
+                refreshes=user_sessions.c.refreshes + 1,
+                refreshed_at=now,
+            )
+        )
+        return bool(result.rowcount == 1)
+
+    async def revoke_user_session(self, session_id: str, now: datetime, reason: str) -> None:
+        await self._conn.execute(
+            update(user_sessions)
+            .where(user_sessions.c.id == session_id, user_sessions.c.revoked_at.is_(None))
+            .values(revoked_at=now, revoke_reason=reason)
+        )
+
+    # --- history ---------------------------------------------------------------------------
+
+    async def account_history(self, query: HistoryQuery) -> list[tuple[HistoryPosition, str, str]]:
+        """One page of the user's swaps as (position, deposit address, memo), newest first.
+        ``newer_than`` pages forward from a position (the oldest newer swaps first, so that
+        polling never skips one), otherwise backward from ``older_than`` or from the newest."""
+        conditions: list[ColumnElement[bool]] = [_owned_by(query.account_id)]
+        if query.statuses:
+            conditions.append(swaps.c.status.in_(sorted(s.value for s in query.statuses)))
+        if query.deposit_address is not None:
+            conditions.append(swaps.c.deposit_address == query.deposit_address)
+            if query.deposit_memo is not None:
+                conditions.append(swaps.c.deposit_memo == query.deposit_memo)
+        if query.search:
+            conditions.append(_searched(query.search))
+        if query.types:
+            conditions.append(or_(false(), *(
+                and_(
+                    *([swaps.c.deposit_type == f.deposit_type] if f.deposit_type else []),
+                    *([swaps.c.recipient_type == f.recipient_type] if f.recipient_type else []),
+                    *([swaps.c.refund_type == f.refund_type] if f.refund_type else []),
+                )
+                for f in query.types
+            )))  # fmt: skip
+        columns = select(swaps.c.created_at, swaps.c.id, swaps.c.deposit_address,
+                         swaps.c.deposit_memo)  # fmt: skip
+        if query.newer_than is not None:
+            statement = (
+                columns.where(*conditions, _after(query.newer_than))
+                .order_by(swaps.c.created_at, swaps.c.id)
+                .limit(query.limit)
+            )
+        else:
+            if query.older_than is not None:
+                conditions.append(_before(query.older_than))
+            statement = (
+                columns.where(*conditions)
+                .order_by(swaps.c.created_at.desc(), swaps.c.id.desc())
+                .limit(query.limit)
+            )
+        rows = (await self._conn.execute(statement)).all()
+        page = [(HistoryPosition(r[0], r[1]), str(r[2]), str(r[3] or "")) for r in rows]
+        return sorted(page, key=lambda item: item[0], reverse=True)
+
+    async def deposit_senders(self, swap_id: str) -> dict[str, str]:
+        """Who sent each deposit of a swap, where known: a NEAR sender, or the signer of the
+        transfer that funded an INTENTS deposit (by the hash of the transaction it settled in)."""
+        senders: dict[str, str] = {}
+        for tx_hash, sender in (
+            await self._conn.execute(
+                select(deposits.c.tx_hash, deposits.c.near_sender_account).where(
+                    deposits.c.swap_id == swap_id, deposits.c.near_sender_account.is_not(None)
+                )
+            )
+        ).all():
+            senders[str(tx_hash)] = str(sender)
+        for tx_hash, signer in (
+            await self._conn.execute(
+                select(intents.c.tx_hash, intents.c.signer_id).where(
+                    intents.c.swap_id == swap_id,
+                    intents.c.kind == IntentKind.USER_TRANSFER.value,
+                    intents.c.tx_hash.is_not(None),
+                )
+            )
+        ).all():
+            senders.setdefault(str(tx_hash), str(signer))
+        return senders

@@ -1,0 +1,42 @@
+"""The user sessions' settings (``[auth]``): defaults, env overrides, and a dedicated signing
+secret that must be long hex and never shows in a repr."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from oneclick.bootstrap import session_policy_from_settings
+from oneclick.config import load_settings
+from oneclick.domain.errors import ConfigurationError
+
+
+def test_sessions_default_to_short_access_and_week_long_refresh(tmp_path: Path) -> None:
+    policy = session_policy_from_settings(load_settings(data_dir=tmp_path))
+    assert policy.access_ttl == timedelta(minutes=15)
+    assert policy.refresh_ttl == timedelta(days=7)
+    assert policy.max_signed_ahead == timedelta(minutes=10)
+    assert policy.secret is None  # derived from the install's JWT secret
+
+
+def test_sessions_are_configured_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "ab" * 32
+    monkeypatch.setenv("ONECLICK_AUTH__ACCESS_TTL_S", "60")
+    monkeypatch.setenv("ONECLICK_AUTH__SESSION_SECRET", secret)
+    settings = load_settings(data_dir=tmp_path)
+    policy = session_policy_from_settings(settings)
+    assert policy.access_ttl == timedelta(seconds=60)
+    assert policy.secret == bytes.fromhex(secret)
+    assert secret not in repr(policy)
+    assert secret not in repr(settings)
+
+
+@pytest.mark.parametrize("secret", ["short", "ab" * 16, "zz" * 32])
+def test_a_weak_session_secret_is_refused_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    monkeypatch.setenv("ONECLICK_AUTH__SESSION_SECRET", secret)
+    with pytest.raises(ConfigurationError, match="session_secret"):
+        load_settings(data_dir=tmp_path)
