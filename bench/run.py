@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 CONCURRENCY = (1, 16, 64)
 READY_TIMEOUT_S = 120.0
+PIDS: dict[str, int] = {}  # each running server's process, by URL (its CPU time is measured)
 
 
 def _free_port() -> int:
@@ -66,6 +67,7 @@ def server(mode: str, *args: str, ready: Path | None = None) -> Iterator[str]:
         cwd=ROOT.parent, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
+    PIDS[url] = process.pid
     try:
         give_up = time.monotonic() + READY_TIMEOUT_S
         while True:
@@ -151,15 +153,19 @@ def read_scenarios(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]
             for name, paths in (("GET /v0/status", status), ("GET /v0/tokens", ["/v0/tokens"])):
                 for c in CONCURRENCY:
                     # alternate service and bare, round by round: the machine's load drifts
-                    measured, base = [], []
+                    measured: list[wrk_load.WrkResult] = []
+                    base: list[wrk_load.WrkResult] = []
                     for _ in range(args.rounds):
                         for url, label, into in (
                             (api, name, measured),
                             (bare, f"{name} (bare Starlette)", base),
                         ):
                             into.append(wrk_load.run(wrk, label, url, paths, concurrency=c,
-                                                     duration_s=args.duration))  # fmt: skip
-                    rows.append(_row(wrk_load.combine(measured), wrk_load.combine(base)))
+                                                     duration_s=args.duration,
+                                                     pid=PIDS[url]))  # fmt: skip
+                    row = _row(wrk_load.combine(measured), wrk_load.combine(base))
+                    row["load_1m"] = round(os.getloadavg()[0], 1)  # the machine is shared
+                    rows.append(row)
     return rows
 
 
@@ -247,6 +253,10 @@ def _row(result: Result | wrk_load.WrkResult, base: wrk_load.WrkResult | None) -
         # the service's throughput as a share of the bare framework's (the target)
         share = result.throughput / base.throughput if base.throughput else None
         row["share_of_bare"] = round(share, 3) if share is not None else None
+        # the same share by CPU per request: what the load from the rest of the machine
+        # changes least (the bare app's CPU per request over the service's)
+        mine, bare = row.get("cpu_ms_per_request"), base.cpu_ms_per_request
+        row["cpu_share_of_bare"] = round(bare / mine, 3) if mine and bare else None
     return row
 
 
@@ -256,7 +266,8 @@ def render(rows: list[dict[str, Any]], info: dict[str, Any], console: Console) -
         f" load average {info['load']}"
     )
     columns = ("scenario", "conns", "req", "err", "req/s", "p50 ms", "p99 ms", "bare req/s",
-               "bare p50 ms", "bare p99 ms", "% of bare", "p99 x bare")  # fmt: skip
+               "bare p50 ms", "bare p99 ms", "% of bare", "p99 x bare", "CPU % of bare",
+               "load")  # fmt: skip
     for column in columns:
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for row in rows:
@@ -267,11 +278,16 @@ def render(rows: list[dict[str, Any]], info: dict[str, Any], console: Console) -
             *(
                 (f"{base['throughput_rps']:.0f}", f"{base['p50_ms']:.2f}",
                  f"{base['p99_ms']:.2f}", f"{100 * row['share_of_bare']:.0f} %",
-                 f"{row['ratio_p99']:.1f}")
-                if base else ("", "", "", "", "")
+                 f"{row['ratio_p99']:.1f}", _percent(row.get("cpu_share_of_bare")),
+                 str(row.get("load_1m", "")))
+                if base else ("", "", "", "", "", "", "")
             ),
         )  # fmt: skip
     console.print(table)
+
+
+def _percent(share: float | None) -> str:
+    return f"{100 * share:.0f} %" if share is not None else "-"
 
 
 def markdown(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
@@ -280,8 +296,8 @@ def markdown(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
         f"{info['cpu']} x{info['nproc']}, load average at the start {info.get('load', '?')}",
         "",
         "| scenario | conns | req/s | p50 ms | p99 ms | bare req/s | bare p99 ms | % of bare"
-        " | p99 ÷ bare |",
-        "|---|---|---|---|---|---|---|---|---|",
+        " | p99 ÷ bare | CPU/req % of bare | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         base = row.get("baseline")
@@ -289,9 +305,11 @@ def markdown(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
                  f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}"]  # fmt: skip
         if base:
             cells += [f"{base['throughput_rps']:,.0f}", f"{base['p99_ms']:.1f}",
-                      f"{100 * row['share_of_bare']:.0f} %", f"{row['ratio_p99']:.1f}"]  # fmt: skip
+                      f"{100 * row['share_of_bare']:.0f} %", f"{row['ratio_p99']:.1f}",
+                      _percent(row.get("cpu_share_of_bare")),
+                      str(row.get("load_1m", "-"))]  # fmt: skip
         else:
-            cells += ["-"] * 4
+            cells += ["-"] * 6
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

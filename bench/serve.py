@@ -80,7 +80,7 @@ async def fake(args: argparse.Namespace) -> None:
     from oneclick.testing.world import fake_world
 
     db = Path(args.db)
-    world = await fake_world(f"sqlite+aiosqlite:///{db.resolve()}")
+    world = await fake_world(f"sqlite+aiosqlite:///{db.resolve()}", custody_pool=args.seed_quotes)
     try:
         raw = QuoteInput(
             dry=False, swap_type="EXACT_INPUT", slippage_tolerance=100, origin_asset=USDT_ETH,
@@ -135,7 +135,14 @@ async def _wall_clock(clock: Any) -> AsyncIterator[None]:
 async def devnet(args: argparse.Namespace) -> None:
     from devnet.relay.testing import USDC, WNEAR, relay_world
 
-    async with relay_world(start=datetime.now(UTC)) as world, _wall_clock(world.clock):
+    # Solvers price from a cache refreshed once a second, as the devnet's own do
+    # (devnet/supervisor.py) and as a real solver quotes from state kept in memory (the reference
+    # AMM solver: near-intents-amm-solver src/services/quoter.service.ts, updateCurrentState);
+    # relay_world's default re-reads the feed over HTTP on every quote, for its tests.
+    async with (
+        relay_world(start=datetime.now(UTC), price_ttl_s=1.0) as world,
+        _wall_clock(world.clock),
+    ):
         for name, spread in (("alpha", 30), ("beta", 50)):
             await world.add_solver(name, spread_bps=spread,
                                    balances={USDC: 10**15, WNEAR: 10**33})  # fmt: skip
@@ -163,6 +170,7 @@ async def api(args: argparse.Namespace) -> None:
     from oneclick.custody.keys import KeyCustody, KeyMaterial
     from oneclick.domain.assets import Asset, AssetRegistry
     from oneclick.services.context import EnginePolicy, QuotePolicy, ServiceContext
+    from oneclick.services.custody_pool import top_up_custody_pool
     from oneclick.services.fees import ProtocolFeeCache
     from oneclick.store.database import connect_database, upgrade
     from oneclick.store.sql import SqlStore
@@ -181,6 +189,9 @@ async def api(args: argparse.Namespace) -> None:
     db = connect_database(f"sqlite+aiosqlite:///{Path(args.db).resolve()}")
     await upgrade(db)
     keys = KeyMaterial.generate()
+    store, custody = SqlStore(db), KeyCustody(keys)
+    # the workers keep the pool filled in production; here it is filled once, ahead of the load
+    await top_up_custody_pool(store, custody, args.custody_pool, clock.now())
     registry = AssetRegistry([
         Asset("nep141:usdc.near", "near", "USDC", 6, contract_address="usdc.near",
               coingecko_id="usd-coin"),
@@ -190,8 +201,8 @@ async def api(args: argparse.Namespace) -> None:
     ctx = ServiceContext(
         relay=Timed(relay, "relay", tally), bridge=Timed(FakeBridge(), "bridge", tally),
         verifier=timed_verifier, prices=Timed(prices, "prices", tally), clock=clock,
-        store=Timed(SqlStore(db), "store", tally),
-        custody=Timed(KeyCustody(keys), "custody", tally), registry=registry,
+        store=Timed(store, "store", tally), custody=Timed(custody, "custody", tally),
+        registry=registry,
         fee_cache=Timed(ProtocolFeeCache(timed_verifier, clock, timedelta(seconds=30)),
                         "fee_cache", tally),
         policy=QuotePolicy(verifier_contract=urls["verifier"]), jwt_secret=keys.jwt_secret,
@@ -219,6 +230,7 @@ def main() -> None:
     parser.add_argument("--db")
     parser.add_argument("--swaps", type=int, default=10_000)
     parser.add_argument("--seed-quotes", type=int, default=50)
+    parser.add_argument("--custody-pool", type=int, default=3000)  # api: non-dry quotes' accounts
     parser.add_argument("--out")
     parser.add_argument("--bodies")
     parser.add_argument("--devnet")

@@ -3,8 +3,10 @@ Python one would on 2 cores). ``scripts/ensure-wrk`` finds it or installs Debian
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import os
 import statistics
 import subprocess
 import tempfile
@@ -39,6 +41,13 @@ class WrkResult:
     p90_ms: float
     p99_ms: float
     max_ms: float
+    cpu_s: float = 0.0  # CPU time the server process spent meanwhile (0: not measured)
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        """The server's CPU per answered request: what a busy shared machine changes least
+        (throughput is what CPU the server got; this is what each request cost it)."""
+        return 1000 * self.cpu_s / self.ok if self.cpu_s and self.ok else None
 
     @property
     def ok(self) -> int:
@@ -55,6 +64,8 @@ class WrkResult:
             "throughput_rps": round(self.throughput, 1), "p50_ms": round(self.p50_ms, 3),
             "p90_ms": round(self.p90_ms, 3), "p99_ms": round(self.p99_ms, 3),
             "max_ms": round(self.max_ms, 3), "load": "wrk",
+            "cpu_ms_per_request": round(self.cpu_ms_per_request, 4)
+            if self.cpu_ms_per_request is not None else None,
         }  # fmt: skip
 
 
@@ -72,6 +83,7 @@ def combine(rounds: list[WrkResult]) -> WrkResult:
         elapsed_s=sum(r.elapsed_s for r in rounds),
         p50_ms=median([r.p50_ms for r in rounds]), p90_ms=median([r.p90_ms for r in rounds]),
         p99_ms=median([r.p99_ms for r in rounds]), max_ms=max(r.max_ms for r in rounds),
+        cpu_s=sum(r.cpu_s for r in rounds),
     )  # fmt: skip
 
 
@@ -86,23 +98,43 @@ def parse(name: str, concurrency: int, output: str) -> WrkResult:
     )  # fmt: skip
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(
-    wrk: str, name: str, base_url: str, paths: list[str], *, concurrency: int, duration_s: float
+    wrk: str,
+    name: str,
+    base_url: str,
+    paths: list[str],
+    *,
+    concurrency: int,
+    duration_s: float,
+    pid: int | None = None,
 ) -> WrkResult:
     """``wrk`` with ``concurrency`` connections for ``duration_s`` seconds, each request a random
-    one of ``paths``; a short warm-up first (connections up, caches warm)."""
+    one of ``paths``; a short warm-up first (connections up, caches warm). With ``pid`` (the
+    server's process), the CPU time it spent during the measured run too."""
     threads = min(2, concurrency)  # 2 cores: more wrk threads would only steal from the server
     with tempfile.NamedTemporaryFile("w", suffix=".paths", delete=False) as f:
         f.write("\n".join(paths) + "\n")
+
+    def load(seconds: int) -> str:
+        done = subprocess.run(  # noqa: S603 - wrk with our own script
+            [wrk, f"-t{threads}", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s",
+             "-s", str(SCRIPT), base_url, "--", f.name],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return done.stdout
+
     try:
-        for seconds, label in ((1, None), (max(1, math.ceil(duration_s)), name)):
-            done = subprocess.run(  # noqa: S603 - wrk with our own script
-                [wrk, f"-t{threads}", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s",
-                 "-s", str(SCRIPT), base_url, "--", f.name],
-                check=True, capture_output=True, text=True,
-            )  # fmt: skip
-            if label is not None:
-                return parse(name, concurrency, done.stdout)
-        raise AssertionError("unreachable")
+        load(1)  # the warm-up
+        cpu_before = cpu_seconds(pid) if pid is not None else 0.0
+        result = parse(name, concurrency, load(max(1, math.ceil(duration_s))))
+        if pid is not None:
+            result = dataclasses.replace(result, cpu_s=cpu_seconds(pid) - cpu_before)
+        return result
     finally:
         Path(f.name).unlink(missing_ok=True)

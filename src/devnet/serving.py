@@ -17,7 +17,7 @@ STARTUP_TIMEOUT_S = 10.0
 
 def listen(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port`` (0: the OS picks), ready to hand to uvicorn."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)

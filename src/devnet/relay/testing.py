@@ -106,9 +106,11 @@ async def relay_world(
     relay_config: RelayConfig | None = None,
     prices: Mapping[str, str] = PRICES,
     start: datetime | int = START,
+    price_ttl_s: float = 0,
 ) -> AsyncIterator[World]:
     """The world on a :class:`ManualClock` at ``start`` (ns or datetime); ``data_dir`` keeps
-    the verifier's and the relay's state (memory if None)."""
+    the verifier's and the relay's state (memory if None). The solvers re-read the price feed
+    after ``price_ttl_s`` (0: on every quote, so a test's price change shows at once)."""
     clock = ManualClock(start)
     async with AsyncExitStack() as stack:
         verifier = stack.enter_context(
@@ -122,7 +124,7 @@ async def relay_world(
         feed = PriceFeed(prices, now_s=lambda: clock.now_ns() // 1_000_000_000)
         price_server = await stack.enter_async_context(PriceServer(feed))
         near = await stack.enter_async_context(HttpNearRpc(rpc_server.url, timeout=5))
-        price_source = HttpPriceSource(price_server.url, ttl_s=0)
+        price_source = HttpPriceSource(price_server.url, ttl_s=price_ttl_s)
         stack.push_async_callback(price_source.aclose)
         relay = await stack.enter_async_context(
             Relay(verifier, data_dir=data_dir / "relay" if data_dir else None, config=relay_config)

@@ -10,13 +10,14 @@ from typing import Any, Protocol
 import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from oneclick.api import errors
 from oneclick.api.account import router as account_router
 from oneclick.api.any_input import router as any_input_router
 from oneclick.api.correlation import CorrelationMiddleware
 from oneclick.api.hot import HotReads
-from oneclick.api.limits import BodyLimitMiddleware, EdgeLimits, RateLimitMiddleware
+from oneclick.api.limits import BodyLimitMiddleware, EdgeLimits, RateLimiter, RateLimitMiddleware
 from oneclick.api.profiles.middleware import CompatMiddleware
 from oneclick.api.routes import router
 from oneclick.api.stream import router as stream_router
@@ -64,6 +65,21 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return document
 
 
+class OneClickApp(FastAPI):
+    """FastAPI with ``hot_reads`` in front of its whole stack (api/hot.py): the plain
+    ``GET /v0/status`` and ``/v0/tokens`` are answered there, everything else as usual.
+    ``hot_reads = None`` sends every request through the stack (tests compare the two)."""
+
+    hot_reads: HotReads | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hot = self.hot_reads
+        if hot is not None and hot.takes(self, scope):
+            await hot(self, scope, receive, send, super().__call__)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     ctx: ServiceContext | None,
     *,
@@ -77,7 +93,7 @@ def create_app(
     the body size (64 KiB by default) and the rate limits (none by default); ``stream`` paces
     ``/v0/status/stream`` (defaults: :class:`StreamPolicy`)."""
     edge = limits or EdgeLimits()
-    app = FastAPI(
+    app = OneClickApp(
         title=TITLE,
         version=API_VERSION,
         separate_input_output_schemas=False,
@@ -87,12 +103,13 @@ def create_app(
     if ctx is not None:
         app.state.ctx = ctx
     app.state.stream_policy = stream or StreamPolicy()
-    # Outermost last: correlation id, profile, body size, rates, then the hot reads and the
-    # routes. The limits' 413 and 429 thus carry a correlation id and are rendered in the
-    # caller's profile, and the hot reads (api/hot.py) are rate-limited like every route.
-    app.add_middleware(HotReads)
-    if edge.rates is not None:
-        app.add_middleware(RateLimitMiddleware, rates=edge.rates)
+    # Outermost last: correlation id, profile, body size, rates, then the routes. The limits'
+    # 413 and 429 thus carry a correlation id and are rendered in the caller's profile. The hot
+    # reads (api/hot.py), in front of it all, do the same inline, with the same rate counts.
+    limiter = RateLimiter(edge.rates) if edge.rates is not None else None
+    app.hot_reads = HotReads(limiter)
+    if limiter is not None:
+        app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(BodyLimitMiddleware, max_bytes=edge.max_body_bytes)
     app.add_middleware(CompatMiddleware)  # inside: its own 400 still gets a correlation id
     app.add_middleware(CorrelationMiddleware)

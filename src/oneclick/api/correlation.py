@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +29,16 @@ def current_correlation_id() -> str:
     return value
 
 
+@contextmanager
+def using(correlation_id: str) -> Iterator[None]:
+    """``current_correlation_id()`` is ``correlation_id`` in the block."""
+    token = _current.set(correlation_id)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 def _incoming(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == HEADER:
@@ -37,6 +49,46 @@ def _incoming(scope: Scope) -> str | None:
     return None
 
 
+# The scope key under which a front that already chose the request's id (``api.hot``) hands it to
+# this middleware when it passes the request on: one request, one id, in its logs and answer.
+SCOPE_KEY = "oneclick.correlation_id"
+
+
+class Exchange:
+    """One request's correlation id and the status it was answered with (500 until a response
+    starts), for the closing log line; ``passed_on``: another layer answers (and logs) it."""
+
+    __slots__ = ("correlation_id", "passed_on", "status")
+
+    def __init__(self, correlation_id: str) -> None:
+        self.correlation_id = correlation_id
+        self.status = 500
+        self.passed_on = False
+
+
+@contextmanager
+def correlated(scope: Scope) -> Iterator[Exchange]:
+    """The request's id current (``current_correlation_id``) and on every log line in the
+    block, which ends with the request's own line (method, path, status, duration)."""
+    exchange = Exchange(scope.get(SCOPE_KEY) or _incoming(scope) or str(uuid.uuid4()))
+    token = _current.set(exchange.correlation_id)
+    started = time.monotonic()
+    try:
+        with log_context(correlation_id=exchange.correlation_id):
+            try:
+                yield exchange
+            finally:
+                # the line's fields are built only when it is written (every request pays this)
+                if not exchange.passed_on and logger.isEnabledFor(logging.INFO):
+                    logger.info(
+                        "%s %s %d", scope["method"], scope["path"], exchange.status,
+                        extra={"action": "request", "status": exchange.status,
+                               "duration_ms": round((time.monotonic() - started) * 1000, 1)},
+                    )  # fmt: skip
+    finally:
+        _current.reset(token)
+
+
 class CorrelationMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -45,29 +97,13 @@ class CorrelationMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        correlation_id = _incoming(scope) or str(uuid.uuid4())
-        token = _current.set(correlation_id)
-        started = time.monotonic()
-        status = 500  # unless a response starts
+        with correlated(scope) as exchange:
+            header = (HEADER, exchange.correlation_id.encode("latin-1"))
 
-        async def send_with_header(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                headers = list(message.get("headers", []))
-                headers.append((HEADER, correlation_id.encode("latin-1")))
-                message["headers"] = headers
-            await send(message)
+            async def send_with_header(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    exchange.status = int(message["status"])
+                    message["headers"] = [*message.get("headers", []), header]
+                await send(message)
 
-        try:
-            with log_context(correlation_id=correlation_id):
-                try:
-                    await self.app(scope, receive, send_with_header)
-                finally:
-                    logger.info(
-                        "%s %s %d", scope["method"], scope["path"], status,
-                        extra={"action": "request", "status": status,
-                               "duration_ms": round((time.monotonic() - started) * 1000, 1)},
-                    )  # fmt: skip
-        finally:
-            _current.reset(token)
+            await self.app(scope, receive, send_with_header)

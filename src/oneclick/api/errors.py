@@ -32,10 +32,18 @@ def error_response(
     code: ErrorCode | None = None,
     params: dict[str, str] | None = None,
 ) -> JSONResponse:
+    return JSONResponse(error_document(message, code=code, params=params), status_code=status)
+
+
+def error_document(
+    message: str, *, code: ErrorCode | None = None, params: dict[str, str] | None = None
+) -> dict[str, str]:
+    """An error's body: ``message`` and the request's correlation id (and ``code`` with its
+    ``params`` when given)."""
     body: dict[str, str] = {"message": message, "correlationId": current_correlation_id()}
     if code is not None:
         body = {**(params or {}), **body, "code": code.value}
-    return JSONResponse(body, status_code=status)
+    return body
 
 
 def validation_message(errors: list[dict[str, Any]] | Any) -> str:

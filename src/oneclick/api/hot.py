@@ -1,36 +1,69 @@
-"""``HotReads``: ``GET /v0/status`` and ``GET /v0/tokens``, the reads integrators poll, answered
-without FastAPI's routing, dependency solving, ``Request`` and response objects.
+"""``HotReads``: ``GET /v0/status`` and ``GET /v0/tokens``, the reads integrators poll, answered in
+front of the whole ASGI stack (FastAPI's own layers, the middleware, routing, dependency solving,
+``Request`` and response objects).
 
-Under wrk (bench/, issue 15) those layers cost several times what the answer itself costs. This
-is the innermost middleware: every other middleware (correlation id, compatibility profiles,
-whatever an operator adds) still wraps these answers, and the bodies come from the very
-functions the routes use (``status_body``, ``tokens_body``), so the two paths cannot drift in
-content; a test compares them byte for byte, headers included.
+Under wrk (bench/, issue 15) those layers cost more than the answer itself: every middleware
+wraps ``send`` once more, FastAPI's telemetry and body-limit layers run per request. So
+``OneClickApp`` (api/app.py) hands these two reads here first, and this does, inline, exactly
+what the stack would do for them: the correlation id (header, ``correlationId``, log context,
+the request's log line), the rate limit (the same counters: ``limits.RateLimiter``), the
+compatibility profile (``profiles``: headers and pruning) and the body (``status_body``,
+``tokens_body``: the routes' own functions). A test compares the two paths byte for byte,
+headers included, with and without rate limits and in every profile.
 
-It only answers the plain case and hands everything else, unchanged, to the routes: a caller
-with credentials (the routes authenticate them), a query the route would parse differently (a
-repeated or missing parameter), a root path, and any failure but a client's (a 404 is rendered
-here by ``errors.error_response``, as the error handler does, to not read twice).
+It only answers the plain case and passes everything else, unchanged, to the stack: a caller
+with credentials (the routes authenticate them), a request with a body, a query the route would
+parse differently (a repeated or missing parameter), an unknown profile, a root path, FastAPI's
+telemetry switched on, a request over its rate limit, and any failure but a client's (a 404
+is rendered here, by ``errors.error_document`` as the error handler does). What it already
+did travels in the scope (the correlation id, the rate verdict), so a request passed on is
+counted once and keeps one id.
+
+The status answer is cached per deposit address, keyed by what it is a function of: the rows
+read (``SwapSnapshot``, compared whole on every request, so any change to the swap, its
+deposits or its legs renders it again) and the prices (``status.build_report``); an ANY_INPUT
+swap's report also reads its deposits apart (``status.reusable``), so it is never cached. A hit
+skips parsing the stored quote, the report and the JSON encoding; the correlation id is spliced
+in.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from fastapi import FastAPI
 from starlette.datastructures import QueryParams
-from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from oneclick.api.errors import error_response
-from oneclick.api.profiles.middleware import DOCUMENT
+from oneclick.api import correlation
+from oneclick.api.errors import error_document
+from oneclick.api.limits import VERDICT_KEY, RateLimiter, client_of, verdict_headers
+from oneclick.api.profiles.catalog import HEADER as PROFILE_HEADER
+from oneclick.api.profiles.catalog import Profile, UnknownProfile, select_profile
+from oneclick.api.profiles.catalog import render as render_profile
+from oneclick.api.profiles.middleware import VARY
 from oneclick.api.routes import status_body, tokens_body
 from oneclick.domain.errors import RequestError
 from oneclick.services import status, tokens
 from oneclick.services.context import ServiceContext
+from oneclick.services.ports import SwapSnapshot
 
-_CREDENTIALS = (b"authorization", b"x-api-key")
+STATUS_PATH, TOKENS_PATH = "/v0/status", "/v0/tokens"
+_PATHS = frozenset({STATUS_PATH, TOKENS_PATH})
+# Headers that send a request down the whole stack: credentials (the routes authenticate them)
+# and a body (the body limit reads it).
+_PASS_ON = frozenset({b"authorization", b"x-api-key", b"content-length", b"transfer-encoding"})
 _STATUS_PARAMETERS = frozenset({"depositAddress", "depositMemo"})
+_VARY = (b"vary", VARY.encode("latin-1"))
+STATUS_CACHE_SIZE = 4096  # deposit addresses whose rendered answer is kept (a few KiB each)
+
+Full = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def render(document: object) -> bytes:
@@ -40,15 +73,13 @@ def render(document: object) -> bytes:
     ).encode("utf-8")
 
 
+@dataclass(frozen=True, slots=True)
 class _Answer:
-    """A 200 body: its document (a profile prunes it: ``profiles.middleware.DOCUMENT``) and the
-    bytes it renders to."""
+    """A JSON answer: its document (a profile prunes it), the bytes it renders to, its status."""
 
-    __slots__ = ("body", "document")
-
-    def __init__(self, document: object) -> None:
-        self.document = document
-        self.body = render(document)
+    document: Any
+    body: bytes
+    status: int = 200
 
 
 class _TokensBody:
@@ -58,68 +89,183 @@ class _TokensBody:
 
     def __init__(self) -> None:
         self._key: tuple[Any, ...] | None = None
-        self._answer = _Answer([])
+        self._answer = _Answer([], b"[]")
 
     def get(self, views: list[tokens.TokenView]) -> _Answer:
         key = tuple((v.asset, v.price_usd, v.price_updated_at) for v in views)
         if key != self._key:
-            self._answer, self._key = _Answer(tokens_body(views)), key
+            document = tokens_body(views)
+            self._answer, self._key = _Answer(document, render(document)), key
         return self._answer
 
 
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    """A status answer for ``snapshot`` at ``prices``, rendered around a placeholder id."""
+
+    snapshot: SwapSnapshot
+    prices: dict[str, Decimal]
+    document: dict[str, Any]  # correlationId: the placeholder
+    head: bytes  # the body up to the correlation id
+    tail: bytes  # and after it
+
+
+class _StatusAnswers:
+    """The last rendered answer per deposit address (least recently used dropped first)."""
+
+    def __init__(self, size: int = STATUS_CACHE_SIZE) -> None:
+        self.size = size
+        self._placeholder = str(uuid.uuid4())  # an id no swap's data contains
+        self._entries: OrderedDict[tuple[str, str | None], _Rendered] = OrderedDict()
+
+    def get(
+        self,
+        ctx: ServiceContext,
+        key: tuple[str, str | None],
+        snapshot: SwapSnapshot,
+        prices: dict[str, Decimal],
+        correlation_id: str,
+    ) -> _Answer:
+        entry = self._entries.get(key)
+        if entry is None or entry.snapshot != snapshot or entry.prices != prices:
+            entry = self._render(ctx, snapshot, prices)
+            self._entries[key] = entry
+            if len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(key)
+        document = dict(entry.document)  # a shallow copy: the id is its first key
+        document["correlationId"] = correlation_id
+        # a correlation id is a UUID: JSON writes it as it is
+        return _Answer(document, entry.head + correlation_id.encode("ascii") + entry.tail)
+
+    def _render(
+        self, ctx: ServiceContext, snapshot: SwapSnapshot, prices: dict[str, Decimal]
+    ) -> _Rendered:
+        with correlation.using(self._placeholder):
+            document = status_body(status.build_report(ctx, snapshot, prices))
+        head, _, tail = render(document).partition(self._placeholder.encode("ascii"))
+        return _Rendered(snapshot, prices, document, head, tail)
+
+
+def _telemetry_on(app: FastAPI) -> bool:
+    """FastAPI's native OpenTelemetry spans are on: the stack must see the request."""
+    telemetry = getattr(app, "_native_telemetry", None)
+    return telemetry is not None and bool(telemetry.enabled())
+
+
 class HotReads:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    """Answers the plain reads of :data:`_PATHS` for ``OneClickApp``; ``limiter`` is the
+    app's rate limiter (``None``: no rate limits)."""
+
+    def __init__(self, limiter: RateLimiter | None) -> None:
+        self.limiter = limiter
         self._tokens = _TokensBody()
+        self._status = _StatusAnswers()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body: _Answer | Response | None = None
-        if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path"):
-            path = scope["path"]
-            if path == "/v0/status":
-                body = await self._status(scope)
-            elif path == "/v0/tokens":
-                body = await self._tokens_answer(scope)
-        if body is None:
-            await self.app(scope, receive, send)
-            return
-        if isinstance(body, Response):
-            await body(scope, receive, send)
-            return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-length", str(len(body.body)).encode("latin-1")),
-                    (b"content-type", b"application/json"),
-                ],
-            }
+    def takes(self, app: FastAPI, scope: Scope) -> bool:
+        """Whether ``scope`` is a request this may answer (cheap checks only)."""
+        return (
+            scope["type"] == "http"
+            and scope["path"] in _PATHS
+            and scope["method"] == "GET"
+            and not scope.get("root_path")
+            and not app.root_path
+            and not any(name in _PASS_ON for name, _ in scope["headers"])
+            and not _telemetry_on(app)
         )
-        await send({"type": "http.response.body", "body": body.body, DOCUMENT: body.document})
 
-    async def _status(self, scope: Scope) -> _Answer | Response | None:
-        if any(name in _CREDENTIALS for name, _ in scope["headers"]):
-            return None
-        query = QueryParams(scope["query_string"])
-        names = [k for k, _ in query.multi_items() if k in _STATUS_PARAMETERS]
-        if "depositAddress" not in names or len(names) != len(set(names)):
-            return None
-        ctx: ServiceContext = scope["app"].state.ctx
-        try:
-            report = await status.status_report(
-                ctx, query["depositAddress"], query.get("depositMemo")
-            )
-        except RequestError as exc:  # e.g. 404: the errors' own rendering, without a re-read
-            return error_response(exc.status_code, exc.message, code=exc.code, params=exc.params)
-        except Exception:  # the route answers it, as it answers any other request
-            return None
-        return _Answer(status_body(report))
+    async def __call__(
+        self, app: FastAPI, scope: Scope, receive: Receive, send: Send, full: Full
+    ) -> None:
+        """Answer ``scope`` or pass it on to ``full`` (the whole stack)."""
+        scope["app"] = app  # as Starlette does: the rate limiter and the routes read its state
+        ctx: ServiceContext | None = getattr(app.state, "ctx", None)
+        profile = self._profile(scope)
+        if ctx is None or profile is None:
+            await full(scope, receive, send)
+            return
+        extra: list[tuple[bytes, bytes]] = []
+        if self.limiter is not None:
+            client, policies, _ = client_of(scope, self.limiter.rates)
+            verdict = scope[VERDICT_KEY] = await self.limiter.check(client, policies)
+            if not verdict.allowed:  # the stack renders the 429
+                await full(scope, receive, send)
+                return
+            extra = verdict_headers(verdict)
+        with correlation.correlated(scope) as exchange:
+            answer = await self._answer(ctx, scope, exchange.correlation_id)
+            if answer is None:
+                exchange.passed_on = True  # the stack logs the request, under the same id
+                scope[correlation.SCOPE_KEY] = exchange.correlation_id
+            else:
+                exchange.status = answer.status
+                await self._send(scope, send, answer, profile, extra, exchange.correlation_id)
+        if answer is None:
+            await full(scope, receive, send)
 
-    async def _tokens_answer(self, scope: Scope) -> _Answer | None:
-        ctx: ServiceContext = scope["app"].state.ctx
+    def _profile(self, scope: Scope) -> Profile | None:
+        compat = user_agent = None
+        for name, value in scope["headers"]:
+            if name == b"x-oneclick-compat":
+                compat = value.decode("latin-1") if compat is None else compat
+            elif name == b"user-agent":
+                user_agent = value.decode("latin-1") if user_agent is None else user_agent
         try:
-            views = await tokens.list_tokens(ctx)
-        except Exception:  # the route answers it, as it answers any other request
+            return select_profile(compat, user_agent)
+        except UnknownProfile:  # the stack answers 400
             return None
-        return self._tokens.get(views)
+
+    async def _answer(
+        self, ctx: ServiceContext, scope: Scope, correlation_id: str
+    ) -> _Answer | None:
+        try:
+            if scope["path"] == TOKENS_PATH:
+                return self._tokens.get(await tokens.list_tokens(ctx))
+            query = QueryParams(scope["query_string"])
+            names = [k for k, _ in query.multi_items() if k in _STATUS_PARAMETERS]
+            if "depositAddress" not in names or len(names) != len(set(names)):
+                return None  # the route's 400
+            address, memo = query["depositAddress"], query.get("depositMemo")
+            snapshot = await status.swap_snapshot(ctx, address, memo)
+            prices = await status.snapshot_prices(ctx, snapshot)
+            if not status.reusable(snapshot):  # its report reads more than the snapshot
+                document = status_body(await status.report_of(ctx, snapshot, prices))
+                return _Answer(document, render(document))
+        except RequestError as exc:  # e.g. 404: rendered as the error handler does, not re-read
+            document = error_document(exc.message, code=exc.code, params=exc.params)
+            return _Answer(document, render(document), exc.status_code)
+        except Exception:  # the stack answers it, as it answers any other request
+            return None
+        return self._status.get(ctx, (address, memo or None), snapshot, prices, correlation_id)
+
+    @staticmethod
+    async def _send(
+        scope: Scope,
+        send: Send,
+        answer: _Answer,
+        profile: Profile,
+        extra: list[tuple[bytes, bytes]],
+        correlation_id: str,
+    ) -> None:
+        body = answer.body
+        if profile is not Profile.FULL:
+            pruned = render_profile(profile, "GET", scope["path"], answer.status, answer.document)
+            body = render(pruned)
+        # the order the stack's layers add them in: the answer's, the rate limit's, the
+        # profile's, the correlation id
+        headers = [
+            (b"content-length", str(len(body)).encode("latin-1")),
+            (b"content-type", b"application/json"),
+            *extra,
+            _VARY,
+            (PROFILE_HEADER.lower().encode("latin-1"), profile.value.encode("latin-1")),
+            (correlation.HEADER, correlation_id.encode("latin-1")),
+        ]
+        start: Message = {
+            "type": "http.response.start",
+            "status": answer.status,
+            "headers": headers,
+        }
+        await send(start)
+        await send({"type": "http.response.body", "body": body})

@@ -169,7 +169,7 @@ def _is_live_quote(body: bytes) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class _Verdict:
+class Verdict:
     allowed: bool
     retry_after_s: int
     headers: dict[str, str] = field(default_factory=dict)
@@ -182,7 +182,7 @@ class RateLimiter:
         self.rates = rates
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    async def check(self, client: str, policies: list[RatePolicy]) -> _Verdict:
+    async def check(self, client: str, policies: list[RatePolicy]) -> Verdict:
         """Count one request against every window of ``policies`` (stopping at the first that
         refuses it) and describe the outcome in headers."""
         refused: tuple[RatePolicy, RateLimitItem] | None = None
@@ -214,48 +214,60 @@ class RateLimiter:
         }
         if refused is not None:
             headers["Retry-After"] = str(reset_s)
-        return _Verdict(refused is None, reset_s, headers)
+        return Verdict(refused is None, reset_s, headers)
+
+
+# The scope key under which a front that already counted the request (``api.hot``) hands its
+# verdict to :class:`RateLimitMiddleware` when it passes the request on: counted once.
+VERDICT_KEY = "oneclick.rate_verdict"
+
+
+def client_of(scope: Scope, rates: RateLimits) -> tuple[str, list[RatePolicy], RatePolicy]:
+    """Who is asking (a partner by a token signed with our secret, else an IP), the policies
+    every request of theirs counts against, and the one their non-dry quotes count against."""
+    ctx = getattr(scope["app"].state, "ctx", None) if "app" in scope else None
+    partner = _partner_id(Headers(scope=scope), getattr(ctx, "jwt_secret", b""))
+    if partner is not None:
+        return f"partner:{partner}", [rates.partner_requests], rates.partner_swaps
+    return f"ip:{_client_host(scope)}", [rates.requests], rates.swaps
+
+
+def verdict_headers(verdict: Verdict) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode(), v.encode()) for k, v in verdict.headers.items()]
 
 
 class RateLimitMiddleware:
     """Counts every request of a client, and non-dry quotes again under their own policy; a
-    request over a limit is answered 429 without reaching the app."""
+    request over a limit is answered 429 without reaching the app. ``limiter`` holds the
+    counts (shared with ``api.hot``, which counts the reads it answers itself)."""
 
-    def __init__(self, app: ASGIApp, rates: RateLimits) -> None:
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
         self.app = app
-        self.limiter = RateLimiter(rates)
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rates = self.limiter.rates
-        ctx = getattr(scope["app"].state, "ctx", None) if "app" in scope else None
-        partner = _partner_id(Headers(scope=scope), getattr(ctx, "jwt_secret", b""))
-        if partner is not None:
-            client, policies = f"partner:{partner}", [rates.partner_requests]
-            swaps = rates.partner_swaps
-        else:
-            client, policies = f"ip:{_client_host(scope)}", [rates.requests]
-            swaps = rates.swaps
-        if scope["method"] == "POST" and scope["path"] == QUOTE_PATH:
-            message = await receive()  # the whole body: BodyLimitMiddleware read it already
-            receive = _replay(message, receive)
-            if message["type"] == "http.request" and _is_live_quote(message.get("body", b"")):
-                policies.append(swaps)
-        verdict = await self.limiter.check(client, policies)
+        verdict: Verdict | None = scope.get(VERDICT_KEY)
+        if verdict is None:
+            client, policies, swaps = client_of(scope, self.limiter.rates)
+            if scope["method"] == "POST" and scope["path"] == QUOTE_PATH:
+                message = await receive()  # the whole body: BodyLimitMiddleware read it already
+                receive = _replay(message, receive)
+                if message["type"] == "http.request" and _is_live_quote(message.get("body", b"")):
+                    policies.append(swaps)
+            verdict = await self.limiter.check(client, policies)
         if not verdict.allowed:
             response = error_response(429, f"Too many requests: retry in {verdict.retry_after_s} s")
             response.headers.update(verdict.headers)
             await response(scope, receive, send)
             return
+        extra = verdict_headers(verdict)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *((k.lower().encode(), v.encode()) for k, v in verdict.headers.items()),
-                ]
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from datetime import datetime
 from decimal import Decimal
 
 from nearintents.rpc import DepositMode as BridgeDepositMode
@@ -58,6 +59,7 @@ from oneclick.domain.requests import (
 from oneclick.domain.swaps import SwapStatus
 from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
+from oneclick.services.ports import StoreSession
 from oneclick.services.pricing import asset_prices
 from oneclick.services.upstream import payout_cost, upstream_deposit_address
 
@@ -168,7 +170,7 @@ async def _priced_by_upstream(
 async def _deposit(
     ctx: ServiceContext, spec: QuoteSpec, account_id: str, amount_in: int
 ) -> tuple[str, str | None]:
-    if spec.deposit_type is DepositType.INTENTS or spec.origin.is_near_native:
+    if not _needs_bridge(spec):
         return account_id, None
     if ctx.upstream is not None:  # the PoA Bridge API is closed: the upstream's address
         return await upstream_deposit_address(ctx, spec, account_id, amount_in)
@@ -232,19 +234,26 @@ def _fee_plan(fees: Fees, amounts: QuoteAmounts, protocol_fee_pips: int) -> str:
 async def _take_custody_account(
     ctx: ServiceContext, client: str | None, partner: Partner | None
 ) -> CustodyAccount:
+    """:func:`_take_custody_account_in` a transaction of its own."""
+    async with ctx.store.transaction() as tx:
+        return await _take_custody_account_in(ctx, tx, client, partner)
+
+
+async def _take_custody_account_in(
+    ctx: ServiceContext, tx: StoreSession, client: str | None, partner: Partner | None
+) -> CustodyAccount:
     """A pre-derived custody account from the pool (the API holds no master secret), within
-    the client's cap on live, unfunded quotes."""
+    the client's cap on live, unfunded quotes, taken in ``tx``."""
     cap = ctx.policy.max_unfunded_per_partner if partner else ctx.policy.max_unfunded_per_ip
     now = ctx.clock.now()
-    async with ctx.store.transaction() as tx:
-        if client is not None and cap is not None:
-            live = await tx.live_unfunded_swaps(client, now)
-            if live >= cap:
-                raise TooMany(
-                    f"this client already has {live} unfunded deposit addresses (the limit is "
-                    f"{cap}): fund one or let them expire before asking for more"
-                )
-        account = await tx.take_custody_account(now)
+    if client is not None and cap is not None:
+        live = await tx.live_unfunded_swaps(client, now)
+        if live >= cap:
+            raise TooMany(
+                f"this client already has {live} unfunded deposit addresses (the limit is "
+                f"{cap}): fund one or let them expire before asking for more"
+            )
+    account = await tx.take_custody_account(now)
     if account is None:
         logger.warning("the custody account pool is empty", extra={"action": "quote"})
         raise TemporaryError(
@@ -252,6 +261,12 @@ async def _take_custody_account(
             "try again in a few seconds"
         )
     return account
+
+
+def _needs_bridge(spec: QuoteSpec) -> bool:
+    """The deposit address comes from the bridge or the upstream (a network call), not from
+    the account itself."""
+    return spec.deposit_type is not DepositType.INTENTS and not spec.origin.is_near_native
 
 
 async def request_quote(
@@ -307,25 +322,64 @@ async def request_quote(
         return document
 
     protocol_fee = await ctx.fee_cache.get()  # for the record: the relay's amounts include it
-    account = await _take_custody_account(ctx, client, partner)
-    index = account.index
-    # outside any transaction
-    address, memo = await _deposit(ctx, spec, account.account_id, amounts.amount_in)
-    deadline = spec.deadline + ctx.policy.inactive_grace
-    refund_fee = 0
-    if spec.refund_type is RefundType.ORIGIN_CHAIN and not spec.origin.is_near_native:
-        refund_fee = spec.origin.withdrawal_fee
-    body = quote_body(
-        amounts, spec.origin, spec.destination, prices,
-        time_estimate=time_estimate, deposit=Deposit(address, memo, deadline, deadline),
-        refund_fee=refund_fee,
-    )  # fmt: skip
-    now = ctx.clock.now()
-    document = quote_document(correlation_id, now, echo, body)
-    document["signature"] = ctx.custody.sign_quote(document)
-    swap = NewSwap(
+
+    def issue(
+        account: CustodyAccount, address: str, memo: str | None
+    ) -> tuple[JsonObject, NewSwap]:
+        deadline = spec.deadline + ctx.policy.inactive_grace
+        refund_fee = 0
+        if spec.refund_type is RefundType.ORIGIN_CHAIN and not spec.origin.is_near_native:
+            refund_fee = spec.origin.withdrawal_fee
+        body = quote_body(
+            amounts, spec.origin, spec.destination, prices,
+            time_estimate=time_estimate, deposit=Deposit(address, memo, deadline, deadline),
+            refund_fee=refund_fee,
+        )  # fmt: skip
+        now = ctx.clock.now()
+        document = quote_document(correlation_id, now, echo, body)
+        document["signature"] = ctx.custody.sign_quote(document)
+        return document, _new_swap(spec, amounts, fees, protocol_fee, account, address, memo,
+                                   deadline, document, now, partner, client)  # fmt: skip
+
+    if _needs_bridge(spec):
+        account = await _take_custody_account(ctx, client, partner)
+        # outside any transaction
+        address, memo = await _deposit(ctx, spec, account.account_id, amounts.amount_in)
+        document, swap = issue(account, address, memo)
+        async with ctx.store.transaction() as tx:
+            await tx.add_swap(swap)
+    else:
+        # No network call between taking the account and recording the swap: one transaction,
+        # one commit (each commit is a disk flush), and no account taken for a swap not stored.
+        async with ctx.store.transaction() as tx:
+            account = await _take_custody_account_in(ctx, tx, client, partner)
+            document, swap = issue(account, account.account_id, None)
+            await tx.add_swap(swap)
+        address = account.account_id
+    logger.info(
+        "quote issued",
+        extra={"action": "quote", "swap_id": swap.id, "deposit_address": address},
+    )
+    return document
+
+
+def _new_swap(
+    spec: QuoteSpec,
+    amounts: QuoteAmounts,
+    fees: Fees,
+    protocol_fee: int,
+    account: CustodyAccount,
+    address: str,
+    memo: str | None,
+    deadline: datetime,
+    document: JsonObject,
+    now: datetime,
+    partner: Partner | None,
+    client: str | None,
+) -> NewSwap:
+    return NewSwap(
         id=str(uuid.uuid4()),
-        custody_index=index,
+        custody_index=account.index,
         custody_account_id=account.account_id,
         deposit_address=address,
         deposit_memo=memo,
@@ -350,10 +404,3 @@ async def request_quote(
         created_at=now,
         client=client,
     )
-    async with ctx.store.transaction() as tx:
-        await tx.add_swap(swap)
-    logger.info(
-        "quote issued",
-        extra={"action": "quote", "swap_id": swap.id, "deposit_address": address},
-    )
-    return document

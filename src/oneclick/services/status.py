@@ -227,31 +227,71 @@ async def status_report(ctx: ServiceContext, address: str, memo: str | None) -> 
     """The swap behind ``address`` (+ ``memo``) and its progress, read in one transaction
     (``swap_snapshot``: the hottest read, kept to the fewest round trips; no network but cached
     prices); 404 otherwise."""
+    snapshot = await swap_snapshot(ctx, address, memo)
+    return await report_of(ctx, snapshot, await snapshot_prices(ctx, snapshot))
+
+
+async def swap_snapshot(ctx: ServiceContext, address: str, memo: str | None) -> SwapSnapshot:
+    """What ``/v0/status`` shows of the swap behind ``address`` (+ ``memo``); 404 otherwise."""
     snapshot = await ctx.store.swap_snapshot(address, memo or None)
     if snapshot is None:
         raise NotFound(f"Deposit address {address} not found")
+    return snapshot
+
+
+async def snapshot_prices(ctx: ServiceContext, snapshot: SwapSnapshot) -> dict[str, Decimal]:
+    """The USD prices the report of ``snapshot`` shows its amounts in (cached by the source)."""
+    assets = (ctx.registry.by_token_id(snapshot.swap.origin_asset),
+              ctx.registry.by_token_id(snapshot.swap.destination_asset))  # fmt: skip
+    return await asset_prices(ctx.prices, [a for a in assets if a])
+
+
+def build_report(
+    ctx: ServiceContext, snapshot: SwapSnapshot, prices: dict[str, Decimal]
+) -> StatusReport:
+    """The report of ``snapshot`` with ``prices``: a function of the two alone (and of the
+    process's fixed registry and explorer links), so an answer may be reused while both stay
+    equal (``api.hot``)."""
     document = json.loads(snapshot.swap.quote_response)
-    progress = await _progress(ctx, snapshot, document)
-    if snapshot.swap.swap_type is SwapType.ANY_INPUT:
-        lines, origin_txs = await deposit_lines(ctx, snapshot)
-        explorer = ctx.engine.explorer_url
-        progress = replace(
-            progress,
-            any_input_deposits=lines,
-            amount_in=None,  # deposits of many assets: each is in anyInputDeposits
-            slippage=None,  # nothing was quoted to compare with
-            origin_chain_txs=[TxLink(h, explorer(chain, h)) for h, chain in origin_txs],
-        )
     return StatusReport(
         status=snapshot.swap.status,
         updated_at=snapshot.swap.updated_at,
         quote_response=document,
-        progress=progress,
+        progress=_progress(ctx, snapshot, document, prices),
     )
 
 
-async def _progress(
-    ctx: ServiceContext, snapshot: SwapSnapshot, document: dict[str, Any]
+def reusable(snapshot: SwapSnapshot) -> bool:
+    """Whether the report of ``snapshot`` is :func:`build_report`'s alone: an ANY_INPUT swap's
+    also shows its deposits and withdrawals, read apart (:func:`report_of`)."""
+    return snapshot.swap.swap_type is not SwapType.ANY_INPUT
+
+
+async def report_of(
+    ctx: ServiceContext, snapshot: SwapSnapshot, prices: dict[str, Decimal]
+) -> StatusReport:
+    """The whole report of ``snapshot``: :func:`build_report`, and for an ANY_INPUT swap its
+    deposits (``anyInputDeposits``)."""
+    report = build_report(ctx, snapshot, prices)
+    if reusable(snapshot):
+        return report
+    lines, origin_txs = await deposit_lines(ctx, snapshot)
+    explorer = ctx.engine.explorer_url
+    progress = replace(
+        report.progress,
+        any_input_deposits=lines,
+        amount_in=None,  # deposits of many assets: each is in anyInputDeposits
+        slippage=None,  # nothing was quoted to compare with
+        origin_chain_txs=[TxLink(h, explorer(chain, h)) for h, chain in origin_txs],
+    )
+    return replace(report, progress=progress)
+
+
+def _progress(
+    ctx: ServiceContext,
+    snapshot: SwapSnapshot,
+    document: dict[str, Any],
+    prices: dict[str, Decimal],
 ) -> SwapProgress:
     swap, legs, deposits = snapshot.swap, snapshot.legs, snapshot.deposits
     referral = document.get("quoteRequest", {}).get("referral")
@@ -261,7 +301,6 @@ async def _progress(
     origin_chain = "near" if swap.deposit_type == DepositType.INTENTS.value else None
     origin_chain = origin_chain or (origin.blockchain if origin else "near")
     visible = [leg for leg in legs if leg.state is not IntentState.DEAD]
-    prices = await asset_prices(ctx.prices, [a for a in (origin, destination) if a])
     swapped = [
         leg for leg in legs if leg.kind is IntentKind.SWAP and leg.state is IntentState.SETTLED
     ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from oneclick.store.engine import _ENGINE_KINDS, _leg, engine_swap
 from oneclick.store.tables import deposits, intents, swaps
 
 Listener = Callable[[str, tuple[Any, ...]], None]
+SNAPSHOTS_KEPT = 4096  # deposit addresses whose last snapshot is kept with its rows
 
 # ``DepositRecord``'s fields in order, labelled apart from the ``swaps`` columns they join (the
 # status read's join, here and in ``SqlSession.swap_snapshot``).
@@ -84,15 +86,19 @@ class Prepared:
             ),
         )
 
-    def run(
+    def fetch(
         self, con: sqlite3.Connection, listeners: Sequence[Listener], **values: Any
-    ) -> list[_Mapped]:
+    ) -> list[tuple[Any, ...]]:
+        """The rows as SQLite answers them (see :meth:`mapped`)."""
         params = tuple(
             values[name] if name in values else self.constants[name] for name in self.parameters
         )
         for listener in listeners:
             listener(self.sql, params)
-        rows = con.execute(self.sql, params).fetchall()
+        return con.execute(self.sql, params).fetchall()
+
+    def mapped(self, rows: list[tuple[Any, ...]]) -> list[_Mapped]:
+        """``rows`` by column name, each value through its type's result processor."""
         pairs = tuple(zip(self.names, self.processors, strict=True))
         return [
             _Mapped({n: p(v) if p else v for (n, p), v in zip(pairs, row, strict=True)})
@@ -117,6 +123,40 @@ def _statements() -> tuple[Prepared, Prepared]:
         .order_by(intents.c.created_at, intents.c.intent_hash)
     )
     return Prepared.compile(swap), Prepared.compile(legs)
+
+
+class _Converted:
+    """The last snapshot built per deposit address, with the rows it was built from: rows equal
+    to them give that same snapshot back (it is a function of the rows alone), without the
+    result processors, ``engine_swap`` and the JSON it parses. ``size`` addresses at most,
+    least recently read dropped first. Snapshots are shared: no caller may change one."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()  # the loop and the busy-retry thread both build
+        self._entries: OrderedDict[tuple[str, str], tuple[Any, Any, SwapSnapshot]] = OrderedDict()
+
+    def get(
+        self,
+        address: str,
+        memo: str,
+        rows: list[tuple[Any, ...]],
+        legs: list[tuple[Any, ...]],
+        convert: Callable[[list[tuple[Any, ...]], list[tuple[Any, ...]]], SwapSnapshot],
+    ) -> SwapSnapshot:
+        key = (address, memo)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == rows and entry[1] == legs:
+                self._entries.move_to_end(key)
+                return entry[2]
+        snapshot = convert(rows, legs)
+        with self._lock:
+            self._entries[key] = (rows, legs, snapshot)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return snapshot
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -146,6 +186,7 @@ class SqliteReader:
         self._loop_con: sqlite3.Connection | None = None  # only used on the event loop
         self._thread_con: sqlite3.Connection | None = None  # only used on the executor's thread
         self._prepared: tuple[Prepared, Prepared] | None = None
+        self._converted = _Converted(SNAPSHOTS_KEPT)
 
     def _connect(self, busy_timeout_ms: int) -> sqlite3.Connection:
         # isolation_level=None: we BEGIN ourselves, so both statements read one snapshot
@@ -161,23 +202,29 @@ class SqliteReader:
         swap_statement, legs_statement = self._prepared
         con.execute("BEGIN")
         try:
-            rows = swap_statement.run(con, self.listeners, address=address, memo=memo)
+            rows = swap_statement.fetch(con, self.listeners, address=address, memo=memo)
             legs = []
             if rows:
-                swap_id = rows[0]._mapping["id"]
-                legs = legs_statement.run(con, self.listeners, swap_id=swap_id)
+                swap_id = rows[0][swap_statement.names.index("id")]
+                legs = legs_statement.fetch(con, self.listeners, swap_id=swap_id)
         finally:
             if con.in_transaction:
                 con.execute("COMMIT")
         if not rows:
             return None
+        return self._converted.get(address, memo, rows, legs, self._convert)
+
+    def _convert(self, rows: list[tuple[Any, ...]], legs: list[tuple[Any, ...]]) -> SwapSnapshot:
+        swap_statement, legs_statement = self._prepared or _statements()
+        mapped = swap_statement.mapped(rows)
         found = [
             DepositRecord(*(row._mapping[label.name] for label in SNAPSHOT_DEPOSIT))
-            for row in rows
+            for row in mapped
             if row._mapping["deposit_tx_hash"] is not None
         ]
-        swap = engine_swap(cast(Row[Any], rows[0]))
-        return SwapSnapshot(swap, [_leg(cast(Row[Any], r)) for r in legs], found)
+        swap = engine_swap(cast(Row[Any], mapped[0]))
+        leg_rows = legs_statement.mapped(legs)
+        return SwapSnapshot(swap, [_leg(cast(Row[Any], r)) for r in leg_rows], found)
 
     def _on_thread(self, address: str, memo: str) -> SwapSnapshot | None:
         if self._thread_con is None:

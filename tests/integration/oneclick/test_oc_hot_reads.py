@@ -2,17 +2,23 @@
 routes do (status, headers, bytes), and leaves every other case to the routes."""
 
 import json
+import logging
+import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from oc_helpers import quote_request
 
+from oneclick.api import hot as hot_reads
 from oneclick.api import routes
+from oneclick.api.app import OneClickApp, create_app
 from oneclick.api.hot import HotReads
+from oneclick.api.limits import EdgeLimits, RateLimits, RatePolicy
 from oneclick.api.profiles import middleware
 from oneclick.testing.world import FakeWorld
 
@@ -20,7 +26,9 @@ CORRELATION = {"x-correlation-id": "0b0b8f1c-3f55-4a57-9a39-5a1b6c0c6a1e"}
 
 
 def _without_hot_reads(app: FastAPI) -> FastAPI:
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not HotReads]
+    assert isinstance(app, OneClickApp)
+    assert isinstance(app.hot_reads, HotReads)
+    app.hot_reads = None
     return app
 
 
@@ -145,4 +153,136 @@ async def test_a_profile_prunes_the_hot_answer_without_parsing_it(
     unknown = await client.get("/v0/status", params={"depositAddress": "0xunknown"},
                                headers={"x-oneclick-compat": "rust-v0"})  # fmt: skip
     assert unknown.status_code == 404
-    assert len(parsed) == 1  # an error (a JSONResponse) is still parsed and pruned as before
+    assert parsed == []  # the hot path renders its 404 itself, from the document
+    missing = await client.get("/v0/status", headers={"x-oneclick-compat": "rust-v0"})
+    assert missing.status_code == 400
+    assert len(parsed) == 1  # the stack's error (a JSONResponse) is parsed and pruned as before
+
+
+RATES = RateLimits(
+    requests=RatePolicy.parse("requests", "5/minute"),
+    swaps=RatePolicy.parse("swaps", "5/minute"),
+    partner_requests=RatePolicy.parse("partner-requests", "5/minute"),
+    partner_swaps=RatePolicy.parse("partner-swaps", "5/minute"),
+)
+
+
+def _limited(app: FastAPI) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 4000))
+    return httpx.AsyncClient(transport=transport, base_url="http://oneclick")
+
+
+def _same_but_reset(hot: httpx.Response, routed: httpx.Response) -> None:
+    """:func:`_same`, but for the seconds to the window's reset (the two apps' windows opened
+    a few microseconds apart, so it may differ across a second's boundary)."""
+
+    def headers(response: httpx.Response) -> list[tuple[str, str]]:
+        return [(k, re.sub(r";t=\d+", ";t=T", v)) for k, v in response.headers.multi_items()]
+
+    assert hot.status_code == routed.status_code
+    assert headers(hot) == headers(routed)
+    assert hot.content == routed.content
+
+
+async def test_rate_limited_reads_are_counted_once_and_answered_as_the_stack_does(
+    client: httpx.AsyncClient, world: FakeWorld, hot_calls: list[str]
+) -> None:
+    address = await _address_with_deposits(client)
+    hot_calls.clear()
+    limits = EdgeLimits(rates=RATES)
+    async with (
+        _limited(create_app(world.ctx, limits=limits)) as hot,
+        _limited(_without_hot_reads(create_app(world.ctx, limits=limits))) as routed,
+    ):
+        # 200s answered in front, a 404 rendered in front, a 400 passed on to the stack: five
+        # requests, each counted once, so the sixth is over the limit on both paths
+        urls = [
+            f"/v0/status?depositAddress={address}",
+            "/v0/tokens",
+            "/v0/status?depositAddress=0xunknown",
+            "/v0/status",
+            f"/v0/status?depositAddress={address}",
+            f"/v0/status?depositAddress={address}",
+        ]
+        answers = []
+        for url in urls:
+            answer = await hot.get(url, headers=CORRELATION)
+            _same_but_reset(answer, await routed.get(url, headers=CORRELATION))
+            answers.append(answer.status_code)
+    assert answers == [200, 200, 404, 400, 200, 429]
+    # only the routed app's 200s went through the routes: the hot path answered its own
+    assert hot_calls == ["status_body", "tokens_body", "status_body"]
+
+
+async def test_a_cached_status_answer_follows_the_swap_and_the_prices(
+    client: httpx.AsyncClient,
+    routed: httpx.AsyncClient,
+    world: FakeWorld,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    address: str = (await client.post("/v0/quote", json=quote_request())).json()["quote"][
+        "depositAddress"
+    ]
+    built: list[object] = []  # the hot path's renderings
+    render = hot_reads._StatusAnswers._render
+
+    def counted(self: Any, *args: Any) -> Any:
+        built.append(args)
+        return render(self, *args)
+
+    monkeypatch.setattr(hot_reads._StatusAnswers, "_render", counted)
+    url = f"/v0/status?depositAddress={address}"
+
+    async def read() -> httpx.Response:
+        answer = await client.get(url, headers=CORRELATION)
+        assert answer.status_code == 200
+        _same(answer, await routed.get(url, headers=CORRELATION))  # never a stale answer
+        return answer
+
+    first = await read()
+    assert len(built) == 1
+    assert (await read()).content == first.content
+    assert len(built) == 1  # the hot path reused its answer
+    # another caller's id is spliced into the same cached answer
+    other = await client.get(url)
+    assert other.json()["correlationId"] == other.headers["x-correlation-id"]
+    assert other.json()["correlationId"] != CORRELATION["x-correlation-id"]
+    assert len(built) == 1
+    # a row of the swap changes: rendered again
+    submit = {"txHash": "ab" * 32, "depositAddress": address}
+    assert (await client.post("/v0/deposit/submit", json=submit)).status_code == 200
+    submitted = await read()
+    assert submitted.json()["status"] != first.json()["status"]
+    assert len(built) == 2
+    # a price it shows its amounts in changes: rendered again
+    origin = world.ctx.registry.resolve(
+        first.json()["quoteResponse"]["quoteRequest"]["originAsset"], what="originAsset"
+    )
+    assert origin.coingecko_id in world.prices.prices
+    world.prices.prices[origin.coingecko_id] = Decimal("12345.5")
+    await read()
+    assert len(built) == 3
+    await read()
+    assert len(built) == 3  # and cached again
+
+
+async def test_each_read_logs_one_request_line_whichever_path_answers_it(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    address = await _address_with_deposits(client)
+    caplog.set_level(logging.INFO, logger="oneclick.api.correlation")
+    caplog.clear()
+    for url in (
+        f"/v0/status?depositAddress={address}",  # answered in front
+        "/v0/status?depositAddress=0xunknown",  # 404, rendered in front
+        "/v0/status",  # 400, passed on to the stack
+        "/v0/tokens",
+    ):
+        await client.get(url, headers=CORRELATION)
+    lines = [(r.getMessage(), r.__dict__.get("status")) for r in caplog.records]
+    assert lines == [
+        ("GET /v0/status 200", 200),
+        ("GET /v0/status 404", 404),
+        ("GET /v0/status 400", 400),
+        ("GET /v0/tokens 200", 200),
+    ]

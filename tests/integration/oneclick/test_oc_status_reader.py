@@ -82,6 +82,38 @@ async def test_the_reader_sees_each_commit_at_once(
                                                       before.swap.version + 1)  # fmt: skip
 
 
+async def test_unchanged_rows_give_the_same_snapshot_and_any_change_a_new_one(
+    client: httpx.AsyncClient, world: FakeWorld
+) -> None:
+    address, swap_id = await _busy_swap(client, world)
+    first = await world.store.swap_snapshot(address, None)
+    assert first is not None
+    assert await world.store.swap_snapshot(address, None) is first  # built once from its rows
+    # a leg changes (not the swap row): a new snapshot, the session's
+    async with world.store.transaction() as tx:
+        await tx.add_leg(
+            Leg(
+                intent_hash="ff" * 32, swap_id=swap_id, kind=IntentKind.REFUND,
+                signer_id="a.near", nonce="nonce9", signed_data="{}", state=IntentState.SIGNED,
+                deadline=NOW + timedelta(minutes=5), created_at=NOW + timedelta(minutes=1),
+                quote_hashes=(), debits={"nep141:a.near": 1}, credits={},
+            )
+        )  # fmt: skip
+    second = await world.store.swap_snapshot(address, None)
+    async with world.store.transaction() as tx:
+        assert second == await tx.swap_snapshot(address, None)
+    assert second is not None
+    assert len(second.legs) == len(first.legs) + 1
+    # a deposit changes: a new one again
+    async with world.store.transaction() as tx:
+        await tx.record_bridge_deposit(
+            swap_id, DepositRecord("aa" * 32, "BRIDGE", "eth:1", 5, "COMPLETED", NOW)
+        )
+    third = await world.store.swap_snapshot(address, None)
+    assert third is not None
+    assert len(third.deposits) == len(second.deposits) + 1
+
+
 async def test_the_reader_is_for_sqlite_files_and_ends_with_its_db(tmp_path: object) -> None:
     memory = SqlStore(connect_database("sqlite+aiosqlite:///:memory:"))
     assert memory.reader is None  # another connection would see another, empty database

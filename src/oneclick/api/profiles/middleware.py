@@ -12,9 +12,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from oneclick.api.profiles.catalog import HEADER, Profile, UnknownProfile, render, select_profile
 
 VARY = f"{HEADER}, User-Agent"
-# An ASGI response-body message may carry the body's document under this key (``HotReads``
-# does): a profile then prunes it without parsing the bytes it was rendered to.
-DOCUMENT = "oneclick.document"
 
 
 def _dumps(body: object) -> bytes:
@@ -69,15 +66,12 @@ class CompatMiddleware:
                 return
             body = b"".join(chunks)
             status = int(start["status"])
-            if len(chunks) == 1 and DOCUMENT in message:
-                body = _dumps(render(profile, method, path, status, message[DOCUMENT]))
+            try:
+                document = json.loads(body)
+            except ValueError:
+                pass  # not ours to fix: pass it on unchanged
             else:
-                try:
-                    document = json.loads(body)
-                except ValueError:
-                    pass  # not ours to fix: pass it on unchanged
-                else:
-                    body = _dumps(render(profile, method, path, status, document))
+                body = _dumps(render(profile, method, path, status, document))
             headers = MutableHeaders(raw=start["headers"])
             headers["content-length"] = str(len(body))
             await send(start)
