@@ -7,6 +7,7 @@ import pytest
 
 from oneclick.domain.errors import RequestError
 from oneclick.domain.sessions import (
+    HistoryKind,
     HistoryPosition,
     TypeFilter,
     history_status,
@@ -17,8 +18,18 @@ from oneclick.domain.swaps import SwapStatus
 
 
 def test_a_cursor_round_trips_to_the_microsecond() -> None:
-    position = HistoryPosition(datetime(2026, 12, 6, 23, 1, 2, 345678, tzinfo=UTC), "a" * 36)
-    assert HistoryPosition.decode(position.encode(), what="prevCursor") == position
+    at = datetime(2026, 12, 6, 23, 1, 2, 345678, tzinfo=UTC)
+    for kind in (HistoryKind.SWAP, HistoryKind.DEPOSIT):
+        position = HistoryPosition(at, kind, "a" * 36)
+        assert HistoryPosition.decode(position.encode(), what="prevCursor") == position
+
+
+def test_a_cursor_issued_before_deposits_were_items_still_reads_as_a_swap() -> None:
+    legacy = "WyIyMDI2LTEyLTA2VDIzOjAxOjAyKzAwOjAwIiwiYSJd"  # ["2026-12-06T23:01:02+00:00","a"]
+    at = datetime(2026, 12, 6, 23, 1, 2, tzinfo=UTC)
+    assert HistoryPosition.decode(legacy, what="prevCursor") == HistoryPosition(
+        at, HistoryKind.SWAP, "a"
+    )
 
 
 @pytest.mark.parametrize(
@@ -30,12 +41,13 @@ def test_a_foreign_cursor_is_a_400(cursor: str) -> None:
         HistoryPosition.decode(cursor, what="prevCursor")
 
 
-def test_positions_order_by_time_then_id() -> None:
+def test_positions_order_by_time_then_kind_then_id() -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     assert (
-        HistoryPosition(at, "a")
-        < HistoryPosition(at, "b")
-        < HistoryPosition(at.replace(second=1), "a")
+        HistoryPosition(at, HistoryKind.DEPOSIT, "b")
+        < HistoryPosition(at, HistoryKind.SWAP, "a")
+        < HistoryPosition(at, HistoryKind.SWAP, "b")
+        < HistoryPosition(at.replace(second=1), HistoryKind.DEPOSIT, "a")
     )
 
 
