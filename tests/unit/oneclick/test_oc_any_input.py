@@ -345,4 +345,3 @@ def test_the_threshold_and_retry_interval_are_settings(
     monkeypatch.setenv("ONECLICK_ENGINE__ANY_INPUT_THRESHOLD_USD", "-1")
     with pytest.raises(ConfigurationError):
         load_settings(toml)
-
