@@ -5,11 +5,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from oneclick.domain.any_input import DepositPhase
 from oneclick.domain.errors import RequestError
 from oneclick.domain.sessions import (
     HistoryKind,
     HistoryPosition,
     TypeFilter,
+    deposit_phases_matching,
     history_status,
     statuses_matching,
     type_filters,
@@ -68,3 +70,12 @@ def test_a_known_deposit_tx_is_a_pending_deposit_in_history() -> None:
         SwapStatus.PENDING_DEPOSIT, SwapStatus.KNOWN_DEPOSIT_TX,
     }  # fmt: skip
     assert statuses_matching(["FAILED"]) == {SwapStatus.FAILED}
+
+
+def test_a_status_filter_selects_the_deposit_phases_a_user_would_expect() -> None:
+    processing = deposit_phases_matching(frozenset({SwapStatus.PROCESSING}))
+    assert processing == {DepositPhase.SWAP, DepositPhase.POOLED}  # not at the recipient yet
+    assert deposit_phases_matching(frozenset({SwapStatus.SUCCESS})) == {DepositPhase.DELIVERED}
+    assert deposit_phases_matching(frozenset({SwapStatus.FAILED})) == {DepositPhase.STRANDED}
+    waiting = statuses_matching(["PENDING_DEPOSIT", "REFUNDED"])
+    assert deposit_phases_matching(waiting) == frozenset()  # credited, never refunded
