@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from oneclick.domain.any_input import DepositPhase
 from oneclick.domain.errors import RequestError
 from oneclick.domain.swaps import SwapStatus
 
@@ -40,33 +41,59 @@ class RevokeReason:
     KEY_REMOVED = "KEY_REMOVED"  # the signing key is no longer the account's in the verifier
 
 
+class HistoryKind:
+    """What a history item is: a swap, or one deposit into an ANY_INPUT address (each of which
+    is its own item; docs/protocol-notes.md "User sessions and account history")."""
+
+    DEPOSIT = "D"
+    SWAP = "S"
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class HistoryPosition:
-    """Where a swap sits in a user's history: newest first by creation time, then by id (so
-    that two swaps created in the same microsecond still have one order)."""
+    """Where an item sits in a user's history: newest first by creation time, then by kind and
+    id (so that two items created in the same microsecond, such as the deposits one pass of the
+    engine records, still have one order)."""
 
     created_at: datetime
-    swap_id: str
+    kind: str
+    item_id: str
 
     def encode(self) -> str:
         # Microseconds, exactly as stored (the wire's timestamps keep milliseconds only).
         at = self.created_at.astimezone(UTC).isoformat()
-        text = json.dumps([at, self.swap_id], separators=(",", ":"))
+        text = json.dumps([at, self.kind, self.item_id], separators=(",", ":"))
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
     @classmethod
     def decode(cls, cursor: str, *, what: str) -> HistoryPosition:
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            at, swap_id = json.loads(raw)
-            if not isinstance(at, str) or not isinstance(swap_id, str) or len(swap_id) > 36:
+            parts = json.loads(raw)
+            if isinstance(parts, list) and len(parts) == 2:  # before deposits were items
+                parts = [parts[0], HistoryKind.SWAP, parts[1]]
+            at, kind, item_id = parts
+            if not isinstance(at, str) or not isinstance(item_id, str) or len(item_id) > 36:
                 raise ValueError("not a position")
+            if kind not in (HistoryKind.DEPOSIT, HistoryKind.SWAP):
+                raise ValueError("not a kind")
             moment = datetime.fromisoformat(at)
             if moment.tzinfo is None:
                 raise ValueError("no time zone")
-            return cls(moment.astimezone(UTC), swap_id)
+            return cls(moment.astimezone(UTC), kind, item_id)
         except (ValueError, TypeError, binascii.Error) as exc:
             raise RequestError(f"{what} is not a cursor this service issued") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One item of a history page as the store finds it: its position, and the swap it is (or
+    whose ANY_INPUT address took the deposit it is)."""
+
+    position: HistoryPosition
+    swap_id: str
+    deposit_address: str
+    deposit_memo: str  # "" without one
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,3 +149,21 @@ def statuses_matching(wire: list[str]) -> frozenset[SwapStatus]:
     if SwapStatus.PENDING_DEPOSIT in chosen:
         chosen.add(SwapStatus.KNOWN_DEPOSIT_TX)
     return frozenset(chosen)
+
+
+# One ANY_INPUT deposit as a history item: credited and being swapped, or swapped and waiting in
+# the pool for its withdrawal, is PROCESSING (it has not reached the recipient yet); delivered is
+# SUCCESS; stranded (never swapped before the address went inactive, left to the operator) is
+# FAILED. A deposit is recorded only once credited, so none is ever PENDING_DEPOSIT, and there
+# are no refunds on ANY_INPUT, so none is REFUNDED.
+DEPOSIT_STATUS: dict[DepositPhase, SwapStatus] = {
+    DepositPhase.SWAP: SwapStatus.PROCESSING,
+    DepositPhase.POOLED: SwapStatus.PROCESSING,
+    DepositPhase.DELIVERED: SwapStatus.SUCCESS,
+    DepositPhase.STRANDED: SwapStatus.FAILED,
+}
+
+
+def deposit_phases_matching(statuses: frozenset[SwapStatus]) -> frozenset[DepositPhase]:
+    """The deposit phases a status filter selects (none of them when it selects none)."""
+    return frozenset(phase for phase, status in DEPOSIT_STATUS.items() if status in statuses)

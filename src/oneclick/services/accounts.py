@@ -1,19 +1,34 @@
 """A signed-in user's account (``GET /v0/account/balances``, ``/v0/account/history``): their
 balances in the Verifier, read there, and the swaps that name their Intents account
-(store/accounts.py says which), with the amounts ``/v0/status`` shows."""
+(store/accounts.py says which), with the amounts ``/v0/status`` shows; each deposit into one of
+their ANY_INPUT addresses is an item of its own."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from nearintents.tokens import InvalidTokenId, TokenId
-from oneclick.domain.amounts import format_units
+from oneclick.domain.amounts import format_units, usd_value
+from oneclick.domain.any_input import ORIGINAL, AnyInputDeposit
+from oneclick.domain.assets import Asset
 from oneclick.domain.errors import NotFound, RequestError
-from oneclick.domain.sessions import HistoryPosition, HistoryQuery, history_status
+from oneclick.domain.sessions import (
+    DEPOSIT_STATUS,
+    HistoryKind,
+    HistoryPosition,
+    HistoryQuery,
+    HistoryRow,
+    history_status,
+)
+from oneclick.domain.timestamps import format_timestamp
 from oneclick.services import status
+from oneclick.services.any_input import AnyInputReads
 from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
+from oneclick.services.pricing import asset_prices
 
 MAX_TOKEN_IDS = 100  # one mt_batch_balance_of view
 
@@ -72,9 +87,6 @@ async def _item(ctx: ServiceContext, address: str, memo: str, swap_id: str) -> d
         if line.tx.hash in senders:
             entry["sender"] = senders[line.tx.hash]
         transactions.append(entry)
-    for deposit in progress.any_input_deposits or ():  # ANY_INPUT: every deposit to the address
-        if deposit.get("txHash"):
-            transactions.append({"txHash": deposit["txHash"]})
     # What was executed once it was; before that, what the quote promised.
     formatted_in, usd_in = (
         (progress.amount_in.formatted, progress.amount_in.usd)
@@ -115,19 +127,92 @@ async def _item(ctx: ServiceContext, address: str, memo: str, swap_id: str) -> d
     return item
 
 
+def _listed_asset(ctx: ServiceContext, asset_id: str) -> Asset | None:
+    try:
+        return ctx.registry.resolve(asset_id, what="asset")
+    except RequestError:  # delisted since: no decimals to format with
+        return None
+
+
+def _formatted(value: int, asset: Asset | None, prices: dict[str, Decimal]) -> tuple[str, str]:
+    if asset is None:
+        return str(value), "0"
+    usd = usd_value(value, asset.decimals, prices.get(asset.asset_id))
+    return format_units(value, asset.decimals), usd
+
+
+async def _deposit_item(
+    ctx: ServiceContext, row: HistoryRow, document: dict[str, Any], deposit: AnyInputDeposit
+) -> dict[str, Any]:
+    """One deposit into an ANY_INPUT address as its own item: its asset and amount in, what its
+    swap bought (or, for ``1cs_v1:original``, the same asset and amount) out, its origin
+    transaction, and a status of its own (``DEPOSIT_STATUS``)."""
+    request = document.get("quoteRequest", {})
+    destination_id = request.get("destinationAsset")
+    if destination_id == ORIGINAL:
+        destination_id = deposit.asset
+    origin = _listed_asset(ctx, deposit.asset)
+    destination = _listed_asset(ctx, destination_id) if isinstance(destination_id, str) else None
+    prices = await asset_prices(ctx.prices, [a for a in (origin, destination) if a])
+    formatted_in, usd_in = _formatted(deposit.amount, origin, prices)
+    item: dict[str, Any] = {
+        "status": DEPOSIT_STATUS[deposit.phase].value,
+        "depositType": request.get("depositType"),
+        "recipientType": request.get("recipientType"),
+        "refundType": request.get("refundType"),
+        "createdAt": format_timestamp(deposit.created_at),
+        "depositAddress": row.deposit_address,
+        "depositMemo": row.deposit_memo or None,
+        "originAsset": deposit.asset,
+        "amountInFormatted": formatted_in,
+        "amountInUsd": usd_in,
+        "destinationAsset": destination_id,
+        "recipient": request.get("recipient"),
+        "quoteTransactions": [{"txHash": deposit.tx_hash}] if deposit.tx_hash else [],
+        "refundTo": request.get("refundTo"),
+        "refundReason": None,  # no refunds on ANY_INPUT
+        "refundFee": None,
+    }
+    if deposit.amount_out is not None:
+        item["amountOutFormatted"], item["amountOutUsd"] = _formatted(
+            deposit.amount_out, destination, prices
+        )
+    return item
+
+
+async def _swap_document(ctx: ServiceContext, row: HistoryRow) -> dict[str, Any]:
+    snapshot = await ctx.store.swap_snapshot(row.deposit_address, row.deposit_memo or None)
+    if snapshot is None:
+        raise NotFound(f"Deposit address {row.deposit_address} not found")
+    document: dict[str, Any] = json.loads(snapshot.swap.quote_response)
+    return document
+
+
 async def history(ctx: ServiceContext, query: HistoryQuery) -> HistoryPage:
-    """One page of the account's swaps, newest first, with the cursors to page on."""
+    """One page of the account's history (its swaps, and each deposit into its ANY_INPUT
+    addresses as an item of its own), newest first, with the cursors to page on."""
     if query.older_than is not None and query.newer_than is not None:
         raise RequestError("pass either prevCursor or nextCursor, not both")
     async with ctx.store.transaction() as tx:
         page = await tx.account_history(query)
     items = []
-    for position, address, memo in page:
+    documents: dict[str, dict[str, Any]] = {}
+    deposits: dict[str, AnyInputDeposit] = {}
+    for row in page:
         try:
-            items.append(await _item(ctx, address, memo, position.swap_id))
+            if row.position.kind == HistoryKind.SWAP:
+                items.append(await _item(ctx, row.deposit_address, row.deposit_memo, row.swap_id))
+                continue
+            if row.swap_id not in documents:
+                documents[row.swap_id] = await _swap_document(ctx, row)
+                async with ctx.store.transaction() as tx:
+                    found = await cast(AnyInputReads, tx).any_input_deposits(row.swap_id)
+                deposits.update((d.id, d) for d in found)
+            document = documents[row.swap_id]
+            items.append(await _deposit_item(ctx, row, document, deposits[row.position.item_id]))
         except NotFound:  # cannot happen for a row just read; a page never fails on it
             continue
-    positions = [position for position, _, _ in page]
+    positions = [row.position for row in page]
     newest = positions[0] if positions else query.newer_than
     oldest = positions[-1] if positions else query.older_than
     return HistoryPage(

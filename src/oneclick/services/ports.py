@@ -43,7 +43,7 @@ from oneclick.domain.records import (
     NewSwap,
     Partner,
 )
-from oneclick.domain.sessions import HistoryPosition, HistoryQuery, UserSession
+from oneclick.domain.sessions import HistoryQuery, HistoryRow, UserSession
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.domain.transitions import Transition
 
@@ -297,8 +297,8 @@ class StoreSession(Protocol):
 
     async def revoke_user_session(self, session_id: str, now: datetime, reason: str) -> None: ...
 
-    async def account_history(self, query: HistoryQuery) -> list[tuple[HistoryPosition, str, str]]:
-        """A page of the account's swaps: (position, deposit address, memo or ""), newest first."""
+    async def account_history(self, query: HistoryQuery) -> list[HistoryRow]:
+        """A page of the account's history (swaps and ANY_INPUT deposits), newest first."""
         ...
 
     async def deposit_senders(self, swap_id: str) -> dict[str, str]: ...

@@ -3,22 +3,51 @@
 "A user's swaps" are those that pay into, refund into, or were funded from the user's Intents
 account: ``recipient`` (recipientType INTENTS), ``refundTo`` (refundType INTENTS), or the signer
 of the transfer that funded an INTENTS deposit. Swaps between two chain addresses name no
-Intents account, so no session can claim them."""
+Intents account, so no session can claim them. Each deposit into an ANY_INPUT address is an
+item of its own, owned as the address's swap is."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, false, insert, or_, select, update
+from sqlalchemy import (
+    Row,
+    Select,
+    String,
+    Subquery,
+    and_,
+    exists,
+    false,
+    insert,
+    literal_column,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from oneclick.domain.errors import Unauthorized
 from oneclick.domain.records import IntentKind
-from oneclick.domain.sessions import HistoryPosition, HistoryQuery, UserSession
-from oneclick.store.tables import deposits, intents, swaps, user_sessions
+from oneclick.domain.sessions import (
+    HistoryKind,
+    HistoryPosition,
+    HistoryQuery,
+    HistoryRow,
+    UserSession,
+    deposit_phases_matching,
+)
+from oneclick.store.tables import (
+    any_input_deposits,
+    any_input_withdrawals,
+    deposits,
+    intents,
+    swaps,
+    user_sessions,
+)
 
 _INTENTS = "INTENTS"
 
@@ -77,17 +106,112 @@ def _searched(text: str) -> ColumnElement[bool]:
     )
 
 
-def _before(position: HistoryPosition) -> ColumnElement[bool]:
+def _searched_deposit(text: str) -> ColumnElement[bool]:
+    """An ANY_INPUT deposit: its address, recipient, origin tx hash, or a hash of its swap or of
+    the withdrawal that carried it."""
+    d = any_input_deposits
     return or_(
-        swaps.c.created_at < position.created_at,
-        and_(swaps.c.created_at == position.created_at, swaps.c.id < position.swap_id),
+        swaps.c.deposit_address == text,
+        swaps.c.recipient == text,
+        d.c.tx_hash == text,
+        d.c.swap_intent == text,
+        exists().where(
+            intents.c.intent_hash == d.c.swap_intent,
+            or_(intents.c.tx_hash == text, intents.c.destination_tx_hash == text),
+        ),
+        exists().where(
+            any_input_withdrawals.c.id == d.c.withdrawal_id,
+            or_(
+                any_input_withdrawals.c.intent_hash == text,
+                any_input_withdrawals.c.tx_hash == text,
+            ),
+        ),
     )
 
 
-def _after(position: HistoryPosition) -> ColumnElement[bool]:
+def _typed(query: HistoryQuery) -> list[ColumnElement[bool]]:
+    if not query.types:
+        return []
+    return [or_(false(), *(
+        and_(
+            *([swaps.c.deposit_type == f.deposit_type] if f.deposit_type else []),
+            *([swaps.c.recipient_type == f.recipient_type] if f.recipient_type else []),
+            *([swaps.c.refund_type == f.refund_type] if f.refund_type else []),
+        )
+        for f in query.types
+    ))]  # fmt: skip
+
+
+def _addressed(query: HistoryQuery) -> list[ColumnElement[bool]]:
+    if query.deposit_address is None:
+        return []
+    conditions = [swaps.c.deposit_address == query.deposit_address]
+    if query.deposit_memo is not None:
+        conditions.append(swaps.c.deposit_memo == query.deposit_memo)
+    return conditions
+
+
+def _swap_items(query: HistoryQuery) -> Select[Any]:
+    """The user's swaps; an ANY_INPUT address only while no deposit has arrived (from then on
+    each deposit is its own item)."""
+    conditions = [
+        _owned_by(query.account_id),
+        ~exists().where(any_input_deposits.c.swap_id == swaps.c.id),
+        *_addressed(query),
+        *_typed(query),
+    ]
+    if query.statuses:
+        conditions.append(swaps.c.status.in_(sorted(s.value for s in query.statuses)))
+    if query.search:
+        conditions.append(_searched(query.search))
+    return select(
+        swaps.c.created_at.label("created_at"),
+        literal_column(f"'{HistoryKind.SWAP}'", String).label("kind"),
+        swaps.c.id.label("item_id"),
+        swaps.c.id.label("swap_id"),
+        swaps.c.deposit_address.label("deposit_address"),
+        swaps.c.deposit_memo.label("deposit_memo"),
+    ).where(*conditions)
+
+
+def _deposit_items(query: HistoryQuery) -> Select[Any]:
+    """Every deposit into the user's ANY_INPUT addresses."""
+    d = any_input_deposits
+    conditions = [_owned_by(query.account_id), *_addressed(query), *_typed(query)]
+    if query.statuses:
+        phases = deposit_phases_matching(query.statuses)
+        conditions.append(d.c.phase.in_(sorted(p.value for p in phases)) if phases else false())
+    if query.search:
+        conditions.append(_searched_deposit(query.search))
+    return (
+        select(
+            d.c.created_at.label("created_at"),
+            literal_column(f"'{HistoryKind.DEPOSIT}'", String).label("kind"),
+            d.c.id.label("item_id"),
+            d.c.swap_id.label("swap_id"),
+            swaps.c.deposit_address.label("deposit_address"),
+            swaps.c.deposit_memo.label("deposit_memo"),
+        )
+        .select_from(d.join(swaps, swaps.c.id == d.c.swap_id))
+        .where(*conditions)
+    )
+
+
+def _before(items: Subquery, position: HistoryPosition) -> ColumnElement[bool]:
+    at, kind, item_id = items.c.created_at, items.c.kind, items.c.item_id
     return or_(
-        swaps.c.created_at > position.created_at,
-        and_(swaps.c.created_at == position.created_at, swaps.c.id > position.swap_id),
+        at < position.created_at,
+        and_(at == position.created_at, kind < position.kind),
+        and_(at == position.created_at, kind == position.kind, item_id < position.item_id),
+    )
+
+
+def _after(items: Subquery, position: HistoryPosition) -> ColumnElement[bool]:
+    at, kind, item_id = items.c.created_at, items.c.kind, items.c.item_id
+    return or_(
+        at > position.created_at,
+        and_(at == position.created_at, kind > position.kind),
+        and_(at == position.created_at, kind == position.kind, item_id > position.item_id),
     )
 
 
@@ -153,47 +277,29 @@ class AccountQueries:
 
     # --- history ---------------------------------------------------------------------------
 
-    async def account_history(self, query: HistoryQuery) -> list[tuple[HistoryPosition, str, str]]:
-        """One page of the user's swaps as (position, deposit address, memo), newest first.
-        ``newer_than`` pages forward from a position (the oldest newer swaps first, so that
-        polling never skips one), otherwise backward from ``older_than`` or from the newest."""
-        conditions: list[ColumnElement[bool]] = [_owned_by(query.account_id)]
-        if query.statuses:
-            conditions.append(swaps.c.status.in_(sorted(s.value for s in query.statuses)))
-        if query.deposit_address is not None:
-            conditions.append(swaps.c.deposit_address == query.deposit_address)
-            if query.deposit_memo is not None:
-                conditions.append(swaps.c.deposit_memo == query.deposit_memo)
-        if query.search:
-            conditions.append(_searched(query.search))
-        if query.types:
-            conditions.append(or_(false(), *(
-                and_(
-                    *([swaps.c.deposit_type == f.deposit_type] if f.deposit_type else []),
-                    *([swaps.c.recipient_type == f.recipient_type] if f.recipient_type else []),
-                    *([swaps.c.refund_type == f.refund_type] if f.refund_type else []),
-                )
-                for f in query.types
-            )))  # fmt: skip
-        columns = select(swaps.c.created_at, swaps.c.id, swaps.c.deposit_address,
-                         swaps.c.deposit_memo)  # fmt: skip
+    async def account_history(self, query: HistoryQuery) -> list[HistoryRow]:
+        """One page of the user's history, newest first: their swaps and every deposit into
+        their ANY_INPUT addresses, in one order of (created_at, kind, id). ``newer_than`` pages
+        forward from a position (the oldest newer items first, so that polling never skips
+        one), otherwise backward from ``older_than`` or from the newest."""
+        items = union_all(_swap_items(query), _deposit_items(query)).subquery("items")
+        order = (items.c.created_at, items.c.kind, items.c.item_id)
+        statement = select(items)
         if query.newer_than is not None:
-            statement = (
-                columns.where(*conditions, _after(query.newer_than))
-                .order_by(swaps.c.created_at, swaps.c.id)
-                .limit(query.limit)
-            )
+            statement = statement.where(_after(items, query.newer_than)).order_by(*order)
         else:
             if query.older_than is not None:
-                conditions.append(_before(query.older_than))
-            statement = (
-                columns.where(*conditions)
-                .order_by(swaps.c.created_at.desc(), swaps.c.id.desc())
-                .limit(query.limit)
+                statement = statement.where(_before(items, query.older_than))
+            statement = statement.order_by(*(column.desc() for column in order))
+        rows = (await self._conn.execute(statement.limit(query.limit))).all()
+        page = [
+            HistoryRow(
+                HistoryPosition(m["created_at"], str(m["kind"]), str(m["item_id"])),
+                str(m["swap_id"]), str(m["deposit_address"]), str(m["deposit_memo"] or ""),
             )
-        rows = (await self._conn.execute(statement)).all()
-        page = [(HistoryPosition(r[0], r[1]), str(r[2]), str(r[3] or "")) for r in rows]
-        return sorted(page, key=lambda item: item[0], reverse=True)
+            for m in (row._mapping for row in rows)
+        ]  # fmt: skip
+        return sorted(page, key=lambda row: row.position, reverse=True)
 
     async def deposit_senders(self, swap_id: str) -> dict[str, str]:
         """Who sent each deposit of a swap, where known: a NEAR sender, or the signer of the

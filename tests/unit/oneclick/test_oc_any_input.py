@@ -345,24 +345,3 @@ def test_the_threshold_and_retry_interval_are_settings(
     monkeypatch.setenv("ONECLICK_ENGINE__ANY_INPUT_THRESHOLD_USD", "-1")
     with pytest.raises(ConfigurationError):
         load_settings(toml)
-
-
-async def test_the_account_history_lists_every_deposit_of_the_address(kit: Kit) -> None:
-    from test_oc_account_history_engine import _history
-
-    from nearintents.keys import Ed25519SecretKey, implicit_account_id
-
-    key = Ed25519SecretKey.generate()
-    owner = implicit_account_id(key.public_key)
-    headers = await _auth(kit)
-    quote = (await _quote(kit, headers, recipient=owner, recipientType="INTENTS"))["quote"]
-    btc_tx = kit.world.bridge.deposit(quote["depositAddress"], BTC, 2_000_000)
-    base_tx = kit.world.bridge.deposit(quote["depositAddress"], USDC_BASE, 150_000_000)
-    await kit.drive(until=kit.clock.now() + timedelta(minutes=20))
-    details = (await kit.status(quote))["swapDetails"]
-    [item] = await _history(kit, key)
-    assert item["originAsset"] == ANY
-    assert item["quoteTransactions"] == [{"txHash": btc_tx}, {"txHash": base_tx}]
-    assert item["amountOutFormatted"] == details["amountOutFormatted"]
-    delivered = kit.world.verifier.ledger.balances[(owner, USDT)]
-    assert details["amountOut"] == str(delivered)

@@ -5,10 +5,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from oneclick.domain.any_input import DepositPhase
 from oneclick.domain.errors import RequestError
 from oneclick.domain.sessions import (
+    HistoryKind,
     HistoryPosition,
     TypeFilter,
+    deposit_phases_matching,
     history_status,
     statuses_matching,
     type_filters,
@@ -17,8 +20,18 @@ from oneclick.domain.swaps import SwapStatus
 
 
 def test_a_cursor_round_trips_to_the_microsecond() -> None:
-    position = HistoryPosition(datetime(2026, 12, 6, 23, 1, 2, 345678, tzinfo=UTC), "a" * 36)
-    assert HistoryPosition.decode(position.encode(), what="prevCursor") == position
+    at = datetime(2026, 12, 6, 23, 1, 2, 345678, tzinfo=UTC)
+    for kind in (HistoryKind.SWAP, HistoryKind.DEPOSIT):
+        position = HistoryPosition(at, kind, "a" * 36)
+        assert HistoryPosition.decode(position.encode(), what="prevCursor") == position
+
+
+def test_a_cursor_issued_before_deposits_were_items_still_reads_as_a_swap() -> None:
+    legacy = "WyIyMDI2LTEyLTA2VDIzOjAxOjAyKzAwOjAwIiwiYSJd"  # ["2026-12-06T23:01:02+00:00","a"]
+    at = datetime(2026, 12, 6, 23, 1, 2, tzinfo=UTC)
+    assert HistoryPosition.decode(legacy, what="prevCursor") == HistoryPosition(
+        at, HistoryKind.SWAP, "a"
+    )
 
 
 @pytest.mark.parametrize(
@@ -30,12 +43,13 @@ def test_a_foreign_cursor_is_a_400(cursor: str) -> None:
         HistoryPosition.decode(cursor, what="prevCursor")
 
 
-def test_positions_order_by_time_then_id() -> None:
+def test_positions_order_by_time_then_kind_then_id() -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     assert (
-        HistoryPosition(at, "a")
-        < HistoryPosition(at, "b")
-        < HistoryPosition(at.replace(second=1), "a")
+        HistoryPosition(at, HistoryKind.DEPOSIT, "b")
+        < HistoryPosition(at, HistoryKind.SWAP, "a")
+        < HistoryPosition(at, HistoryKind.SWAP, "b")
+        < HistoryPosition(at.replace(second=1), HistoryKind.DEPOSIT, "a")
     )
 
 
@@ -56,3 +70,12 @@ def test_a_known_deposit_tx_is_a_pending_deposit_in_history() -> None:
         SwapStatus.PENDING_DEPOSIT, SwapStatus.KNOWN_DEPOSIT_TX,
     }  # fmt: skip
     assert statuses_matching(["FAILED"]) == {SwapStatus.FAILED}
+
+
+def test_a_status_filter_selects_the_deposit_phases_a_user_would_expect() -> None:
+    processing = deposit_phases_matching(frozenset({SwapStatus.PROCESSING}))
+    assert processing == {DepositPhase.SWAP, DepositPhase.POOLED}  # not at the recipient yet
+    assert deposit_phases_matching(frozenset({SwapStatus.SUCCESS})) == {DepositPhase.DELIVERED}
+    assert deposit_phases_matching(frozenset({SwapStatus.FAILED})) == {DepositPhase.STRANDED}
+    waiting = statuses_matching(["PENDING_DEPOSIT", "REFUNDED"])
+    assert deposit_phases_matching(waiting) == frozenset()  # credited, never refunded
