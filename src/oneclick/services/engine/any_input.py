@@ -20,10 +20,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Protocol, cast
 
-from nearintents import signing
 from nearintents.encoding import b64decode
-from nearintents.nonce import datetime_to_ns, fresh_versioned_nonce
-from nearintents.payload import AnyIntent, DefusePayload, TokenDiff
+from nearintents.payload import TokenDiff
 from nearintents.rpc import Quote, QuoteRequest
 from oneclick.domain.any_input import (
     ORIGINAL,
@@ -53,6 +51,7 @@ from oneclick.services.engine.legs import (
     delivery_intent,
     follow_leg,
     publish_leg,
+    signed_leg,
 )
 from oneclick.services.ports import EngineSession
 from oneclick.services.pricing import asset_prices
@@ -258,46 +257,6 @@ def _held(
 # --- swaps ----------------------------------------------------------------------------------
 
 
-async def _sign(
-    ctx: EngineContext,
-    swap: EngineSwap,
-    kind: IntentKind,
-    intents: list[AnyIntent],
-    *,
-    deadline: datetime,
-    debits: dict[str, int],
-    credits: dict[str, int] | None = None,
-    quote_hashes: tuple[str, ...] = (),
-) -> Leg:
-    """A leg signed as the custody account, not yet persisted (the caller persists it with the
-    row that points to it, before anything is published)."""
-    async with calling("the verifier (current_salt)"):
-        salt = await ctx.verifier.current_salt()
-    payload = DefusePayload(
-        signer_id=swap.custody_account_id,
-        verifying_contract=ctx.quotes.verifier_contract,
-        deadline=deadline,
-        nonce=fresh_versioned_nonce(salt, datetime_to_ns(deadline)),
-        intents=intents,
-    )
-    as_json = payload.to_json_dict()
-    signed = ctx.custody.sign_intent(swap.custody_index, ctx.policy.signing_standard, as_json)
-    return Leg(
-        intent_hash=signing.intent_hash(signed),
-        swap_id=swap.id,
-        kind=kind,
-        signer_id=swap.custody_account_id,
-        nonce=as_json["nonce"],
-        signed_data=json.dumps(signed, separators=(",", ":"), ensure_ascii=False),
-        state=IntentState.SIGNED,
-        deadline=deadline,
-        created_at=ctx.clock.now(),
-        quote_hashes=quote_hashes,
-        debits=debits,
-        credits=credits or {},
-    )
-
-
 async def _retry_later(
     ctx: EngineContext, swap: EngineSwap, deposit: AnyInputDeposit, why: str
 ) -> None:
@@ -351,7 +310,7 @@ async def _swap_deposit(ctx: EngineContext, swap: EngineSwap, deposit: AnyInputD
         return False
     best = max(offers, key=lambda q: q.amount_out)
     deadline = min(now + ctx.policy.swap_intent_lifetime, best.expiration_time)
-    leg = await _sign(
+    leg = await signed_leg(
         ctx, swap, IntentKind.SWAP,
         [TokenDiff(diff={deposit.asset: -best.amount_in, destination: best.amount_out})],
         deadline=deadline, debits={deposit.asset: best.amount_in},
@@ -428,7 +387,7 @@ async def _withdraw_pool(
         raise TemporaryError(f"the pool holds {held} {token}, less than the {amount} recorded")
     intent = delivery_intent(asset, amount, swap.recipient, internal=internal)
     deadline = now + ctx.policy.withdraw_intent_lifetime
-    leg = await _sign(
+    leg = await signed_leg(
         ctx, swap, IntentKind.WITHDRAW, [intent], deadline=deadline, debits={token: amount}
     )
     withdrawal = AnyInputWithdrawal(

@@ -92,6 +92,46 @@ def delivery_intent(asset: Asset, amount: int, receiver: str, *, internal: bool)
     )
 
 
+async def signed_leg(
+    ctx: EngineContext,
+    swap: EngineSwap,
+    kind: IntentKind,
+    intents: list[AnyIntent],
+    *,
+    deadline: datetime,
+    debits: dict[str, int],
+    credits: dict[str, int] | None = None,
+    quote_hashes: tuple[str, ...] = (),
+) -> Leg:
+    """One payload signed as the custody account, not yet persisted: the caller stores it
+    (with whatever row points to it) before anything publishes it."""
+    async with calling("the verifier (current_salt)"):
+        salt = await ctx.verifier.current_salt()
+    payload = DefusePayload(
+        signer_id=swap.custody_account_id,
+        verifying_contract=ctx.quotes.verifier_contract,
+        deadline=deadline,
+        nonce=fresh_versioned_nonce(salt, datetime_to_ns(deadline)),
+        intents=intents,
+    )
+    as_json = payload.to_json_dict()
+    signed = ctx.custody.sign_intent(swap.custody_index, ctx.policy.signing_standard, as_json)
+    return Leg(
+        intent_hash=signing.intent_hash(signed),
+        swap_id=swap.id,
+        kind=kind,
+        signer_id=swap.custody_account_id,
+        nonce=as_json["nonce"],
+        signed_data=json.dumps(signed, separators=(",", ":"), ensure_ascii=False),
+        state=IntentState.SIGNED,
+        deadline=deadline,
+        created_at=ctx.clock.now(),
+        quote_hashes=quote_hashes,
+        debits=debits,
+        credits=credits or {},
+    )
+
+
 async def sign_leg(
     ctx: EngineContext,
     swap: EngineSwap,
@@ -104,34 +144,11 @@ async def sign_leg(
     quote_hashes: tuple[str, ...] = (),
 ) -> Leg:
     """Sign one payload as the custody account and persist it (not yet published)."""
-    async with calling("the verifier (current_salt)"):
-        salt = await ctx.verifier.current_salt()
-    nonce = fresh_versioned_nonce(salt, datetime_to_ns(deadline))
-    payload = DefusePayload(
-        signer_id=swap.custody_account_id,
-        verifying_contract=ctx.quotes.verifier_contract,
-        deadline=deadline,
-        nonce=nonce,
-        intents=intents,
-    )
-    signed = ctx.custody.sign_intent(
-        swap.custody_index, ctx.policy.signing_standard, payload.to_json_dict()
-    )
-    now = ctx.clock.now()
-    leg = Leg(
-        intent_hash=signing.intent_hash(signed),
-        swap_id=swap.id,
-        kind=kind,
-        signer_id=swap.custody_account_id,
-        nonce=payload.to_json_dict()["nonce"],
-        signed_data=json.dumps(signed, separators=(",", ":"), ensure_ascii=False),
-        state=IntentState.SIGNED,
-        deadline=deadline,
-        created_at=now,
+    leg = await signed_leg(
+        ctx, swap, kind, intents, deadline=deadline, debits=debits, credits=credits,
         quote_hashes=quote_hashes,
-        debits=debits,
-        credits=credits or {},
-    )
+    )  # fmt: skip
+    now = leg.created_at
     async with ctx.store.transaction() as tx:
         await tx.fence(swap.id, ctx.owner, now)
         await tx.add_leg(leg)
