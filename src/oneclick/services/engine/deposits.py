@@ -12,6 +12,7 @@ from oneclick.domain.engine import (
     EngineSwap,
     Leg,
     Phase,
+    RefundReason,
     deposit_status,
     late_reason,
 )
@@ -97,6 +98,22 @@ def total_deposited(swap: EngineSwap, legs: list[Leg], origin_balance: int) -> i
         if leg.state is IntentState.SETTLED and not leg.bounced
     )
     return max(swap.deposited_amount or 0, origin_balance + spent)
+
+
+async def wait_for_order(
+    ctx: EngineContext, swap: EngineSwap, credited: int, reason: RefundReason
+) -> datetime:
+    """Nothing can be signed yet: record what is deposited and the refund reason should the
+    deadline come first, and look again after ``quote_retry`` (never past the deadline)."""
+    now = ctx.clock.now()
+    async with ctx.store.transaction() as tx:
+        await tx.fence(swap.id, ctx.owner, now)
+        legs = await tx.legs(swap.id)
+        await tx.update_swap(
+            swap.id, now, refund_reason=reason,
+            deposited_amount=total_deposited(swap, legs, credited),
+        )  # fmt: skip
+    return min(now + ctx.policy.quote_retry, swap.request_deadline)
 
 
 async def step_deposit(ctx: EngineContext, swap: EngineSwap) -> datetime | None:

@@ -20,7 +20,7 @@ from oneclick.domain.engine import (
 from oneclick.domain.errors import TemporaryError
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.services.engine.context import EngineContext
-from oneclick.services.engine.deposits import total_deposited
+from oneclick.services.engine.deposits import wait_for_order
 from oneclick.services.engine.legs import publish_leg, sign_leg
 
 logger = logging.getLogger(__name__)
@@ -35,14 +35,7 @@ async def step_same_asset(ctx: EngineContext, swap: EngineSwap, credited: int) -
             "the deposit does not cover the same-asset order; waiting until the deadline",
             extra={"action": "swap", "swap_id": swap.id},
         )
-        async with ctx.store.transaction() as tx:
-            await tx.fence(swap.id, ctx.owner, now)
-            legs = await tx.legs(swap.id)
-            await tx.update_swap(
-                swap.id, now, refund_reason=RefundReason.DEPOSIT_TOO_LOW,
-                deposited_amount=total_deposited(swap, legs, credited),
-            )  # fmt: skip
-        return min(now + ctx.policy.quote_retry, swap.request_deadline)
+        return await wait_for_order(ctx, swap, credited, RefundReason.DEPOSIT_TOO_LOW)
     if not order.fee_transfers:
         async with ctx.store.transaction() as tx:
             current = await tx.fence(swap.id, ctx.owner, now)

@@ -26,7 +26,7 @@ from oneclick.domain.errors import RequestError
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.services.boundary import calling
 from oneclick.services.engine.context import EngineContext
-from oneclick.services.engine.deposits import balance, total_deposited
+from oneclick.services.engine.deposits import balance, wait_for_order
 from oneclick.services.engine.legs import Outcome, follow_leg, publish_leg, sign_leg
 from oneclick.services.engine.same_asset import step_same_asset
 
@@ -131,14 +131,7 @@ async def step_swap(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
             "no quote meets the minimum; retrying until the deadline",
             extra={"action": "swap", "swap_id": swap.id},
         )
-        async with ctx.store.transaction() as tx:
-            await tx.fence(swap.id, ctx.owner, now)
-            legs = await tx.legs(swap.id)
-            await tx.update_swap(
-                swap.id, now, refund_reason=RefundReason.NO_QUOTE_ABOVE_MINIMUM,
-                deposited_amount=total_deposited(swap, legs, credited),
-            )  # fmt: skip
-        return min(now + ctx.policy.quote_retry, swap.request_deadline)
+        return await wait_for_order(ctx, swap, credited, RefundReason.NO_QUOTE_ABOVE_MINIMUM)
     quote, order = found
     deadline = min(now + ctx.policy.swap_intent_lifetime, quote.expiration_time)
     leg = await sign_leg(
