@@ -3,6 +3,7 @@ is due, then the manual clock jumps to the next due time. No sleeps, fully deter
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,10 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from nearintents import signing
+from nearintents.encoding import b64encode
+from nearintents.keys import Ed25519SecretKey, implicit_account_id
+from nearintents.payload import format_rfc3339
 from oneclick.domain.engine import EngineSwap
 from oneclick.services.context import EnginePolicy, QuotePolicy
 from oneclick.services.engine import EngineContext, StepResult
@@ -191,6 +196,21 @@ async def make_kit(
     kit = Kit(world, client, None, StepLog(), CountingMetrics())  # type: ignore[arg-type]
     kit.new_worker()
     return kit
+
+
+async def sign_in(client: httpx.AsyncClient, now: datetime, key: Ed25519SecretKey) -> str:
+    """A user session for ``key``'s implicit account (a NEP-413 signature of no intents, as
+    ``/v0/auth/authenticate`` takes it): its access token."""
+    payload = {
+        "signer_id": implicit_account_id(key.public_key), "verifying_contract": "intents.near",
+        "deadline": format_rfc3339(now + timedelta(minutes=5)),
+        "nonce": b64encode(os.urandom(32)), "intents": [],
+    }  # fmt: skip
+    signed = signing.sign("nep413", payload, key)
+    response = await client.post("/v0/auth/authenticate", json={"signedData": signed})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["accessToken"]
+    return token
 
 
 @asynccontextmanager

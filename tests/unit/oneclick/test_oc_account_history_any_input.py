@@ -5,33 +5,21 @@ sessions and account history")."""
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from oc_engine_kit import BTC, USDT, Kit, opened_kit
+from oc_engine_kit import BTC, USDT, Kit, opened_kit, sign_in
 from test_oc_any_input import ANY, _auth, _quote
 
-from nearintents import signing
-from nearintents.encoding import b64encode
 from nearintents.keys import Ed25519SecretKey, implicit_account_id
-from nearintents.payload import format_rfc3339
 from oneclick.domain.amounts import format_units
 from oneclick.testing.assets import USDC_BASE
 
 
 async def _signed_in(kit: Kit, key: Ed25519SecretKey) -> dict[str, str]:
-    payload = {
-        "signer_id": implicit_account_id(key.public_key), "verifying_contract": "intents.near",
-        "deadline": format_rfc3339(kit.clock.now() + timedelta(minutes=5)),
-        "nonce": b64encode(os.urandom(32)), "intents": [],
-    }  # fmt: skip
-    signed = signing.sign("nep413", payload, key)
-    session = await kit.client.post("/v0/auth/authenticate", json={"signedData": signed})
-    assert session.status_code == 200, session.text
-    return {"Authorization": f"Bearer {session.json()['accessToken']}"}
+    return {"Authorization": f"Bearer {await sign_in(kit.client, kit.clock.now(), key)}"}
 
 
 async def _page(kit: Kit, key: Ed25519SecretKey, **params: Any) -> dict[str, Any]:

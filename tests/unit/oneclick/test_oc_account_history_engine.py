@@ -4,29 +4,17 @@ executed, the same as ``/v0/status`` shows."""
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
-from oc_engine_kit import Kit
+from oc_engine_kit import Kit, sign_in
 
-from nearintents import signing
-from nearintents.encoding import b64encode
 from nearintents.keys import Ed25519SecretKey, implicit_account_id
-from nearintents.payload import format_rfc3339
 
 
 async def _history(kit: Kit, key: Ed25519SecretKey) -> list[dict[str, Any]]:
     """Signed in now (the engine's hours outlive any access token), the user's history."""
-    payload = {
-        "signer_id": implicit_account_id(key.public_key), "verifying_contract": "intents.near",
-        "deadline": format_rfc3339(kit.clock.now() + timedelta(minutes=5)),
-        "nonce": b64encode(os.urandom(32)), "intents": [],
-    }  # fmt: skip
-    signed = signing.sign("nep413", payload, key)
-    session = await kit.client.post("/v0/auth/authenticate", json={"signedData": signed})
-    assert session.status_code == 200, session.text
-    headers = {"Authorization": f"Bearer {session.json()['accessToken']}"}
+    headers = {"Authorization": f"Bearer {await sign_in(kit.client, kit.clock.now(), key)}"}
     response = await kit.client.get("/v0/account/history", headers=headers)
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
