@@ -21,7 +21,10 @@ from oneclick.domain.requests import DepositType
 from oneclick.domain.swaps import SwapStatus, can_transition
 from oneclick.services.boundary import calling
 from oneclick.services.engine.context import EngineContext
-from oneclick.services.engine.near_deposits import sweep_near_deposit
+from oneclick.services.engine.near_deposits import (
+    confirm_submitted_transfers,
+    sweep_near_deposit,
+)
 from oneclick.services.engine.upstream_legs import scan_upstream_deposit
 
 logger = logging.getLogger(__name__)
@@ -122,6 +125,7 @@ async def step_deposit(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
         swap.deposit_type == DepositType.ORIGIN_CHAIN.value
         and ctx.asset(swap.origin_asset).is_near_native
     ):
+        await confirm_submitted_transfers(ctx, swap)
         await sweep_near_deposit(ctx, swap)
     credited = await balance(ctx, swap, swap.origin_asset)
     now = ctx.clock.now()
