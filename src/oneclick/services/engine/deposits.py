@@ -125,8 +125,10 @@ async def step_deposit(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
         swap.deposit_type == DepositType.ORIGIN_CHAIN.value
         and ctx.asset(swap.origin_asset).is_near_native
     ):
-        await confirm_submitted_transfers(ctx, swap)
         await sweep_near_deposit(ctx, swap)
+        # After the sweep: a transfer whose balance it saw at `final` is final in `tx` too, so
+        # the user's hash is confirmed before the swap leaves this step.
+        await confirm_submitted_transfers(ctx, swap)
     credited = await balance(ctx, swap, swap.origin_asset)
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
