@@ -213,7 +213,8 @@ async def near_ft_transfer_to_evm(w: World) -> Audit:
     # The status lists alice's ft_transfer, checked with NEAR `tx` (final, paying the deposit
     # address from her account), and the transaction that moved it into intents.near.
     shown = [t.hash for t in final.swap_details.origin_chain_tx_hashes]
-    assert tx_hash in shown and len(shown) == 2, shown
+    assert tx_hash in shown, shown
+    assert len(shown) == 2, shown
     assert final.swap_details.deposited_amount == str(amount)
     assert int(final.swap_details.amount_out or 0) >= int(swap.quote.quote.min_amount_out)
     assert await w.devnet.nep141_balance(WNEAR, swap.deposit_address) == 0  # all moved in
