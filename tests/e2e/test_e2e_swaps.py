@@ -210,10 +210,11 @@ async def near_ft_transfer_to_evm(w: World) -> Audit:
                                            near_sender_account=alice)  # fmt: skip
     assert submitted.status in {"KNOWN_DEPOSIT_TX", "PROCESSING", "SUCCESS"}
     final = await wait_status(w.api, swap, {"SUCCESS"})
-    # The status lists the NEAR transaction that moved the deposit into intents.near (the
-    # submitted ft_transfer hash is recorded; since issue 13 only verified hashes are shown).
-    [moved] = final.swap_details.origin_chain_tx_hashes
-    assert moved.hash != tx_hash
+    # The status lists alice's ft_transfer, checked with NEAR `tx` (final, paying the deposit
+    # address from her account), and the transaction that moved it into intents.near.
+    shown = [t.hash for t in final.swap_details.origin_chain_tx_hashes]
+    assert tx_hash in shown, shown
+    assert len(shown) == 2, shown
     assert final.swap_details.deposited_amount == str(amount)
     assert int(final.swap_details.amount_out or 0) >= int(swap.quote.quote.min_amount_out)
     assert await w.devnet.nep141_balance(WNEAR, swap.deposit_address) == 0  # all moved in

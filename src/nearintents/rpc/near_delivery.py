@@ -154,3 +154,30 @@ def can_be_created_by_transfer(account_id: str) -> bool:
     """Implicit accounts (64 hex, ``0x`` + 40 hex) come into being with their first transfer;
     a named account must exist already or the transfer fails (nearcore ``AccountDoesNotExist``)."""
     return is_implicit_ed25519(account_id) or is_implicit_evm(account_id)
+
+
+def ft_received(outcome: TxOutcome, *, token: str, sender_id: str, receiver_id: str) -> int:
+    """What a user's ``ft_transfer`` or ``ft_transfer_call`` on ``token`` left with
+    ``receiver_id`` from ``sender_id``: the NEP-141 ``ft_transfer`` events the token's
+    successful receipts log from the sender to the receiver, less those back (an
+    ``ft_transfer_call``'s ``ft_resolve_transfer`` returning what ``ft_on_transfer`` did not use:
+    near-sdk-rs near-contract-standards ``fungible_token/core_impl.rs``)."""
+    total = 0
+    for receipt in outcome.receipts_outcome:
+        if receipt.outcome.executor_id != token or receipt.outcome.failed:
+            continue
+        for event in _events(receipt):
+            if event.get("standard") != "nep141" or event.get("event") != "ft_transfer":
+                continue
+            for data in event.get("data") or []:
+                if not isinstance(data, dict):
+                    continue
+                raw = data.get("amount")
+                if not isinstance(raw, str) or not raw.isdigit():
+                    continue
+                pair = (data.get("old_owner_id"), data.get("new_owner_id"))
+                if pair == (sender_id, receiver_id):
+                    total += int(raw)
+                elif pair == (receiver_id, sender_id):
+                    total -= int(raw)
+    return max(total, 0)

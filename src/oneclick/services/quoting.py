@@ -59,6 +59,7 @@ from oneclick.domain.requests import (
 from oneclick.domain.swaps import SwapStatus
 from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
+from oneclick.services.engine.near_payouts import nep145_shortfall
 from oneclick.services.ports import StoreSession
 from oneclick.services.pricing import asset_prices
 from oneclick.services.upstream import payout_cost, upstream_deposit_address
@@ -74,12 +75,32 @@ def _bridge_payout(spec: QuoteSpec) -> bool:
     )
 
 
-def _fees(ctx: ServiceContext, spec: QuoteSpec, partner: Partner | None) -> Fees:
+def _fees(
+    ctx: ServiceContext, spec: QuoteSpec, partner: Partner | None, near_storage: int = 0
+) -> Fees:
     input_fees = list(spec.app_fees)
     if partner is None and ctx.policy.platform_fee_bps > 0:
         input_fees.append(InputFee(ctx.policy.platform_fee_recipient, ctx.policy.platform_fee_bps))
-    withdraw_fee = spec.destination.withdrawal_fee if _bridge_payout(spec) else 0
+    withdraw_fee = spec.destination.withdrawal_fee if _bridge_payout(spec) else near_storage
     return Fees(tuple(input_fees), withdraw_fee)
+
+
+async def _near_storage_fee(ctx: ServiceContext, spec: QuoteSpec) -> int:
+    """What a wNEAR payout as a token (``customRecipientMsg``: an ``ft_withdraw``) to a
+    receiver not registered on wrap.near takes out of itself: the engine pays the receiver's
+    ``storage_deposit`` from the payout's wNEAR (``engine.near_payouts``, as the SDK does), so
+    the quote charges it as the withdrawal fee and ``minAmountOut`` still reaches the receiver.
+    0 for any other payout (another token's registration is the operator's)."""
+    destination = spec.destination
+    if (
+        ctx.near is None
+        or spec.recipient_type is not RecipientType.DESTINATION_CHAIN
+        or destination.asset_id != NEAR_NATIVE_ASSET_ID
+        or not needs_storage_registration(destination, spec.custom_recipient_msg)
+    ):
+        return 0
+    contract = destination.asset_id.removeprefix("nep141:")
+    return await nep145_shortfall(ctx.near, contract, spec.recipient)
 
 
 def _least_amount_in(spec: QuoteSpec, fees: Fees, solver_minimum: int) -> int | None:
@@ -302,7 +323,7 @@ async def request_quote(
     await _check_near_receivers(ctx, spec)
     if spec.swap_type is SwapType.ANY_INPUT:  # validate_quote_request refuses it; be explicit
         raise RequestError("swapType ANY_INPUT is not supported by this service")
-    fees = _fees(ctx, spec, partner)
+    fees = _fees(ctx, spec, partner, await _near_storage_fee(ctx, spec))
     amounts = await _amounts(ctx, spec, fees)
     if _bridge_payout(spec) and ctx.upstream is not None and ctx.upstream.payouts:
         fees, amounts = await _priced_by_upstream(ctx, spec, fees, amounts)

@@ -39,6 +39,37 @@ class FakeNearChain:
     registered: set[tuple[str, str]] = field(default_factory=set)  # NEP-145 (contract, account)
     # While False, ``tx`` answers EXECUTED_OPTIMISTIC: the blocks are not final yet.
     final: bool = True
+    # Users' own NEP-141 transactions on NEAR: hash -> (signer, receipts outcomes).
+    user_txs: dict[str, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)
+
+    def user_transfer(
+        self, sender: str, token: str, receiver: str, amount: int, *, returned: int = 0,
+        failed: bool = False,
+    ) -> str:  # fmt: skip
+        """A user's ``ft_transfer`` (``returned``: an ``ft_transfer_call`` whose receiver gave
+        that much back) of ``amount`` on ``token``, signed by ``sender``: its hash. The token's
+        receipt logs the NEP-141 ``ft_transfer`` event (near-sdk-rs near-contract-standards
+        ``fungible_token/events.rs``); a ``failed`` one panicked and logged nothing."""
+        tx_hash = _hash("user", sender, token, receiver, str(amount), str(len(self.user_txs)))
+        moves = [] if failed else [(sender, receiver, amount)]
+        if returned and not failed:
+            moves.append((receiver, sender, returned))
+        receipts = []
+        for n, (old, new, value) in enumerate(moves or [(sender, receiver, amount)]):
+            data = [{"old_owner_id": old, "new_owner_id": new, "amount": str(value)}]
+            event = {"standard": "nep141", "version": "1.0.0", "event": "ft_transfer", "data": data}
+            status: Any = {"SuccessValue": ""}
+            if failed:
+                error = {"FunctionCallError": {"ExecutionError": "Smart contract panicked"}}
+                status = {"Failure": {"ActionError": {"index": 0, "kind": error}}}
+            receipts.append({
+                "id": _hash(tx_hash, str(n)), "block_hash": _hash("block", tx_hash),
+                "outcome": {"logs": [] if failed else ["EVENT_JSON:" + json.dumps(event)],
+                            "receipt_ids": [], "gas_burnt": 1, "tokens_burnt": "0",
+                            "executor_id": token, "status": status},
+            })  # fmt: skip
+        self.user_txs[tx_hash] = (sender, receipts)
+        return tx_hash
 
     async def view(
         self, account_id: str, method_name: str, args: Mapping[str, Any] | None = None, *,
@@ -113,6 +144,14 @@ class FakeNearChain:
         }  # fmt: skip
 
     async def tx_status(self, tx_hash: str, sender_account_id: str) -> TxOutcome:
+        if tx_hash in self.user_txs and self.user_txs[tx_hash][0] == sender_account_id:
+            return TxOutcome.model_validate(
+                {
+                    "final_execution_status": "FINAL" if self.final else "EXECUTED_OPTIMISTIC",
+                    "status": {"SuccessValue": ""},
+                    "receipts_outcome": self.user_txs[tx_hash][1],
+                }
+            )
         known = any(t == tx_hash for t, _ in self.ledger.executed)
         if not known or sender_account_id != self.relayer:
             raise UnknownTransaction(f"Transaction {tx_hash} doesn't exist", method="tx")

@@ -184,10 +184,12 @@ async def make_kit(
     engine: EnginePolicy = TEST_POLICY,
     near: bool = False,
     custody_pool: int = 16,
+    near_operator: str | None = None,
 ) -> Kit:
     world = await fake_world(
         database_url or sqlite_url(tmp_path),
-        policy=QuotePolicy(inactive_grace=timedelta(hours=24)),
+        # near_operator: NEAR-native ORIGIN_CHAIN deposits are quoted (the worker signs nothing)
+        policy=QuotePolicy(inactive_grace=timedelta(hours=24), near_operator_account=near_operator),
         engine_policy=engine,
         near=near,
         custody_pool=custody_pool,

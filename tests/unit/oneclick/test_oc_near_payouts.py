@@ -228,3 +228,27 @@ async def test_a_withdrawal_that_keeps_bouncing_is_parked_never_delivered(kit: K
     # Every unit of the output is back in the custody account.
     assert ledger.balances[(swap.custody_account_id, WNEAR)] == ledger.withdrawals[0].amount
     assert "bounced 3 times" in (swap.last_error or "")
+
+
+async def test_a_wnear_token_payout_to_an_unregistered_receiver_prices_its_storage_deposit(
+    kit: Kit,
+) -> None:
+    """wNEAR as the token (``customRecipientMsg``: an ``ft_withdraw``) to a receiver not
+    registered on wrap.near: the payout pays its ``storage_deposit`` out of itself, so the quote
+    charges it as the withdrawal fee and the receiver still gets at least ``minAmountOut``."""
+    chain(kit).accounts.update({"defi.near", "shop.near"})
+    chain(kit).registered.add(("wrap.near", "shop.near"))
+    change: dict[str, Any] = {"destinationAsset": WNEAR, "customRecipientMsg": "take-my-money"}
+    registered = await kit.quote(recipient="shop.near", **change)
+    quote = await kit.quote(recipient="defi.near", **change)
+    assert "withdrawFee" not in registered
+    assert quote["withdrawFee"] == str(STORAGE_MIN)
+    assert int(quote["amountOut"]) == int(registered["amountOut"]) - STORAGE_MIN
+    assert int(quote["minAmountOut"]) < int(registered["minAmountOut"])
+    await kit.deposit(quote, int(quote["amountIn"]))
+    await kit.drive(until=kit.clock.now() + timedelta(minutes=20))
+    body = await kit.status(quote)
+    assert body["status"] == "SUCCESS", body
+    [payout] = kit.world.verifier.ledger.withdrawals
+    assert payout.receiver_id == "defi.near"
+    assert int(body["swapDetails"]["amountOut"]) == payout.amount >= int(quote["minAmountOut"])

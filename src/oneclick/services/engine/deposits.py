@@ -21,7 +21,10 @@ from oneclick.domain.requests import DepositType
 from oneclick.domain.swaps import SwapStatus, can_transition
 from oneclick.services.boundary import calling
 from oneclick.services.engine.context import EngineContext
-from oneclick.services.engine.near_deposits import sweep_near_deposit
+from oneclick.services.engine.near_deposits import (
+    confirm_submitted_transfers,
+    sweep_near_deposit,
+)
 from oneclick.services.engine.upstream_legs import scan_upstream_deposit
 
 logger = logging.getLogger(__name__)
@@ -123,6 +126,9 @@ async def step_deposit(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
         and ctx.asset(swap.origin_asset).is_near_native
     ):
         await sweep_near_deposit(ctx, swap)
+        # After the sweep: a transfer whose balance it saw at `final` is final in `tx` too, so
+        # the user's hash is confirmed before the swap leaves this step.
+        await confirm_submitted_transfers(ctx, swap)
     credited = await balance(ctx, swap, swap.origin_asset)
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 
 from nearintents.near_tx import TGAS, FunctionCall, Transfer
-from nearintents.rpc import Finality
-from nearintents.rpc.near_delivery import deposit_credited
+from nearintents.rpc import Finality, UnknownTransaction
+from nearintents.rpc.near import is_final_outcome
+from nearintents.rpc.near_delivery import deposit_credited, ft_received
 from oneclick.domain.engine import DepositRecord, EngineSwap
 from oneclick.domain.errors import TemporaryError
 from oneclick.services.boundary import calling
@@ -31,6 +32,60 @@ CUSTODY_NEAR = 10**22  # 0.01 NEAR: creates the implicit account and pays its ga
 # operator tops the custody account up again.
 CUSTODY_MIN_NEAR = 6 * 10**21
 DEPOSIT_GAS = 50 * TGAS  # ft_transfer_call + ft_on_transfer + ft_resolve_transfer
+# Submitted hashes looked up per engine step: a client that submits many costs bounded RPC.
+MAX_TX_LOOKUPS = 5
+NOT_A_DEPOSIT = "FAILED"  # a final transaction that pays the address nothing: never shown
+
+
+async def confirm_submitted_transfers(ctx: EngineContext, swap: EngineSwap) -> None:
+    """Check the user's submitted NEAR hashes (``/v0/deposit/submit`` with
+    ``nearSenderAccount``) against NEAR ``tx``: a FINAL transaction whose token receipts move
+    the origin token from that sender to the custody account is recorded as seen, so
+    ``originChainTxHashes`` lists it. One NEAR does not know yet stays unshown and is looked up
+    again at the next step while the swap waits for its deposit (the bound: its deadline); a
+    final one that pays the address nothing is recorded as such and never looked up again.
+
+    Its amount is not recorded: the service's own ``ft_transfer_call`` that moved the tokens
+    in carries the credited amount, and a transfer must not be counted twice in
+    ``swapDetails.deposits``."""
+    near = ctx.near
+    if near is None:
+        return
+    async with ctx.store.transaction() as tx:
+        unseen = [d.tx_hash for d in await tx.deposits(swap.id)
+                  if d.source == "SUBMITTED" and d.status is None]  # fmt: skip
+        senders = await tx.deposit_senders(swap.id) if unseen else {}
+    contract = swap.origin_asset.removeprefix("nep141:")
+    found: list[DepositRecord] = []
+    for tx_hash in [h for h in unseen if h in senders][:MAX_TX_LOOKUPS]:
+        async with calling("NEAR RPC (tx)"):
+            try:
+                outcome = await near.tx_status(tx_hash, senders[tx_hash])
+            except UnknownTransaction:
+                continue  # not on NEAR (yet): still unshown
+        if not is_final_outcome(outcome):
+            continue  # what it says may still change
+        paid = ft_received(outcome, token=contract, sender_id=senders[tx_hash],
+                           receiver_id=swap.custody_account_id)  # fmt: skip
+        found.append(
+            DepositRecord(tx_hash=tx_hash, source="SUBMITTED", chain="near", amount=None,
+                          status="COMPLETED" if paid > 0 else NOT_A_DEPOSIT,
+                          created_at=ctx.clock.now(),
+                          asset=swap.origin_asset if paid > 0 else None)
+        )  # fmt: skip
+        if paid <= 0:
+            logger.info(
+                "submitted NEAR tx %s pays %s nothing in %s: not shown", tx_hash,
+                swap.custody_account_id, swap.origin_asset,
+                extra={"action": "deposit", "swap_id": swap.id},
+            )  # fmt: skip
+    if not found:
+        return
+    now = ctx.clock.now()
+    async with ctx.store.transaction() as tx:
+        await tx.fence(swap.id, ctx.owner, now)
+        for record in found:
+            await tx.record_bridge_deposit(swap.id, record)
 
 
 async def sweep_near_deposit(ctx: EngineContext, swap: EngineSwap) -> None:

@@ -97,6 +97,11 @@ def near_delivery_intent(
 async def storage_shortfall(ctx: EngineContext, contract: str, receiver: str) -> int:
     """NEP-145: what ``receiver`` lacks on ``contract`` to be registered (0 if it is)."""
     near, _ = _near(ctx)
+    return await nep145_shortfall(near, contract, receiver)
+
+
+async def nep145_shortfall(near: NearChain, contract: str, receiver: str) -> int:
+    """:func:`storage_shortfall` on ``near`` (the quote prices it, the payout pays it)."""
     async with calling("NEAR RPC (storage_balance_of)"):
         bounds = await near.view(contract, "storage_balance_bounds", {})
         held = await near.view(contract, "storage_balance_of", {"account_id": receiver})

@@ -92,7 +92,8 @@ class StepStore:
 
 
 class _BufferedSession:
-    """The part of ``EngineSession`` a step uses (``fence``, swaps, legs, deposits)."""
+    """The part of ``EngineSession`` a step uses (``fence``, swaps, legs, deposits, their
+    senders)."""
 
     def __init__(self, unit: StepStore) -> None:
         self._unit = unit
@@ -149,6 +150,11 @@ class _BufferedSession:
 
     async def deposits(self, swap_id: str) -> list[DepositRecord]:
         return list(await self._unit.deposits())
+
+    async def deposit_senders(self, swap_id: str) -> dict[str, str]:
+        # Read through: only the user's submissions write these (never the step).
+        async with self._unit._store.transaction() as tx:
+            return await tx.deposit_senders(swap_id)
 
     async def add_leg(self, leg: Leg) -> None:
         async def op(session: EngineSession) -> None:
