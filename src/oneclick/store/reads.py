@@ -1,14 +1,13 @@
-"""``GET /v0/status``'s read on a SQLite file: one prepared statement, no thread hop.
+"""``GET /v0/status``'s read on a SQLite file: two prepared statements, no thread hop.
 
 Through SQLAlchemy on aiosqlite the read cost two things that dwarfed the query itself
 (bench/, issue 15): a dozen thread hops (aiosqlite runs every DB-API call - cursor, execute,
 fetch, close, commit, the pool's reset - on its connection's thread and hands each answer back
 through the event loop), and Core's per-execution work (building the statement, its cache key,
 the execution context and the result metadata), many times what SQLite spends on the two
-indexed lookups. Here the statement is compiled ONCE from the same SQLAlchemy
+indexed lookups. Here the statements are compiled ONCE from the same SQLAlchemy
 definitions (so the SQL and the column types stay the schema's), and executed on a connection
-of our own, on the event loop (see ``SqliteReader`` for why); one SELECT reads one snapshot, so
-it needs no transaction around it.
+of our own inside one read transaction, on the event loop (see ``SqliteReader`` for why).
 
 The answer is the one ``SqlSession.swap_snapshot`` gives; a test runs both on the same rows.
 WAL mode (``store.database``) lets these reads run beside the writers without blocking either.
@@ -25,10 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, literal_column, null, select, union_all
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL
-from sqlalchemy.sql import CompoundSelect, Select
+from sqlalchemy.sql import Select
 
 from oneclick.domain.engine import DepositRecord
 from oneclick.services.ports import SwapSnapshot
@@ -70,7 +69,7 @@ class Prepared:
     processors: tuple[Callable[[Any], Any] | None, ...]
 
     @classmethod
-    def compile(cls, statement: Select[Any] | CompoundSelect[Any]) -> Prepared:
+    def compile(cls, statement: Select[Any]) -> Prepared:
         dialect = SQLiteDialect_pysqlite()
         compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         order = tuple(compiled.positiontup or ())
@@ -107,36 +106,15 @@ class Prepared:
         ]
 
 
-@dataclass(frozen=True)
-class _Statements:
-    """The status read as ONE statement (``read``): the swap row joined to its deposits, then
-    its legs, in one ``UNION ALL``, so a single SELECT reads one snapshot of the database
-    without a BEGIN and a COMMIT around two (each a statement of its own to SQLite). A row's
-    first column says which part it is from; ``swap`` and ``legs`` map each part's columns
-    (they are the two selects' own, compiled for their names and result processors)."""
-
-    read: Prepared
-    swap: Prepared
-    legs: Prepared
-
-    def split(self, rows: list[tuple[Any, ...]]) -> tuple[list[Any], list[Any]]:
-        """``read``'s rows as ``swap``'s and ``legs``'s."""
-        width = len(self.swap.names)
-        swap = [row[2 : 2 + width] for row in rows if row[0] == 0]
-        legs = [row[2 + width :] for row in rows if row[0] == 1]
-        return swap, legs
-
-
-def _statements() -> _Statements:
+def _statements() -> tuple[Prepared, Prepared]:
     # the parameters' "" values only let the IN list render; every call passes its own
-    of_address = (
-        swaps.c.deposit_address == bindparam("address", ""),
-        swaps.c.deposit_memo == bindparam("memo", ""),
-    )
     swap = (
         select(swaps, *SNAPSHOT_DEPOSIT)
         .outerjoin(deposits, deposits.c.swap_id == swaps.c.id)
-        .where(*of_address)
+        .where(
+            swaps.c.deposit_address == bindparam("address", ""),
+            swaps.c.deposit_memo == bindparam("memo", ""),
+        )
         .order_by(deposits.c.id)
     )
     legs = (
@@ -144,30 +122,7 @@ def _statements() -> _Statements:
         .where(intents.c.swap_id == bindparam("swap_id", ""), intents.c.kind.in_(_ENGINE_KINDS))
         .order_by(intents.c.created_at, intents.c.intent_hash)
     )
-    swap_id = select(swaps.c.id).where(*of_address).scalar_subquery()
-    swap_nulls = [null().label(f"s{i}") for i, _ in enumerate(swap.selected_columns)]
-    leg_nulls = [null().label(f"leg_{c.name}") for c in intents.c]
-    swap_part: list[Any] = [
-        literal_column("0").label("part"), deposits.c.id.label("deposit_seq"),
-        *swap.selected_columns, *leg_nulls,
-    ]  # fmt: skip
-    leg_part: list[Any] = [
-        literal_column("1"),
-        null(),
-        *swap_nulls,
-        *(c.label(f"leg_{c.name}") for c in intents.c),
-    ]
-    # the order: the swap part (part 0) by deposit id, then the legs by (created_at, hash)
-    read: CompoundSelect[Any] = union_all(
-        select(*swap_part)
-        .select_from(swaps.outerjoin(deposits, deposits.c.swap_id == swaps.c.id))
-        .where(*of_address),
-        select(*leg_part).where(intents.c.swap_id == swap_id, intents.c.kind.in_(_ENGINE_KINDS)),
-    ).order_by(
-        literal_column("part"), literal_column("deposit_seq"),
-        literal_column("leg_created_at"), literal_column("leg_intent_hash"),
-    )  # fmt: skip
-    return _Statements(Prepared.compile(read), Prepared.compile(swap), Prepared.compile(legs))
+    return Prepared.compile(swap), Prepared.compile(legs)
 
 
 class _Converted:
@@ -179,24 +134,25 @@ class _Converted:
     def __init__(self, size: int) -> None:
         self.size = size
         self._lock = threading.Lock()  # the loop and the busy-retry thread both build
-        self._entries: OrderedDict[tuple[str, str], tuple[Any, SwapSnapshot]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], tuple[Any, Any, SwapSnapshot]] = OrderedDict()
 
     def get(
         self,
         address: str,
         memo: str,
         rows: list[tuple[Any, ...]],
-        convert: Callable[[list[tuple[Any, ...]]], SwapSnapshot],
+        legs: list[tuple[Any, ...]],
+        convert: Callable[[list[tuple[Any, ...]], list[tuple[Any, ...]]], SwapSnapshot],
     ) -> SwapSnapshot:
         key = (address, memo)
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and entry[0] == rows:
+            if entry is not None and entry[0] == rows and entry[1] == legs:
                 self._entries.move_to_end(key)
-                return entry[1]
-        snapshot = convert(rows)
+                return entry[2]
+        snapshot = convert(rows, legs)
         with self._lock:
-            self._entries[key] = (rows, snapshot)
+            self._entries[key] = (rows, legs, snapshot)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
@@ -214,7 +170,7 @@ class SqliteReader:
     :meth:`close` (wired to ``AsyncEngine.dispose``) ends them. ``listeners`` see every
     statement with its parameters (tests count and EXPLAIN them).
 
-    Why on the loop: the statement's parts are indexed point reads that take a fraction of what
+    Why on the loop: the two statements are indexed point reads that take a fraction of what
     one hop to a thread and back costs on a busy 2-core machine (bench: 2.9x the throughput at
     one connection, 1.6x at 16), and in WAL mode a reader never waits for a writer. The loop
     connection has no busy timeout: if SQLite ever answers "busy" (WAL recovery, a checkpoint
@@ -229,11 +185,12 @@ class SqliteReader:
         self._executor: ThreadPoolExecutor | None = None
         self._loop_con: sqlite3.Connection | None = None  # only used on the event loop
         self._thread_con: sqlite3.Connection | None = None  # only used on the executor's thread
-        self._prepared: _Statements | None = None
+        self._prepared: tuple[Prepared, Prepared] | None = None
         self._converted = _Converted(snapshots_kept)
 
     def _connect(self, busy_timeout_ms: int) -> sqlite3.Connection:
-        # isolation_level=None: autocommit; the one SELECT reads one snapshot on its own.
+        # isolation_level=None: we BEGIN ourselves, so both statements read one snapshot
+        # (Python's sqlite3 would otherwise open no transaction for a SELECT).
         con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         con.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
         con.execute("PRAGMA query_only=ON")  # these connections only ever read
@@ -242,24 +199,32 @@ class SqliteReader:
     def _snapshot(self, con: sqlite3.Connection, address: str, memo: str) -> SwapSnapshot | None:
         if self._prepared is None:
             self._prepared = _statements()
-        # one SELECT: one snapshot of the database, no transaction to open and close
-        rows = self._prepared.read.fetch(con, self.listeners, address=address, memo=memo)
-        if not rows or rows[0][0] != 0:
+        swap_statement, legs_statement = self._prepared
+        con.execute("BEGIN")
+        try:
+            rows = swap_statement.fetch(con, self.listeners, address=address, memo=memo)
+            legs = []
+            if rows:
+                swap_id = rows[0][swap_statement.names.index("id")]
+                legs = legs_statement.fetch(con, self.listeners, swap_id=swap_id)
+        finally:
+            if con.in_transaction:
+                con.execute("COMMIT")
+        if not rows:
             return None
-        return self._converted.get(address, memo, rows, self._convert)
+        return self._converted.get(address, memo, rows, legs, self._convert)
 
-    def _convert(self, rows: list[tuple[Any, ...]]) -> SwapSnapshot:
-        statements = self._prepared or _statements()
-        swap_rows, leg_rows = statements.split(rows)
-        mapped = statements.swap.mapped(swap_rows)
+    def _convert(self, rows: list[tuple[Any, ...]], legs: list[tuple[Any, ...]]) -> SwapSnapshot:
+        swap_statement, legs_statement = self._prepared or _statements()
+        mapped = swap_statement.mapped(rows)
         found = [
             DepositRecord(*(row._mapping[label.name] for label in SNAPSHOT_DEPOSIT))
             for row in mapped
             if row._mapping["deposit_tx_hash"] is not None
         ]
         swap = engine_swap(cast(Row[Any], mapped[0]))
-        legs = statements.legs.mapped(leg_rows)
-        return SwapSnapshot(swap, [_leg(cast(Row[Any], r)) for r in legs], found)
+        leg_rows = legs_statement.mapped(legs)
+        return SwapSnapshot(swap, [_leg(cast(Row[Any], r)) for r in leg_rows], found)
 
     def _on_thread(self, address: str, memo: str) -> SwapSnapshot | None:
         if self._thread_con is None:

@@ -339,7 +339,7 @@ class SqlStore:
             self.reader.close()
 
     async def swap_snapshot(self, address: str, memo: str | None) -> SwapSnapshot | None:
-        """``GET /v0/status``'s read: on a SQLite file one prepared statement without a thread
+        """``GET /v0/status``'s read: on a SQLite file two prepared statements without a thread
         hop (store/reads.py), elsewhere ``SqlSession.swap_snapshot`` in its own transaction."""
         if self.reader is not None:
             return await self.reader.swap_snapshot(address, memo)
