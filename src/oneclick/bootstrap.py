@@ -319,7 +319,7 @@ async def runtime(
             verifier=verifier,
             prices=prices,
             clock=clock,
-            store=SqlStore(db),
+            store=SqlStore(db, status_cache=settings.api.status_cache),
             custody=custody,
             registry=registry,
             fee_cache=ProtocolFeeCache(
@@ -430,7 +430,13 @@ def build_app(settings: Settings) -> FastAPI:
             app.state.ctx = ctx
             yield
 
-    return create_app(None, lifespan=lifespan, metrics=metrics, limits=edge_limits(settings))
+    return create_app(
+        None,
+        lifespan=lifespan,
+        metrics=metrics,
+        limits=edge_limits(settings),
+        status_cache=settings.api.status_cache,
+    )
 
 
 def edge_limits(settings: Settings) -> EdgeLimits:

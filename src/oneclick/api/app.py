@@ -16,7 +16,7 @@ from oneclick.api import errors
 from oneclick.api.account import router as account_router
 from oneclick.api.any_input import router as any_input_router
 from oneclick.api.correlation import CorrelationMiddleware
-from oneclick.api.hot import HotReads
+from oneclick.api.hot import STATUS_CACHE_SIZE, HotReads
 from oneclick.api.limits import BodyLimitMiddleware, EdgeLimits, RateLimiter, RateLimitMiddleware
 from oneclick.api.profiles.middleware import CompatMiddleware
 from oneclick.api.routes import router
@@ -87,11 +87,13 @@ def create_app(
     metrics: MetricsExporter | None = None,
     limits: EdgeLimits | None = None,
     stream: StreamPolicy | None = None,
+    status_cache: int = STATUS_CACHE_SIZE,
 ) -> FastAPI:
     """The app over ``ctx``; with ``ctx=None`` the ``lifespan`` must set ``app.state.ctx``.
     With ``metrics``, ``GET /metrics`` serves them in the Prometheus text format. ``limits``:
     the body size (64 KiB by default) and the rate limits (none by default); ``stream`` paces
-    ``/v0/status/stream`` (defaults: :class:`StreamPolicy`)."""
+    ``/v0/status/stream`` (defaults: :class:`StreamPolicy`); ``status_cache``: the deposit
+    addresses whose status answer is kept (``api.status_cache``)."""
     edge = limits or EdgeLimits()
     app = OneClickApp(
         title=TITLE,
@@ -107,7 +109,7 @@ def create_app(
     # 413 and 429 thus carry a correlation id and are rendered in the caller's profile. The hot
     # reads (api/hot.py), in front of it all, do the same inline, with the same rate counts.
     limiter = RateLimiter(edge.rates) if edge.rates is not None else None
-    app.hot_reads = HotReads(limiter)
+    app.hot_reads = HotReads(limiter, status_cache)
     if limiter is not None:
         app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(BodyLimitMiddleware, max_bytes=edge.max_body_bytes)

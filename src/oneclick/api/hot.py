@@ -61,7 +61,7 @@ _PATHS = frozenset({STATUS_PATH, TOKENS_PATH})
 _PASS_ON = frozenset({b"authorization", b"x-api-key", b"content-length", b"transfer-encoding"})
 _STATUS_PARAMETERS = frozenset({"depositAddress", "depositMemo"})
 _VARY = (b"vary", VARY.encode("latin-1"))
-STATUS_CACHE_SIZE = 4096  # deposit addresses whose rendered answer is kept (a few KiB each)
+STATUS_CACHE_SIZE = 4096  # deposit addresses whose answer is kept: the default of api.status_cache
 
 Full = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -156,12 +156,13 @@ def _telemetry_on(app: FastAPI) -> bool:
 
 class HotReads:
     """Answers the plain reads of :data:`_PATHS` for ``OneClickApp``; ``limiter`` is the
-    app's rate limiter (``None``: no rate limits)."""
+    app's rate limiter (``None``: no rate limits); ``status_cache``: the deposit addresses
+    whose rendered status answer is kept."""
 
-    def __init__(self, limiter: RateLimiter | None) -> None:
+    def __init__(self, limiter: RateLimiter | None, status_cache: int = STATUS_CACHE_SIZE) -> None:
         self.limiter = limiter
         self._tokens = _TokensBody()
-        self._status = _StatusAnswers()
+        self._status = _StatusAnswers(status_cache)
 
     def takes(self, app: FastAPI, scope: Scope) -> bool:
         """Whether ``scope`` is a request this may answer (cheap checks only)."""

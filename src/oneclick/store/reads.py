@@ -35,7 +35,7 @@ from oneclick.store.engine import _ENGINE_KINDS, _leg, engine_swap
 from oneclick.store.tables import deposits, intents, swaps
 
 Listener = Callable[[str, tuple[Any, ...]], None]
-SNAPSHOTS_KEPT = 4096  # deposit addresses whose last snapshot is kept with its rows
+SNAPSHOTS_KEPT = 4096  # deposit addresses whose last snapshot is kept: api.status_cache's default
 
 # ``DepositRecord``'s fields in order, labelled apart from the ``swaps`` columns they join (the
 # status read's join, here and in ``SqlSession.swap_snapshot``).
@@ -177,7 +177,7 @@ class SqliteReader:
     holding an exclusive lock), the read is retried on the thread, whose connection waits up
     to 5 s, so the loop itself never waits on a lock."""
 
-    def __init__(self, url: URL) -> None:
+    def __init__(self, url: URL, snapshots_kept: int = SNAPSHOTS_KEPT) -> None:
         assert url.database, "SqlStore builds a reader for a SQLite file only"
         self.path = url.database
         self.listeners: list[Listener] = []
@@ -186,7 +186,7 @@ class SqliteReader:
         self._loop_con: sqlite3.Connection | None = None  # only used on the event loop
         self._thread_con: sqlite3.Connection | None = None  # only used on the executor's thread
         self._prepared: tuple[Prepared, Prepared] | None = None
-        self._converted = _Converted(SNAPSHOTS_KEPT)
+        self._converted = _Converted(snapshots_kept)
 
     def _connect(self, busy_timeout_ms: int) -> sqlite3.Connection:
         # isolation_level=None: we BEGIN ourselves, so both statements read one snapshot

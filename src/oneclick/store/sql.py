@@ -34,7 +34,7 @@ from oneclick.store.engine import (
     signed_intent_row,
 )
 from oneclick.store.reads import SNAPSHOT_DEPOSIT as _SNAPSHOT_DEPOSIT
-from oneclick.store.reads import SqliteReader
+from oneclick.store.reads import SNAPSHOTS_KEPT, SqliteReader
 from oneclick.store.reconcile import ReconcileQueries
 from oneclick.store.tables import custody_accounts, deposits, intents, partners, swaps
 from oneclick.store.transitions import TransitionQueries, append_transition, locked_swap_state
@@ -323,13 +323,15 @@ class SqlSession(
 class SqlStore:
     """The ``Store`` port: ``async with store.transaction() as tx`` commits on success."""
 
-    def __init__(self, db: AsyncEngine) -> None:
+    def __init__(self, db: AsyncEngine, status_cache: int = SNAPSHOTS_KEPT) -> None:
+        """``status_cache``: the deposit addresses whose last status snapshot the SQLite reader
+        keeps (``api.status_cache``)."""
         self.db = db
         # On a SQLite file the status read skips aiosqlite's dozen thread hops (store/reads.py).
         self.reader: SqliteReader | None = None
         url = db.url
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            self.reader = SqliteReader(url)
+            self.reader = SqliteReader(url, status_cache)
             event.listen(db.sync_engine, "engine_disposed", lambda _: self._close_reader())
 
     def _close_reader(self) -> None:

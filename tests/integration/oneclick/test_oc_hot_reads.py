@@ -20,6 +20,7 @@ from oneclick.api.app import OneClickApp, create_app
 from oneclick.api.hot import HotReads
 from oneclick.api.limits import EdgeLimits, RateLimits, RatePolicy
 from oneclick.api.profiles import middleware
+from oneclick.config import Settings
 from oneclick.testing.world import FakeWorld
 
 CORRELATION = {"x-correlation-id": "0b0b8f1c-3f55-4a57-9a39-5a1b6c0c6a1e"}
@@ -286,3 +287,36 @@ async def test_each_read_logs_one_request_line_whichever_path_answers_it(
         ("GET /v0/status 400", 400),
         ("GET /v0/tokens 200", 200),
     ]
+
+
+async def test_api_status_cache_bounds_the_answers_kept(
+    client: httpx.AsyncClient, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``api.status_cache`` deposit addresses keep their answer (least recently read dropped)."""
+    addresses = [
+        (await client.post("/v0/quote", json=quote_request())).json()["quote"]["depositAddress"]
+        for _ in range(2)
+    ]
+    built: list[object] = []
+    render = hot_reads._StatusAnswers._render
+
+    def counted(self: Any, *args: Any) -> Any:
+        built.append(args)
+        return render(self, *args)
+
+    monkeypatch.setattr(hot_reads._StatusAnswers, "_render", counted)
+
+    async def renders(status_cache: int) -> int:
+        built.clear()
+        app = create_app(world.ctx, status_cache=status_cache)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://oneclick") as http:
+            for address in (*addresses, *addresses):
+                answer = await http.get(f"/v0/status?depositAddress={address}")
+                assert answer.status_code == 200
+        return len(built)
+
+    assert await renders(2) == 2  # both kept: each rendered once
+    assert await renders(1) == 4  # one kept: each read drops the other's
+    assert await renders(0) == 4  # none kept
+    assert Settings(api={"status_cache": 7}).api.status_cache == 7  # type: ignore[arg-type]

@@ -154,3 +154,20 @@ async def test_a_busy_database_is_waited_for_on_a_thread_not_on_the_loop(
 
 def _reader_threads() -> int:
     return sum(t.name.startswith("oneclick-sqlite-read") for t in threading.enumerate())
+
+
+async def test_the_reader_keeps_api_status_cache_snapshots(
+    client: httpx.AsyncClient, world: FakeWorld
+) -> None:
+    """``SqlStore(db, status_cache=N)``: the last N addresses' snapshots are reused."""
+    first, second = [
+        (await client.post("/v0/quote", json=quote_request())).json()["quote"]["depositAddress"]
+        for _ in range(2)
+    ]
+    for kept, reused in ((2, True), (1, False), (0, False)):
+        store = SqlStore(world.store.db, status_cache=kept)
+        assert store.reader is not None
+        snapshot = await store.swap_snapshot(first, None)
+        await store.swap_snapshot(second, None)
+        assert (await store.swap_snapshot(first, None) is snapshot) is reused
+        store.reader.close()
