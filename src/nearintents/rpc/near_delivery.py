@@ -12,6 +12,7 @@ say which happened.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
 
@@ -44,6 +45,29 @@ def _events(outcome: ExecutionOutcomeWithId) -> list[dict[str, Any]]:
     return found
 
 
+def _event_data(
+    outcome: TxOutcome, *, executor: str, standard: str, events: tuple[str, ...]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(event, data)`` for each data entry of the ``standard`` events named in ``events``
+    that the successful receipts executed by ``executor`` logged."""
+    for receipt in outcome.receipts_outcome:
+        if receipt.outcome.executor_id != executor or receipt.outcome.failed:
+            continue
+        for event in _events(receipt):
+            if event.get("standard") != standard or event.get("event") not in events:
+                continue
+            for data in event.get("data") or []:
+                if isinstance(data, dict):
+                    yield str(event["event"]), data
+
+
+def _mt_amount(data: dict[str, Any], token_id: str) -> int:
+    """The amount of ``token_id`` an NEP-245 event's data entry moves."""
+    pairs = zip(data.get("token_ids") or [], data.get("amounts") or [], strict=False)
+    return sum(int(raw) for tid, raw in pairs
+               if tid == token_id and isinstance(raw, str) and raw.isdigit())  # fmt: skip
+
+
 def _finished(outcome: TxOutcome) -> bool:
     return outcome.status is not None and outcome.status.pending is None
 
@@ -54,20 +78,13 @@ def ft_delivery(
     """An ``ft_withdraw`` of ``amount`` on ``token`` from ``sender_id`` (the verifier): delivered
     when the token contract's successful receipt logs the NEP-141 ``ft_transfer`` event to the
     receiver for exactly that amount."""
-    for receipt in outcome.receipts_outcome:
-        if receipt.outcome.executor_id != token or receipt.outcome.failed:
-            continue
-        for event in _events(receipt):
-            if event.get("standard") != "nep141" or event.get("event") != "ft_transfer":
-                continue
-            for data in event.get("data") or []:
-                if (
-                    isinstance(data, dict)
-                    and data.get("old_owner_id") == sender_id
-                    and data.get("new_owner_id") == receiver_id
-                    and data.get("amount") == str(amount)
-                ):
-                    return Delivery.DELIVERED
+    for _, data in _event_data(outcome, executor=token, standard="nep141", events=("ft_transfer",)):
+        if (
+            data.get("old_owner_id") == sender_id
+            and data.get("new_owner_id") == receiver_id
+            and data.get("amount") == str(amount)
+        ):
+            return Delivery.DELIVERED
     return Delivery.NOT_DELIVERED if _finished(outcome) else Delivery.PENDING
 
 
@@ -93,22 +110,13 @@ def ft_withdraw_delivered(
     if sent is not Delivery.DELIVERED:
         return 0
     token_id = f"nep141:{token}"
-    refunded = 0
-    for receipt in outcome.receipts_outcome:
-        if receipt.outcome.executor_id != verifier_id or receipt.outcome.failed:
-            continue
-        for event in _events(receipt):
-            if event.get("standard") != "nep245" or event.get("event") != "mt_mint":
-                continue
-            for data in event.get("data") or []:
-                if not isinstance(data, dict) or data.get("memo") != "refund":
-                    continue
-                if data.get("owner_id") != owner_id:
-                    continue
-                for tid, raw in zip(data.get("token_ids") or [], data.get("amounts") or [],
-                                    strict=False):  # fmt: skip
-                    if tid == token_id and isinstance(raw, str) and raw.isdigit():
-                        refunded += int(raw)
+    refunded = sum(
+        _mt_amount(data, token_id)
+        for _, data in _event_data(
+            outcome, executor=verifier_id, standard="nep245", events=("mt_mint",)
+        )
+        if data.get("memo") == "refund" and data.get("owner_id") == owner_id
+    )
     return max(amount - refunded, 0)
 
 
@@ -118,26 +126,12 @@ def deposit_credited(outcome: TxOutcome, *, verifier_id: str, owner_id: str, tok
     ``deposit`` in its successful receipts (near/intents ``contracts/defuse/src/contract/
     tokens/nep141/deposit.rs``), less any ``mt_burn`` memo ``refund`` its ``resolve`` made."""
     total = 0
-    for receipt in outcome.receipts_outcome:
-        if receipt.outcome.executor_id != verifier_id or receipt.outcome.failed:
-            continue
-        for event in _events(receipt):
-            if event.get("standard") != "nep245" or event.get("event") not in (
-                "mt_mint",
-                "mt_burn",
-            ):
-                continue  # fmt: skip
-            sign = 1 if event.get("event") == "mt_mint" else -1
-            memo = "deposit" if sign == 1 else "refund"
-            for data in event.get("data") or []:
-                if not isinstance(data, dict) or data.get("owner_id") != owner_id:
-                    continue
-                if data.get("memo") != memo:
-                    continue
-                for tid, raw in zip(data.get("token_ids") or [], data.get("amounts") or [],
-                                    strict=False):  # fmt: skip
-                    if tid == token_id and isinstance(raw, str) and raw.isdigit():
-                        total += sign * int(raw)
+    for name, data in _event_data(
+        outcome, executor=verifier_id, standard="nep245", events=("mt_mint", "mt_burn")
+    ):
+        sign, memo = (1, "deposit") if name == "mt_mint" else (-1, "refund")
+        if data.get("owner_id") == owner_id and data.get("memo") == memo:
+            total += sign * _mt_amount(data, token_id)
     return max(total, 0)
 
 
@@ -163,21 +157,13 @@ def ft_received(outcome: TxOutcome, *, token: str, sender_id: str, receiver_id: 
     ``ft_transfer_call``'s ``ft_resolve_transfer`` returning what ``ft_on_transfer`` did not use:
     near-sdk-rs near-contract-standards ``fungible_token/core_impl.rs``)."""
     total = 0
-    for receipt in outcome.receipts_outcome:
-        if receipt.outcome.executor_id != token or receipt.outcome.failed:
+    for _, data in _event_data(outcome, executor=token, standard="nep141", events=("ft_transfer",)):
+        raw = data.get("amount")
+        if not isinstance(raw, str) or not raw.isdigit():
             continue
-        for event in _events(receipt):
-            if event.get("standard") != "nep141" or event.get("event") != "ft_transfer":
-                continue
-            for data in event.get("data") or []:
-                if not isinstance(data, dict):
-                    continue
-                raw = data.get("amount")
-                if not isinstance(raw, str) or not raw.isdigit():
-                    continue
-                pair = (data.get("old_owner_id"), data.get("new_owner_id"))
-                if pair == (sender_id, receiver_id):
-                    total += int(raw)
-                elif pair == (receiver_id, sender_id):
-                    total -= int(raw)
+        pair = (data.get("old_owner_id"), data.get("new_owner_id"))
+        if pair == (sender_id, receiver_id):
+            total += int(raw)
+        elif pair == (receiver_id, sender_id):
+            total -= int(raw)
     return max(total, 0)
