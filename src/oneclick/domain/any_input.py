@@ -15,7 +15,6 @@ from oneclick.domain.addresses import require_chain_address, require_intents_acc
 from oneclick.domain.amounts import BPS
 from oneclick.domain.assets import Asset, AssetRegistry
 from oneclick.domain.errors import RequestError
-from oneclick.domain.quotes import MAX_SLIPPAGE_BPS
 from oneclick.domain.requests import (
     DepositType,
     QuoteInput,
@@ -23,8 +22,9 @@ from oneclick.domain.requests import (
     RefundType,
     _enum,
     _referral,
+    parse_quote_deadline,
+    parse_slippage,
 )
-from oneclick.domain.timestamps import parse_timestamp
 
 # The docs' fee-aggregation page says "1cs:any"; PROTOCOL.md §9 (bridge closure) "1cs_v1:any".
 ANY_ORIGINS = frozenset({"1cs:any", "1cs_v1:any"})
@@ -114,20 +114,8 @@ def validate_any_input_request(
             )
     else:
         destination = registry.resolve(raw.destination_asset, what="destinationAsset")
-    slippage = raw.slippage_tolerance
-    if isinstance(slippage, bool) or not isinstance(slippage, int):
-        raise RequestError("slippageTolerance must be an integer number of basis points")
-    if not 0 <= slippage <= MAX_SLIPPAGE_BPS:
-        raise RequestError(f"slippageTolerance must be between 0 and {MAX_SLIPPAGE_BPS} bps")
-    deadline = parse_timestamp(raw.deadline, what="deadline")
-    if deadline < now + min_deadline:
-        raise RequestError(
-            f"deadline must be at least {int(min_deadline.total_seconds())} seconds in the future"
-        )
-    if max_deadline is not None and deadline > now + max_deadline:
-        raise RequestError(
-            f"deadline must be at most {int(max_deadline.total_seconds())} seconds in the future"
-        )
+    slippage = parse_slippage(raw.slippage_tolerance)
+    deadline = parse_quote_deadline(raw.deadline, now, min_deadline, max_deadline)
     if recipient_type is RecipientType.INTENTS:
         require_intents_account(raw.recipient, what="recipient")
     else:

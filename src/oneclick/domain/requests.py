@@ -133,6 +133,32 @@ def _referral(referral: str | None) -> str | None:
     return referral
 
 
+def parse_slippage(value: object) -> int:
+    """``slippageTolerance``: an integer number of basis points within bounds."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RequestError("slippageTolerance must be an integer number of basis points")
+    if not 0 <= value <= MAX_SLIPPAGE_BPS:
+        raise RequestError(f"slippageTolerance must be between 0 and {MAX_SLIPPAGE_BPS} bps")
+    return value
+
+
+def parse_quote_deadline(
+    value: str, now: datetime, min_deadline: timedelta, max_deadline: timedelta | None
+) -> datetime:
+    """A quote's ``deadline``, at least ``min_deadline`` ahead and (a live quote's deposit
+    account is watched until its deadline: bound that work) at most ``max_deadline``."""
+    deadline = parse_timestamp(value, what="deadline")
+    if deadline < now + min_deadline:
+        raise RequestError(
+            f"deadline must be at least {int(min_deadline.total_seconds())} seconds in the future"
+        )
+    if max_deadline is not None and deadline > now + max_deadline:
+        raise RequestError(
+            f"deadline must be at most {int(max_deadline.total_seconds())} seconds in the future"
+        )
+    return deadline
+
+
 def validate_quote_request(
     raw: QuoteInput,
     registry: AssetRegistry,
@@ -166,22 +192,8 @@ def validate_quote_request(
         )
     amount = parse_amount(raw.amount)
 
-    slippage = raw.slippage_tolerance
-    if isinstance(slippage, bool) or not isinstance(slippage, int):
-        raise RequestError("slippageTolerance must be an integer number of basis points")
-    if not 0 <= slippage <= MAX_SLIPPAGE_BPS:
-        raise RequestError(f"slippageTolerance must be between 0 and {MAX_SLIPPAGE_BPS} bps")
-
-    deadline = parse_timestamp(raw.deadline, what="deadline")
-    if deadline < now + min_deadline:
-        raise RequestError(
-            f"deadline must be at least {int(min_deadline.total_seconds())} seconds in the future"
-        )
-    # A live quote's deposit account is watched until its deadline: bound that work.
-    if max_deadline is not None and deadline > now + max_deadline:
-        raise RequestError(
-            f"deadline must be at most {int(max_deadline.total_seconds())} seconds in the future"
-        )
+    slippage = parse_slippage(raw.slippage_tolerance)
+    deadline = parse_quote_deadline(raw.deadline, now, min_deadline, max_deadline)
 
     if recipient_type is RecipientType.INTENTS:
         require_intents_account(raw.recipient, what="recipient")
