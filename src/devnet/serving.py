@@ -39,6 +39,7 @@ class AppServer:
         self._port = port
         self._options = uvicorn_options
         self._sock: socket.socket | None = None
+        self._bound_port = 0
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -46,8 +47,7 @@ class AppServer:
     def port(self) -> int:
         if self._sock is None:
             raise RuntimeError("server not started")
-        port: int = self._sock.getsockname()[1]
-        return port
+        return self._bound_port
 
     @property
     def url(self) -> str:
@@ -55,6 +55,8 @@ class AppServer:
 
     async def start(self) -> None:
         self._sock = listen(self.host, self._port)
+        # read now: while stopping, the listening socket is closed before ``before_stop`` runs
+        self._bound_port = self._sock.getsockname()[1]
         config = uvicorn.Config(
             self._app, lifespan="off", log_level="warning", access_log=False, **self._options
         )
@@ -76,6 +78,12 @@ class AppServer:
 
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:
+            # Stop accepting before anything else: uvicorn notices ``should_exit`` only on its
+            # next tick (every 0.1 s) and keeps accepting until then, so a client that retries
+            # fast (a solver reconnects after 50 ms) would get in after ``before_stop`` closed
+            # what was open, and be served by a server on its way out.
+            for listener in self._server.servers:
+                listener.close()
             await self.before_stop()
             self._server.should_exit = True
             await self._task

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Self, TypeVar
 
@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from nearintents.encoding import EncodingError, b58decode, b64decode, b64encode, hex_decode
+from nearintents.events import event_data
 from nearintents.rpc.errors import (
     RpcMalformedResponse,
     RpcServerError,
@@ -207,9 +208,6 @@ class TxOutcome(BaseModel):
         return [line for o in outcomes for line in o.outcome.logs]
 
 
-EVENT_PREFIX = "EVENT_JSON:"
-
-
 def is_final_outcome(outcome: TxOutcome) -> bool:
     """Whether a ``tx`` answer is the transaction's final outcome: its block is final (an old node
     omits ``final_execution_status``: it answers for executed transactions only) and no receipt
@@ -223,27 +221,23 @@ def executed_intent_hashes(outcome: TxOutcome, contract_id: str) -> set[str]:
     """The intent hashes a transaction executed: the ``intents_executed`` (dip4) events logged by
     successful receipts of ``contract_id`` (near/intents core/src/events.rs). A line that is not
     such an event is skipped, never an error: logs are free text."""
-    found: set[str] = set()
-    for item in outcome.receipts_outcome:
-        if item.outcome.executor_id != contract_id or item.outcome.failed:
-            continue
-        for line in item.outcome.logs:
-            if not line.startswith(EVENT_PREFIX):
-                continue
-            try:
-                event = json.loads(line[len(EVENT_PREFIX) :])
-            except ValueError:
-                continue
-            if not isinstance(event, dict) or event.get("standard") != "dip4":
-                continue
-            if event.get("event") != "intents_executed" or not isinstance(event.get("data"), list):
-                continue
-            found.update(
-                d["intent_hash"]
-                for d in event["data"]
-                if isinstance(d, dict) and isinstance(d.get("intent_hash"), str)
-            )
-    return found
+    return {
+        data["intent_hash"]
+        for _, data in receipt_event_data(
+            outcome, executor=contract_id, standard="dip4", events=("intents_executed",)
+        )
+        if isinstance(data.get("intent_hash"), str)
+    }
+
+
+def receipt_event_data(
+    outcome: TxOutcome, *, executor: str, standard: str, events: Iterable[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(event, entry)`` for each data entry of the ``standard`` events named in ``events``
+    that the successful receipts executed by ``executor`` logged (:func:`event_data`)."""
+    for receipt in outcome.receipts_outcome:
+        if receipt.outcome.executor_id == executor and not receipt.outcome.failed:
+            yield from event_data(receipt.outcome.logs, standard=standard, events=events)
 
 
 # --- the client ---------------------------------------------------------------------------------

@@ -11,15 +11,12 @@ say which happened.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
 
 from nearintents.accounts import is_implicit_ed25519, is_implicit_evm
-from nearintents.rpc.near import ExecutionOutcomeWithId, TxOutcome
+from nearintents.rpc.near import TxOutcome, receipt_event_data
 
-EVENT_PREFIX = "EVENT_JSON:"
 # The SDK's gas for a plain ft_transfer withdrawal (sdk-monorepo packages/intents-sdk/src/bridges/
 # direct-bridge/direct-bridge-constants.ts MIN_GAS_AMOUNT, 17.05 Tgas with a 10% margin).
 FT_WITHDRAW_MIN_GAS = 17_050_000_000_000
@@ -29,36 +26,6 @@ class Delivery(StrEnum):
     DELIVERED = "DELIVERED"  # the receiver holds it
     NOT_DELIVERED = "NOT_DELIVERED"  # the transaction finished and the transfer failed or is absent
     PENDING = "PENDING"  # the transaction has not finished executing
-
-
-def _events(outcome: ExecutionOutcomeWithId) -> list[dict[str, Any]]:
-    found = []
-    for line in outcome.outcome.logs:
-        if not line.startswith(EVENT_PREFIX):
-            continue
-        try:
-            event = json.loads(line[len(EVENT_PREFIX) :])
-        except ValueError:
-            continue
-        if isinstance(event, dict):
-            found.append(event)
-    return found
-
-
-def _event_data(
-    outcome: TxOutcome, *, executor: str, standard: str, events: tuple[str, ...]
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(event, data)`` for each data entry of the ``standard`` events named in ``events``
-    that the successful receipts executed by ``executor`` logged."""
-    for receipt in outcome.receipts_outcome:
-        if receipt.outcome.executor_id != executor or receipt.outcome.failed:
-            continue
-        for event in _events(receipt):
-            if event.get("standard") != standard or event.get("event") not in events:
-                continue
-            for data in event.get("data") or []:
-                if isinstance(data, dict):
-                    yield str(event["event"]), data
 
 
 def _mt_amount(data: dict[str, Any], token_id: str) -> int:
@@ -78,7 +45,9 @@ def ft_delivery(
     """An ``ft_withdraw`` of ``amount`` on ``token`` from ``sender_id`` (the verifier): delivered
     when the token contract's successful receipt logs the NEP-141 ``ft_transfer`` event to the
     receiver for exactly that amount."""
-    for _, data in _event_data(outcome, executor=token, standard="nep141", events=("ft_transfer",)):
+    for _, data in receipt_event_data(
+        outcome, executor=token, standard="nep141", events=("ft_transfer",)
+    ):
         if (
             data.get("old_owner_id") == sender_id
             and data.get("new_owner_id") == receiver_id
@@ -112,7 +81,7 @@ def ft_withdraw_delivered(
     token_id = f"nep141:{token}"
     refunded = sum(
         _mt_amount(data, token_id)
-        for _, data in _event_data(
+        for _, data in receipt_event_data(
             outcome, executor=verifier_id, standard="nep245", events=("mt_mint",)
         )
         if data.get("memo") == "refund" and data.get("owner_id") == owner_id
@@ -126,7 +95,7 @@ def deposit_credited(outcome: TxOutcome, *, verifier_id: str, owner_id: str, tok
     ``deposit`` in its successful receipts (near/intents ``contracts/defuse/src/contract/
     tokens/nep141/deposit.rs``), less any ``mt_burn`` memo ``refund`` its ``resolve`` made."""
     total = 0
-    for name, data in _event_data(
+    for name, data in receipt_event_data(
         outcome, executor=verifier_id, standard="nep245", events=("mt_mint", "mt_burn")
     ):
         sign, memo = (1, "deposit") if name == "mt_mint" else (-1, "refund")
@@ -157,7 +126,9 @@ def ft_received(outcome: TxOutcome, *, token: str, sender_id: str, receiver_id: 
     ``ft_transfer_call``'s ``ft_resolve_transfer`` returning what ``ft_on_transfer`` did not use:
     near-sdk-rs near-contract-standards ``fungible_token/core_impl.rs``)."""
     total = 0
-    for _, data in _event_data(outcome, executor=token, standard="nep141", events=("ft_transfer",)):
+    for _, data in receipt_event_data(
+        outcome, executor=token, standard="nep141", events=("ft_transfer",)
+    ):
         raw = data.get("amount")
         if not isinstance(raw, str) or not raw.isdigit():
             continue

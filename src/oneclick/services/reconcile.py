@@ -27,8 +27,8 @@ from oneclick.domain.reconcile import Disposition, Holding, decide, needed_token
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.domain.requests import DepositType
 from oneclick.services.boundary import calling
+from oneclick.services.bridge_deposits import recent_bridge_deposits
 from oneclick.services.engine.context import EngineContext
-from oneclick.services.engine.deposits import MAX_PAGES, PAGE
 from oneclick.services.engine.legs import Outcome, confirm_leg, follow_leg, publish_leg
 from oneclick.services.engine.payouts import sign_and_publish
 from oneclick.services.ports import EngineSession, LeaseLost
@@ -158,26 +158,20 @@ async def _bridge_deposits(ctx: EngineContext, swap: EngineSwap) -> list[Deposit
     if ctx.upstream is not None:  # upstream mode: no bridge to ask; the balances tell
         return []
     found: list[DepositRecord] = []
-    offset = 0
-    for _ in range(MAX_PAGES):
-        async with calling("the bridge (recent_deposits)"):
-            page = await ctx.bridge.recent_deposits(
-                swap.custody_account_id, chain=origin.bridge_chain, limit=PAGE, offset=offset
+    deposits = await recent_bridge_deposits(
+        ctx.bridge, swap.custody_account_id, origin.bridge_chain
+    )
+    for deposit in deposits:
+        tx_hash = deposit.tx_hash or deposit.mint_tx_hash
+        if not tx_hash or deposit.account_id != swap.custody_account_id:
+            continue  # the bridge is a peer: only what it says about this account counts
+        found.append(
+            DepositRecord(
+                tx_hash=tx_hash, source="BRIDGE", chain=deposit.chain, amount=deposit.amount,
+                status=deposit.status.value, created_at=deposit.created_at or ctx.clock.now(),
+                asset=f"nep141:{deposit.near_token_id}",
             )
-        for deposit in page.deposits:
-            tx_hash = deposit.tx_hash or deposit.mint_tx_hash
-            if not tx_hash or deposit.account_id != swap.custody_account_id:
-                continue  # the bridge is a peer: only what it says about this account counts
-            found.append(
-                DepositRecord(
-                    tx_hash=tx_hash, source="BRIDGE", chain=deposit.chain, amount=deposit.amount,
-                    status=deposit.status.value, created_at=deposit.created_at or ctx.clock.now(),
-                    asset=f"nep141:{deposit.near_token_id}",
-                )
-            )  # fmt: skip
-        offset += len(page.deposits)
-        if not page.deposits or offset >= page.total:
-            break
+        )  # fmt: skip
     return found
 
 

@@ -13,16 +13,25 @@
 // usage: node account.mjs BASE_URL DEVNET_JSON PARTNER_KEY
 // stdout: one JSON summary. Exit status 0 when every check passed, 1 otherwise (reason on stderr).
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import {
   AccountService,
-  ApiError,
   OneClickService,
   OpenAPI,
   QuoteRequest,
   UserAuthService,
 } from "@defuse-protocol/one-click-sdk-typescript";
+import {
+  check,
+  control,
+  expectApiError,
+  pickAsset,
+  readDevnet,
+  run,
+  sleep,
+  useServer,
+  walletAddress,
+} from "./common.mjs";
 
 // The CommonJS build (its ESM build imports a path without an extension; see channel.mjs).
 const require = createRequire(import.meta.url);
@@ -42,33 +51,6 @@ function base58(bytes) {
     out = "1" + out;
   }
   return out;
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-}
-
-async function expectApiError(promise, status, what) {
-  try {
-    await promise;
-  } catch (err) {
-    check(err instanceof ApiError, `${what} raises ApiError (${err})`);
-    check(err.status === status, `${what} is a ${status} (got ${err.status})`);
-    return err.body?.message;
-  }
-  throw new Error(`check failed: ${what} is a ${status}, but it succeeded`);
-}
-
-async function control(devnet, path, body) {
-  const response = await fetch(devnet.control.replace(/\/$/, "") + path, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const answer = await response.json();
-  if (!response.ok) throw new Error(`control ${path}: HTTP ${response.status}: ${answer.error}`);
-  return answer;
 }
 
 function newWallet() {
@@ -98,17 +80,15 @@ async function signIn(devnet, wallet, accountId) {
 async function main() {
   const [base, devnetPath, partnerKey] = process.argv.slice(2);
   check(base && devnetPath && partnerKey, "usage: account.mjs BASE_URL DEVNET_JSON PARTNER_KEY");
-  const devnet = JSON.parse(readFileSync(devnetPath, "utf8"));
-  OpenAPI.BASE = base.replace(/\/$/, "");
-  const summary = { base: OpenAPI.BASE };
+  const devnet = readDevnet(devnetPath);
+  const summary = { base: useServer(base) };
 
   const wallet = newWallet();
   const accountId = wallet.raw.toString("hex"); // an implicit account: its own key signs for it
-  const usdc = devnet.assets.find((a) => a.chain === "eth:1" && a.symbol === "USDC");
-  const destination = devnet.assets.find((a) => a.chain === "eth:42161" && a.symbol === "USDC");
-  check(usdc && destination, "devnet.json lists USDC on eth:1 and eth:42161");
+  const usdc = pickAsset(devnet, "eth:1", "USDC");
+  const destination = pickAsset(devnet, "eth:42161", "USDC");
   const funded = 5n * 10n ** BigInt(usdc.decimals);
-  await control(devnet, "/intents/transfer", {
+  await control(devnet, "POST", "/intents/transfer", {
     wallet: "alice", to: accountId, token: usdc.assetId, amount: String(funded),
   });
 
@@ -125,7 +105,7 @@ async function main() {
   let balances = await AccountService.getBalances();
   let held = balances.balances.find((b) => b.tokenId === usdc.assetId);
   while (!held && Date.now() < giveUp) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     balances = await AccountService.getBalances();
     held = balances.balances.find((b) => b.tokenId === usdc.assetId);
   }
@@ -146,7 +126,7 @@ async function main() {
     depositType: QuoteRequest.depositType.ORIGIN_CHAIN,
     destinationAsset: usdc.assetId,
     amount: String(10n * 10n ** BigInt(destination.decimals)),
-    refundTo: devnet.wallets.find((w) => w.chain === destination.chain && w.name === "bob").address,
+    refundTo: walletAddress(devnet, destination.chain, "bob"),
     refundType: QuoteRequest.refundType.ORIGIN_CHAIN,
     recipient: accountId,
     recipientType: QuoteRequest.recipientType.INTENTS,
@@ -207,8 +187,4 @@ async function main() {
   process.stdout.write(JSON.stringify(summary) + "\n");
 }
 
-main().catch((err) => {
-  const detail = err instanceof ApiError ? ` (HTTP ${err.status}: ${JSON.stringify(err.body)})` : "";
-  process.stderr.write(`account.mjs: ${err.message ?? err}${detail}\n`);
-  process.exit(1);
-});
+run("account.mjs", main);

@@ -11,50 +11,30 @@
 // The destination is USDC on eth:42161 to bob: the eth:1 deposit is swapped, the eth:42161 one
 // pooled as it is. Each deposit is worth more than the $1,000 withdrawal threshold.
 // stdout: one JSON summary. Exit status 0 when every check passed, 1 otherwise (reason on stderr).
-import { readFileSync } from "node:fs";
 import {
-  ApiError,
   OneClickService,
   OpenAPI,
   QuoteRequest,
   verifyQuoteSignature,
 } from "@defuse-protocol/one-click-sdk-typescript";
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function control(devnet, method, path, body) {
-  const response = await fetch(devnet.control.replace(/\/$/, "") + path, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const answer = await response.json();
-  if (!response.ok) throw new Error(`control ${path}: HTTP ${response.status}: ${answer.error}`);
-  return answer;
-}
-
-function pick(devnet, chain, symbol) {
-  const found = devnet.assets.find((a) => a.chain === chain && a.symbol === symbol);
-  check(found, `devnet.json lists ${symbol} on ${chain}`);
-  return found;
-}
-
-function wallet(devnet, chain, name) {
-  const found = devnet.wallets.find((w) => w.chain === chain && w.name === name);
-  check(found, `devnet.json has ${name}'s wallet on ${chain}`);
-  return found.address;
-}
+import {
+  check,
+  control,
+  expectApiError,
+  mineConfirmations,
+  pickAsset,
+  readDevnet,
+  run,
+  sleep,
+  useServer,
+  walletAddress,
+} from "./common.mjs";
 
 async function bobBalance(devnet, asset) {
   const query = new URLSearchParams({
     chain: asset.chain,
     asset: asset.symbol,
-    address: wallet(devnet, asset.chain, "bob"),
+    address: walletAddress(devnet, asset.chain, "bob"),
   });
   return BigInt((await control(devnet, "GET", `/balance?${query}`)).balance);
 }
@@ -63,7 +43,7 @@ async function pay(devnet, asset, to, amount) {
   await control(devnet, "POST", "/faucet", {
     chain: asset.chain,
     asset: asset.symbol,
-    address: wallet(devnet, asset.chain, "alice"),
+    address: walletAddress(devnet, asset.chain, "alice"),
     amount: String(amount),
   });
   const sent = await control(devnet, "POST", "/send", {
@@ -73,11 +53,7 @@ async function pay(devnet, asset, to, amount) {
     asset: asset.symbol,
     amount: String(amount),
   });
-  const chain = (devnet.chains ?? []).find((c) => c.chain === asset.chain);
-  const confirmations = chain?.confirmations ?? 0;
-  if (confirmations > 0) {
-    await control(devnet, "POST", "/mine", { chain: asset.chain, blocks: confirmations });
-  }
+  await mineConfirmations(devnet, asset.chain);
   return sent.tx_hash;
 }
 
@@ -104,13 +80,12 @@ async function main() {
   const timeoutS = timeoutAt >= 0 ? Number(argv.splice(timeoutAt, 2)[1]) : 300;
   check(argv.length === 4, "usage: any_input.mjs BASE_URL DEVNET_JSON MANAGER_KEY PARTNER_JWT");
   const [base, devnetPath, managerKey, jwt] = argv;
-  const devnet = JSON.parse(readFileSync(devnetPath, "utf8"));
-  OpenAPI.BASE = base.replace(/\/$/, "");
+  const devnet = readDevnet(devnetPath);
+  const summary = { base: useServer(base) };
   OpenAPI.TOKEN = jwt;
-  const summary = { base: OpenAPI.BASE };
 
-  const ethUsdc = pick(devnet, "eth:1", "USDC");
-  const arbUsdc = pick(devnet, "eth:42161", "USDC");
+  const ethUsdc = pickAsset(devnet, "eth:1", "USDC");
+  const arbUsdc = pickAsset(devnet, "eth:42161", "USDC");
   const quote = await OneClickService.getQuote({
     dry: false,
     swapType: QuoteRequest.swapType.ANY_INPUT,
@@ -121,7 +96,7 @@ async function main() {
     amount: "0",
     refundTo: "fees.near",
     refundType: QuoteRequest.refundType.INTENTS,
-    recipient: wallet(devnet, "eth:42161", "bob"),
+    recipient: walletAddress(devnet, "eth:42161", "bob"),
     recipientType: QuoteRequest.recipientType.DESTINATION_CHAIN,
     deadline: new Date(Date.now() + 3600_000).toISOString(),
     quoteWaitingTimeMs: 0,
@@ -190,18 +165,13 @@ async function main() {
     received: String(after - before),
   };
 
-  try {
-    await OneClickService.getAnyInputQuoteWithdrawals("0x000000000000000000000000000000000000dead");
-    check(false, "an unknown deposit address is a 404");
-  } catch (err) {
-    check(err instanceof ApiError && err.status === 404, `unknown address: 404 (${err})`);
-  }
+  await expectApiError(
+    OneClickService.getAnyInputQuoteWithdrawals("0x000000000000000000000000000000000000dead"),
+    404,
+    "an unknown deposit address",
+  );
   summary.ok = true;
   process.stdout.write(JSON.stringify(summary) + "\n");
 }
 
-main().catch((err) => {
-  const detail = err instanceof ApiError ? ` (HTTP ${err.status}: ${JSON.stringify(err.body)})` : "";
-  process.stderr.write(`any_input.mjs: ${err.message ?? err}${detail}\n`);
-  process.exit(1);
-});
+run("any_input.mjs", main);

@@ -15,14 +15,23 @@
 // deposits amountIn * 5/4 (SUCCESS, then the excess refunded); --pay under deposits 3/5 of it
 // (REFUNDED once the quote's deadline, --deadline-s seconds ahead, default 1800, passes).
 // stdout: one JSON summary. Exit status 0 when every check passed, 1 otherwise (reason on stderr).
-import { readFileSync } from "node:fs";
 import {
-  ApiError,
   OneClickService,
-  OpenAPI,
   QuoteRequest,
   verifyQuoteSignature,
 } from "@defuse-protocol/one-click-sdk-typescript";
+import {
+  check,
+  control,
+  expectApiError,
+  mineConfirmations,
+  pickAsset,
+  readDevnet,
+  run,
+  sleep,
+  useServer,
+  walletAddress,
+} from "./common.mjs";
 
 function parseArgs(argv) {
   const positional = [];
@@ -48,46 +57,13 @@ function parseArgs(argv) {
   return { base, devnetPath, managerKey, ...options };
 }
 
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function control(devnet, method, path, body) {
-  const response = await fetch(devnet.control.replace(/\/$/, "") + path, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const answer = await response.json();
-  if (!response.ok) throw new Error(`control ${path}: HTTP ${response.status}: ${answer.error}`);
-  return answer;
-}
-
-function pick(devnet, assetId, chain, symbol) {
-  const found = devnet.assets.find((a) =>
-    assetId ? a.assetId === assetId : a.chain === chain && a.symbol === symbol,
-  );
-  check(found, `devnet.json lists ${assetId ?? `${symbol} on ${chain}`}`);
-  return found;
-}
-
-function wallet(devnet, chain, name) {
-  const found = devnet.wallets.find((w) => w.chain === chain && w.name === name);
-  check(found, `devnet.json has ${name}'s wallet on ${chain}`);
-  return found.address;
-}
-
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const devnet = JSON.parse(readFileSync(args.devnetPath, "utf8"));
-  OpenAPI.BASE = args.base.replace(/\/$/, "");
-  const summary = { base: OpenAPI.BASE };
+  const devnet = readDevnet(args.devnetPath);
+  const summary = { base: useServer(args.base) };
 
-  const origin = pick(devnet, args.from, "eth:1", "USDC");
-  const destination = pick(devnet, args.to, "eth:42161", "USDC");
+  const origin = pickAsset(devnet, "eth:1", "USDC", args.from);
+  const destination = pickAsset(devnet, "eth:42161", "USDC", args.to);
   const tokens = await OneClickService.getTokens();
   const listed = new Set(tokens.map((t) => t.assetId));
   check(listed.has(origin.assetId) && listed.has(destination.assetId), "getTokens lists both");
@@ -103,9 +79,9 @@ async function main() {
     depositType: QuoteRequest.depositType.ORIGIN_CHAIN,
     destinationAsset: destination.assetId,
     amount,
-    refundTo: wallet(devnet, origin.chain, "alice"),
+    refundTo: walletAddress(devnet, origin.chain, "alice"),
     refundType: QuoteRequest.refundType.ORIGIN_CHAIN,
-    recipient: wallet(devnet, destination.chain, "bob"),
+    recipient: walletAddress(devnet, destination.chain, "bob"),
     recipientType: QuoteRequest.recipientType.DESTINATION_CHAIN,
     deadline: new Date(Date.now() + args.deadlineS * 1000).toISOString(),
   });
@@ -148,11 +124,7 @@ async function main() {
       amount: String(paid),
       ...(quote.quote.depositMemo ? { memo: quote.quote.depositMemo } : {}),
     });
-    const chain = (devnet.chains ?? []).find((c) => c.chain === origin.chain);
-    const confirmations = chain?.confirmations ?? 0;
-    if (confirmations > 0) {
-      await control(devnet, "POST", "/mine", { chain: origin.chain, blocks: confirmations });
-    }
+    await mineConfirmations(devnet, origin.chain);
     const submitted = await OneClickService.submitDepositTx({
       txHash: sent.tx_hash,
       depositAddress,
@@ -193,20 +165,11 @@ async function main() {
     };
   }
 
-  try {
-    await OneClickService.getExecutionStatus("0x000000000000000000000000000000000000dead");
-    check(false, "an unknown deposit address is a 404");
-  } catch (err) {
-    check(err instanceof ApiError, `an unknown address raises ApiError (${err})`);
-    check(err.status === 404, `an unknown address is a 404 (got ${err.status})`);
-    summary.notFound = { status: err.status, message: err.body?.message };
-  }
+  const unknown = OneClickService.getExecutionStatus("0x000000000000000000000000000000000000dead");
+  const message = await expectApiError(unknown, 404, "an unknown address");
+  summary.notFound = { status: 404, message };
   summary.ok = true;
   process.stdout.write(JSON.stringify(summary) + "\n");
 }
 
-main().catch((err) => {
-  const detail = err instanceof ApiError ? ` (HTTP ${err.status}: ${JSON.stringify(err.body)})` : "";
-  process.stderr.write(`flow.mjs: ${err.message ?? err}${detail}\n`);
-  process.exit(1);
-});
+run("flow.mjs", main);

@@ -3,19 +3,17 @@
 search filters, and cursors that stay stable while new swaps arrive. On SQLite and PostgreSQL."""
 
 import json
-import os
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from oc_engine_kit import sign_in
 from oc_helpers import ON_BOTH_DATABASES, USDT, quote_request
 from test_oc_user_sessions import bearer
 
 from nearintents import signing
-from nearintents.encoding import b64encode
 from nearintents.keys import Ed25519SecretKey, implicit_account_id
-from nearintents.payload import format_rfc3339
 from oneclick.domain.swaps import SwapStatus
 from oneclick.testing.world import FakeWorld
 
@@ -53,18 +51,8 @@ async def signed_in(client: httpx.AsyncClient, world: FakeWorld) -> tuple[str, d
 async def signed_in_as(
     client: httpx.AsyncClient, world: FakeWorld, key: Ed25519SecretKey
 ) -> tuple[str, dict[str, str]]:
-    account = implicit_account_id(key.public_key)
-    payload = {
-        "signer_id": account,
-        "verifying_contract": "intents.near",
-        "deadline": format_rfc3339(world.clock.now() + timedelta(minutes=5)),
-        "nonce": b64encode(os.urandom(32)),
-        "intents": [],
-    }
-    signed = signing.sign("nep413", payload, key)
-    response = await client.post("/v0/auth/authenticate", json={"signedData": signed})
-    assert response.status_code == 200, response.text
-    return account, bearer(response.json()["accessToken"])
+    token = await sign_in(client, world.clock.now(), key)
+    return implicit_account_id(key.public_key), bearer(token)
 
 
 async def quote_for(client: httpx.AsyncClient, **change: Any) -> str:

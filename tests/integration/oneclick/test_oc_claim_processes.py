@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "oneclick"))
 from oc_engine_kit import make_kit
 
 SWAPS = 120

@@ -4,13 +4,10 @@ never step the same swap at once; on SQLite a second worker refuses to start."""
 from __future__ import annotations
 
 import asyncio
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "oneclick"))
 from oc_engine_kit import StepLog, make_kit
 
 from oneclick.domain.errors import ConfigurationError

@@ -3,13 +3,10 @@ clock runs hours ahead can neither steal a live lease nor lose its own to its sk
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "oneclick"))
 from oc_engine_kit import make_kit
 
 from oneclick.services.ports import LeaseLost

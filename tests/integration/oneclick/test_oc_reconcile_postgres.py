@@ -3,13 +3,10 @@ other way round), and a wrong token still comes back to ``refundTo``."""
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "oneclick"))
 from oc_engine_kit import BTC, BTC_REFUND, EVM_RECIPIENT, LEASE_S, USDT, make_kit
 
 from oneclick.services.engine import EngineContext

@@ -178,3 +178,12 @@ def test_a_deposit_credit_is_read_from_the_verifiers_mint_less_its_refund() -> N
     forged = _outcome("evil.near", {"SuccessValue": ""},
                       [_verifier_event("mt_mint", CUSTODY, "40", "deposit")])  # fmt: skip
     assert deposit_credited(_tx(failed, forged), **args) == 0
+
+
+def test_an_event_whose_data_is_not_a_list_is_skipped_not_an_error() -> None:
+    """A token is a peer: its log ``"data": 5`` once raised a TypeError out of the reader."""
+    odd = {"standard": "nep141", "version": "1.0.0", "event": "ft_transfer", "data": 5}
+    logs = ["EVENT_JSON:" + json.dumps(odd), _ft_event("intents.near", RECEIVER, "40")]
+    tx = _tx(EXECUTE, _outcome("usdc.near", {"SuccessValue": ""}, logs))
+    args = {"token": "usdc.near", "sender_id": "intents.near", "receiver_id": RECEIVER}
+    assert ft_delivery(tx, amount=40, **args) is Delivery.DELIVERED

@@ -43,8 +43,9 @@ from oneclick.domain.records import IntentKind, IntentState
 from oneclick.domain.requests import RecipientType
 from oneclick.domain.swaps import SwapStatus
 from oneclick.services.boundary import calling
+from oneclick.services.bridge_deposits import recent_bridge_deposits
 from oneclick.services.engine.context import EngineContext
-from oneclick.services.engine.deposits import MAX_PAGES, PAGE, balance
+from oneclick.services.engine.deposits import balance
 from oneclick.services.engine.legs import (
     Outcome,
     confirm_leg,
@@ -187,23 +188,14 @@ async def _bridge_transfers(ctx: EngineContext, swap: EngineSwap) -> list[SeenTr
     tokens = {a.asset_id.removeprefix("nep141:"): a.asset_id for a in ctx.registry.all()}
     seen: list[SeenTransfer] = []
     for chain in chains:
-        offset = 0
-        for _ in range(MAX_PAGES):
-            async with calling("the bridge (recent_deposits)"):
-                page = await ctx.bridge.recent_deposits(
-                    swap.custody_account_id, chain=chain, limit=PAGE, offset=offset
-                )
-            for deposit in page.deposits:
-                token = tokens.get(deposit.near_token_id)
-                tx_hash = deposit.tx_hash or deposit.mint_tx_hash
-                if token is None or not tx_hash or deposit.account_id != swap.custody_account_id:
-                    continue  # not ours, or a token we do not serve (the operator's)
-                completed = deposit.status.value == "COMPLETED"
-                seen.append(SeenTransfer(tx_hash, str(deposit.chain), token, deposit.amount,
-                                         completed))  # fmt: skip
-            offset += len(page.deposits)
-            if not page.deposits or offset >= page.total:
-                break
+        for deposit in await recent_bridge_deposits(ctx.bridge, swap.custody_account_id, chain):
+            token = tokens.get(deposit.near_token_id)
+            tx_hash = deposit.tx_hash or deposit.mint_tx_hash
+            if token is None or not tx_hash or deposit.account_id != swap.custody_account_id:
+                continue  # not ours, or a token we do not serve (the operator's)
+            completed = deposit.status.value == "COMPLETED"
+            seen.append(SeenTransfer(tx_hash, str(deposit.chain), token, deposit.amount,
+                                     completed))  # fmt: skip
     return seen
 
 

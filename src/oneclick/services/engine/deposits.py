@@ -20,6 +20,7 @@ from oneclick.domain.records import IntentState
 from oneclick.domain.requests import DepositType
 from oneclick.domain.swaps import SwapStatus, can_transition
 from oneclick.services.boundary import calling
+from oneclick.services.bridge_deposits import recent_bridge_deposits
 from oneclick.services.engine.context import EngineContext
 from oneclick.services.engine.near_deposits import (
     confirm_submitted_transfers,
@@ -28,9 +29,6 @@ from oneclick.services.engine.near_deposits import (
 from oneclick.services.engine.upstream_legs import scan_upstream_deposit
 
 logger = logging.getLogger(__name__)
-
-PAGE = 100
-MAX_PAGES = 20
 
 
 async def balance(ctx: EngineContext, swap: EngineSwap, token_id: str) -> int:
@@ -48,32 +46,26 @@ async def scan_bridge_deposits(ctx: EngineContext, swap: EngineSwap) -> None:
         await scan_upstream_deposit(ctx, swap)
         return
     found: list[DepositRecord] = []
-    offset = 0
-    for _ in range(MAX_PAGES):
-        async with calling("the bridge (recent_deposits)"):
-            page = await ctx.bridge.recent_deposits(
-                swap.custody_account_id, chain=origin.bridge_chain, limit=PAGE, offset=offset
+    deposits = await recent_bridge_deposits(
+        ctx.bridge, swap.custody_account_id, origin.bridge_chain
+    )
+    for deposit in deposits:
+        if deposit.near_token_id != origin.asset_id.removeprefix("nep141:"):
+            continue  # another token sent to the same address: not this swap's asset
+        tx_hash = deposit.tx_hash or deposit.mint_tx_hash
+        if not tx_hash:
+            continue
+        found.append(
+            DepositRecord(
+                tx_hash=tx_hash,
+                source="BRIDGE",
+                chain=deposit.chain,
+                amount=deposit.amount,
+                status=deposit.status.value,
+                created_at=deposit.created_at or ctx.clock.now(),
+                asset=origin.asset_id,
             )
-        for deposit in page.deposits:
-            if deposit.near_token_id != origin.asset_id.removeprefix("nep141:"):
-                continue  # another token sent to the same address: not this swap's asset
-            tx_hash = deposit.tx_hash or deposit.mint_tx_hash
-            if not tx_hash:
-                continue
-            found.append(
-                DepositRecord(
-                    tx_hash=tx_hash,
-                    source="BRIDGE",
-                    chain=deposit.chain,
-                    amount=deposit.amount,
-                    status=deposit.status.value,
-                    created_at=deposit.created_at or ctx.clock.now(),
-                    asset=origin.asset_id,
-                )
-            )
-        offset += len(page.deposits)
-        if not page.deposits or offset >= page.total:
-            break
+        )
     if not found:
         return
     now = ctx.clock.now()
