@@ -103,11 +103,7 @@ async def advance_swap(ctx: EngineContext, unit: StepStore) -> StepResult:
     commit point: a signed intent stored before it is published). Every line it logs carries
     the swap's id, deposit address and phase."""
     with log_context(swap_id=unit.swap.id):
-        # An ANY_INPUT account keeps its own rows (deposits, withdrawals) that the buffered
-        # session does not carry: its steps write straight to the store, each transaction
-        # fenced by the step itself, as every step did before writes were buffered.
-        store = ctx.store if _is_any_input(unit.swap) else unit
-        return await _advance(replace(ctx, store=store), unit, unit.swap)
+        return await _advance(replace(ctx, store=unit), unit, unit.swap)
 
 
 def _is_any_input(swap: EngineSwap) -> bool:

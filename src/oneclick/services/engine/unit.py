@@ -5,8 +5,14 @@ and a step that fails half-way leaves nothing behind but its error count.
 The step code is unchanged: it still opens ``ctx.store.transaction()``, fences and writes; this
 store records those writes instead of sending them, and answers the step's own reads (the swap,
 its legs, its deposits) as they will be once the writes land. A leg is different: a signed
-intent must be stored before it is published, so ``add_leg`` makes the end of its transaction a
-commit point, where everything buffered so far is written (lease checked) before the step goes on.
+intent must be stored before it is published, so ``add_leg`` (and the ANY_INPUT writes that
+store a leg with its row) makes the end of its transaction a commit point, where everything
+buffered so far is written (lease checked) before the step goes on.
+
+ANY_INPUT steps take the same path: their deposit and withdrawal rows are buffered like any
+other write. The step reads those rows once, at its start (or right after a commit point), so
+they are read through; reading them with writes pending would see the rows as they were, and
+is refused.
 
 A step that fails after learning something (a leg's transaction, a deposit) still lands what it
 learned, with its error count, as when each write was its own transaction. What one transaction
@@ -20,16 +26,31 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from oneclick.domain.any_input import (
+    AnyInputDeposit,
+    AnyInputWithdrawal,
+    NewDeposit,
+    WithdrawalState,
+)
 from oneclick.domain.engine import DepositRecord, EngineSwap, Leg, Phase, RefundReason
 from oneclick.domain.records import IntentState
 from oneclick.domain.swaps import SwapStatus
 from oneclick.services.ports import Apply, EngineSession, EngineStore, LeaseLost
 
+if TYPE_CHECKING:
+    from oneclick.services.engine.any_input import AnyInputSession
+
 Op = Callable[[EngineSession], Awaitable[None]]
+_T = TypeVar("_T")
 # Writes ``apply`` now, as a commit point (lease checked); False when the lease is lost.
 CommitPoint = Callable[[Apply], Awaitable[bool]]
+
+
+def _any_input(session: EngineSession) -> AnyInputSession:
+    """The store's session as the ANY_INPUT port (``SqlSession`` has those queries)."""
+    return cast("AnyInputSession", session)
 
 
 def _sequence(ops: list[Op]) -> Apply:
@@ -78,6 +99,14 @@ class StepStore:
     def buffer(self, op: Op) -> None:
         self._ops.append(op)
 
+    async def read_through(self, read: Callable[[Any], Awaitable[_T]]) -> _T:
+        """Rows the unit does not carry, read from the store: only while nothing is buffered
+        (they would not show the pending writes)."""
+        if self._ops:
+            raise RuntimeError("a step read rows it has buffered writes to: read them first")
+        async with self._store.transaction() as tx:
+            return await read(tx)
+
     async def legs(self) -> list[Leg]:
         if self._legs is None:
             async with self._store.transaction() as tx:
@@ -93,7 +122,7 @@ class StepStore:
 
 class _BufferedSession:
     """The part of ``EngineSession`` a step uses (``fence``, swaps, legs, deposits, their
-    senders)."""
+    senders) and the ANY_INPUT rows (``AnyInputSession``)."""
 
     def __init__(self, unit: StepStore) -> None:
         self._unit = unit
@@ -194,3 +223,69 @@ class _BufferedSession:
         for i, leg in enumerate(legs):
             if leg.intent_hash == intent_hash:
                 legs[i] = replace(leg, **changes)
+
+    # --- ANY_INPUT (``AnyInputSession``): the account's deposit and withdrawal rows ------------
+
+    async def any_input_deposits(self, swap_id: str) -> list[AnyInputDeposit]:
+        deposits: list[AnyInputDeposit] = await self._unit.read_through(
+            lambda tx: tx.any_input_deposits(swap_id)
+        )
+        return deposits
+
+    async def any_input_withdrawals(self, swap_id: str) -> list[AnyInputWithdrawal]:
+        withdrawals: list[AnyInputWithdrawal] = await self._unit.read_through(
+            lambda tx: tx.any_input_withdrawals(swap_id)
+        )
+        return withdrawals
+
+    async def add_any_input_deposits(
+        self, swap_id: str, found: list[NewDeposit], ids: list[str], now: datetime
+    ) -> None:
+        async def op(session: EngineSession) -> None:
+            await _any_input(session).add_any_input_deposits(swap_id, found, ids, now)
+
+        self._unit.buffer(op)
+
+    async def update_any_input_deposit(
+        self, deposit_id: str, now: datetime, **values: object
+    ) -> None:
+        async def op(session: EngineSession) -> None:
+            await _any_input(session).update_any_input_deposit(deposit_id, now, **values)
+
+        self._unit.buffer(op)
+
+    async def add_swap_leg_of_deposit(self, deposit_id: str, leg: Leg, now: datetime) -> None:
+        async def op(session: EngineSession) -> None:
+            await _any_input(session).add_swap_leg_of_deposit(deposit_id, leg, now)
+
+        self._unit.buffer(op)
+        (await self._unit.legs()).append(leg)
+        self.commit_point = True  # stored before anyone may publish it
+
+    async def add_any_input_withdrawal(
+        self, withdrawal: AnyInputWithdrawal, leg: Leg, deposit_ids: list[str]
+    ) -> None:
+        async def op(session: EngineSession) -> None:
+            await _any_input(session).add_any_input_withdrawal(withdrawal, leg, deposit_ids)
+
+        self._unit.buffer(op)
+        (await self._unit.legs()).append(leg)
+        self.commit_point = True  # stored before anyone may publish it
+
+    async def finish_any_input_withdrawal(
+        self,
+        withdrawal_id: str,
+        now: datetime,
+        *,
+        state: WithdrawalState,
+        delivered: int | None = None,
+        tx_hash: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        async def op(session: EngineSession) -> None:
+            await _any_input(session).finish_any_input_withdrawal(
+                withdrawal_id, now, state=state, delivered=delivered, tx_hash=tx_hash,
+                retry_at=retry_at,
+            )  # fmt: skip
+
+        self._unit.buffer(op)
