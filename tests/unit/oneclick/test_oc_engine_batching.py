@@ -122,12 +122,18 @@ async def test_a_group_write_is_atomic_per_step_and_fenced(tmp_path: Path) -> No
         [taken] = await claims.claim("other", now, 60, 1)
         assert taken.swap_id == ids[2]
 
+        async def known(session: EngineSession, swap_id: str) -> None:
+            swap = await session.swaps.load(swap_id)
+            assert swap is not None
+            swap.move_to(SwapStatus.KNOWN_DEPOSIT_TX)
+            await session.swaps.save(swap, now)
+
         async def fail(session: EngineSession) -> None:
-            await session.update_swap(ids[1], now, status=SwapStatus.KNOWN_DEPOSIT_TX)
+            await known(session, ids[1])
             raise IntegrityError("UPDATE", None, ValueError("refused"))
 
         async def land(session: EngineSession) -> None:
-            await session.update_swap(ids[0], now, status=SwapStatus.KNOWN_DEPOSIT_TX)
+            await known(session, ids[0])
 
         later = now + timedelta(minutes=1)
         results = await claims.write(

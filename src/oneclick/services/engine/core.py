@@ -84,9 +84,10 @@ async def park(ctx: EngineContext, unit: StepStore, swap: EngineSwap, reason: st
     with the release, like a step's."""
     now = ctx.clock.now()
     async with unit.transaction() as tx:
-        current = await tx.fence(swap.id, ctx.owner, now)
+        current = await tx.swaps.fence(swap.id, ctx.owner, now)
         if not current.status.is_terminal:
-            await tx.update_swap(swap.id, now, status=SwapStatus.FAILED)
+            current.move_to(SwapStatus.FAILED)
+            await tx.swaps.save(current, now)
     ctx.metrics.parked(current.phase.value)
     logger.error(
         "swap parked in %s: %s",
