@@ -40,7 +40,7 @@ from oneclick.domain.any_input import (
     NewDeposit,
     WithdrawalState,
 )
-from oneclick.domain.engine import DepositRecord, EngineSwap, Leg, Phase, RefundReason
+from oneclick.domain.engine import DepositRecord, EngineSwap, Leg
 from oneclick.domain.records import (
     CustodyAccount,
     DepositTx,
@@ -254,6 +254,12 @@ class SwapRepository(Protocol):
         """Insert or update (amount, status) the deposit ``(swap_id, tx_hash)``."""
         ...
 
+    async def reopen(self, swap: Swap, now: datetime) -> bool:
+        """An operator's decision (moved with ``operator=True``): saved as :meth:`save`
+        does, and the swap scheduled now with its errors cleared. False (nothing changed)
+        while a worker holds its lease, or when it changed since it was loaded."""
+        ...
+
 
 class AnyInputRepository(Protocol):
     """An ANY_INPUT account's own rows: its deposits and the pool's withdrawals."""
@@ -411,7 +417,7 @@ class LeaseLost(Exception):  # noqa: N818 (reads as the event)
 
 class EngineSession(StoreSession, Protocol):
     """The engine's transaction: the swap repository (each engine transaction starts with
-    ``swaps.fence``), ANY_INPUT's rows, and the operator's views and decisions."""
+    ``swaps.fence``), ANY_INPUT's rows, and the operator's view of the swaps."""
 
     @property
     def any_input(self) -> AnyInputRepository: ...
@@ -419,19 +425,6 @@ class EngineSession(StoreSession, Protocol):
     async def attention(self, now: datetime, grace_seconds: float) -> list[EngineSwap]:
         """Swaps an operator should look at: FAILED ones, and non-terminal ones whose request
         deadline is more than ``grace_seconds`` ago."""
-        ...
-
-    async def reopen(
-        self,
-        swap_id: str,
-        now: datetime,
-        *,
-        status: SwapStatus,
-        phase: Phase,
-        refund_reason: RefundReason | None,
-    ) -> bool:
-        """An operator's decision: status and phase set, scheduled now, errors cleared. False
-        (nothing changed) while a worker holds the swap's lease."""
         ...
 
 

@@ -23,13 +23,12 @@ from oneclick.domain.engine import (
 from oneclick.domain.errors import Conflict
 from oneclick.domain.quotes import SwapType
 from oneclick.domain.records import IntentKind, IntentRecord, IntentState
-from oneclick.domain.swap_aggregate import Swap
+from oneclick.domain.swap_aggregate import Swap, SwapChanges
 from oneclick.domain.swaps import TERMINAL, SwapStatus
-from oneclick.domain.transitions import REASON_OPERATOR
 from oneclick.services.ports import LeaseLost
 from oneclick.store.leases import lease_now
 from oneclick.store.tables import deposits, intents, swaps
-from oneclick.store.transitions import append_transition, locked_swap_state
+from oneclick.store.transitions import append_transition
 
 
 def dialect_insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -216,46 +215,19 @@ class EngineQueries:
         )
         return [engine_swap(r) for r in rows]
 
-    async def reopen(
-        self,
-        swap_id: str,
-        now: datetime,
-        *,
-        status: SwapStatus,
-        phase: Phase,
-        refund_reason: RefundReason | None,
-    ) -> bool:
-        values: dict[str, Any] = {
-            "status": status.value,
-            "phase": phase.value,
-            "version": swaps.c.version + 1,
-            "updated_at": now,
-            "next_run_at": now,
-            "attempts": 0,
-            "last_error": None,
-        }
-        if refund_reason is not None:
-            values["refund_reason"] = refund_reason.value
-        before = await locked_swap_state(self._conn, swap_id)
-        result = await self._conn.execute(
-            update(swaps)
-            .where(
-                swaps.c.id == swap_id,
-                or_(
-                    swaps.c.lease_until.is_(None),
-                    swaps.c.lease_until < lease_now(self._conn.dialect.name, now),
-                ),
-            )
-            .values(**values)
-        )
-        reopened = bool(result.rowcount == 1)
-        if reopened and before is not None and before.status != status.value:
-            reason = REASON_OPERATOR + (f": {refund_reason.value}" if refund_reason else "")
-            await append_transition(
-                self._conn, swap_id, from_status=SwapStatus(before.status), to_status=status,
-                at=now, reason=reason,
-            )  # fmt: skip
-        return reopened
+
+def _change_values(changes: SwapChanges) -> dict[str, Any]:
+    """The ``swaps`` columns a change set writes (the version bumped once)."""
+    values: dict[str, Any] = {"updated_at": changes.at, "version": changes.expected_version + 1}
+    if changes.status is not None:
+        values["status"] = changes.status.value
+    if changes.phase is not None:
+        values["phase"] = changes.phase.value
+    if changes.deposited_amount is not None:
+        values["deposited_amount"] = changes.deposited_amount
+    if changes.refund_reason is not None:
+        values["refund_reason"] = changes.refund_reason.value
+    return values
 
 
 class SqlSwaps:
@@ -284,15 +256,7 @@ class SqlSwaps:
 
     async def save(self, swap: Swap, now: datetime) -> None:
         changes = swap.changes(now)
-        values: dict[str, Any] = {"updated_at": now, "version": changes.expected_version + 1}
-        if changes.status is not None:
-            values["status"] = changes.status.value
-        if changes.phase is not None:
-            values["phase"] = changes.phase.value
-        if changes.deposited_amount is not None:
-            values["deposited_amount"] = changes.deposited_amount
-        if changes.refund_reason is not None:
-            values["refund_reason"] = changes.refund_reason.value
+        values = _change_values(changes)
         # The version check is the concurrency control: the row is locked by this UPDATE
         # (PostgreSQL) and a writer that changed it first has moved its version on.
         result = await self._conn.execute(
@@ -302,6 +266,30 @@ class SqlSwaps:
         )
         if result.rowcount != 1:
             raise Conflict(f"swap {changes.swap_id} changed concurrently (version conflict)")
+        await self._saved(swap, changes, now)
+
+    async def reopen(self, swap: Swap, now: datetime) -> bool:
+        changes = swap.changes(now)
+        values = _change_values(changes) | {"next_run_at": now, "attempts": 0, "last_error": None}
+        result = await self._conn.execute(
+            update(swaps)
+            .where(
+                swaps.c.id == changes.swap_id,
+                swaps.c.version == changes.expected_version,
+                or_(
+                    swaps.c.lease_until.is_(None),
+                    swaps.c.lease_until < lease_now(self._conn.dialect.name, now),
+                ),
+            )
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            return False
+        await self._saved(swap, changes, now)
+        return True
+
+    async def _saved(self, swap: Swap, changes: SwapChanges, now: datetime) -> None:
+        """The change is written: its log entry (and webhook) in the same transaction."""
         if changes.move is not None:
             await append_transition(
                 self._conn, changes.swap_id, from_status=changes.move.from_status,

@@ -209,6 +209,45 @@ async def test_the_swap_repository_saves_each_change_once_with_its_version(
     ]
 
 
+async def test_an_operator_reopens_a_swap_only_while_no_worker_holds_it(store: SqlStore) -> None:
+    from oneclick.domain.engine import Phase
+    from oneclick.store.claims import SqlClaims
+
+    account = await _account(store)
+    swap = _swap(account.index, account.account_id, "addr-reopen")
+    async with store.transaction() as tx:
+        await tx.add_swap(swap)
+        await _move(tx, swap.id, SwapStatus.FAILED, NOW)
+    claims = SqlClaims(store.db)
+    [claim] = await claims.claim("worker", NOW, 60, 1)
+    async with store.transaction() as tx:
+        leased = await tx.swaps.load(swap.id)
+        assert leased is not None
+        leased.move_to(SwapStatus.PENDING_DEPOSIT, operator=True, reason="operator")
+        assert not await tx.swaps.reopen(leased, NOW)  # a worker holds it: nothing changed
+    await claims.release(claim, "worker", next_run_at=None, attempts=3, last_error="boom")
+    later = NOW + timedelta(seconds=5)
+    async with store.transaction() as tx:
+        stale = await tx.swaps.load(swap.id)
+        parked = await tx.swaps.load(swap.id)
+        assert stale is not None
+        assert parked is not None
+        parked.move_to(SwapStatus.PENDING_DEPOSIT, operator=True, reason="operator")
+        parked.enter(Phase.DEPOSIT)
+        assert await tx.swaps.reopen(parked, later)
+        stale.move_to(SwapStatus.PROCESSING, operator=True)
+        assert not await tx.swaps.reopen(stale, later)  # it changed since it was loaded
+        row = await tx.engine_swap(swap.id)
+        log = await tx.transitions(swap.id)
+    assert row is not None
+    assert (row.status, row.version) == (SwapStatus.PENDING_DEPOSIT, 2)
+    assert (row.next_run_at, row.attempts, row.last_error) == (later, 0, None)
+    assert [(t.to_status, t.reason) for t in log[-2:]] == [
+        (SwapStatus.FAILED, "parked: an operator must act"),
+        (SwapStatus.PENDING_DEPOSIT, "operator"),
+    ]
+
+
 async def test_partners(store: SqlStore) -> None:
     partner = Partner("p-1", "acme", NOW, NOW + timedelta(days=1))
     async with store.transaction() as tx:
@@ -239,20 +278,21 @@ async def test_every_status_change_appends_to_the_transition_log(store: SqlStore
         await tx.swaps.save(aggregate, later)
         aggregate.move_to(SwapStatus.PROCESSING)
         await tx.swaps.save(aggregate, later)  # unchanged
-        aggregate.refund_because(RefundReason.DEPOSIT_TOO_LOW)
-        aggregate.move_to(SwapStatus.REFUNDED)
-        await tx.swaps.save(aggregate, later)
 
     async def rolled_back() -> None:
         async with store.transaction() as tx:
-            # an operator's reopening (REFUNDED is terminal for the engine), then a failure
-            await tx.reopen(
-                swap.id, later, status=SwapStatus.PROCESSING, phase=Phase.SWAP, refund_reason=None
-            )
+            failing = await tx.swaps.load(swap.id)
+            assert failing is not None
+            failing.move_to(SwapStatus.FAILED)
+            await tx.swaps.save(failing, later)
             raise RuntimeError("the step failed after the update")
 
     with pytest.raises(RuntimeError):
         await rolled_back()  # the log entry goes with the status change it records
+    async with store.transaction() as tx:
+        aggregate.refund_because(RefundReason.DEPOSIT_TOO_LOW)
+        aggregate.move_to(SwapStatus.REFUNDED)
+        await tx.swaps.save(aggregate, later)  # the version the rollback left alone
     async with store.transaction() as tx:
         log = await tx.transitions(swap.id)
         tail = await tx.transitions(swap.id, after_seq=2)
