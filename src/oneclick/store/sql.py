@@ -25,7 +25,6 @@ from oneclick.store.accounts import AccountQueries
 from oneclick.store.any_input import AnyInputQueries, SqlAnyInput
 from oneclick.store.engine import (
     EngineQueries,
-    SqlSwaps,
     engine_swap,
     insert_ignoring_duplicates,
 )
@@ -33,6 +32,7 @@ from oneclick.store.intents import SqlIntents
 from oneclick.store.reads import SNAPSHOT_DEPOSIT as _SNAPSHOT_DEPOSIT
 from oneclick.store.reads import SNAPSHOTS_KEPT, SqliteReader
 from oneclick.store.reconcile import ReconcileQueries
+from oneclick.store.swaps import SqlSwaps
 from oneclick.store.tables import custody_accounts, deposits, partners, swaps
 from oneclick.store.transitions import TransitionQueries, append_transition
 from oneclick.store.webhooks import WebhookQueries

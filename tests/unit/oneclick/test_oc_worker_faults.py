@@ -22,8 +22,8 @@ from oneclick.domain.swap_aggregate import Swap
 from oneclick.services.engine import EngineContext, StepResult
 from oneclick.services.ports import Claim, StepWrite
 from oneclick.store.claims import SqlClaims
-from oneclick.store.engine import SqlSwaps
 from oneclick.store.sql import SqlSession, SqlStore
+from oneclick.store.swaps import SqlSwaps
 from oneclick.store.tables import swaps
 from oneclick.workers.runner import Worker, WorkerOptions, backoff_s
 
