@@ -34,7 +34,13 @@ from nearintents.rpc import (
     TxOutcome,
     Withdrawal,
 )
-from oneclick.domain.engine import DepositRecord, EngineSwap, Leg, Phase, RefundReason
+from oneclick.domain.any_input import (
+    AnyInputDeposit,
+    AnyInputWithdrawal,
+    NewDeposit,
+    WithdrawalState,
+)
+from oneclick.domain.engine import DepositRecord, EngineSwap, Leg
 from oneclick.domain.records import (
     CustodyAccount,
     DepositTx,
@@ -44,6 +50,7 @@ from oneclick.domain.records import (
     Partner,
 )
 from oneclick.domain.sessions import HistoryQuery, HistoryRow, UserSession
+from oneclick.domain.swap_aggregate import Swap
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.domain.transitions import Transition
 
@@ -207,8 +214,106 @@ class SwapSnapshot:
     deposits: list[DepositRecord]
 
 
+class SwapRepository(Protocol):
+    """The swap aggregate (:class:`~oneclick.domain.swap_aggregate.Swap`) and the rows that
+    hang off it: its legs (the engine's signed intents) and its deposits."""
+
+    async def load(self, swap_id: str) -> Swap | None: ...
+
+    async def fence(self, swap_id: str, owner: str, now: datetime) -> Swap:
+        """The swap, if ``owner`` still holds its lease (row-locked on PostgreSQL until the
+        transaction ends); raises :class:`LeaseLost` otherwise. Each engine transaction starts
+        with it."""
+        ...
+
+    async def save(self, swap: Swap, now: datetime) -> None:
+        """Persist the aggregate's pending change (and its transition-log entry) where the
+        stored version is still the one it expects, bumping the version once; raises
+        :class:`~oneclick.domain.errors.Conflict` when the version moved on."""
+        ...
+
+    async def legs(self, swap_id: str) -> list[Leg]: ...
+
+    async def add_leg(self, leg: Leg) -> None: ...
+
+    async def update_leg(
+        self,
+        intent_hash: str,
+        now: datetime,
+        *,
+        state: IntentState | None = None,
+        tx_hash: str | None = None,
+        destination_tx_hash: str | None = None,
+        delivered: int | None = None,
+        reason: str | None = None,
+    ) -> None: ...
+
+    async def deposits(self, swap_id: str) -> list[DepositRecord]: ...
+
+    async def record_bridge_deposit(self, swap_id: str, deposit: DepositRecord) -> None:
+        """Insert or update (amount, status) the deposit ``(swap_id, tx_hash)``."""
+        ...
+
+    async def reopen(self, swap: Swap, now: datetime) -> bool:
+        """An operator's decision (moved with ``operator=True``): saved as :meth:`save`
+        does, and the swap scheduled now with its errors cleared. False (nothing changed)
+        while a worker holds its lease, or when it changed since it was loaded."""
+        ...
+
+
+class AnyInputRepository(Protocol):
+    """An ANY_INPUT account's own rows: its deposits and the pool's withdrawals."""
+
+    async def deposits(self, swap_id: str) -> list[AnyInputDeposit]: ...
+
+    async def withdrawals(self, swap_id: str) -> list[AnyInputWithdrawal]: ...
+
+    async def add_deposits(
+        self, swap_id: str, found: list[NewDeposit], ids: list[str], now: datetime
+    ) -> None: ...
+
+    async def update_deposit(self, deposit_id: str, now: datetime, **values: object) -> None: ...
+
+    async def add_swap_leg(self, deposit_id: str, leg: Leg, now: datetime) -> None:
+        """The deposit's swap intent, stored with the link to it (one transaction)."""
+        ...
+
+    async def add_withdrawal(
+        self, withdrawal: AnyInputWithdrawal, leg: Leg, deposit_ids: list[str]
+    ) -> None:
+        """The pool's withdrawal intent, its row and the deposits it carries."""
+        ...
+
+    async def finish_withdrawal(
+        self,
+        withdrawal_id: str,
+        now: datetime,
+        *,
+        state: WithdrawalState,
+        delivered: int | None = None,
+        tx_hash: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None: ...
+
+
+class IntentRepository(Protocol):
+    """The intents users sign and submit themselves (``POST /v0/intents``)."""
+
+    async def add(self, intent: IntentRecord) -> None: ...
+
+    async def get(self, intent_hash: str) -> IntentRecord | None: ...
+
+    async def set_state(self, intent_hash: str, state: IntentState) -> None: ...
+
+
 class StoreSession(Protocol):
     """One database transaction. Never held across a network call."""
+
+    @property
+    def swaps(self) -> SwapRepository: ...
+
+    @property
+    def intents(self) -> IntentRepository: ...
 
     async def reserve_custody_index(self) -> int:
         """A fresh derivation index, never handed out before (even after a rollback)."""
@@ -245,18 +350,6 @@ class StoreSession(Protocol):
     async def record_deposit_tx(self, deposit: DepositTx) -> bool:
         """Remember a deposit transaction; False when it was already known (idempotent)."""
         ...
-
-    async def set_status(
-        self, swap_id: str, status: SwapStatus, *, expected_version: int, now: datetime
-    ) -> None:
-        """Raises :class:`~oneclick.domain.errors.Conflict` when the version moved on."""
-        ...
-
-    async def add_intent(self, intent: IntentRecord) -> None: ...
-
-    async def intent(self, intent_hash: str) -> IntentRecord | None: ...
-
-    async def set_intent_state(self, intent_hash: str, state: IntentState) -> None: ...
 
     async def add_partner(self, partner: Partner) -> None: ...
 
@@ -323,58 +416,15 @@ class LeaseLost(Exception):  # noqa: N818 (reads as the event)
 
 
 class EngineSession(StoreSession, Protocol):
-    """The engine's writes. Each engine transaction starts with :meth:`fence`."""
+    """The engine's transaction: the swap repository (each engine transaction starts with
+    ``swaps.fence``), ANY_INPUT's rows, and the operator's view of the swaps."""
 
-    async def fence(self, swap_id: str, owner: str, now: datetime) -> EngineSwap:
-        """The swap, if ``owner`` still holds its lease (row-locked on PostgreSQL until the
-        transaction ends); raises :class:`LeaseLost` otherwise."""
-        ...
-
-    async def update_swap(
-        self,
-        swap_id: str,
-        now: datetime,
-        *,
-        status: SwapStatus | None = None,
-        phase: Phase | None = None,
-        deposited_amount: int | None = None,
-        refund_reason: RefundReason | None = None,
-    ) -> None: ...
-
-    async def record_bridge_deposit(self, swap_id: str, deposit: DepositRecord) -> None:
-        """Insert or update (amount, status) the deposit ``(swap_id, tx_hash)``."""
-        ...
-
-    async def add_leg(self, leg: Leg) -> None: ...
-
-    async def update_leg(
-        self,
-        intent_hash: str,
-        now: datetime,
-        *,
-        state: IntentState | None = None,
-        tx_hash: str | None = None,
-        destination_tx_hash: str | None = None,
-        delivered: int | None = None,
-        reason: str | None = None,
-    ) -> None: ...
+    @property
+    def any_input(self) -> AnyInputRepository: ...
 
     async def attention(self, now: datetime, grace_seconds: float) -> list[EngineSwap]:
         """Swaps an operator should look at: FAILED ones, and non-terminal ones whose request
         deadline is more than ``grace_seconds`` ago."""
-        ...
-
-    async def reopen(
-        self,
-        swap_id: str,
-        now: datetime,
-        *,
-        status: SwapStatus,
-        phase: Phase,
-        refund_reason: RefundReason | None,
-    ) -> bool:
-        """An operator's decision: status and phase set, scheduled now, errors cleared. False
-        (nothing changed) while a worker holds the swap's lease."""
         ...
 
 

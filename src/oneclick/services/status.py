@@ -27,6 +27,7 @@ from oneclick.domain.reconcile import (
 from oneclick.domain.records import DepositTx, IntentKind, IntentState
 from oneclick.domain.requests import DepositType, RecipientType
 from oneclick.domain.swaps import SwapRecord, SwapStatus, after_deposit_submitted
+from oneclick.domain.transitions import REASON_DEPOSIT_SUBMITTED
 from oneclick.domain.txhashes import tx_hash_problem
 from oneclick.services.any_input import any_chain_hash_problem, deposit_lines
 from oneclick.services.boundary import calling
@@ -69,11 +70,13 @@ async def _record_submission(
         if problem is not None:
             raise RequestError(problem)
         await tx.record_deposit_tx(DepositTx(swap.id, tx_hash, near, memo, ctx.clock.now()))
-        new_status = after_deposit_submitted(swap.status)
-        if new_status is not swap.status:
-            await tx.set_status(
-                swap.id, new_status, expected_version=swap.version, now=ctx.clock.now()
-            )
+        aggregate = await tx.swaps.load(swap.id)
+        if aggregate is None:  # read a moment ago in this transaction
+            raise Conflict(f"swap {swap.id} vanished concurrently")
+        new_status = after_deposit_submitted(aggregate.status)
+        if new_status is not aggregate.status:
+            aggregate.move_to(new_status, reason=REASON_DEPOSIT_SUBMITTED)
+            await tx.swaps.save(aggregate, ctx.clock.now())  # Conflict: retried by the caller
         await tx.wake(swap.id, ctx.clock.now())  # the engine looks at it right away
         return await _find(tx, address, memo)
 

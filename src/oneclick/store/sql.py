@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -12,32 +11,30 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from oneclick.domain.engine import DepositRecord
-from oneclick.domain.errors import Conflict, PermanentError
+from oneclick.domain.errors import PermanentError
 from oneclick.domain.records import (
     CustodyAccount,
     DepositTx,
-    IntentKind,
-    IntentRecord,
-    IntentState,
     NewSwap,
     Partner,
 )
 from oneclick.domain.swaps import SwapRecord, SwapStatus
-from oneclick.domain.transitions import REASON_DEPOSIT_SUBMITTED, REASON_QUOTED
+from oneclick.domain.transitions import REASON_QUOTED
 from oneclick.services.ports import SwapSnapshot
 from oneclick.store.accounts import AccountQueries
-from oneclick.store.any_input import AnyInputQueries
+from oneclick.store.any_input import AnyInputQueries, SqlAnyInput
 from oneclick.store.engine import (
     EngineQueries,
     engine_swap,
     insert_ignoring_duplicates,
-    signed_intent_row,
 )
+from oneclick.store.intents import SqlIntents
 from oneclick.store.reads import SNAPSHOT_DEPOSIT as _SNAPSHOT_DEPOSIT
 from oneclick.store.reads import SNAPSHOTS_KEPT, SqliteReader
 from oneclick.store.reconcile import ReconcileQueries
-from oneclick.store.tables import custody_accounts, deposits, intents, partners, swaps
-from oneclick.store.transitions import TransitionQueries, append_transition, locked_swap_state
+from oneclick.store.swaps import SqlSwaps
+from oneclick.store.tables import custody_accounts, deposits, partners, swaps
+from oneclick.store.transitions import TransitionQueries, append_transition
 from oneclick.store.webhooks import WebhookQueries
 
 
@@ -73,10 +70,14 @@ class SqlSession(
     AnyInputQueries,
 ):
     """One transaction's worth of repository operations (the ``StoreSession`` and
-    ``EngineSession`` ports)."""
+    ``EngineSession`` ports); the swap side is its repositories (``swaps``, ``any_input``,
+    ``intents``), one per aggregate, sharing its connection."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        self.swaps = SqlSwaps(conn)
+        self.any_input = SqlAnyInput(conn, self.swaps)
+        self.intents = SqlIntents(conn)
 
     async def swap_counts(self) -> dict[str, int]:
         """How many swaps are in each status (for the ``oneclick_swaps`` gauge)."""
@@ -242,52 +243,6 @@ class SqlSession(
     async def deposit_txs(self, swap_id: str) -> list[str]:
         query = select(deposits.c.tx_hash).where(deposits.c.swap_id == swap_id)
         return [str(r[0]) for r in (await self._conn.execute(query.order_by(deposits.c.id)))]
-
-    async def set_status(
-        self, swap_id: str, status: SwapStatus, *, expected_version: int, now: datetime
-    ) -> None:
-        before = await locked_swap_state(self._conn, swap_id)
-        result = await self._conn.execute(
-            update(swaps)
-            .where(swaps.c.id == swap_id, swaps.c.version == expected_version)
-            .values(status=status.value, updated_at=now, version=swaps.c.version + 1)
-        )
-        if result.rowcount != 1 or before is None:
-            raise Conflict(f"swap {swap_id} changed concurrently (version conflict)")
-        if before.status != status.value:
-            await append_transition(
-                self._conn, swap_id, from_status=SwapStatus(before.status), to_status=status,
-                at=now, reason=REASON_DEPOSIT_SUBMITTED,
-            )  # fmt: skip
-
-    async def add_intent(self, intent: IntentRecord) -> None:
-        await self._conn.execute(insert(intents).values(**signed_intent_row(intent)))
-
-    async def intent(self, intent_hash: str) -> IntentRecord | None:
-        row = (
-            await self._conn.execute(select(intents).where(intents.c.intent_hash == intent_hash))
-        ).first()
-        if row is None:
-            return None
-        m = row._mapping
-        return IntentRecord(
-            intent_hash=m["intent_hash"],
-            swap_id=m["swap_id"],
-            kind=IntentKind(m["kind"]),
-            signer_id=m["signer_id"],
-            nonce=m["nonce"],
-            signed_data=m["signed_data"],
-            state=IntentState(m["state"]),
-            created_at=m["created_at"],
-            quote_hashes=tuple(json.loads(m["quote_hashes"])),
-        )
-
-    async def set_intent_state(self, intent_hash: str, state: IntentState) -> None:
-        await self._conn.execute(
-            update(intents)
-            .where(intents.c.intent_hash == intent_hash)
-            .values(state=state.value, updated_at=datetime.now(UTC))
-        )
 
     async def add_partner(self, partner: Partner) -> None:
         await self._conn.execute(

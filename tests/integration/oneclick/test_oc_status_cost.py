@@ -89,7 +89,7 @@ async def _quote_with_two_deposits(client: httpx.AsyncClient, world: FakeWorld) 
                 tx_hash, "BRIDGE", "btc:mainnet", 5000, "COMPLETED", world.clock.now(),
                 swap.origin_asset,
             )  # fmt: skip
-            await tx.record_bridge_deposit(swap.id, seen)
+            await tx.swaps.record_bridge_deposit(swap.id, seen)
     return address
 
 

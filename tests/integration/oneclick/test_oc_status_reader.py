@@ -33,11 +33,11 @@ async def _busy_swap(client: httpx.AsyncClient, world: FakeWorld) -> tuple[str, 
     async with world.store.transaction() as tx:
         swap = await tx.swap_by_deposit(address, None)
         assert swap is not None
-        await tx.record_bridge_deposit(
+        await tx.swaps.record_bridge_deposit(
             swap.id, DepositRecord("ef" * 32, "BRIDGE", "eth:1", 2**70 + 1, "COMPLETED", NOW)
         )
         for n, kind in enumerate((IntentKind.SWAP, IntentKind.WITHDRAW, IntentKind.REFUND)):
-            await tx.add_leg(
+            await tx.swaps.add_leg(
                 Leg(
                     intent_hash=f"{n:064x}", swap_id=swap.id, kind=kind, signer_id="a.near",
                     nonce=f"nonce{n}", signed_data="{}", state=IntentState.SETTLED,
@@ -74,8 +74,11 @@ async def test_the_reader_sees_each_commit_at_once(
     before = await world.store.swap_snapshot(address, None)
     assert before is not None
     async with world.store.transaction() as tx:
-        await tx.set_status(swap_id, SwapStatus.REFUNDED, expected_version=before.swap.version,
-                            now=NOW)  # fmt: skip
+        swap = await tx.swaps.load(swap_id)
+        assert swap is not None
+        assert swap.version == before.swap.version
+        swap.move_to(SwapStatus.REFUNDED)
+        await tx.swaps.save(swap, NOW)
     after = await world.store.swap_snapshot(address, None)
     assert after is not None
     assert (after.swap.status, after.swap.version) == (SwapStatus.REFUNDED,
@@ -91,7 +94,7 @@ async def test_unchanged_rows_give_the_same_snapshot_and_any_change_a_new_one(
     assert await world.store.swap_snapshot(address, None) is first  # built once from its rows
     # a leg changes (not the swap row): a new snapshot, the session's
     async with world.store.transaction() as tx:
-        await tx.add_leg(
+        await tx.swaps.add_leg(
             Leg(
                 intent_hash="ff" * 32, swap_id=swap_id, kind=IntentKind.REFUND,
                 signer_id="a.near", nonce="nonce9", signed_data="{}", state=IntentState.SIGNED,
@@ -106,7 +109,7 @@ async def test_unchanged_rows_give_the_same_snapshot_and_any_change_a_new_one(
     assert len(second.legs) == len(first.legs) + 1
     # a deposit changes: a new one again
     async with world.store.transaction() as tx:
-        await tx.record_bridge_deposit(
+        await tx.swaps.record_bridge_deposit(
             swap_id, DepositRecord("aa" * 32, "BRIDGE", "eth:1", 5, "COMPLETED", NOW)
         )
     third = await world.store.swap_snapshot(address, None)
