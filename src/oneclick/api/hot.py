@@ -33,15 +33,16 @@ cached bytes to prune them (rare: compatibility clients).
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
-from starlette.datastructures import QueryParams
 from starlette.types import Message, Receive, Scope, Send
 
 from oneclick.api import correlation
@@ -169,6 +170,31 @@ def _telemetry_on(app: FastAPI) -> bool:
     return telemetry is not None and bool(telemetry.enabled())
 
 
+TELEMETRY_RECHECK_S = 1.0
+
+
+class _TelemetryCheck:
+    """:func:`_telemetry_on`, asked at most once a second: it reads OpenTelemetry's global
+    providers (and the environment), a few microseconds per request. Once on, it stays on
+    (those providers are set once per process, the app's telemetry config is fixed); a provider
+    set while the process runs sends these reads down the stack within a second."""
+
+    __slots__ = ("_on", "_until")
+
+    def __init__(self) -> None:
+        self._on = False
+        self._until = float("-inf")
+
+    def __call__(self, app: FastAPI) -> bool:
+        if self._on:
+            return True
+        now = time.monotonic()
+        if now >= self._until:
+            self._on = _telemetry_on(app)
+            self._until = now + TELEMETRY_RECHECK_S
+        return self._on
+
+
 class HotReads:
     """Answers the plain reads of :data:`_PATHS` for ``OneClickApp``; ``limiter`` is the
     app's rate limiter (``None``: no rate limits); ``status_cache``: the deposit addresses
@@ -178,6 +204,7 @@ class HotReads:
         self.limiter = limiter
         self._tokens = _TokensBody()
         self._status = _StatusAnswers(status_cache)
+        self._telemetry_on = _TelemetryCheck()
 
     def takes(self, app: FastAPI, scope: Scope) -> bool:
         """Whether ``scope`` is a request this may answer (cheap checks only)."""
@@ -188,7 +215,7 @@ class HotReads:
             and not scope.get("root_path")
             and not app.root_path
             and not any(name in _PASS_ON for name, _ in scope["headers"])
-            and not _telemetry_on(app)
+            and not self._telemetry_on(app)
         )
 
     async def __call__(
@@ -238,11 +265,14 @@ class HotReads:
         try:
             if scope["path"] == TOKENS_PATH:
                 return self._tokens.get(await tokens.list_tokens(ctx))
-            query = QueryParams(scope["query_string"])
-            names = [k for k, _ in query.multi_items() if k in _STATUS_PARAMETERS]
-            if "depositAddress" not in names or len(names) != len(set(names)):
-                return None  # the route's 400
-            address, memo = query["depositAddress"], query.get("depositMemo")
+            # as Starlette's ``QueryParams`` parses it (without building one)
+            query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            values = {k: v for k, v in query if k in _STATUS_PARAMETERS}
+            if "depositAddress" not in values or len(values) != sum(
+                k in _STATUS_PARAMETERS for k, _ in query
+            ):
+                return None  # the route's 400 (missing), or a repeated parameter
+            address, memo = values["depositAddress"], values.get("depositMemo")
             key = (address, memo or None)
             entry = self._status.peek(key)
             stamped = await status.swap_snapshot_since(
