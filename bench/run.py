@@ -177,6 +177,10 @@ def read_scenarios(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]
                                                      duration_s=args.duration,
                                                      pid=PIDS[url]))  # fmt: skip
                     row = _row(wrk_load.combine(measured), wrk_load.combine(base))
+                    # each round's share apart: how far the machine's load swung the ratio
+                    row["round_shares"] = [round(m.throughput / b.throughput, 3)
+                                           for m, b in zip(measured, base, strict=True)
+                                           if b.throughput]  # fmt: skip
                     row["load_1m"] = round(os.getloadavg()[0], 1)  # the machine is shared
                     rows.append(row)
     return rows
@@ -303,6 +307,13 @@ def _percent(share: float | None) -> str:
     return f"{100 * share:.0f} %" if share is not None else "-"
 
 
+def _spread(shares: list[float] | None) -> str:
+    """The rounds' shares of bare, lowest to highest."""
+    if not shares:
+        return "-"
+    return f"{100 * min(shares):.0f}-{100 * max(shares):.0f} %"
+
+
 def markdown(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
     """The HTTP rows as the README's table (bench/results/<stamp>.md; paste it in the README)."""
     lines = [
@@ -310,8 +321,8 @@ def markdown(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
         f"every server on {info.get('server', '?')}",
         "",
         "| scenario | conns | req/s | p50 ms | p99 ms | bare req/s | bare p99 ms | % of bare"
-        " | p99 ÷ bare | CPU/req % of bare | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        " | rounds: % of bare | p99 ÷ bare | CPU/req % of bare | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         base = row.get("baseline")
@@ -319,11 +330,11 @@ def markdown(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
                  f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}"]  # fmt: skip
         if base:
             cells += [f"{base['throughput_rps']:,.0f}", f"{base['p99_ms']:.1f}",
-                      f"{100 * row['share_of_bare']:.0f} %", f"{row['ratio_p99']:.1f}",
-                      _percent(row.get("cpu_share_of_bare")),
+                      f"{100 * row['share_of_bare']:.0f} %", _spread(row.get("round_shares")),
+                      f"{row['ratio_p99']:.1f}", _percent(row.get("cpu_share_of_bare")),
                       str(row.get("load_1m", "-"))]  # fmt: skip
         else:
-            cells += ["-"] * 6
+            cells += ["-"] * 7
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
