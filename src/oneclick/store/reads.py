@@ -38,7 +38,7 @@ from oneclick.store.tables import deposits, intents, swaps
 
 T = TypeVar("T")
 Listener = Callable[[str, tuple[Any, ...]], None]
-SNAPSHOTS_KEPT = 4096  # deposit addresses whose last snapshot is kept: api.status_cache's default
+SNAPSHOTS_KEPT = 4096  # deposit addresses whose last snapshot is kept, at most (~12 KiB each)
 
 # ``DepositRecord``'s fields in order, labelled apart from the ``swaps`` columns they join (the
 # status read's join, here and in ``SqlSession.swap_snapshot``).
