@@ -164,7 +164,9 @@ class _Converted:
 
 def rows_digest(*rows: object) -> bytes:
     """A digest of rows as ``sqlite3`` answers them (tuples of str, int, float, bytes, None,
-    whose ``repr`` is unambiguous): equal digests, equal rows (BLAKE2b, 128 bits)."""
+    whose ``repr`` is unambiguous), or of a ``SwapSnapshot`` (dataclasses, enums, datetimes,
+    lists and dicts of such values): equal digests, equal values (BLAKE2b, 128 bits). Two equal
+    values may still differ (a dict's order): that only costs a needless rendering."""
     return hashlib.blake2b(repr(rows).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
