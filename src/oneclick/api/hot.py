@@ -133,8 +133,11 @@ class _StatusAnswers:
         return self._entries.get(key)
 
     def hit(self, key: tuple[str, str | None], entry: _Rendered, stamp: Hashable) -> None:
+        """``entry``, checked at ``stamp``, answered: unless another read replaced or dropped it
+        meanwhile (the checks await), it is now the most recently used."""
         entry.stamp = stamp
-        self._entries.move_to_end(key)
+        if self._entries.get(key) is entry:
+            self._entries.move_to_end(key)
 
     def put(
         self,
