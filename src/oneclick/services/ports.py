@@ -10,7 +10,7 @@ Failures are ``nearintents.rpc.RpcError``; :mod:`oneclick.services.boundary` tra
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -306,6 +306,16 @@ class IntentRepository(Protocol):
     async def set_state(self, intent_hash: str, state: IntentState) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class StampedSnapshot:
+    """``Store.swap_snapshot_since``'s answer. ``stamp``: equal stamps stand for equal
+    snapshots (compare them with ``==``; nothing else about them is promised); ``snapshot``:
+    None when the swap's rows are those the caller's stamp stood for."""
+
+    stamp: Hashable
+    snapshot: SwapSnapshot | None
+
+
 class StoreSession(Protocol):
     """One database transaction. Never held across a network call."""
 
@@ -408,6 +418,14 @@ class Store(Protocol):
     async def swap_snapshot(self, address: str, memo: str | None) -> SwapSnapshot | None:
         """``StoreSession.swap_snapshot`` in a read transaction of its own, by the cheapest
         path the backend has (``GET /v0/status`` is the hottest read)."""
+        ...
+
+    async def swap_snapshot_since(
+        self, address: str, memo: str | None, seen: Hashable | None
+    ) -> StampedSnapshot | None:
+        """:meth:`swap_snapshot` for a caller that keeps what it built from the last one:
+        ``seen`` is that one's stamp, and an unchanged swap comes back without its snapshot
+        (by the cheapest proof the backend has); None: no such swap."""
         ...
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -32,7 +33,7 @@ from oneclick.domain.txhashes import tx_hash_problem
 from oneclick.services.any_input import any_chain_hash_problem, deposit_lines
 from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
-from oneclick.services.ports import StoreSession, SwapSnapshot
+from oneclick.services.ports import StampedSnapshot, StoreSession, SwapSnapshot
 from oneclick.services.pricing import asset_prices
 from oneclick.services.upstream import FORWARDED
 
@@ -242,10 +243,25 @@ async def swap_snapshot(ctx: ServiceContext, address: str, memo: str | None) -> 
     return snapshot
 
 
+async def swap_snapshot_since(
+    ctx: ServiceContext, address: str, memo: str | None, seen: Hashable | None
+) -> StampedSnapshot:
+    """:func:`swap_snapshot`, or only its stamp when the swap is unchanged since ``seen``
+    (``Store.swap_snapshot_since``); 404 when there is no such swap."""
+    stamped = await ctx.store.swap_snapshot_since(address, memo or None, seen)
+    if stamped is None:
+        raise NotFound(f"Deposit address {address} not found")
+    return stamped
+
+
 async def snapshot_prices(ctx: ServiceContext, snapshot: SwapSnapshot) -> dict[str, Decimal]:
     """The USD prices the report of ``snapshot`` shows its amounts in (cached by the source)."""
-    assets = (ctx.registry.by_token_id(snapshot.swap.origin_asset),
-              ctx.registry.by_token_id(snapshot.swap.destination_asset))  # fmt: skip
+    return await prices_of(ctx, snapshot.swap.origin_asset, snapshot.swap.destination_asset)
+
+
+async def prices_of(ctx: ServiceContext, origin: str, destination: str) -> dict[str, Decimal]:
+    """:func:`snapshot_prices` of a swap from ``origin`` to ``destination`` (asset ids)."""
+    assets = (ctx.registry.by_token_id(origin), ctx.registry.by_token_id(destination))
     return await asset_prices(ctx.prices, [a for a in assets if a])
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -20,7 +20,7 @@ from oneclick.domain.records import (
 )
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.domain.transitions import REASON_QUOTED
-from oneclick.services.ports import SwapSnapshot
+from oneclick.services.ports import StampedSnapshot, SwapSnapshot
 from oneclick.store.accounts import AccountQueries
 from oneclick.store.any_input import AnyInputQueries, SqlAnyInput
 from oneclick.store.engine import (
@@ -30,7 +30,7 @@ from oneclick.store.engine import (
 )
 from oneclick.store.intents import SqlIntents
 from oneclick.store.reads import SNAPSHOT_DEPOSIT as _SNAPSHOT_DEPOSIT
-from oneclick.store.reads import SNAPSHOTS_KEPT, SqliteReader
+from oneclick.store.reads import SNAPSHOTS_KEPT, SqliteReader, rows_digest
 from oneclick.store.reconcile import ReconcileQueries
 from oneclick.store.swaps import SqlSwaps
 from oneclick.store.tables import custody_accounts, deposits, partners, swaps
@@ -279,14 +279,16 @@ class SqlStore:
     """The ``Store`` port: ``async with store.transaction() as tx`` commits on success."""
 
     def __init__(self, db: AsyncEngine, status_cache: int = SNAPSHOTS_KEPT) -> None:
-        """``status_cache``: the deposit addresses whose last status snapshot the SQLite reader
-        keeps (``api.status_cache``)."""
+        """``status_cache``: ``api.status_cache``; the SQLite reader keeps the last snapshot of
+        that many deposit addresses, at most :data:`SNAPSHOTS_KEPT` (about 12 KiB each): the
+        hot status path keeps its own far smaller entries (api/hot.py), these serve the other
+        readers of a snapshot (the status stream, authenticated and profiled reads)."""
         self.db = db
         # On a SQLite file the status read skips aiosqlite's dozen thread hops (store/reads.py).
         self.reader: SqliteReader | None = None
         url = db.url
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            self.reader = SqliteReader(url, status_cache)
+            self.reader = SqliteReader(url, min(status_cache, SNAPSHOTS_KEPT))
             event.listen(db.sync_engine, "engine_disposed", lambda _: self._close_reader())
 
     def _close_reader(self) -> None:
@@ -300,6 +302,22 @@ class SqlStore:
             return await self.reader.swap_snapshot(address, memo)
         async with self.transaction() as tx:
             return await tx.swap_snapshot(address, memo)
+
+    async def swap_snapshot_since(
+        self, address: str, memo: str | None, seen: Hashable | None
+    ) -> StampedSnapshot | None:
+        """On a SQLite file no query at all while nothing was committed (store/reads.py:
+        ``RowsStamp``). Elsewhere (PostgreSQL) the snapshot is read and its stamp is a digest
+        of it (the ``repr`` of its fields: value types, dataclasses and lists), so only what is
+        built from it is saved: no row of a swap changes with every write to its legs and
+        deposits, so there is no cheaper token to read that provably follows them."""
+        if self.reader is not None:
+            return await self.reader.swap_snapshot_since(address, memo, seen)
+        snapshot = await self.swap_snapshot(address, memo)
+        if snapshot is None:
+            return None
+        stamp = rows_digest(snapshot)
+        return StampedSnapshot(stamp, None if stamp == seen else snapshot)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlSession]:
