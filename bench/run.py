@@ -368,11 +368,16 @@ def render_pipeline(result: dict[str, Any], console: Console) -> None:
     console.print(table)
 
 
+def _per_step(cpu_s: float | None, row: dict[str, Any]) -> str:
+    return "-" if cpu_s is None else f"{1000 * cpu_s / max(row['steps'], 1):.2f}"
+
+
 def render_many(rows: list[dict[str, Any]], console: Console) -> None:
     table = Table(title="many concurrent swaps through the engine (fakes world, fake clock)")
     for column in ("database", "worker processes", "swaps", "quotes s", "engine s", "swaps/s",
-                   "steps/s", "worker CPU ms/step", "writes/commit", "peak MB", "outcome",
-                   "losses"):  # fmt: skip
+                   "steps/s", "worker CPU ms/step", "database CPU ms/step", "all CPU ms/step",
+                   "worker wait s", "machine busy cores",
+                   "writes/commit", "peak MB", "outcome", "losses"):  # fmt: skip
         table.add_column(column, justify="left" if column in ("database", "outcome") else "right")
     for row in rows:
         outcome = ", ".join(f"{n} {s}" for s, n in row["statuses"].items())
@@ -380,6 +385,11 @@ def render_many(rows: list[dict[str, Any]], console: Console) -> None:
                       f"{row['quote_s']:.1f}", f"{row['engine_s']:.1f}",
                       f"{row['swaps_per_s']:.1f}", f"{row['steps_per_s']:.0f}",
                       f"{1000 * sum(row['worker_cpu_s']) / max(row['steps'], 1):.2f}",
+                      _per_step(row.get("database_cpu_s"), row),
+                      _per_step(sum(row["worker_cpu_s"]) + row["coordinator_cpu_s"]
+                                + (row.get("database_cpu_s") or 0.0), row),
+                      "/".join(f"{w:.0f}" for w in row["worker_runqueue_wait_s"]),
+                      f"{row['machine_busy_cores']} of {row['machine_cores']}",
                       f"{row['writes_per_commit']:.1f}",
                       f"{row['peak_rss_mb']:.0f}", outcome, str(len(row["losses"])))  # fmt: skip
     console.print(table)

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 
@@ -209,8 +209,9 @@ async def api(args: argparse.Namespace) -> None:
         verifier=timed_verifier, prices=Timed(prices, "prices", tally), clock=clock,
         store=Timed(store, "store", tally), custody=Timed(custody, "custody", tally),
         registry=registry,
-        fee_cache=Timed(ProtocolFeeCache(timed_verifier, clock, timedelta(seconds=30)),
-                        "fee_cache", tally),
+        # the context names the concrete cache, not a port: the timing proxy stands in for it
+        fee_cache=cast(ProtocolFeeCache, Timed(
+            ProtocolFeeCache(timed_verifier, clock, timedelta(seconds=30)), "fee_cache", tally)),
         policy=QuotePolicy(verifier_contract=urls["verifier"]), jwt_secret=keys.jwt_secret,
         engine=EnginePolicy(),
     )  # fmt: skip

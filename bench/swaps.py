@@ -33,7 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bench.peers import PeerClient, SharedClock, serve
 from oneclick.custody.keys import KeyCustody, init_key_file, load_key_file
@@ -168,6 +168,53 @@ def _schedstat() -> tuple[float, float]:
     return int(on_cpu) / 1e9, int(waiting) / 1e9
 
 
+def _machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, Linux ``/proc/stat``; 0
+    elsewhere). Over a run, beside the cores it had, it says whether CPU bounded the run."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return 0.0
+    ticks = [int(f) for f in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _group_cpu_s(group: int | None) -> float:
+    """CPU seconds of the process group ``group`` (the PostgreSQL cluster: bench/postgres.py
+    starts it in a session of its own), live members plus what its leader reaped; Linux only."""
+    if group is None:
+        return 0.0
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[2]) != group:  # fields[0] is the state: pgrp, utime, stime follow
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+        if int(stat.parent.name) == group:  # the postmaster: the backends it reaped
+            ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+async def _database_group(world: FakeWorld) -> int | None:
+    """The process group of the PostgreSQL server behind ``world`` (None for SQLite)."""
+    if world.store.db.dialect.name != "postgresql":
+        return None
+    async with world.store.db.connect() as conn:
+        backend = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    return _process_group(int(backend))
+
+
+def _process_group(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[2])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class Shared:
     """Where the worker processes find the world: the peers' socket, the clock, the keys."""
@@ -259,8 +306,13 @@ async def _run(
         clock.go()
         engine_start = time.perf_counter()
         coordinator_cpu, coordinator_sched = time.process_time(), _schedstat()
+        machine_busy = _machine_busy_s()
+        database = await _database_group(world)
+        database_cpu = _group_cpu_s(database)
         jumps = await _drive(world, clock, workers, limit_s=1800)
         engine_s = time.perf_counter() - engine_start
+        machine_busy = _machine_busy_s() - machine_busy
+        database_cpu = _group_cpu_s(database) - database_cpu
         coordinator_cpu = time.process_time() - coordinator_cpu
         coordinator_wait = _schedstat()[1] - coordinator_sched[1]
         clock.stop()
@@ -297,6 +349,12 @@ async def _run(
         # the fakes answering every peer call, and the clock driver: the other side of the run
         "coordinator_cpu_s": round(coordinator_cpu, 1),
         "coordinator_runqueue_wait_s": round(coordinator_wait, 1),
+        # the PostgreSQL server's CPU (None on SQLite, which runs inside the workers), and every
+        # core's busy time over the engine's run: beside os.cpu_count() it shows whether the
+        # machine had CPU to spare (what none of ours used went to other work on the machine)
+        "database_cpu_s": round(database_cpu, 1) if database is not None else None,
+        "machine_cores": os.cpu_count(),
+        "machine_busy_cores": round(machine_busy / engine_s, 2) if engine_s else None,
         "clock_jumps": jumps,
         "statuses": dict(sorted(statuses.items())),
         "deposited": str(sum(deposit_amount(i) for i in range(n))),
