@@ -121,7 +121,7 @@ def _decode(ctx: ServiceContext, policy: SessionPolicy, token: str, kind: str) -
 async def _live_session(ctx: ServiceContext, claims: dict[str, object], what: str) -> UserSession:
     session_id = claims.get("sid")
     async with ctx.store.transaction() as tx:
-        session = await tx.user_session(session_id) if isinstance(session_id, str) else None
+        session = await tx.user_sessions.get(session_id) if isinstance(session_id, str) else None
     now = ctx.clock.now()
     if session is None or session.account_id != claims.get("sub"):
         raise Unauthorized(f"Unauthorized - the {what} is invalid")
@@ -194,7 +194,7 @@ async def authenticate(ctx: ServiceContext, signed_data: object) -> IssuedTokens
         expires_at=now + policy.refresh_ttl,
     )
     async with ctx.store.transaction() as tx:
-        await tx.add_user_session(session)
+        await tx.user_sessions.add(session)
     access, access_in = _access(key, session, policy, now)
     logger.info(
         "user session opened",
@@ -220,18 +220,18 @@ async def refresh(ctx: ServiceContext, refresh_token: str) -> IssuedTokens:
     now = ctx.clock.now()
     if not owned:
         async with ctx.store.transaction() as tx:
-            await tx.revoke_user_session(session.id, now, RevokeReason.KEY_REMOVED)
+            await tx.user_sessions.revoke(session.id, now, RevokeReason.KEY_REMOVED)
         raise Unauthorized(
             "Unauthorized - the key that opened this session is no longer the account's"
         )
     presented = _digest(str(claims["jti"]))
     next_id = str(uuid.uuid4())
     async with ctx.store.transaction() as tx:
-        rotated = presented == session.refresh_digest and await tx.rotate_user_session(
+        rotated = presented == session.refresh_digest and await tx.user_sessions.rotate(
             session.id, presented, _digest(next_id), now
         )
         if not rotated:
-            await tx.revoke_user_session(session.id, now, RevokeReason.REFRESH_REUSE)
+            await tx.user_sessions.revoke(session.id, now, RevokeReason.REFRESH_REUSE)
     if not rotated:
         logger.warning(
             "a superseded refresh token was presented: session revoked",

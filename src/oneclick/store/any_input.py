@@ -1,5 +1,6 @@
-"""The ANY_INPUT tables (migration 0009): a mixin of ``SqlSession``, so that a deposit's or a
-withdrawal's row is written in the same transaction as the leg it points to."""
+"""The ANY_INPUT tables (migration 0009): the engine's queries are a mixin of ``SqlSession``, so
+that a deposit's or a withdrawal's row is written in the same transaction as the leg it points
+to; the API reads them through ``SqlAnyInputReads`` (``session.any_input``)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,35 @@ def _withdrawal(row: Row[Any]) -> AnyInputWithdrawal:
     )  # fmt: skip
 
 
+async def _deposits(conn: AsyncConnection, swap_id: str) -> list[AnyInputDeposit]:
+    query = (
+        select(any_input_deposits)
+        .where(any_input_deposits.c.swap_id == swap_id)
+        .order_by(any_input_deposits.c.seq)
+    )
+    return [_deposit(row) for row in await conn.execute(query)]
+
+
+async def _withdrawals(conn: AsyncConnection, swap_id: str) -> list[AnyInputWithdrawal]:
+    query = (
+        select(any_input_withdrawals)
+        .where(any_input_withdrawals.c.swap_id == swap_id)
+        .order_by(any_input_withdrawals.c.created_at, any_input_withdrawals.c.id)
+    )
+    return [_withdrawal(row) for row in await conn.execute(query)]
+
+
+class SqlAnyInputReads:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def deposits(self, swap_id: str) -> list[AnyInputDeposit]:
+        return await _deposits(self._conn, swap_id)
+
+    async def withdrawals(self, swap_id: str) -> list[AnyInputWithdrawal]:
+        return await _withdrawals(self._conn, swap_id)
+
+
 class AnyInputQueries:
     """Mixed into ``SqlSession`` after ``EngineQueries`` (whose ``add_leg`` it uses)."""
 
@@ -49,12 +79,7 @@ class AnyInputQueries:
     async def add_leg(self, leg: Leg) -> None: ...
 
     async def any_input_deposits(self, swap_id: str) -> list[AnyInputDeposit]:
-        query = (
-            select(any_input_deposits)
-            .where(any_input_deposits.c.swap_id == swap_id)
-            .order_by(any_input_deposits.c.seq)
-        )
-        return [_deposit(row) for row in await self._conn.execute(query)]
+        return await _deposits(self._conn, swap_id)
 
     async def add_any_input_deposits(
         self, swap_id: str, found: list[NewDeposit], ids: list[str], now: datetime
@@ -112,12 +137,7 @@ class AnyInputQueries:
             )
 
     async def any_input_withdrawals(self, swap_id: str) -> list[AnyInputWithdrawal]:
-        query = (
-            select(any_input_withdrawals)
-            .where(any_input_withdrawals.c.swap_id == swap_id)
-            .order_by(any_input_withdrawals.c.created_at, any_input_withdrawals.c.id)
-        )
-        return [_withdrawal(row) for row in await self._conn.execute(query)]
+        return await _withdrawals(self._conn, swap_id)
 
     async def finish_any_input_withdrawal(
         self,

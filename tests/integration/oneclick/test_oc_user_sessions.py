@@ -267,12 +267,12 @@ async def test_of_two_refreshes_with_one_token_exactly_one_rotates(world: FakeWo
         created_at=now, expires_at=now + timedelta(days=1),
     )  # fmt: skip
     async with world.store.transaction() as tx:
-        await tx.add_user_session(session)
+        await tx.user_sessions.add(session)
     async with world.store.transaction() as tx:
-        first = await tx.rotate_user_session(session.id, "d0", "d1", now)
+        first = await tx.user_sessions.rotate(session.id, "d0", "d1", now)
     async with world.store.transaction() as tx:
-        second = await tx.rotate_user_session(session.id, "d0", "d2", now)
-        stored = await tx.user_session(session.id)
+        second = await tx.user_sessions.rotate(session.id, "d0", "d2", now)
+        stored = await tx.user_sessions.get(session.id)
     assert (first, second) == (True, False)
     assert stored is not None
     assert stored.refresh_digest == "d1"

@@ -305,12 +305,12 @@ async def test_the_worker_keeps_the_custody_pool_topped_up(tmp_path: Path) -> No
         worker, _ = _worker(kit, kit.world.store, claims, options)
         await worker.run_once()
         async with kit.world.store.transaction() as tx:
-            assert await tx.free_custody_accounts() == 5
+            assert await tx.custody.free_count() == 5
         await kit.quote()  # the API takes one; the next batch puts one back
         async with kit.world.store.transaction() as tx:
-            assert await tx.free_custody_accounts() == 4
+            assert await tx.custody.free_count() == 4
         await worker.run_once()
         async with kit.world.store.transaction() as tx:
-            assert await tx.free_custody_accounts() == 5
+            assert await tx.custody.free_count() == 5
     finally:
         await kit.aclose()
