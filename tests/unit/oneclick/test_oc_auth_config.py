@@ -16,6 +16,7 @@ def test_sessions_default_to_short_access_and_week_long_refresh(tmp_path: Path) 
     assert policy.access_ttl == timedelta(minutes=15)
     assert policy.refresh_ttl == timedelta(days=7)
     assert policy.max_signed_ahead == timedelta(minutes=10)
+    assert policy.refresh_grace == timedelta(seconds=10)
     assert policy.secret is None  # derived from the install's JWT secret
 
 
@@ -24,10 +25,12 @@ def test_sessions_are_configured_from_the_environment(
 ) -> None:
     secret = "ab" * 32
     monkeypatch.setenv("ONECLICK_AUTH__ACCESS_TTL_S", "60")
+    monkeypatch.setenv("ONECLICK_AUTH__REFRESH_GRACE_S", "0")
     monkeypatch.setenv("ONECLICK_AUTH__SESSION_SECRET", secret)
     settings = load_settings(data_dir=tmp_path)
     policy = session_policy_from_settings(settings)
     assert policy.access_ttl == timedelta(seconds=60)
+    assert policy.refresh_grace == timedelta(0)
     assert policy.secret == bytes.fromhex(secret)
     assert secret not in repr(policy)
     assert secret not in repr(settings)
