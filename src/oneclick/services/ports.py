@@ -263,6 +263,10 @@ class UserSessions(Protocol):
 
     async def revoke(self, session_id: str, now: datetime, reason: str) -> None: ...
 
+    async def prune(self, expired_before: datetime) -> int:
+        """Delete the sessions that expired before ``expired_before``; how many."""
+        ...
+
 
 class AccountHistory(Protocol):
     """A signed-in user's history (``session.history``)."""

@@ -25,8 +25,10 @@ import hashlib
 import hmac
 import logging
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import jwt
 
@@ -48,6 +50,10 @@ ALGORITHM = "HS256"
 ACCESS = "access"
 REFRESH = "refresh"
 _KEY_LABEL = b"oneclick user sessions v1"
+# How long an expired session is kept before it is deleted: for an operator looking into it, and
+# longer than any signed authentication may live (``auth.max_signed_ahead_s`` is at most a day),
+# so that a deleted session's nonce can never be replayed to open another.
+EXPIRED_KEPT = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,3 +316,21 @@ async def user_of(ctx: ServiceContext, access_token: str) -> UserSession:
     """The live session an access token belongs to; 401 otherwise."""
     claims = _decode(ctx, ctx.sessions, access_token, ACCESS)
     return await _live_session(ctx, claims, "user session token")
+
+
+class _UserSessionSession(Protocol):
+    @property
+    def user_sessions(self) -> UserSessions: ...
+
+
+class UserSessionStore(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[_UserSessionSession]: ...
+
+
+async def prune_user_sessions(store: UserSessionStore, now: datetime) -> int:
+    """Delete the sessions that expired more than :data:`EXPIRED_KEPT` ago; how many."""
+    async with store.transaction() as tx:
+        pruned = await tx.user_sessions.prune(now - EXPIRED_KEPT)
+    if pruned:
+        logger.info("%d expired user sessions deleted", pruned, extra={"action": "user_session"})
+    return pruned

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Subquery,
     and_,
+    delete,
     exists,
     false,
     insert,
@@ -274,6 +275,12 @@ class SqlUserSessions:
             .where(user_sessions.c.id == session_id, user_sessions.c.revoked_at.is_(None))
             .values(revoked_at=now, revoke_reason=reason)
         )
+
+    async def prune(self, expired_before: datetime) -> int:
+        result = await self._conn.execute(
+            delete(user_sessions).where(user_sessions.c.expires_at < expired_before)
+        )
+        return int(result.rowcount)
 
 
 class SqlAccountHistory:

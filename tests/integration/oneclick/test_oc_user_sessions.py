@@ -353,3 +353,25 @@ async def test_a_spent_refresh_token_after_the_grace_window_revokes_the_session(
     revoked = await client.get("/v0/account/balances", headers=bearer(rotated["accessToken"]))
     assert revoked.status_code == 401
     assert "revoked" in revoked.json()["message"]
+
+
+async def test_expired_sessions_are_pruned_a_day_after_they_end(world: FakeWorld) -> None:
+    from oneclick.domain.sessions import UserSession
+    from oneclick.services.sessions import EXPIRED_KEPT, prune_user_sessions
+
+    now = world.clock.now()
+    ends = {"a": now - EXPIRED_KEPT - timedelta(microseconds=1), "b": now - EXPIRED_KEPT}
+    async with world.store.transaction() as tx:
+        for name, expires_at in ends.items():
+            await tx.user_sessions.add(
+                UserSession(
+                    id=name, account_id="erin.near", public_key="ed25519:x", standard="nep413",
+                    auth_nonce=name, refresh_digest="d", created_at=expires_at - timedelta(days=7),
+                    expires_at=expires_at,
+                )
+            )  # fmt: skip
+    assert await prune_user_sessions(world.store, now) == 1
+    assert await prune_user_sessions(world.store, now) == 0
+    async with world.store.transaction() as tx:
+        assert await tx.user_sessions.get("a") is None
+        assert await tx.user_sessions.get("b") is not None

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from oneclick.bootstrap import session_policy_from_settings
-from oneclick.config import load_settings
+from oneclick.config import AuthSettings, load_settings
 from oneclick.domain.errors import ConfigurationError
+from oneclick.services.sessions import EXPIRED_KEPT
 
 
 def test_sessions_default_to_short_access_and_week_long_refresh(tmp_path: Path) -> None:
@@ -43,3 +44,10 @@ def test_a_weak_session_secret_is_refused_at_load(
     monkeypatch.setenv("ONECLICK_AUTH__SESSION_SECRET", secret)
     with pytest.raises(ConfigurationError, match="session_secret"):
         load_settings(data_dir=tmp_path)
+
+
+def test_no_signed_authentication_outlives_the_kept_expired_sessions() -> None:
+    # A pruned session's nonce is forgotten: its signed payload must be dead by then.
+    seconds = int(EXPIRED_KEPT.total_seconds())
+    with pytest.raises(ValueError, match="max_signed_ahead_s"):
+        AuthSettings(max_signed_ahead_s=seconds + 1)
