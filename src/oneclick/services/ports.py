@@ -291,7 +291,8 @@ class AnyInputReads(Protocol):
 
 class StoreSession(Protocol):
     """One database transaction. Never held across a network call. Each aggregate outside the
-    swap has a repository of its own, as an attribute."""
+    swap has a repository of its own, as an attribute (the webhook outbox's, ``webhooks``, is
+    declared where it is used: :class:`oneclick.services.webhooks.WebhookSession`)."""
 
     @property
     def custody(self) -> CustodyAccounts: ...
