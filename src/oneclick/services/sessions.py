@@ -295,7 +295,8 @@ async def _spend(
         return None
     session = current
     twin = (
-        session.revoked_at is None
+        grace > timedelta(0)  # zero: no window at all, not one instant
+        and session.revoked_at is None
         and session.refreshes > 0
         and session.refreshed_at is not None
         and now - session.refreshed_at <= grace

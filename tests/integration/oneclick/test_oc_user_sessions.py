@@ -375,3 +375,17 @@ async def test_expired_sessions_are_pruned_a_day_after_they_end(world: FakeWorld
     async with world.store.transaction() as tx:
         assert await tx.user_sessions.get("a") is None
         assert await tx.user_sessions.get("b") is not None
+
+
+async def test_without_a_grace_window_a_spent_token_at_once_revokes_the_session(
+    world: FakeWorld,
+) -> None:
+    no_grace = replace(world.ctx, sessions=SessionPolicy(refresh_grace=timedelta(0)))
+    transport = httpx.ASGITransport(app=create_app(no_grace))
+    async with httpx.AsyncClient(transport=transport, base_url="http://oneclick") as client:
+        session = await login(client, world)
+        spent = {"refreshToken": session["refreshToken"]}
+        assert (await client.post("/v0/auth/refresh", json=spent)).status_code == 200
+        again = await client.post("/v0/auth/refresh", json=spent)  # the same instant
+        assert again.status_code == 401
+        assert "already used" in again.json()["message"]
