@@ -36,10 +36,16 @@ import uvicorn
 BENCH_START = datetime.now(UTC)
 
 
+# Every server the same HTTP stack, named rather than "auto" (which picks httptools and uvloop
+# when installed): the service and the bare baseline must parse and loop alike for a fair ratio.
+HTTP, LOOP = "h11", "asyncio"
+
+
 async def _serve(app: Any, port: int) -> None:
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
-    )
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off",
+        http=HTTP, loop=LOOP,
+    )  # fmt: skip
     await uvicorn.Server(config).serve()  # uvicorn stops on SIGTERM/SIGINT by itself
 
 

@@ -131,9 +131,10 @@ class ApiSettings(_Section):
     keep_alive_s: int = Field(default=100, ge=1)
     # Proxies whose X-Forwarded-For gives the client's address (for the per-IP rate limits).
     forwarded_allow_ips: str = "127.0.0.1"
-    # Deposit addresses whose last GET /v0/status answer (and the rows it was built from) is
-    # kept, in each API process: about 12 KiB each (measured, issue 15); 0 keeps none.
-    status_cache: int = Field(default=4096, ge=0)
+    # Deposit addresses whose last GET /v0/status answer is kept (its bytes, the stamp of the
+    # rows and the prices it shows), in each API process: about 2 KiB each for a swap awaiting
+    # its deposit, more with each deposit and leg it shows (tracemalloc, issue 15); 0 keeps none.
+    status_cache: int = Field(default=16384, ge=0)
     rate_limits: RateLimitSettings = RateLimitSettings()
 
 

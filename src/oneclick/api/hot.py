@@ -19,26 +19,30 @@ is rendered here, by ``errors.error_document`` as the error handler does). What 
 did travels in the scope (the correlation id, the rate verdict), so a request passed on is
 counted once and keeps one id.
 
-The status answer is cached per deposit address, keyed by what it is a function of: the rows
-read (``SwapSnapshot``, compared whole on every request, so any change to the swap, its
-deposits or its legs renders it again) and the prices (``status.build_report``); an ANY_INPUT
-swap's report also reads its deposits apart (``status.reusable``), so it is never cached. A hit
-skips parsing the stored quote, the report and the JSON encoding; the correlation id is spliced
-in.
+The status answer is cached per deposit address, keyed by what it is a function of: the swap's
+rows (the stamp of ``Store.swap_snapshot_since``: on a SQLite file, while no connection has
+committed since the entry was checked, a hit costs one ``PRAGMA data_version`` and no query;
+after a commit, the swap's rows are read and compared by digest) and the prices of its two
+assets (``status.build_report``); an ANY_INPUT swap's report also reads its deposits apart
+(``status.reusable``), so it is never cached. An entry keeps only the stamp, the prices and the
+rendered bytes, so a hit skips the snapshot, parsing the stored quote, the report and the JSON
+encoding; the correlation id is spliced in. A profile other than the full one parses the
+cached bytes to prune them (rare: compatibility clients).
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
-from starlette.datastructures import QueryParams
 from starlette.types import Message, Receive, Scope, Send
 
 from oneclick.api import correlation
@@ -52,7 +56,7 @@ from oneclick.api.routes import status_body, tokens_body
 from oneclick.domain.errors import RequestError
 from oneclick.services import status, tokens
 from oneclick.services.context import ServiceContext
-from oneclick.services.ports import SwapSnapshot
+from oneclick.services.ports import StampedSnapshot, SwapSnapshot
 
 STATUS_PATH, TOKENS_PATH = "/v0/status", "/v0/tokens"
 _PATHS = frozenset({STATUS_PATH, TOKENS_PATH})
@@ -61,7 +65,7 @@ _PATHS = frozenset({STATUS_PATH, TOKENS_PATH})
 _PASS_ON = frozenset({b"authorization", b"x-api-key", b"content-length", b"transfer-encoding"})
 _STATUS_PARAMETERS = frozenset({"depositAddress", "depositMemo"})
 _VARY = (b"vary", VARY.encode("latin-1"))
-STATUS_CACHE_SIZE = 4096  # deposit addresses whose answer is kept: the default of api.status_cache
+STATUS_CACHE_SIZE = 16384  # deposit addresses whose answer is kept: the default of api.status_cache
 
 Full = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -75,7 +79,8 @@ def render(document: object) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class _Answer:
-    """A JSON answer: its document (a profile prunes it), the bytes it renders to, its status."""
+    """A JSON answer: the bytes it renders to, its status and, when at hand, its document
+    (a profile prunes it; None: parsed from ``body`` when a profile needs it)."""
 
     document: Any
     body: bytes
@@ -99,15 +104,21 @@ class _TokensBody:
         return self._answer
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Rendered:
-    """A status answer for ``snapshot`` at ``prices``, rendered around a placeholder id."""
+    """A status answer rendered around a placeholder id, with what it is a function of: the
+    swap's rows (``stamp``, moved on when they are found unchanged) and the prices of its
+    ``assets`` (origin, destination)."""
 
-    snapshot: SwapSnapshot
+    stamp: Hashable
+    assets: tuple[str, str]
     prices: dict[str, Decimal]
-    document: dict[str, Any]  # correlationId: the placeholder
     head: bytes  # the body up to the correlation id
     tail: bytes  # and after it
+
+    def answer(self, correlation_id: str) -> _Answer:
+        # a correlation id is a UUID: JSON writes it as it is
+        return _Answer(None, self.head + correlation_id.encode("ascii") + self.tail)
 
 
 class _StatusAnswers:
@@ -118,26 +129,33 @@ class _StatusAnswers:
         self._placeholder = str(uuid.uuid4())  # an id no swap's data contains
         self._entries: OrderedDict[tuple[str, str | None], _Rendered] = OrderedDict()
 
-    def get(
+    def peek(self, key: tuple[str, str | None]) -> _Rendered | None:
+        return self._entries.get(key)
+
+    def hit(self, key: tuple[str, str | None], entry: _Rendered, stamp: Hashable) -> None:
+        """``entry``, checked at ``stamp``, answered: unless another read replaced or dropped it
+        meanwhile (the checks await), it is now the most recently used."""
+        entry.stamp = stamp
+        if self._entries.get(key) is entry:
+            self._entries.move_to_end(key)
+
+    def put(
         self,
         ctx: ServiceContext,
         key: tuple[str, str | None],
+        stamped: StampedSnapshot,
         snapshot: SwapSnapshot,
         prices: dict[str, Decimal],
-        correlation_id: str,
-    ) -> _Answer:
-        entry = self._entries.get(key)
-        if entry is None or entry.snapshot != snapshot or entry.prices != prices:
-            entry = self._render(ctx, snapshot, prices)
+    ) -> _Rendered:
+        """``snapshot`` (whose rows ``stamped.stamp`` stands for, or older ones) rendered."""
+        entry = self._render(ctx, snapshot, prices)
+        entry.stamp = stamped.stamp
+        if self.size > 0:
             self._entries[key] = entry
-            if len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        else:
             self._entries.move_to_end(key)
-        document = dict(entry.document)  # a shallow copy: the id is its first key
-        document["correlationId"] = correlation_id
-        # a correlation id is a UUID: JSON writes it as it is
-        return _Answer(document, entry.head + correlation_id.encode("ascii") + entry.tail)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return entry
 
     def _render(
         self, ctx: ServiceContext, snapshot: SwapSnapshot, prices: dict[str, Decimal]
@@ -145,13 +163,39 @@ class _StatusAnswers:
         with correlation.using(self._placeholder):
             document = status_body(status.build_report(ctx, snapshot, prices))
         head, _, tail = render(document).partition(self._placeholder.encode("ascii"))
-        return _Rendered(snapshot, prices, document, head, tail)
+        assets = (snapshot.swap.origin_asset, snapshot.swap.destination_asset)
+        return _Rendered(None, assets, prices, head, tail)
 
 
 def _telemetry_on(app: FastAPI) -> bool:
     """FastAPI's native OpenTelemetry spans are on: the stack must see the request."""
     telemetry = getattr(app, "_native_telemetry", None)
     return telemetry is not None and bool(telemetry.enabled())
+
+
+TELEMETRY_RECHECK_S = 1.0
+
+
+class _TelemetryCheck:
+    """:func:`_telemetry_on`, asked at most once a second: it reads OpenTelemetry's global
+    providers (and the environment), a few microseconds per request. Once on, it stays on
+    (those providers are set once per process, the app's telemetry config is fixed); a provider
+    set while the process runs sends these reads down the stack within a second."""
+
+    __slots__ = ("_on", "_until")
+
+    def __init__(self) -> None:
+        self._on = False
+        self._until = float("-inf")
+
+    def __call__(self, app: FastAPI) -> bool:
+        if self._on:
+            return True
+        now = time.monotonic()
+        if now >= self._until:
+            self._on = _telemetry_on(app)
+            self._until = now + TELEMETRY_RECHECK_S
+        return self._on
 
 
 class HotReads:
@@ -163,6 +207,7 @@ class HotReads:
         self.limiter = limiter
         self._tokens = _TokensBody()
         self._status = _StatusAnswers(status_cache)
+        self._telemetry_on = _TelemetryCheck()
 
     def takes(self, app: FastAPI, scope: Scope) -> bool:
         """Whether ``scope`` is a request this may answer (cheap checks only)."""
@@ -173,7 +218,7 @@ class HotReads:
             and not scope.get("root_path")
             and not app.root_path
             and not any(name in _PASS_ON for name, _ in scope["headers"])
-            and not _telemetry_on(app)
+            and not self._telemetry_on(app)
         )
 
     async def __call__(
@@ -223,22 +268,39 @@ class HotReads:
         try:
             if scope["path"] == TOKENS_PATH:
                 return self._tokens.get(await tokens.list_tokens(ctx))
-            query = QueryParams(scope["query_string"])
-            names = [k for k, _ in query.multi_items() if k in _STATUS_PARAMETERS]
-            if "depositAddress" not in names or len(names) != len(set(names)):
-                return None  # the route's 400
-            address, memo = query["depositAddress"], query.get("depositMemo")
-            snapshot = await status.swap_snapshot(ctx, address, memo)
+            # as Starlette's ``QueryParams`` parses it (without building one)
+            query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            values = {k: v for k, v in query if k in _STATUS_PARAMETERS}
+            if "depositAddress" not in values or len(values) != sum(
+                k in _STATUS_PARAMETERS for k, _ in query
+            ):
+                return None  # the route's 400 (missing), or a repeated parameter
+            address, memo = values["depositAddress"], values.get("depositMemo")
+            key = (address, memo or None)
+            entry = self._status.peek(key)
+            stamped = await status.swap_snapshot_since(
+                ctx, address, memo, entry.stamp if entry is not None else None
+            )
+            snapshot = stamped.snapshot
+            if (  # the rows the entry was rendered from, at its prices: a hit
+                snapshot is None
+                and entry is not None
+                and await status.prices_of(ctx, *entry.assets) == entry.prices
+            ):
+                self._status.hit(key, entry, stamped.stamp)
+                return entry.answer(correlation_id)
+            if snapshot is None:  # a price moved: render the (same or newer) rows again
+                snapshot = await status.swap_snapshot(ctx, address, memo)
             prices = await status.snapshot_prices(ctx, snapshot)
             if not status.reusable(snapshot):  # its report reads more than the snapshot
                 document = status_body(await status.report_of(ctx, snapshot, prices))
                 return _Answer(document, render(document))
+            return self._status.put(ctx, key, stamped, snapshot, prices).answer(correlation_id)
         except RequestError as exc:  # e.g. 404: rendered as the error handler does, not re-read
             document = error_document(exc.message, code=exc.code, params=exc.params)
             return _Answer(document, render(document), exc.status_code)
         except Exception:  # the stack answers it, as it answers any other request
             return None
-        return self._status.get(ctx, (address, memo or None), snapshot, prices, correlation_id)
 
     @staticmethod
     async def _send(
@@ -251,8 +313,8 @@ class HotReads:
     ) -> None:
         body = answer.body
         if profile is not Profile.FULL:
-            pruned = render_profile(profile, "GET", scope["path"], answer.status, answer.document)
-            body = render(pruned)
+            document = answer.document if answer.document is not None else json.loads(body)
+            body = render(render_profile(profile, "GET", scope["path"], answer.status, document))
         # the order the stack's layers add them in: the answer's, the rate limit's, the
         # profile's, the correlation id
         headers = [

@@ -152,8 +152,8 @@ async def submit_intent(ctx: ServiceContext, *, kind: str, signed_data: object) 
         raise RequestError("the intent's deadline has passed")
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
-        if await tx.intent(intent_hash) is None:
-            await tx.add_intent(
+        if await tx.intents.get(intent_hash) is None:
+            await tx.intents.add(
                 IntentRecord(
                     intent_hash=intent_hash,
                     swap_id=swap.id,
@@ -169,7 +169,7 @@ async def submit_intent(ctx: ServiceContext, *, kind: str, signed_data: object) 
         result = await ctx.relay.publish_intent(signed_data, quote_hashes=[])
     state = IntentState.PUBLISHED if result.ok else IntentState.FAILED
     async with ctx.store.transaction() as tx:
-        await tx.set_intent_state(intent_hash, state)
+        await tx.intents.set_state(intent_hash, state)
     if not result.ok:
         raise RequestError(f"the relay refused the intent: {result.reason or 'no reason given'}")
     if result.intent_hash not in (None, intent_hash):

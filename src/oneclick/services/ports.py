@@ -10,7 +10,7 @@ Failures are ``nearintents.rpc.RpcError``; :mod:`oneclick.services.boundary` tra
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,8 +34,13 @@ from nearintents.rpc import (
     TxOutcome,
     Withdrawal,
 )
-from oneclick.domain.any_input import AnyInputDeposit, AnyInputWithdrawal
-from oneclick.domain.engine import DepositRecord, EngineSwap, Leg, Phase, RefundReason
+from oneclick.domain.any_input import (
+    AnyInputDeposit,
+    AnyInputWithdrawal,
+    NewDeposit,
+    WithdrawalState,
+)
+from oneclick.domain.engine import DepositRecord, EngineSwap, Leg
 from oneclick.domain.records import (
     CustodyAccount,
     DepositTx,
@@ -45,6 +50,7 @@ from oneclick.domain.records import (
     Partner,
 )
 from oneclick.domain.sessions import HistoryQuery, HistoryRow, UserSession
+from oneclick.domain.swap_aggregate import Swap
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.domain.transitions import Transition
 
@@ -208,6 +214,108 @@ class SwapSnapshot:
     deposits: list[DepositRecord]
 
 
+class SwapRepository(Protocol):
+    """The swap aggregate (:class:`~oneclick.domain.swap_aggregate.Swap`) and the rows that
+    hang off it: its legs (the engine's signed intents) and its deposits."""
+
+    async def load(self, swap_id: str) -> Swap | None: ...
+
+    async def fence(self, swap_id: str, owner: str, now: datetime) -> Swap:
+        """The swap, if ``owner`` still holds its lease (row-locked on PostgreSQL until the
+        transaction ends); raises :class:`LeaseLost` otherwise. Each engine transaction starts
+        with it."""
+        ...
+
+    async def save(self, swap: Swap, now: datetime) -> None:
+        """Persist the aggregate's pending change (and its transition-log entry) where the
+        stored version is still the one it expects, bumping the version once; raises
+        :class:`~oneclick.domain.errors.Conflict` when the version moved on."""
+        ...
+
+    async def legs(self, swap_id: str) -> list[Leg]: ...
+
+    async def add_leg(self, leg: Leg) -> None: ...
+
+    async def update_leg(
+        self,
+        intent_hash: str,
+        now: datetime,
+        *,
+        state: IntentState | None = None,
+        tx_hash: str | None = None,
+        destination_tx_hash: str | None = None,
+        delivered: int | None = None,
+        reason: str | None = None,
+    ) -> None: ...
+
+    async def deposits(self, swap_id: str) -> list[DepositRecord]: ...
+
+    async def record_bridge_deposit(self, swap_id: str, deposit: DepositRecord) -> None:
+        """Insert or update (amount, status) the deposit ``(swap_id, tx_hash)``."""
+        ...
+
+    async def reopen(self, swap: Swap, now: datetime) -> bool:
+        """An operator's decision (moved with ``operator=True``): saved as :meth:`save`
+        does, and the swap scheduled now with its errors cleared. False (nothing changed)
+        while a worker holds its lease, or when it changed since it was loaded."""
+        ...
+
+
+class AnyInputRepository(Protocol):
+    """An ANY_INPUT account's own rows: its deposits and the pool's withdrawals."""
+
+    async def deposits(self, swap_id: str) -> list[AnyInputDeposit]: ...
+
+    async def withdrawals(self, swap_id: str) -> list[AnyInputWithdrawal]: ...
+
+    async def add_deposits(
+        self, swap_id: str, found: list[NewDeposit], ids: list[str], now: datetime
+    ) -> None: ...
+
+    async def update_deposit(self, deposit_id: str, now: datetime, **values: object) -> None: ...
+
+    async def add_swap_leg(self, deposit_id: str, leg: Leg, now: datetime) -> None:
+        """The deposit's swap intent, stored with the link to it (one transaction)."""
+        ...
+
+    async def add_withdrawal(
+        self, withdrawal: AnyInputWithdrawal, leg: Leg, deposit_ids: list[str]
+    ) -> None:
+        """The pool's withdrawal intent, its row and the deposits it carries."""
+        ...
+
+    async def finish_withdrawal(
+        self,
+        withdrawal_id: str,
+        now: datetime,
+        *,
+        state: WithdrawalState,
+        delivered: int | None = None,
+        tx_hash: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None: ...
+
+
+class IntentRepository(Protocol):
+    """The intents users sign and submit themselves (``POST /v0/intents``)."""
+
+    async def add(self, intent: IntentRecord) -> None: ...
+
+    async def get(self, intent_hash: str) -> IntentRecord | None: ...
+
+    async def set_state(self, intent_hash: str, state: IntentState) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StampedSnapshot:
+    """``Store.swap_snapshot_since``'s answer. ``stamp``: equal stamps stand for equal
+    snapshots (compare them with ``==``; nothing else about them is promised); ``snapshot``:
+    None when the swap's rows are those the caller's stamp stood for."""
+
+    stamp: Hashable
+    snapshot: SwapSnapshot | None
+
+
 class CustodyAccounts(Protocol):
     """The pool of derived custody accounts (the aggregate behind ``session.custody``)."""
 
@@ -290,9 +398,20 @@ class AnyInputReads(Protocol):
 
 
 class StoreSession(Protocol):
-    """One database transaction. Never held across a network call. Each aggregate outside the
-    swap has a repository of its own, as an attribute (the webhook outbox's, ``webhooks``, is
-    declared where it is used: :class:`oneclick.services.webhooks.WebhookSession`)."""
+    """One database transaction. Never held across a network call. Each aggregate has a
+    repository of its own, as an attribute (the webhook outbox's, ``webhooks``, is declared
+    where it is used: :class:`oneclick.services.webhooks.WebhookSession`)."""
+
+    @property
+    def swaps(self) -> SwapRepository: ...
+
+    @property
+    def intents(self) -> IntentRepository: ...
+
+    @property
+    def any_input(self) -> AnyInputReads:
+        """Read here (the API); the engine writes through its ``AnyInputRepository``."""
+        ...
 
     @property
     def custody(self) -> CustodyAccounts: ...
@@ -305,9 +424,6 @@ class StoreSession(Protocol):
 
     @property
     def history(self) -> AccountHistory: ...
-
-    @property
-    def any_input(self) -> AnyInputReads: ...
 
     async def swap_counts(self) -> dict[str, int]:
         """The number of swaps in each status."""
@@ -328,18 +444,6 @@ class StoreSession(Protocol):
     async def record_deposit_tx(self, deposit: DepositTx) -> bool:
         """Remember a deposit transaction; False when it was already known (idempotent)."""
         ...
-
-    async def set_status(
-        self, swap_id: str, status: SwapStatus, *, expected_version: int, now: datetime
-    ) -> None:
-        """Raises :class:`~oneclick.domain.errors.Conflict` when the version moved on."""
-        ...
-
-    async def add_intent(self, intent: IntentRecord) -> None: ...
-
-    async def intent(self, intent_hash: str) -> IntentRecord | None: ...
-
-    async def set_intent_state(self, intent_hash: str, state: IntentState) -> None: ...
 
     async def wake(self, swap_id: str, now: datetime) -> None:
         """Ask the engine to look at a swap now (a submitted deposit); a no-op for swaps the
@@ -372,64 +476,29 @@ class Store(Protocol):
         path the backend has (``GET /v0/status`` is the hottest read)."""
         ...
 
+    async def swap_snapshot_since(
+        self, address: str, memo: str | None, seen: Hashable | None
+    ) -> StampedSnapshot | None:
+        """:meth:`swap_snapshot` for a caller that keeps what it built from the last one:
+        ``seen`` is that one's stamp, and an unchanged swap comes back without its snapshot
+        (by the cheapest proof the backend has); None: no such swap."""
+        ...
+
 
 class LeaseLost(Exception):  # noqa: N818 (reads as the event)
     """This worker no longer holds the swap's lease: stop without writing anything more."""
 
 
 class EngineSession(StoreSession, Protocol):
-    """The engine's writes. Each engine transaction starts with :meth:`fence`."""
+    """The engine's transaction: the swap repository (each engine transaction starts with
+    ``swaps.fence``), ANY_INPUT's rows, and the operator's view of the swaps."""
 
-    async def fence(self, swap_id: str, owner: str, now: datetime) -> EngineSwap:
-        """The swap, if ``owner`` still holds its lease (row-locked on PostgreSQL until the
-        transaction ends); raises :class:`LeaseLost` otherwise."""
-        ...
-
-    async def update_swap(
-        self,
-        swap_id: str,
-        now: datetime,
-        *,
-        status: SwapStatus | None = None,
-        phase: Phase | None = None,
-        deposited_amount: int | None = None,
-        refund_reason: RefundReason | None = None,
-    ) -> None: ...
-
-    async def record_bridge_deposit(self, swap_id: str, deposit: DepositRecord) -> None:
-        """Insert or update (amount, status) the deposit ``(swap_id, tx_hash)``."""
-        ...
-
-    async def add_leg(self, leg: Leg) -> None: ...
-
-    async def update_leg(
-        self,
-        intent_hash: str,
-        now: datetime,
-        *,
-        state: IntentState | None = None,
-        tx_hash: str | None = None,
-        destination_tx_hash: str | None = None,
-        delivered: int | None = None,
-        reason: str | None = None,
-    ) -> None: ...
+    @property
+    def any_input(self) -> AnyInputRepository: ...
 
     async def attention(self, now: datetime, grace_seconds: float) -> list[EngineSwap]:
         """Swaps an operator should look at: FAILED ones, and non-terminal ones whose request
         deadline is more than ``grace_seconds`` ago."""
-        ...
-
-    async def reopen(
-        self,
-        swap_id: str,
-        now: datetime,
-        *,
-        status: SwapStatus,
-        phase: Phase,
-        refund_reason: RefundReason | None,
-    ) -> bool:
-        """An operator's decision: status and phase set, scheduled now, errors cleared. False
-        (nothing changed) while a worker holds the swap's lease."""
         ...
 
 

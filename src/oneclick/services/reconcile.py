@@ -222,13 +222,13 @@ async def _act(
 ) -> None:
     now = ctx.clock.now()
     async with store.transaction() as tx:
-        swap = await tx.fence(swap.id, ctx.owner, now)
+        swap = (await tx.swaps.fence(swap.id, ctx.owner, now)).state
         for deposit in new:
-            await tx.record_bridge_deposit(swap.id, deposit)
-        legs = await tx.legs(swap.id)
+            await tx.swaps.record_bridge_deposit(swap.id, deposit)
+        legs = await tx.swaps.legs(swap.id)
     problems = await _drive_refunds(ctx, swap, legs)
     async with store.transaction() as tx:
-        legs = await tx.legs(swap.id)
+        legs = await tx.swaps.legs(swap.id)
     needed = needed_tokens(swap, legs)
     # Balances read again under the lease: the engine may have moved funds since the scan.
     balances = await _balances(ctx, swap.custody_account_id, sorted(candidates - needed))
@@ -273,7 +273,7 @@ async def _record_holdings(
 ) -> None:
     now = ctx.clock.now()
     async with store.transaction() as tx:
-        await tx.fence(swap.id, ctx.owner, now)
+        await tx.swaps.fence(swap.id, ctx.owner, now)
         for holding in keep.values():
             await tx.set_holding(holding)
             await tx.set_deposit_reason(swap.id, holding.token, holding.reason)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -27,11 +28,12 @@ from oneclick.domain.reconcile import (
 from oneclick.domain.records import DepositTx, IntentKind, IntentState
 from oneclick.domain.requests import DepositType, RecipientType
 from oneclick.domain.swaps import SwapRecord, SwapStatus, after_deposit_submitted
+from oneclick.domain.transitions import REASON_DEPOSIT_SUBMITTED
 from oneclick.domain.txhashes import tx_hash_problem
 from oneclick.services.any_input import any_chain_hash_problem, deposit_lines
 from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
-from oneclick.services.ports import StoreSession, SwapSnapshot
+from oneclick.services.ports import StampedSnapshot, StoreSession, SwapSnapshot
 from oneclick.services.pricing import asset_prices
 from oneclick.services.upstream import FORWARDED
 
@@ -69,11 +71,13 @@ async def _record_submission(
         if problem is not None:
             raise RequestError(problem)
         await tx.record_deposit_tx(DepositTx(swap.id, tx_hash, near, memo, ctx.clock.now()))
-        new_status = after_deposit_submitted(swap.status)
-        if new_status is not swap.status:
-            await tx.set_status(
-                swap.id, new_status, expected_version=swap.version, now=ctx.clock.now()
-            )
+        aggregate = await tx.swaps.load(swap.id)
+        if aggregate is None:  # read a moment ago in this transaction
+            raise Conflict(f"swap {swap.id} vanished concurrently")
+        new_status = after_deposit_submitted(aggregate.status)
+        if new_status is not aggregate.status:
+            aggregate.move_to(new_status, reason=REASON_DEPOSIT_SUBMITTED)
+            await tx.swaps.save(aggregate, ctx.clock.now())  # Conflict: retried by the caller
         await tx.wake(swap.id, ctx.clock.now())  # the engine looks at it right away
         return await _find(tx, address, memo)
 
@@ -239,10 +243,25 @@ async def swap_snapshot(ctx: ServiceContext, address: str, memo: str | None) -> 
     return snapshot
 
 
+async def swap_snapshot_since(
+    ctx: ServiceContext, address: str, memo: str | None, seen: Hashable | None
+) -> StampedSnapshot:
+    """:func:`swap_snapshot`, or only its stamp when the swap is unchanged since ``seen``
+    (``Store.swap_snapshot_since``); 404 when there is no such swap."""
+    stamped = await ctx.store.swap_snapshot_since(address, memo or None, seen)
+    if stamped is None:
+        raise NotFound(f"Deposit address {address} not found")
+    return stamped
+
+
 async def snapshot_prices(ctx: ServiceContext, snapshot: SwapSnapshot) -> dict[str, Decimal]:
     """The USD prices the report of ``snapshot`` shows its amounts in (cached by the source)."""
-    assets = (ctx.registry.by_token_id(snapshot.swap.origin_asset),
-              ctx.registry.by_token_id(snapshot.swap.destination_asset))  # fmt: skip
+    return await prices_of(ctx, snapshot.swap.origin_asset, snapshot.swap.destination_asset)
+
+
+async def prices_of(ctx: ServiceContext, origin: str, destination: str) -> dict[str, Decimal]:
+    """:func:`snapshot_prices` of a swap from ``origin`` to ``destination`` (asset ids)."""
+    assets = (ctx.registry.by_token_id(origin), ctx.registry.by_token_id(destination))
     return await asset_prices(ctx.prices, [a for a in assets if a])
 
 

@@ -1,6 +1,6 @@
-"""The ANY_INPUT tables (migration 0009): the engine's queries are a mixin of ``SqlSession``, so
-that a deposit's or a withdrawal's row is written in the same transaction as the leg it points
-to; the API reads them through ``SqlAnyInputReads`` (``session.any_input``)."""
+"""The ANY_INPUT tables (migration 0009): the ``AnyInputRepository`` port (``session.any_input``),
+in the session's transaction, so that a deposit's or a withdrawal's row is written in the same
+transaction as the leg it points to; and the reads the API mixes into ``SqlSession``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from oneclick.domain.any_input import (
     WithdrawalState,
 )
 from oneclick.domain.engine import Leg
+from oneclick.services.ports import SwapRepository
 from oneclick.store.tables import any_input_deposits, any_input_withdrawals
 
 
@@ -42,7 +43,7 @@ def _withdrawal(row: Row[Any]) -> AnyInputWithdrawal:
     )  # fmt: skip
 
 
-async def _deposits(conn: AsyncConnection, swap_id: str) -> list[AnyInputDeposit]:
+async def deposits_of(conn: AsyncConnection, swap_id: str) -> list[AnyInputDeposit]:
     query = (
         select(any_input_deposits)
         .where(any_input_deposits.c.swap_id == swap_id)
@@ -51,7 +52,7 @@ async def _deposits(conn: AsyncConnection, swap_id: str) -> list[AnyInputDeposit
     return [_deposit(row) for row in await conn.execute(query)]
 
 
-async def _withdrawals(conn: AsyncConnection, swap_id: str) -> list[AnyInputWithdrawal]:
+async def withdrawals_of(conn: AsyncConnection, swap_id: str) -> list[AnyInputWithdrawal]:
     query = (
         select(any_input_withdrawals)
         .where(any_input_withdrawals.c.swap_id == swap_id)
@@ -60,28 +61,32 @@ async def _withdrawals(conn: AsyncConnection, swap_id: str) -> list[AnyInputWith
     return [_withdrawal(row) for row in await conn.execute(query)]
 
 
-class SqlAnyInputReads:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
-
-    async def deposits(self, swap_id: str) -> list[AnyInputDeposit]:
-        return await _deposits(self._conn, swap_id)
-
-    async def withdrawals(self, swap_id: str) -> list[AnyInputWithdrawal]:
-        return await _withdrawals(self._conn, swap_id)
-
-
 class AnyInputQueries:
-    """Mixed into ``SqlSession`` after ``EngineQueries`` (whose ``add_leg`` it uses)."""
+    """Mixed into ``SqlSession``: what the API reads of an ANY_INPUT account."""
 
     _conn: AsyncConnection
 
-    async def add_leg(self, leg: Leg) -> None: ...
-
     async def any_input_deposits(self, swap_id: str) -> list[AnyInputDeposit]:
-        return await _deposits(self._conn, swap_id)
+        return await deposits_of(self._conn, swap_id)
 
-    async def add_any_input_deposits(
+    async def any_input_withdrawals(self, swap_id: str) -> list[AnyInputWithdrawal]:
+        return await withdrawals_of(self._conn, swap_id)
+
+
+class SqlAnyInput:
+    """The ``AnyInputRepository`` port; legs go through the session's swap repository."""
+
+    def __init__(self, conn: AsyncConnection, swaps: SwapRepository) -> None:
+        self._conn = conn
+        self._swaps = swaps
+
+    async def deposits(self, swap_id: str) -> list[AnyInputDeposit]:
+        return await deposits_of(self._conn, swap_id)
+
+    async def withdrawals(self, swap_id: str) -> list[AnyInputWithdrawal]:
+        return await withdrawals_of(self._conn, swap_id)
+
+    async def add_deposits(
         self, swap_id: str, found: list[NewDeposit], ids: list[str], now: datetime
     ) -> None:
         last = (
@@ -103,9 +108,7 @@ class AnyInputQueries:
                 )
             )  # fmt: skip
 
-    async def update_any_input_deposit(
-        self, deposit_id: str, now: datetime, **values: object
-    ) -> None:
+    async def update_deposit(self, deposit_id: str, now: datetime, **values: object) -> None:
         changes = {k: v.value if isinstance(v, DepositPhase) else v for k, v in values.items()}
         await self._conn.execute(
             update(any_input_deposits)
@@ -113,16 +116,16 @@ class AnyInputQueries:
             .values(updated_at=now, **changes)
         )
 
-    async def add_swap_leg_of_deposit(self, deposit_id: str, leg: Leg, now: datetime) -> None:
+    async def add_swap_leg(self, deposit_id: str, leg: Leg, now: datetime) -> None:
         """The deposit's swap intent, persisted with the link to it (one transaction)."""
-        await self.add_leg(leg)
-        await self.update_any_input_deposit(deposit_id, now, swap_intent=leg.intent_hash)
+        await self._swaps.add_leg(leg)
+        await self.update_deposit(deposit_id, now, swap_intent=leg.intent_hash)
 
-    async def add_any_input_withdrawal(
+    async def add_withdrawal(
         self, withdrawal: AnyInputWithdrawal, leg: Leg, deposit_ids: list[str]
     ) -> None:
         """The pool's withdrawal intent, its row and the deposits it carries (one transaction)."""
-        await self.add_leg(leg)
+        await self._swaps.add_leg(leg)
         await self._conn.execute(
             insert(any_input_withdrawals).values(
                 id=withdrawal.id, swap_id=withdrawal.swap_id, asset=withdrawal.asset,
@@ -132,14 +135,11 @@ class AnyInputQueries:
             )
         )  # fmt: skip
         for deposit_id in deposit_ids:
-            await self.update_any_input_deposit(
+            await self.update_deposit(
                 deposit_id, withdrawal.created_at, withdrawal_id=withdrawal.id
             )
 
-    async def any_input_withdrawals(self, swap_id: str) -> list[AnyInputWithdrawal]:
-        return await _withdrawals(self._conn, swap_id)
-
-    async def finish_any_input_withdrawal(
+    async def finish_withdrawal(
         self,
         withdrawal_id: str,
         now: datetime,

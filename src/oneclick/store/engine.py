@@ -1,5 +1,7 @@
-"""The engine's repository operations (the ``EngineSession`` port), mixed into ``SqlSession``:
-swaps as the engine sees them, the lease fence, legs (signed intents) and deposits."""
+"""The ``swaps``, ``intents`` and ``deposits`` rows as the engine's domain types (shared by the
+swap repository, the claims, the status reader and the reconciliation), and the swap reads the
+API and the operator's report mix into ``SqlSession``. The swap repository is
+:mod:`oneclick.store.swaps`."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, func, insert, or_, select, update
+from sqlalchemy import Row, Table, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,11 +24,7 @@ from oneclick.domain.engine import (
 from oneclick.domain.quotes import SwapType
 from oneclick.domain.records import IntentKind, IntentRecord, IntentState
 from oneclick.domain.swaps import TERMINAL, SwapStatus
-from oneclick.domain.transitions import ENGINE_REASONS, REASON_OPERATOR
-from oneclick.services.ports import LeaseLost
-from oneclick.store.leases import lease_now
 from oneclick.store.tables import deposits, intents, swaps
-from oneclick.store.transitions import append_transition, locked_swap_state
 
 
 def dialect_insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -167,55 +165,15 @@ async def deposits_of(conn: AsyncConnection, swap_ids: list[str]) -> dict[str, l
 
 
 class EngineQueries:
-    """Mixed into ``SqlSession``; ``_conn`` is its connection (one transaction)."""
+    """Mixed into ``SqlSession``: the swap reads of the API and the operator's report;
+    ``_conn`` is its connection (one transaction). What the engine writes goes through
+    ``session.swaps`` (:class:`oneclick.store.swaps.SqlSwaps`)."""
 
     _conn: AsyncConnection
 
     async def engine_swap(self, swap_id: str) -> EngineSwap | None:
         row = (await self._conn.execute(select(swaps).where(swaps.c.id == swap_id))).first()
         return engine_swap(row) if row else None
-
-    async def fence(self, swap_id: str, owner: str, now: datetime) -> EngineSwap:
-        query = select(swaps).where(
-            swaps.c.id == swap_id,
-            swaps.c.lease_owner == owner,
-            swaps.c.lease_until > lease_now(self._conn.dialect.name, now),
-        )
-        if self._conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = (await self._conn.execute(query)).first()
-        if row is None:
-            raise LeaseLost(f"lease on swap {swap_id} lost by {owner}")
-        return engine_swap(row)
-
-    async def update_swap(
-        self,
-        swap_id: str,
-        now: datetime,
-        *,
-        status: SwapStatus | None = None,
-        phase: Phase | None = None,
-        deposited_amount: int | None = None,
-        refund_reason: RefundReason | None = None,
-    ) -> None:
-        values: dict[str, Any] = {"updated_at": now}
-        before = await locked_swap_state(self._conn, swap_id) if status is not None else None
-        if status is not None:
-            values.update(status=status.value, version=swaps.c.version + 1)
-        if phase is not None:
-            values["phase"] = phase.value
-        if deposited_amount is not None:
-            values["deposited_amount"] = deposited_amount
-        if refund_reason is not None:
-            values["refund_reason"] = refund_reason.value
-        await self._conn.execute(update(swaps).where(swaps.c.id == swap_id).values(**values))
-        if status is not None and before is not None and before.status != status.value:
-            kept = refund_reason.value if refund_reason else before.refund_reason
-            reason = kept if status is SwapStatus.REFUNDED else ENGINE_REASONS.get(status)
-            await append_transition(
-                self._conn, swap_id, from_status=SwapStatus(before.status), to_status=status,
-                at=now, reason=reason,
-            )  # fmt: skip
 
     async def wake(self, swap_id: str, now: datetime) -> None:
         await self._conn.execute(
@@ -224,72 +182,11 @@ class EngineQueries:
             .values(next_run_at=now, woken_at=now)
         )
 
-    async def record_bridge_deposit(self, swap_id: str, deposit: DepositRecord) -> None:
-        # One upsert statement: the user's ``/v0/deposit/submit`` may insert the same
-        # ``(swap_id, tx_hash)`` at the same moment (a read-then-insert raised IntegrityError).
-        statement = dialect_insert(self._conn, deposits).values(
-            swap_id=swap_id,
-            tx_hash=deposit.tx_hash,
-            source=deposit.source,
-            chain=deposit.chain,
-            amount=deposit.amount,
-            status=deposit.status,
-            created_at=deposit.created_at,
-            asset=deposit.asset,
-        )
-        await self._conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[deposits.c.swap_id, deposits.c.tx_hash],
-                set_={
-                    "chain": statement.excluded.chain,
-                    "amount": statement.excluded.amount,
-                    "status": statement.excluded.status,
-                    # a sighting that does not name the token keeps the one already known
-                    "asset": func.coalesce(statement.excluded.asset, deposits.c.asset),
-                },
-            )
-        )
-
     async def deposits(self, swap_id: str) -> list[DepositRecord]:
         return (await deposits_of(self._conn, [swap_id])).get(swap_id, [])
 
-    async def add_leg(self, leg: Leg) -> None:
-        await self._conn.execute(
-            insert(intents).values(
-                **signed_intent_row(leg),
-                deadline=leg.deadline,
-                debits=_amounts_json(leg.debits),
-                credits=_amounts_json(leg.credits),
-            )
-        )
-
     async def legs(self, swap_id: str) -> list[Leg]:
         return (await legs_of(self._conn, [swap_id])).get(swap_id, [])
-
-    async def update_leg(
-        self,
-        intent_hash: str,
-        now: datetime,
-        *,
-        state: IntentState | None = None,
-        tx_hash: str | None = None,
-        destination_tx_hash: str | None = None,
-        delivered: int | None = None,
-        reason: str | None = None,
-    ) -> None:
-        values: dict[str, Any] = {"updated_at": now}
-        for name, value in (
-            ("state", state.value if state else None),
-            ("tx_hash", tx_hash),
-            ("destination_tx_hash", destination_tx_hash),
-            ("delivered", delivered),
-            ("reason", reason),
-        ):
-            if value is not None:
-                values[name] = value
-        await self._conn.execute(
-            update(intents).where(intents.c.intent_hash == intent_hash).values(**values)
-        )
 
     async def attention(self, now: datetime, grace_seconds: float) -> list[EngineSwap]:
         late = now - timedelta(seconds=grace_seconds)
@@ -313,44 +210,3 @@ class EngineQueries:
             .order_by(swaps.c.request_deadline)
         )
         return [engine_swap(r) for r in rows]
-
-    async def reopen(
-        self,
-        swap_id: str,
-        now: datetime,
-        *,
-        status: SwapStatus,
-        phase: Phase,
-        refund_reason: RefundReason | None,
-    ) -> bool:
-        values: dict[str, Any] = {
-            "status": status.value,
-            "phase": phase.value,
-            "version": swaps.c.version + 1,
-            "updated_at": now,
-            "next_run_at": now,
-            "attempts": 0,
-            "last_error": None,
-        }
-        if refund_reason is not None:
-            values["refund_reason"] = refund_reason.value
-        before = await locked_swap_state(self._conn, swap_id)
-        result = await self._conn.execute(
-            update(swaps)
-            .where(
-                swaps.c.id == swap_id,
-                or_(
-                    swaps.c.lease_until.is_(None),
-                    swaps.c.lease_until < lease_now(self._conn.dialect.name, now),
-                ),
-            )
-            .values(**values)
-        )
-        reopened = bool(result.rowcount == 1)
-        if reopened and before is not None and before.status != status.value:
-            reason = REASON_OPERATOR + (f": {refund_reason.value}" if refund_reason else "")
-            await append_transition(
-                self._conn, swap_id, from_status=SwapStatus(before.status), to_status=status,
-                at=now, reason=reason,
-            )  # fmt: skip
-        return reopened

@@ -16,13 +16,15 @@ WAL mode (``store.database``) lets these reads run beside the writers without bl
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import itertools
 import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
@@ -30,12 +32,13 @@ from sqlalchemy.engine import URL
 from sqlalchemy.sql import Select
 
 from oneclick.domain.engine import DepositRecord
-from oneclick.services.ports import SwapSnapshot
+from oneclick.services.ports import StampedSnapshot, SwapSnapshot
 from oneclick.store.engine import _ENGINE_KINDS, _leg, engine_swap
 from oneclick.store.tables import deposits, intents, swaps
 
+T = TypeVar("T")
 Listener = Callable[[str, tuple[Any, ...]], None]
-SNAPSHOTS_KEPT = 4096  # deposit addresses whose last snapshot is kept: api.status_cache's default
+SNAPSHOTS_KEPT = 4096  # deposit addresses whose last snapshot is kept, at most (~12 KiB each)
 
 # ``DepositRecord``'s fields in order, labelled apart from the ``swaps`` columns they join (the
 # status read's join, here and in ``SqlSession.swap_snapshot``).
@@ -159,6 +162,32 @@ class _Converted:
         return snapshot
 
 
+def rows_digest(*rows: object) -> bytes:
+    """A digest of rows as ``sqlite3`` answers them (tuples of str, int, float, bytes, None,
+    whose ``repr`` is unambiguous), or of a ``SwapSnapshot`` (dataclasses, enums, datetimes,
+    lists and dicts of such values): equal digests, equal values (BLAKE2b, 128 bits). Two equal
+    values may still differ (a dict's order): that only costs a needless rendering."""
+    return hashlib.blake2b(repr(rows).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class RowsStamp:
+    """The stamp of a status read on SQLite (``SqliteReader.swap_snapshot_since``): the
+    digest of the rows read, and the ``PRAGMA data_version`` of the connection (``connection``:
+    which one, a number never reused) taken just BEFORE they were read.
+
+    SQLite changes a connection's ``data_version`` whenever ANOTHER connection commits (to the
+    same file, from any process: https://sqlite.org/pragma.html#pragma_data_version), and these
+    connections never write (``query_only``). So while it still reads the same value on the
+    same connection, nothing has been committed since the rows were read, and they are still
+    the rows: no query needed. Taken after them, a commit landing between the read and the
+    pragma would go unseen; taken before, such a commit only costs one needless read."""
+
+    digest: bytes
+    connection: int
+    data_version: int
+
+
 def _busy(exc: sqlite3.OperationalError) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
@@ -187,6 +216,8 @@ class SqliteReader:
         self._thread_con: sqlite3.Connection | None = None  # only used on the executor's thread
         self._prepared: tuple[Prepared, Prepared] | None = None
         self._converted = _Converted(snapshots_kept)
+        self._numbers = itertools.count(1)
+        self._connection_number: dict[sqlite3.Connection, int] = {}  # a RowsStamp's connection
 
     def _connect(self, busy_timeout_ms: int) -> sqlite3.Connection:
         # isolation_level=None: we BEGIN ourselves, so both statements read one snapshot
@@ -194,9 +225,14 @@ class SqliteReader:
         con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         con.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
         con.execute("PRAGMA query_only=ON")  # these connections only ever read
+        with self._lock:
+            self._connection_number[con] = next(self._numbers)
         return con
 
-    def _snapshot(self, con: sqlite3.Connection, address: str, memo: str) -> SwapSnapshot | None:
+    def _rows(
+        self, con: sqlite3.Connection, address: str, memo: str
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The swap's rows (joined to its deposits) and its legs', in one read transaction."""
         if self._prepared is None:
             self._prepared = _statements()
         swap_statement, legs_statement = self._prepared
@@ -210,9 +246,32 @@ class SqliteReader:
         finally:
             if con.in_transaction:
                 con.execute("COMMIT")
+        return rows, legs
+
+    def _snapshot(self, con: sqlite3.Connection, address: str, memo: str) -> SwapSnapshot | None:
+        rows, legs = self._rows(con, address, memo)
         if not rows:
             return None
         return self._converted.get(address, memo, rows, legs, self._convert)
+
+    def _since(
+        self, con: sqlite3.Connection, address: str, memo: str, seen: object
+    ) -> StampedSnapshot | None:
+        number = self._connection_number[con]
+        data_version = con.execute("PRAGMA data_version").fetchone()[0]
+        if (
+            isinstance(seen, RowsStamp)
+            and seen.connection == number
+            and seen.data_version == data_version
+        ):
+            return StampedSnapshot(seen, None)  # nothing committed since: the same rows
+        rows, legs = self._rows(con, address, memo)
+        if not rows:
+            return None
+        stamp = RowsStamp(rows_digest(rows, legs), number, data_version)
+        if isinstance(seen, RowsStamp) and seen.digest == stamp.digest:
+            return StampedSnapshot(stamp, None)  # commits, but none to this swap's rows
+        return StampedSnapshot(stamp, self._convert(rows, legs))
 
     def _convert(self, rows: list[tuple[Any, ...]], legs: list[tuple[Any, ...]]) -> SwapSnapshot:
         swap_statement, legs_statement = self._prepared or _statements()
@@ -231,11 +290,41 @@ class SqliteReader:
             self._thread_con = self._connect(busy_timeout_ms=5000)
         return self._snapshot(self._thread_con, address, memo)
 
+    def _since_on_thread(self, address: str, memo: str, seen: object) -> StampedSnapshot | None:
+        if self._thread_con is None:
+            self._thread_con = self._connect(busy_timeout_ms=5000)
+        return self._since(self._thread_con, address, memo, seen)
+
     async def swap_snapshot(self, address: str, memo: str | None) -> SwapSnapshot | None:
+        return await self._read(self._snapshot, self._on_thread, address, memo or "")
+
+    async def swap_snapshot_since(
+        self, address: str, memo: str | None, seen: object
+    ) -> StampedSnapshot | None:
+        """``Store.swap_snapshot_since``: ``seen`` a :class:`RowsStamp` of an earlier read
+        (anything else: read). Snapshots built here are not kept (the caller keeps what it
+        built from them)."""
+
+        def on_loop(con: sqlite3.Connection, address: str, memo: str) -> StampedSnapshot | None:
+            return self._since(con, address, memo, seen)
+
+        def on_thread(address: str, memo: str) -> StampedSnapshot | None:
+            return self._since_on_thread(address, memo, seen)
+
+        return await self._read(on_loop, on_thread, address, memo or "")
+
+    async def _read(
+        self,
+        on_loop: Callable[[sqlite3.Connection, str, str], T],
+        on_thread: Callable[[str, str], T],
+        address: str,
+        memo: str,
+    ) -> T:
+        """``on_loop`` on the loop's connection; ``on_thread`` if SQLite answers busy."""
         if self._loop_con is None:
             self._loop_con = self._connect(busy_timeout_ms=0)
         try:
-            return self._snapshot(self._loop_con, address, memo or "")
+            return on_loop(self._loop_con, address, memo)
         except sqlite3.OperationalError as exc:
             if not _busy(exc):
                 raise
@@ -243,9 +332,7 @@ class SqliteReader:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="oneclick-sqlite-read")
             executor = self._executor
-        return await asyncio.get_running_loop().run_in_executor(
-            executor, self._on_thread, address, memo or ""
-        )
+        return await asyncio.get_running_loop().run_in_executor(executor, on_thread, address, memo)
 
     def close(self) -> None:
         with self._lock:
@@ -256,3 +343,5 @@ class SqliteReader:
             if con is not None:
                 con.close()
         self._loop_con = self._thread_con = None
+        with self._lock:
+            self._connection_number.clear()

@@ -2,42 +2,39 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import Row, event, func, insert, select, update
+from sqlalchemy import Row, event, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from oneclick.domain.engine import DepositRecord
-from oneclick.domain.errors import Conflict, PermanentError
+from oneclick.domain.errors import PermanentError
 from oneclick.domain.records import (
     DepositTx,
-    IntentKind,
-    IntentRecord,
-    IntentState,
     NewSwap,
 )
 from oneclick.domain.swaps import SwapRecord, SwapStatus
-from oneclick.domain.transitions import REASON_DEPOSIT_SUBMITTED, REASON_QUOTED
-from oneclick.services.ports import SwapSnapshot
+from oneclick.domain.transitions import REASON_QUOTED
+from oneclick.services.ports import StampedSnapshot, SwapSnapshot
 from oneclick.store.accounts import SenderQueries, SqlAccountHistory, SqlUserSessions
-from oneclick.store.any_input import AnyInputQueries, SqlAnyInputReads
+from oneclick.store.any_input import AnyInputQueries, SqlAnyInput
 from oneclick.store.custody import SqlCustodyAccounts
 from oneclick.store.engine import (
     EngineQueries,
     engine_swap,
     insert_ignoring_duplicates,
-    signed_intent_row,
 )
+from oneclick.store.intents import SqlIntents
 from oneclick.store.partners import SqlPartners
 from oneclick.store.reads import SNAPSHOT_DEPOSIT as _SNAPSHOT_DEPOSIT
-from oneclick.store.reads import SNAPSHOTS_KEPT, SqliteReader
+from oneclick.store.reads import SNAPSHOTS_KEPT, SqliteReader, rows_digest
 from oneclick.store.reconcile import ReconcileQueries
-from oneclick.store.tables import deposits, intents, swaps
-from oneclick.store.transitions import TransitionQueries, append_transition, locked_swap_state
+from oneclick.store.swaps import SqlSwaps
+from oneclick.store.tables import deposits, swaps
+from oneclick.store.transitions import TransitionQueries, append_transition
 from oneclick.store.webhooks import SqlWebhooks
 
 
@@ -67,17 +64,20 @@ class SqlSession(
     AnyInputQueries,
 ):
     """One transaction's worth of repository operations (the ``StoreSession`` and
-    ``EngineSession`` ports): the swap's here, every other aggregate's in a repository of its
-    own on the same connection."""
+    ``EngineSession`` ports): its repositories (``swaps``, ``any_input``, ``intents``,
+    ``custody``, ``partners``, ``user_sessions``, ``history``, ``webhooks``), one per aggregate,
+    sharing its connection."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        self.swaps = SqlSwaps(conn)
+        self.any_input = SqlAnyInput(conn, self.swaps)
+        self.intents = SqlIntents(conn)
         self.custody = SqlCustodyAccounts(conn)
         self.partners = SqlPartners(conn)
         self.user_sessions = SqlUserSessions(conn)
         self.history = SqlAccountHistory(conn)
         self.webhooks = SqlWebhooks(conn)
-        self.any_input = SqlAnyInputReads(conn)
 
     async def swap_counts(self) -> dict[str, int]:
         """How many swaps are in each status (for the ``oneclick_swaps`` gauge)."""
@@ -181,65 +181,21 @@ class SqlSession(
         query = select(deposits.c.tx_hash).where(deposits.c.swap_id == swap_id)
         return [str(r[0]) for r in (await self._conn.execute(query.order_by(deposits.c.id)))]
 
-    async def set_status(
-        self, swap_id: str, status: SwapStatus, *, expected_version: int, now: datetime
-    ) -> None:
-        before = await locked_swap_state(self._conn, swap_id)
-        result = await self._conn.execute(
-            update(swaps)
-            .where(swaps.c.id == swap_id, swaps.c.version == expected_version)
-            .values(status=status.value, updated_at=now, version=swaps.c.version + 1)
-        )
-        if result.rowcount != 1 or before is None:
-            raise Conflict(f"swap {swap_id} changed concurrently (version conflict)")
-        if before.status != status.value:
-            await append_transition(
-                self._conn, swap_id, from_status=SwapStatus(before.status), to_status=status,
-                at=now, reason=REASON_DEPOSIT_SUBMITTED,
-            )  # fmt: skip
-
-    async def add_intent(self, intent: IntentRecord) -> None:
-        await self._conn.execute(insert(intents).values(**signed_intent_row(intent)))
-
-    async def intent(self, intent_hash: str) -> IntentRecord | None:
-        row = (
-            await self._conn.execute(select(intents).where(intents.c.intent_hash == intent_hash))
-        ).first()
-        if row is None:
-            return None
-        m = row._mapping
-        return IntentRecord(
-            intent_hash=m["intent_hash"],
-            swap_id=m["swap_id"],
-            kind=IntentKind(m["kind"]),
-            signer_id=m["signer_id"],
-            nonce=m["nonce"],
-            signed_data=m["signed_data"],
-            state=IntentState(m["state"]),
-            created_at=m["created_at"],
-            quote_hashes=tuple(json.loads(m["quote_hashes"])),
-        )
-
-    async def set_intent_state(self, intent_hash: str, state: IntentState) -> None:
-        await self._conn.execute(
-            update(intents)
-            .where(intents.c.intent_hash == intent_hash)
-            .values(state=state.value, updated_at=datetime.now(UTC))
-        )
-
 
 class SqlStore:
     """The ``Store`` port: ``async with store.transaction() as tx`` commits on success."""
 
     def __init__(self, db: AsyncEngine, status_cache: int = SNAPSHOTS_KEPT) -> None:
-        """``status_cache``: the deposit addresses whose last status snapshot the SQLite reader
-        keeps (``api.status_cache``)."""
+        """``status_cache``: ``api.status_cache``; the SQLite reader keeps the last snapshot of
+        that many deposit addresses, at most :data:`SNAPSHOTS_KEPT` (about 12 KiB each): the
+        hot status path keeps its own far smaller entries (api/hot.py), these serve the other
+        readers of a snapshot (the status stream, authenticated and profiled reads)."""
         self.db = db
         # On a SQLite file the status read skips aiosqlite's dozen thread hops (store/reads.py).
         self.reader: SqliteReader | None = None
         url = db.url
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            self.reader = SqliteReader(url, status_cache)
+            self.reader = SqliteReader(url, min(status_cache, SNAPSHOTS_KEPT))
             event.listen(db.sync_engine, "engine_disposed", lambda _: self._close_reader())
 
     def _close_reader(self) -> None:
@@ -253,6 +209,22 @@ class SqlStore:
             return await self.reader.swap_snapshot(address, memo)
         async with self.transaction() as tx:
             return await tx.swap_snapshot(address, memo)
+
+    async def swap_snapshot_since(
+        self, address: str, memo: str | None, seen: Hashable | None
+    ) -> StampedSnapshot | None:
+        """On a SQLite file no query at all while nothing was committed (store/reads.py:
+        ``RowsStamp``). Elsewhere (PostgreSQL) the snapshot is read and its stamp is a digest
+        of it (the ``repr`` of its fields: value types, dataclasses and lists), so only what is
+        built from it is saved: no row of a swap changes with every write to its legs and
+        deposits, so there is no cheaper token to read that provably follows them."""
+        if self.reader is not None:
+            return await self.reader.swap_snapshot_since(address, memo, seen)
+        snapshot = await self.swap_snapshot(address, memo)
+        if snapshot is None:
+            return None
+        stamp = rows_digest(snapshot)
+        return StampedSnapshot(stamp, None if stamp == seen else snapshot)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlSession]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from oneclick.domain.errors import ConfigurationError
+from oneclick.domain.errors import ConfigurationError, Conflict
 from oneclick.services.custody_pool import top_up_custody_pool
 from oneclick.services.engine import EngineContext, StepResult, advance_swap
 from oneclick.services.engine.admin import stuck_swaps
@@ -207,7 +207,7 @@ class Worker:
         swap = claim.swap
         if swap is None:  # a claim without its row: read it, fenced
             async with self.ctx.store.transaction() as tx:
-                swap = await tx.fence(claim.swap_id, self.owner, self.ctx.clock.now())
+                swap = (await tx.swaps.fence(claim.swap_id, self.owner, self.ctx.clock.now())).state
 
         async def commit_point(apply: Apply) -> bool:
             written = await self.committer.write(StepWrite(claim, apply, None))
@@ -252,6 +252,17 @@ class Worker:
                 continue
             if not isinstance(written, Exception):
                 return
+            if isinstance(written, Conflict):
+                # Someone changed the swap during the step (a submitted deposit): none of the
+                # step's writes landed, and it is redone at once on what is there now.
+                logger.info("the swap changed during its step: redoing the step (%s)", written,
+                            extra={"action": "worker", "swap_id": claim.swap_id})  # fmt: skip
+                swap = claim.swap
+                write = StepWrite(claim, None, Release(
+                    self.ctx.clock.now(), swap.attempts if swap else 0,
+                    swap.last_error if swap else None,
+                ))  # fmt: skip
+                continue
             # The step's writes broke a database rule: none landed. Its swap is retried with
             # backoff, like any unexpected error, and the failure kept in ``last_error``.
             logger.error("the step's writes failed: %s", written, exc_info=written,

@@ -138,12 +138,12 @@ async def test_live_unfunded_deposit_addresses_are_capped_per_client(database_ur
             # Funding one (a deposit seen) frees a place for that client.
             async with world.store.transaction() as tx:
                 address = first[0].json()["quote"]["depositAddress"]
-                swap = await tx.swap_by_deposit(address, None)
+                record = await tx.swap_by_deposit(address, None)
+                assert record is not None
+                swap = await tx.swaps.load(record.id)
                 assert swap is not None
-                await tx.set_status(
-                    swap.id, SwapStatus.KNOWN_DEPOSIT_TX,
-                    expected_version=swap.version, now=world.clock.now(),
-                )  # fmt: skip
+                swap.move_to(SwapStatus.KNOWN_DEPOSIT_TX)
+                await tx.swaps.save(swap, world.clock.now())
             assert (await client.post("/v0/quote", json=quote_request())).status_code == 200
             # So does the request deadline passing (no deposit is expected after it).
             world.clock.advance(timedelta(days=1))

@@ -104,14 +104,14 @@ async def test_a_bridge_deposit_racing_a_submission_updates_the_one_row(
 
         async def engine_sees_it() -> None:
             async with world.store.transaction() as tx:
-                await tx.record_bridge_deposit(swap.id, seen)
+                await tx.swaps.record_bridge_deposit(swap.id, seen)
 
         racing = asyncio.create_task(engine_sees_it())
         await _second_writer_waits(world.store, racing)  # type: ignore[arg-type]
     await racing
     assert await _rows(world.store, swap.id) == [(TX, "SUBMITTED", 10_000)]
     async with world.store.transaction() as tx:  # and once more, as a later poll would
-        await tx.record_bridge_deposit(swap.id, dataclasses.replace(seen, amount=10_001))
+        await tx.swaps.record_bridge_deposit(swap.id, dataclasses.replace(seen, amount=10_001))
     assert await _rows(world.store, swap.id) == [(TX, "SUBMITTED", 10_001)]
 
 
@@ -137,9 +137,10 @@ class _EngineMovesFirst(SqlSession):
         if not self.moved:
             self.moved.append(deposit.swap_id)
             async with self.store.transaction() as engine_tx:
-                await engine_tx.update_swap(
-                    deposit.swap_id, deposit.created_at, status=SwapStatus.PROCESSING
-                )
+                moving = await engine_tx.swaps.load(deposit.swap_id)
+                assert moving is not None
+                moving.move_to(SwapStatus.PROCESSING)
+                await engine_tx.swaps.save(moving, deposit.created_at)
         return await super().record_deposit_tx(deposit)
 
 

@@ -66,7 +66,7 @@ async def test_transfer_round_trip(
     assert submitted.json()["intentHash"] == signing.intent_hash(signed)
     assert world.relay.published == [signed]
     async with world.store.transaction() as tx:
-        stored = await tx.intent(submitted.json()["intentHash"])
+        stored = await tx.intents.get(submitted.json()["intentHash"])
     assert stored is not None
     assert stored.state.value == "PUBLISHED"
     assert json.loads(stored.signed_data) == signed

@@ -32,10 +32,10 @@ async def test_a_skewed_worker_clock_neither_steals_nor_loses_a_lease(
         assert not await claims.renew(swap_id, "ahead", honest + SKEW, 60)
         async with kit.world.store.transaction() as tx:
             with pytest.raises(LeaseLost):
-                await tx.fence(swap_id, "ahead", honest + SKEW)
+                await tx.swaps.fence(swap_id, "ahead", honest + SKEW)
         # The holder itself, were its clock the one ahead, still holds the lease.
         async with kit.world.store.transaction() as tx:
-            assert (await tx.fence(swap_id, "honest", honest + SKEW)).id == swap_id
+            assert (await tx.swaps.fence(swap_id, "honest", honest + SKEW)).id == swap_id
         assert await claims.renew(swap_id, "honest", honest + SKEW, 60)
         assert await claims.acquire_lock("lock", "honest", honest, 60)
         assert not await claims.acquire_lock("lock", "ahead", honest + SKEW, 60)

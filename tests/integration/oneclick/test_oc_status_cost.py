@@ -56,22 +56,27 @@ def reads(world: FakeWorld) -> Iterator[Traffic]:
     reader = world.store.reader
     assert reader is not None
     seen = Traffic()
-    original = reader.swap_snapshot
+    original, since = reader.swap_snapshot, reader.swap_snapshot_since
 
     async def counted(address: str, memo: str | None) -> Any:
         seen.checkouts += 1
         return await original(address, memo)
+
+    async def counted_since(address: str, memo: str | None, stamp: object) -> Any:
+        seen.checkouts += 1
+        return await since(address, memo, stamp)
 
     def on_statement(statement: str, parameters: tuple[Any, ...]) -> None:
         seen.statements.append((statement, parameters))
 
     reader.listeners.append(on_statement)
     reader.swap_snapshot = counted  # type: ignore[method-assign]
+    reader.swap_snapshot_since = counted_since  # type: ignore[method-assign]
     try:
         yield seen
     finally:
         reader.listeners.remove(on_statement)
-        del reader.swap_snapshot
+        del reader.swap_snapshot, reader.swap_snapshot_since
 
 
 async def _quote_with_two_deposits(client: httpx.AsyncClient, world: FakeWorld) -> str:
@@ -89,7 +94,7 @@ async def _quote_with_two_deposits(client: httpx.AsyncClient, world: FakeWorld) 
                 tx_hash, "BRIDGE", "btc:mainnet", 5000, "COMPLETED", world.clock.now(),
                 swap.origin_asset,
             )  # fmt: skip
-            await tx.record_bridge_deposit(swap.id, seen)
+            await tx.swaps.record_bridge_deposit(swap.id, seen)
     return address
 
 

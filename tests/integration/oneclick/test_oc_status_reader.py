@@ -3,7 +3,9 @@ answers, sees every committed write at once, and ends with its ``AsyncEngine``."
 
 import sqlite3
 import threading
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -12,8 +14,9 @@ from oc_helpers import quote_request
 from oneclick.domain.engine import DepositRecord, Leg
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.domain.swaps import SwapStatus
+from oneclick.services.ports import StampedSnapshot
 from oneclick.store.database import connect_database, upgrade
-from oneclick.store.reads import SqliteReader
+from oneclick.store.reads import RowsStamp, SqliteReader
 from oneclick.store.sql import SqlStore
 from oneclick.testing.world import FakeWorld
 
@@ -33,11 +36,11 @@ async def _busy_swap(client: httpx.AsyncClient, world: FakeWorld) -> tuple[str, 
     async with world.store.transaction() as tx:
         swap = await tx.swap_by_deposit(address, None)
         assert swap is not None
-        await tx.record_bridge_deposit(
+        await tx.swaps.record_bridge_deposit(
             swap.id, DepositRecord("ef" * 32, "BRIDGE", "eth:1", 2**70 + 1, "COMPLETED", NOW)
         )
         for n, kind in enumerate((IntentKind.SWAP, IntentKind.WITHDRAW, IntentKind.REFUND)):
-            await tx.add_leg(
+            await tx.swaps.add_leg(
                 Leg(
                     intent_hash=f"{n:064x}", swap_id=swap.id, kind=kind, signer_id="a.near",
                     nonce=f"nonce{n}", signed_data="{}", state=IntentState.SETTLED,
@@ -74,8 +77,11 @@ async def test_the_reader_sees_each_commit_at_once(
     before = await world.store.swap_snapshot(address, None)
     assert before is not None
     async with world.store.transaction() as tx:
-        await tx.set_status(swap_id, SwapStatus.REFUNDED, expected_version=before.swap.version,
-                            now=NOW)  # fmt: skip
+        swap = await tx.swaps.load(swap_id)
+        assert swap is not None
+        assert swap.version == before.swap.version
+        swap.move_to(SwapStatus.REFUNDED)
+        await tx.swaps.save(swap, NOW)
     after = await world.store.swap_snapshot(address, None)
     assert after is not None
     assert (after.swap.status, after.swap.version) == (SwapStatus.REFUNDED,
@@ -91,7 +97,7 @@ async def test_unchanged_rows_give_the_same_snapshot_and_any_change_a_new_one(
     assert await world.store.swap_snapshot(address, None) is first  # built once from its rows
     # a leg changes (not the swap row): a new snapshot, the session's
     async with world.store.transaction() as tx:
-        await tx.add_leg(
+        await tx.swaps.add_leg(
             Leg(
                 intent_hash="ff" * 32, swap_id=swap_id, kind=IntentKind.REFUND,
                 signer_id="a.near", nonce="nonce9", signed_data="{}", state=IntentState.SIGNED,
@@ -106,7 +112,7 @@ async def test_unchanged_rows_give_the_same_snapshot_and_any_change_a_new_one(
     assert len(second.legs) == len(first.legs) + 1
     # a deposit changes: a new one again
     async with world.store.transaction() as tx:
-        await tx.record_bridge_deposit(
+        await tx.swaps.record_bridge_deposit(
             swap_id, DepositRecord("aa" * 32, "BRIDGE", "eth:1", 5, "COMPLETED", NOW)
         )
     third = await world.store.swap_snapshot(address, None)
@@ -171,3 +177,86 @@ async def test_the_reader_keeps_api_status_cache_snapshots(
         await store.swap_snapshot(second, None)
         assert (await store.swap_snapshot(first, None) is snapshot) is reused
         store.reader.close()
+
+
+async def test_a_stamped_read_queries_nothing_until_another_connection_commits(
+    client: httpx.AsyncClient, world: FakeWorld
+) -> None:
+    """``swap_snapshot_since``: ``PRAGMA data_version`` unchanged on the same connection, no
+    statement at all; after any commit (here from a connection of its own, as another process
+    would), the rows are read again, and a snapshot comes back only if they changed."""
+    address, swap_id = await _busy_swap(client, world)
+    other = (await client.post("/v0/quote", json=quote_request())).json()["quote"]["depositAddress"]
+    reader, path = world.store.reader, world.store.db.url.database
+    assert reader is not None
+    assert path is not None
+    statements: list[str] = []
+    reader.listeners.append(lambda sql, _: statements.append(sql))
+
+    first = await reader.swap_snapshot_since(address, None, None)
+    assert first is not None
+    assert isinstance(first.stamp, RowsStamp)
+    assert first.snapshot == await world.store.swap_snapshot(address, None)
+    statements.clear()
+    again = await reader.swap_snapshot_since(address, None, first.stamp)
+    assert again == StampedSnapshot(first.stamp, None)
+    assert statements == []
+
+    with closing(sqlite3.connect(path)) as con, con:  # another swap changes
+        con.execute("UPDATE swaps SET last_error = 'x' WHERE deposit_address = ?", (other,))
+    unchanged = await reader.swap_snapshot_since(address, None, first.stamp)
+    assert unchanged is not None
+    assert unchanged.snapshot is None
+    assert len(statements) == 2  # read, and found the same
+    assert unchanged.stamp != first.stamp  # ... at the new data_version: no read next time
+    statements.clear()
+    assert await reader.swap_snapshot_since(address, None, unchanged.stamp) == StampedSnapshot(
+        unchanged.stamp, None
+    )
+    assert statements == []
+
+    with closing(sqlite3.connect(path)) as con, con:  # this swap's leg changes
+        con.execute("UPDATE intents SET tx_hash = 'tx9' WHERE swap_id = ?", (swap_id,))
+    changed = await reader.swap_snapshot_since(address, None, unchanged.stamp)
+    assert changed is not None
+    assert changed.snapshot is not None
+    assert {leg.tx_hash for leg in changed.snapshot.legs} == {"tx9"}
+    assert changed.snapshot == await world.store.swap_snapshot(address, None)
+
+    # a stamp of a closed connection proves nothing on the next one
+    reader.close()
+    statements.clear()
+    reopened = await reader.swap_snapshot_since(address, None, changed.stamp)
+    assert reopened is not None
+    assert reopened.snapshot is None
+    assert len(statements) == 2
+    assert await reader.swap_snapshot_since("0xnothere", None, changed.stamp) is None
+
+
+async def test_a_busy_stamped_read_is_answered_on_the_thread(
+    client: httpx.AsyncClient, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address, _ = await _busy_swap(client, world)
+    reader = world.store.reader
+    assert reader is not None
+    real = reader._since
+    loop_thread = threading.get_ident()
+
+    def busy_on_the_loop(con: sqlite3.Connection, *args: Any) -> object:
+        if threading.get_ident() == loop_thread:
+            busy = sqlite3.OperationalError("database is locked")
+            busy.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+            raise busy
+        return real(con, *args)
+
+    monkeypatch.setattr(reader, "_since", busy_on_the_loop)
+    stamped = await reader.swap_snapshot_since(address, None, None)
+    assert stamped is not None
+    assert stamped.snapshot == await world.store.swap_snapshot(address, None)
+    # the thread's connection stamps its own data_version: trusted there only
+    assert await reader.swap_snapshot_since(address, None, stamped.stamp) == StampedSnapshot(
+        stamped.stamp, None
+    )
+    assert _reader_threads() == 1
+    await world.store.db.dispose()
+    assert _reader_threads() == 0

@@ -22,7 +22,7 @@ from oneclick.domain.records import (
 )
 from oneclick.domain.swaps import SwapStatus
 from oneclick.store.database import connect_database, upgrade
-from oneclick.store.sql import SqlStore
+from oneclick.store.sql import SqlSession, SqlStore
 from oneclick.store.tables import metadata
 from oneclick.testing.world import sqlite_url
 
@@ -54,7 +54,8 @@ def _swap(index: int, account: str, address: str, memo: str | None = None) -> Ne
         destination_asset="nep141:eth.omft.near", amount_in=HUGE, min_amount_in=HUGE - 1,
         amount_out=10**30, min_amount_out=0, recipient="0xabc", refund_to="bc1q",
         request_deadline=NOW, quote_deadline=NOW + timedelta(days=1), partner_id=None,
-        quote_response='{"quote":{"amountIn":"1"},"b":"é"}', fees="{}", created_at=NOW,
+        quote_response='{"quote":{"amountIn":"1"},"b":"é"}', fees='{"input_fees":[]}',
+        created_at=NOW,
     )  # fmt: skip
 
 
@@ -128,6 +129,13 @@ async def test_memo_addresses_share_an_address(store: SqlStore) -> None:
     assert one.deposit_memo == "1"
 
 
+async def _move(tx: SqlSession, swap_id: str, status: SwapStatus, now: datetime) -> None:
+    swap = await tx.swaps.load(swap_id)
+    assert swap is not None
+    swap.move_to(status)
+    await tx.swaps.save(swap, now)
+
+
 async def test_deposits_status_versions_and_intents(store: SqlStore) -> None:
     account = await _account(store)
     swap = _swap(account.index, account.account_id, "addr")
@@ -136,9 +144,15 @@ async def test_deposits_status_versions_and_intents(store: SqlStore) -> None:
         assert await tx.record_deposit_tx(DepositTx(swap.id, "tx1", None, None, NOW))
         assert not await tx.record_deposit_tx(DepositTx(swap.id, "tx1", None, None, NOW))
         assert await tx.deposit_txs(swap.id) == ["tx1"]
-        await tx.set_status(swap.id, SwapStatus.KNOWN_DEPOSIT_TX, expected_version=0, now=NOW)
+        stale = await tx.swaps.load(swap.id)
+        current = await tx.swaps.load(swap.id)
+        assert stale is not None
+        assert current is not None
+        current.move_to(SwapStatus.KNOWN_DEPOSIT_TX)
+        await tx.swaps.save(current, NOW)
+        stale.move_to(SwapStatus.PROCESSING)
         with pytest.raises(Conflict, match="version"):
-            await tx.set_status(swap.id, SwapStatus.PROCESSING, expected_version=0, now=NOW)
+            await tx.swaps.save(stale, NOW)
     async with store.transaction() as tx:
         record = await tx.swap_by_deposit("addr", None)
         assert record is not None
@@ -146,12 +160,92 @@ async def test_deposits_status_versions_and_intents(store: SqlStore) -> None:
         assert record.version == 1
         intent = IntentRecord("h" * 44, swap.id, IntentKind.USER_TRANSFER, "alice.near", "n",
                               "{}", IntentState.SIGNED, NOW, ("q1",))  # fmt: skip
-        await tx.add_intent(intent)
-        await tx.set_intent_state(intent.intent_hash, IntentState.PUBLISHED)
-        stored = await tx.intent(intent.intent_hash)
+        await tx.intents.add(intent)
+        await tx.intents.set_state(intent.intent_hash, IntentState.PUBLISHED)
+        stored = await tx.intents.get(intent.intent_hash)
     assert stored is not None
     assert stored.state is IntentState.PUBLISHED
     assert stored.quote_hashes == ("q1",)
+
+
+async def test_the_swap_repository_saves_each_change_once_with_its_version(
+    store: SqlStore,
+) -> None:
+    from oneclick.domain.engine import Phase
+
+    account = await _account(store)
+    swap = _swap(account.index, account.account_id, "addr-aggregate")
+    later = NOW + timedelta(seconds=5)
+    async with store.transaction() as tx:
+        await tx.add_swap(swap)
+    async with store.transaction() as tx:
+        stale = await tx.swaps.load(swap.id)  # another writer's view, at version 0
+    async with store.transaction() as tx:
+        mine = await tx.swaps.load(swap.id)
+        assert mine is not None
+        mine.move_to(SwapStatus.KNOWN_DEPOSIT_TX)
+        mine.enter(Phase.SWAP)
+        await tx.swaps.save(mine, later)
+        mine.record_deposited(HUGE)
+        await tx.swaps.save(mine, later)
+    async with store.transaction() as tx:
+        stored = await tx.swaps.load(swap.id)
+    assert stored is not None
+    assert (stored.version, stored.status, stored.phase) == (2, mine.status, Phase.SWAP)
+    assert (stored.state.deposited_amount, stored.state.updated_at) == (HUGE, later)
+    assert stale is not None
+    stale.move_to(SwapStatus.PROCESSING)
+    with pytest.raises(Conflict, match="version"):
+        async with store.transaction() as tx:
+            await tx.swaps.save(stale, later)
+    async with store.transaction() as tx:
+        after = await tx.swaps.load(swap.id)
+        log = await tx.transitions(swap.id)
+    assert after is not None
+    assert (after.version, after.status) == (2, SwapStatus.KNOWN_DEPOSIT_TX)  # nothing written
+    assert [(t.from_status, t.to_status) for t in log] == [
+        (None, SwapStatus.PENDING_DEPOSIT),
+        (SwapStatus.PENDING_DEPOSIT, SwapStatus.KNOWN_DEPOSIT_TX),
+    ]
+
+
+async def test_an_operator_reopens_a_swap_only_while_no_worker_holds_it(store: SqlStore) -> None:
+    from oneclick.domain.engine import Phase
+    from oneclick.store.claims import SqlClaims
+
+    account = await _account(store)
+    swap = _swap(account.index, account.account_id, "addr-reopen")
+    async with store.transaction() as tx:
+        await tx.add_swap(swap)
+        await _move(tx, swap.id, SwapStatus.FAILED, NOW)
+    claims = SqlClaims(store.db)
+    [claim] = await claims.claim("worker", NOW, 60, 1)
+    async with store.transaction() as tx:
+        leased = await tx.swaps.load(swap.id)
+        assert leased is not None
+        leased.move_to(SwapStatus.PENDING_DEPOSIT, operator=True, reason="operator")
+        assert not await tx.swaps.reopen(leased, NOW)  # a worker holds it: nothing changed
+    await claims.release(claim, "worker", next_run_at=None, attempts=3, last_error="boom")
+    later = NOW + timedelta(seconds=5)
+    async with store.transaction() as tx:
+        stale = await tx.swaps.load(swap.id)
+        parked = await tx.swaps.load(swap.id)
+        assert stale is not None
+        assert parked is not None
+        parked.move_to(SwapStatus.PENDING_DEPOSIT, operator=True, reason="operator")
+        parked.enter(Phase.DEPOSIT)
+        assert await tx.swaps.reopen(parked, later)
+        stale.move_to(SwapStatus.PROCESSING, operator=True)
+        assert not await tx.swaps.reopen(stale, later)  # it changed since it was loaded
+        row = await tx.engine_swap(swap.id)
+        log = await tx.transitions(swap.id)
+    assert row is not None
+    assert (row.status, row.version) == (SwapStatus.PENDING_DEPOSIT, 2)
+    assert (row.next_run_at, row.attempts, row.last_error) == (later, 0, None)
+    assert [(t.to_status, t.reason) for t in log[-2:]] == [
+        (SwapStatus.FAILED, "parked: an operator must act"),
+        (SwapStatus.PENDING_DEPOSIT, "operator"),
+    ]
 
 
 async def test_partners(store: SqlStore) -> None:
@@ -173,23 +267,32 @@ async def test_every_status_change_appends_to_the_transition_log(store: SqlStore
     swap = _swap(account.index, account.account_id, "addr-log")
     async with store.transaction() as tx:
         await tx.add_swap(swap)
-        await tx.set_status(swap.id, SwapStatus.KNOWN_DEPOSIT_TX, expected_version=0, now=NOW)
+        await _move(tx, swap.id, SwapStatus.KNOWN_DEPOSIT_TX, NOW)
     later = NOW + timedelta(seconds=5)
     async with store.transaction() as tx:
-        await tx.update_swap(swap.id, later, phase=Phase.SWAP)  # no status change: no entry
-        await tx.update_swap(swap.id, later, status=SwapStatus.PROCESSING)
-        await tx.update_swap(swap.id, later, status=SwapStatus.PROCESSING)  # unchanged
-        await tx.update_swap(
-            swap.id, later, status=SwapStatus.REFUNDED, refund_reason=RefundReason.DEPOSIT_TOO_LOW
-        )
+        aggregate = await tx.swaps.load(swap.id)
+        assert aggregate is not None
+        aggregate.enter(Phase.SWAP)
+        await tx.swaps.save(aggregate, later)  # no status change: no entry
+        aggregate.move_to(SwapStatus.PROCESSING)
+        await tx.swaps.save(aggregate, later)
+        aggregate.move_to(SwapStatus.PROCESSING)
+        await tx.swaps.save(aggregate, later)  # unchanged
 
     async def rolled_back() -> None:
         async with store.transaction() as tx:
-            await tx.update_swap(swap.id, later, status=SwapStatus.FAILED)
+            failing = await tx.swaps.load(swap.id)
+            assert failing is not None
+            failing.move_to(SwapStatus.FAILED)
+            await tx.swaps.save(failing, later)
             raise RuntimeError("the step failed after the update")
 
     with pytest.raises(RuntimeError):
         await rolled_back()  # the log entry goes with the status change it records
+    async with store.transaction() as tx:
+        aggregate.refund_because(RefundReason.DEPOSIT_TOO_LOW)
+        aggregate.move_to(SwapStatus.REFUNDED)
+        await tx.swaps.save(aggregate, later)  # the version the rollback left alone
     async with store.transaction() as tx:
         log = await tx.transitions(swap.id)
         tail = await tx.transitions(swap.id, after_seq=2)
@@ -223,7 +326,7 @@ async def test_the_webhook_outbox_row_commits_with_its_transition(store: SqlStor
 
     async def rolled_back() -> None:
         async with store.transaction() as tx:
-            await tx.set_status(swap.id, SwapStatus.KNOWN_DEPOSIT_TX, expected_version=0, now=NOW)
+            await _move(tx, swap.id, SwapStatus.KNOWN_DEPOSIT_TX, NOW)
             raise RuntimeError("after the status change")
 
     with pytest.raises(RuntimeError):
@@ -240,7 +343,7 @@ async def test_the_webhook_outbox_row_commits_with_its_transition(store: SqlStor
     later = NOW + timedelta(minutes=5)
     async with store.transaction() as tx:
         await tx.partners.revoke(partner.id, NOW)
-        await tx.set_status(swap.id, SwapStatus.KNOWN_DEPOSIT_TX, expected_version=0, now=NOW)
+        await _move(tx, swap.id, SwapStatus.KNOWN_DEPOSIT_TX, NOW)
         leased_again = await tx.webhooks.claim_due(later, timedelta(seconds=60), 10)
         found = await tx.webhooks.deliveries(partner.id, 10)
     assert len(found) == 1  # a revoked partner's new transitions are not queued

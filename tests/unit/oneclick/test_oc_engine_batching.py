@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from oc_engine_kit import BTC, Kit, make_kit
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from oneclick.domain.engine import Phase
@@ -122,12 +122,18 @@ async def test_a_group_write_is_atomic_per_step_and_fenced(tmp_path: Path) -> No
         [taken] = await claims.claim("other", now, 60, 1)
         assert taken.swap_id == ids[2]
 
+        async def known(session: EngineSession, swap_id: str) -> None:
+            swap = await session.swaps.load(swap_id)
+            assert swap is not None
+            swap.move_to(SwapStatus.KNOWN_DEPOSIT_TX)
+            await session.swaps.save(swap, now)
+
         async def fail(session: EngineSession) -> None:
-            await session.update_swap(ids[1], now, status=SwapStatus.KNOWN_DEPOSIT_TX)
+            await known(session, ids[1])
             raise IntegrityError("UPDATE", None, ValueError("refused"))
 
         async def land(session: EngineSession) -> None:
-            await session.update_swap(ids[0], now, status=SwapStatus.KNOWN_DEPOSIT_TX)
+            await known(session, ids[0])
 
         later = now + timedelta(minutes=1)
         results = await claims.write(
@@ -253,6 +259,66 @@ async def test_a_deposit_just_before_the_deadline_is_not_missed_by_a_quiet_accou
         assert status["swapDetails"]["refundedAmount"] not in (None, "0")
         ledger = kit.world.verifier.ledger
         assert ledger.balances.get((swap.custody_account_id, BTC), 0) == 0
+    finally:
+        await kit.client.aclose()
+        await kit.world.aclose()
+
+
+class MovingClaims(SqlClaims):
+    """The real claims, but someone else saves the swap (bumps its version) just before a
+    step's writes land, as a deposit submitted mid-step does."""
+
+    def __init__(self, claims: SqlClaims, moved: set[str]) -> None:
+        super().__init__(claims._db)
+        self.moved = moved
+
+    async def write(self, owner: str, now: Any, writes: Any) -> list[bool | Exception]:
+        wrapped = []
+        for w in writes:
+            if w.claim.swap_id in self.moved and w.apply is not None:
+                wrapped.append(
+                    StepWrite(w.claim, _after_a_move(w.apply, w.claim.swap_id), w.release)
+                )
+            else:
+                wrapped.append(w)
+        return await super().write(owner, now, wrapped)
+
+
+def _after_a_move(apply: Any, swap_id: str) -> Any:
+    async def moved_first(session: Any) -> None:
+        moved = update(swaps).where(swaps.c.id == swap_id).values(version=swaps.c.version + 1)
+        await session._conn.execute(moved)
+        await apply(session)
+
+    return moved_first
+
+
+async def test_a_step_whose_swap_moved_meanwhile_is_redone_at_once(tmp_path: Path) -> None:
+    kit = await make_kit(tmp_path)
+    try:
+        quote = await kit.quote()
+        await kit.deposit(quote, 100_000)
+        swap_id = (await kit.swap(quote)).id
+        before = await _row(kit, swap_id)
+        worker = kit.new_worker("moved")
+        worker.claims = MovingClaims(SqlClaims(kit.world.store.db), {swap_id})
+        worker.committer._claims = worker.claims
+
+        assert await worker.run_once() == 1
+
+        row = await _row(kit, swap_id)
+        # the version check refused the step's writes (its save expected the old version)...
+        assert (row.status, row.phase, row.version) == (before.status, before.phase, 0)
+        assert await _count(kit, deposits, swap_id) == 0
+        # ...and it is handed back to be redone now, not counted as a failure
+        assert row.lease_owner is None
+        assert (row.attempts, row.last_error) == (0, None)
+        assert row.next_run_at == kit.clock.now()
+
+        assert await kit.new_worker("next").run_once() == 1
+        row = await _row(kit, swap_id)
+        assert (row.status, row.phase) == (SwapStatus.PROCESSING.value, Phase.SWAP.value)
+        assert row.version == 1
     finally:
         await kit.client.aclose()
         await kit.world.aclose()

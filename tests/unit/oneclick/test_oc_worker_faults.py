@@ -16,14 +16,16 @@ from typing import Any
 from oc_engine_kit import Kit, make_kit
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from oneclick.domain.engine import EngineSwap
 from oneclick.domain.sessions import UserSession
+from oneclick.domain.swap_aggregate import Swap
 from oneclick.services.engine import EngineContext, StepResult
 from oneclick.services.ports import Claim, StepWrite
 from oneclick.services.sessions import EXPIRED_KEPT
 from oneclick.store.claims import SqlClaims
 from oneclick.store.sql import SqlSession, SqlStore
+from oneclick.store.swaps import SqlSwaps
 from oneclick.store.tables import swaps
 from oneclick.workers.runner import Worker, WorkerOptions, backoff_s
 
@@ -106,9 +108,23 @@ class FlakyStore(SqlStore):
 
 
 class _FencedSession(SqlSession):
-    before_fence: Fence | None
+    def __init__(self, conn: AsyncConnection) -> None:
+        super().__init__(conn)
+        self.swaps = _FencedSwaps(conn)
 
-    async def fence(self, swap_id: str, owner: str, now: datetime) -> EngineSwap:
+    @property
+    def before_fence(self) -> Fence | None:
+        return self.swaps.before_fence
+
+    @before_fence.setter
+    def before_fence(self, hook: Fence | None) -> None:
+        self.swaps.before_fence = hook
+
+
+class _FencedSwaps(SqlSwaps):
+    before_fence: Fence | None = None
+
+    async def fence(self, swap_id: str, owner: str, now: datetime) -> Swap:
         if self.before_fence is not None:
             await self.before_fence(swap_id)
         return await super().fence(swap_id, owner, now)

@@ -3,18 +3,20 @@ retry it, and list the swaps that need attention."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from oneclick.domain.engine import EngineSwap, Phase, RefundReason
 from oneclick.domain.errors import NotFound, RequestError
 from oneclick.domain.quotes import SwapType
-from oneclick.domain.swaps import SwapStatus, check_transition
+from oneclick.domain.swap_aggregate import Swap
+from oneclick.domain.swaps import SwapStatus
+from oneclick.domain.transitions import REASON_OPERATOR
 from oneclick.services.ports import Clock, EngineSession, EngineStore
 
 
-async def _swap(tx: EngineSession, address: str, memo: str | None) -> EngineSwap:
+async def _swap(tx: EngineSession, address: str, memo: str | None) -> Swap:
     record = await tx.swap_by_deposit(address, memo or None)
-    swap = await tx.engine_swap(record.id) if record else None
+    swap = await tx.swaps.load(record.id) if record else None
     if swap is None:
         raise NotFound(f"Deposit address {address} not found")
     return swap
@@ -22,6 +24,14 @@ async def _swap(tx: EngineSession, address: str, memo: str | None) -> EngineSwap
 
 def _busy() -> RequestError:
     return RequestError("a worker is stepping this swap right now; try again in a moment")
+
+
+async def _reopen(tx: EngineSession, swap: Swap, now: datetime) -> EngineSwap:
+    if not await tx.swaps.reopen(swap, now):
+        raise _busy()
+    found = await tx.engine_swap(swap.id)  # as scheduled, errors cleared
+    assert found is not None
+    return found
 
 
 async def refund_swap(
@@ -32,21 +42,18 @@ async def refund_swap(
     now = clock.now()
     async with store.transaction() as tx:
         swap = await _swap(tx, address, memo)
-        if swap.swap_type is SwapType.ANY_INPUT:  # documented upstream: never refunded
+        if swap.state.swap_type is SwapType.ANY_INPUT:  # documented upstream: never refunded
             raise RequestError("an ANY_INPUT quote is never refunded: `oneclick admin retry` it")
         if swap.status.is_terminal and swap.status is not SwapStatus.FAILED:
             raise RequestError(f"the swap is {swap.status}: leftovers are refunded by its sweep")
-        status = SwapStatus.PROCESSING if swap.status is SwapStatus.FAILED else swap.status
-        if status is not swap.status:
-            check_transition(swap.status, status, operator=True)
-        reason = swap.refund_reason or RefundReason.OPERATOR_REFUND
-        if not await tx.reopen(
-            swap.id, now, status=status, phase=Phase.REFUND, refund_reason=reason
-        ):
-            raise _busy()
-        found = await tx.engine_swap(swap.id)
-    assert found is not None
-    return found
+        reason = swap.state.refund_reason or RefundReason.OPERATOR_REFUND
+        swap.refund_because(reason)
+        if swap.status is SwapStatus.FAILED:
+            swap.move_to(
+                SwapStatus.PROCESSING, operator=True, reason=f"{REASON_OPERATOR}: {reason.value}"
+            )
+        swap.enter(Phase.REFUND)
+        return await _reopen(tx, swap, now)
 
 
 async def retry_swap(
@@ -60,16 +67,10 @@ async def retry_swap(
             status = (
                 SwapStatus.PENDING_DEPOSIT if swap.phase is Phase.DEPOSIT else SwapStatus.PROCESSING
             )
-            check_transition(swap.status, status, operator=True)
-        elif swap.phase is Phase.SWEEP or not swap.status.is_terminal:
-            status = swap.status
-        else:
+            swap.move_to(status, operator=True, reason=REASON_OPERATOR)
+        elif swap.phase is not Phase.SWEEP and swap.status.is_terminal:
             raise RequestError(f"the swap is {swap.status} and has nothing left to do")
-        if not await tx.reopen(swap.id, now, status=status, phase=swap.phase, refund_reason=None):
-            raise _busy()
-        found = await tx.engine_swap(swap.id)
-    assert found is not None
-    return found
+        return await _reopen(tx, swap, now)
 
 
 async def stuck_swaps(store: EngineStore, clock: Clock, grace: timedelta) -> list[EngineSwap]:

@@ -15,10 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import datetime
-from typing import Protocol, cast
 
 from nearintents.encoding import b64decode
 from nearintents.payload import TokenDiff
@@ -28,7 +26,6 @@ from oneclick.domain.any_input import (
     AnyInputDeposit,
     AnyInputWithdrawal,
     DepositPhase,
-    NewDeposit,
     SeenTransfer,
     WithdrawalState,
     committed,
@@ -54,46 +51,9 @@ from oneclick.services.engine.legs import (
     publish_leg,
     signed_leg,
 )
-from oneclick.services.ports import EngineSession
 from oneclick.services.pricing import asset_prices
 
 logger = logging.getLogger(__name__)
-
-
-class AnyInputSession(EngineSession, Protocol):
-    async def any_input_deposits(self, swap_id: str) -> list[AnyInputDeposit]: ...
-
-    async def add_any_input_deposits(
-        self, swap_id: str, found: list[NewDeposit], ids: list[str], now: datetime
-    ) -> None: ...
-
-    async def update_any_input_deposit(
-        self, deposit_id: str, now: datetime, **values: object
-    ) -> None: ...
-
-    async def add_swap_leg_of_deposit(self, deposit_id: str, leg: Leg, now: datetime) -> None: ...
-
-    async def add_any_input_withdrawal(
-        self, withdrawal: AnyInputWithdrawal, leg: Leg, deposit_ids: list[str]
-    ) -> None: ...
-
-    async def any_input_withdrawals(self, swap_id: str) -> list[AnyInputWithdrawal]: ...
-
-    async def finish_any_input_withdrawal(
-        self,
-        withdrawal_id: str,
-        now: datetime,
-        *,
-        state: WithdrawalState,
-        delivered: int | None = None,
-        tx_hash: str | None = None,
-        retry_at: datetime | None = None,
-    ) -> None: ...
-
-
-def _tx(ctx: EngineContext) -> AbstractAsyncContextManager[AnyInputSession]:
-    """The store's transaction as this module's port (``SqlSession`` has the queries)."""
-    return cast(AbstractAsyncContextManager[AnyInputSession], ctx.store.transaction())
 
 
 def _slippage_bps(swap: EngineSwap) -> int:
@@ -108,11 +68,11 @@ def _slippage_bps(swap: EngineSwap) -> int:
 async def _state(
     ctx: EngineContext, swap: EngineSwap
 ) -> tuple[list[AnyInputDeposit], list[AnyInputWithdrawal], list[Leg]]:
-    async with _tx(ctx) as tx:
+    async with ctx.store.transaction() as tx:
         return (
-            await tx.any_input_deposits(swap.id),
-            await tx.any_input_withdrawals(swap.id),
-            await tx.legs(swap.id),
+            await tx.any_input.deposits(swap.id),
+            await tx.any_input.withdrawals(swap.id),
+            await tx.swaps.legs(swap.id),
         )
 
 
@@ -166,11 +126,11 @@ async def _record_new_deposits(
     if not found:
         return False
     now = ctx.clock.now()
-    async with _tx(ctx) as tx:
-        current = await tx.fence(swap.id, ctx.owner, now)
-        await tx.add_any_input_deposits(swap.id, found, [str(uuid.uuid4()) for _ in found], now)
-        status = SwapStatus.PROCESSING if current.status is not SwapStatus.PROCESSING else None
-        await tx.update_swap(swap.id, now, status=status)
+    async with ctx.store.transaction() as tx:
+        current = await tx.swaps.fence(swap.id, ctx.owner, now)
+        await tx.any_input.add_deposits(swap.id, found, [str(uuid.uuid4()) for _ in found], now)
+        current.move_to(SwapStatus.PROCESSING)
+        await tx.swaps.save(current, now)  # news, with or without a new status
     for deposit in found:
         logger.info(
             "ANY_INPUT deposit of %s %s (%s, %s)", deposit.amount, deposit.token,
@@ -232,9 +192,9 @@ async def _follow(
     now = ctx.clock.now()
     state = IntentState.SETTLED if executed else IntentState.DEAD
     reason = None if executed else f"expired ({status.status.value})"
-    async with _tx(ctx) as tx:
-        await tx.fence(swap.id, ctx.owner, now)
-        await tx.update_leg(leg.intent_hash, now, state=state, tx_hash=tx_hash, reason=reason)
+    async with ctx.store.transaction() as tx:
+        await tx.swaps.fence(swap.id, ctx.owner, now)
+        await tx.swaps.update_leg(leg.intent_hash, now, state=state, tx_hash=tx_hash, reason=reason)
     leg = replace(leg, state=state, tx_hash=tx_hash, reason=reason)
     return leg, Outcome.SETTLED if executed else Outcome.DEAD
 
@@ -253,9 +213,9 @@ async def _retry_later(
     ctx: EngineContext, swap: EngineSwap, deposit: AnyInputDeposit, why: str
 ) -> None:
     now = ctx.clock.now()
-    async with _tx(ctx) as tx:
-        await tx.fence(swap.id, ctx.owner, now)
-        await tx.update_any_input_deposit(
+    async with ctx.store.transaction() as tx:
+        await tx.swaps.fence(swap.id, ctx.owner, now)
+        await tx.any_input.update_deposit(
             deposit.id, now, swap_intent=None, attempts=deposit.attempts + 1,
             next_try_at=now + ctx.policy.any_input_retry, last_error=why[:500],
         )  # fmt: skip
@@ -267,9 +227,9 @@ async def _retry_later(
 
 async def _pool_as_is(ctx: EngineContext, swap: EngineSwap, deposit: AnyInputDeposit) -> None:
     now = ctx.clock.now()
-    async with _tx(ctx) as tx:
-        await tx.fence(swap.id, ctx.owner, now)
-        await tx.update_any_input_deposit(
+    async with ctx.store.transaction() as tx:
+        await tx.swaps.fence(swap.id, ctx.owner, now)
+        await tx.any_input.update_deposit(
             deposit.id, now, phase=DepositPhase.POOLED, amount_out=deposit.amount, last_error=None
         )
 
@@ -308,9 +268,9 @@ async def _swap_deposit(ctx: EngineContext, swap: EngineSwap, deposit: AnyInputD
         deadline=deadline, debits={deposit.asset: best.amount_in},
         credits={destination: best.amount_out}, quote_hashes=(best.quote_hash,),
     )  # fmt: skip
-    async with _tx(ctx) as tx:
-        await tx.fence(swap.id, ctx.owner, ctx.clock.now())
-        await tx.add_swap_leg_of_deposit(deposit.id, leg, ctx.clock.now())
+    async with ctx.store.transaction() as tx:
+        await tx.swaps.fence(swap.id, ctx.owner, ctx.clock.now())
+        await tx.any_input.add_swap_leg(deposit.id, leg, ctx.clock.now())
     await publish_leg(ctx, swap, leg)
     return True
 
@@ -327,9 +287,9 @@ async def _drive_swap(
         return ctx.clock.now()
     received = sum(leg.credits.values())
     now = ctx.clock.now()
-    async with _tx(ctx) as tx:
-        await tx.fence(swap.id, ctx.owner, now)
-        await tx.update_any_input_deposit(
+    async with ctx.store.transaction() as tx:
+        await tx.swaps.fence(swap.id, ctx.owner, now)
+        await tx.any_input.update_deposit(
             deposit.id, now, phase=DepositPhase.POOLED, amount_out=received, last_error=None
         )
     logger.info(
@@ -387,9 +347,9 @@ async def _withdraw_pool(
         intent_hash=leg.intent_hash, state=WithdrawalState.PENDING, delivered=None,
         tx_hash=None, created_at=now, updated_at=now,
     )  # fmt: skip
-    async with _tx(ctx) as tx:
-        await tx.fence(swap.id, ctx.owner, ctx.clock.now())
-        await tx.add_any_input_withdrawal(withdrawal, leg, [d.id for d in carried])
+    async with ctx.store.transaction() as tx:
+        await tx.swaps.fence(swap.id, ctx.owner, ctx.clock.now())
+        await tx.any_input.add_withdrawal(withdrawal, leg, [d.id for d in carried])
     logger.info(
         "ANY_INPUT withdrawal of %s %s to %s (%d deposits)", amount, token, swap.recipient,
         len(carried), extra={"action": "any_input_withdraw", "swap_id": swap.id},
@@ -413,9 +373,9 @@ async def _drive_withdrawal(
             return ctx.clock.now() + ctx.policy.follow_poll
         if outcome is Outcome.DEAD:
             now = ctx.clock.now()
-            async with _tx(ctx) as tx:
-                await tx.fence(swap.id, ctx.owner, now)
-                await tx.finish_any_input_withdrawal(
+            async with ctx.store.transaction() as tx:
+                await tx.swaps.fence(swap.id, ctx.owner, now)
+                await tx.any_input.finish_withdrawal(
                     withdrawal.id, now, state=WithdrawalState.FAILED,
                     retry_at=now + ctx.policy.any_input_retry,
                 )  # fmt: skip
@@ -429,9 +389,9 @@ async def _drive_withdrawal(
     if confirmed is None:
         return ctx.clock.now() + ctx.policy.withdrawal_poll
     now = ctx.clock.now()
-    async with _tx(ctx) as tx:
-        await tx.fence(swap.id, ctx.owner, now)
-        await tx.finish_any_input_withdrawal(
+    async with ctx.store.transaction() as tx:
+        await tx.swaps.fence(swap.id, ctx.owner, now)
+        await tx.any_input.finish_withdrawal(
             withdrawal.id, now, state=WithdrawalState.SUCCESS, delivered=confirmed.delivered,
             tx_hash=confirmed.destination_tx_hash,
         )  # fmt: skip
@@ -458,15 +418,17 @@ async def _settle_status(
         return min([now + ctx.policy.deposit_poll, swap.quote_deadline, *pending])
     swappable = [d for d in waiting if d.phase is DepositPhase.SWAP]
     unwithdrawable = [d for d in waiting if d.phase is DepositPhase.POOLED]
-    async with _tx(ctx) as tx:
-        current = await tx.fence(swap.id, ctx.owner, now)
+    async with ctx.store.transaction() as tx:
+        current = await tx.swaps.fence(swap.id, ctx.owner, now)
         for deposit in swappable + unwithdrawable:
-            await tx.update_any_input_deposit(
+            await tx.any_input.update_deposit(
                 deposit.id, now, phase=DepositPhase.STRANDED,
                 last_error=deposit.last_error or "the address went inactive first",
             )  # fmt: skip
-        status = SwapStatus.SUCCESS if current.status is SwapStatus.PROCESSING else None
-        await tx.update_swap(swap.id, now, status=status, phase=Phase.DONE)
+        if current.status is SwapStatus.PROCESSING:
+            current.move_to(SwapStatus.SUCCESS)
+        current.enter(Phase.DONE)
+        await tx.swaps.save(current, now)
     if waiting:
         logger.warning(
             "ANY_INPUT address inactive with %d deposits not delivered: held for an operator",

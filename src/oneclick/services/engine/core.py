@@ -84,9 +84,10 @@ async def park(ctx: EngineContext, unit: StepStore, swap: EngineSwap, reason: st
     with the release, like a step's."""
     now = ctx.clock.now()
     async with unit.transaction() as tx:
-        current = await tx.fence(swap.id, ctx.owner, now)
+        current = await tx.swaps.fence(swap.id, ctx.owner, now)
         if not current.status.is_terminal:
-            await tx.update_swap(swap.id, now, status=SwapStatus.FAILED)
+            current.move_to(SwapStatus.FAILED)
+            await tx.swaps.save(current, now)
     ctx.metrics.parked(current.phase.value)
     logger.error(
         "swap parked in %s: %s",
@@ -103,11 +104,7 @@ async def advance_swap(ctx: EngineContext, unit: StepStore) -> StepResult:
     commit point: a signed intent stored before it is published). Every line it logs carries
     the swap's id, deposit address and phase."""
     with log_context(swap_id=unit.swap.id):
-        # An ANY_INPUT account keeps its own rows (deposits, withdrawals) that the buffered
-        # session does not carry: its steps write straight to the store, each transaction
-        # fenced by the step itself, as every step did before writes were buffered.
-        store = ctx.store if _is_any_input(unit.swap) else unit
-        return await _advance(replace(ctx, store=store), unit, unit.swap)
+        return await _advance(replace(ctx, store=unit), unit, unit.swap)
 
 
 def _is_any_input(swap: EngineSwap) -> bool:

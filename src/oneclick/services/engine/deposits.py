@@ -70,9 +70,9 @@ async def scan_bridge_deposits(ctx: EngineContext, swap: EngineSwap) -> None:
         return
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
-        await tx.fence(swap.id, ctx.owner, now)
+        await tx.swaps.fence(swap.id, ctx.owner, now)
         for record in found:
-            await tx.record_bridge_deposit(swap.id, record)
+            await tx.swaps.record_bridge_deposit(swap.id, record)
 
 
 def quiet_poll(ctx: EngineContext, swap: EngineSwap, now: datetime, base: timedelta) -> timedelta:
@@ -102,12 +102,11 @@ async def wait_for_order(
     deadline come first, and look again after ``quote_retry`` (never past the deadline)."""
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
-        await tx.fence(swap.id, ctx.owner, now)
-        legs = await tx.legs(swap.id)
-        await tx.update_swap(
-            swap.id, now, refund_reason=reason,
-            deposited_amount=total_deposited(swap, legs, credited),
-        )  # fmt: skip
+        current = await tx.swaps.fence(swap.id, ctx.owner, now)
+        legs = await tx.swaps.legs(swap.id)
+        current.refund_because(reason)
+        current.record_deposited(total_deposited(swap, legs, credited))
+        await tx.swaps.save(current, now)
     return min(now + ctx.policy.quote_retry, swap.request_deadline)
 
 
@@ -124,24 +123,26 @@ async def step_deposit(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
     credited = await balance(ctx, swap, swap.origin_asset)
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
-        swap = await tx.fence(swap.id, ctx.owner, now)
+        current = await tx.swaps.fence(swap.id, ctx.owner, now)
+        swap = current.state
         # another token's transfer to the address is the reconciliation's, not this swap's
-        known = any(d.asset in (None, swap.origin_asset) for d in await tx.deposits(swap.id))
+        known = any(d.asset in (None, swap.origin_asset) for d in await tx.swaps.deposits(swap.id))
         deposited = max(swap.deposited_amount or 0, credited)
         if now >= swap.request_deadline:
             if credited > 0:
                 reason = late_reason(credited, swap.min_amount_in)
-                await tx.update_swap(
-                    swap.id, now, phase=Phase.REFUND, refund_reason=reason,
-                    deposited_amount=deposited,
-                )  # fmt: skip
+                current.enter(Phase.REFUND)
+                current.refund_because(reason)
+                current.record_deposited(deposited)
+                await tx.swaps.save(current, now)
                 logger.info(
                     "deadline passed before the swap: refunding (%s)", reason.value,
                     extra={"action": "deposit", "swap_id": swap.id},
                 )  # fmt: skip
                 return now
             if now >= swap.quote_deadline:
-                await tx.update_swap(swap.id, now, phase=Phase.DONE)
+                current.enter(Phase.DONE)
+                await tx.swaps.save(current, now)
                 logger.info(
                     "quote expired with nothing credited",
                     extra={"action": "deposit", "swap_id": swap.id},
@@ -152,14 +153,18 @@ async def step_deposit(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
         status = deposit_status(credited, swap.min_amount_in, known_tx=known)
         new_status = status if can_transition(swap.status, status) else None
         if status is SwapStatus.PROCESSING:
-            await tx.update_swap(
-                swap.id, now, status=new_status, phase=Phase.SWAP, deposited_amount=deposited
-            )
+            if new_status is not None:
+                current.move_to(new_status)
+            current.enter(Phase.SWAP)
+            current.record_deposited(deposited)
+            await tx.swaps.save(current, now)
             return now
         if new_status is not None or deposited != (swap.deposited_amount or 0):
-            await tx.update_swap(
-                swap.id, now, status=new_status, deposited_amount=deposited if credited else None
-            )
+            if new_status is not None:
+                current.move_to(new_status)
+            if credited:
+                current.record_deposited(deposited)
+            await tx.swaps.save(current, now)
             return min(now + ctx.policy.deposit_poll, swap.request_deadline)  # news: poll soon
     wait = quiet_poll(ctx, swap, now, ctx.policy.deposit_poll)
     return min(now + wait, swap.request_deadline)

@@ -150,8 +150,8 @@ async def sign_leg(
     )  # fmt: skip
     now = leg.created_at
     async with ctx.store.transaction() as tx:
-        await tx.fence(swap.id, ctx.owner, now)
-        await tx.add_leg(leg)
+        await tx.swaps.fence(swap.id, ctx.owner, now)
+        await tx.swaps.add_leg(leg)
     logger.info(
         "%s intent signed",
         kind.value.lower(),
@@ -163,8 +163,8 @@ async def sign_leg(
 async def _save(ctx: EngineContext, swap: EngineSwap, leg: Leg, **changes: object) -> Leg:
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
-        await tx.fence(swap.id, ctx.owner, now)
-        await tx.update_leg(leg.intent_hash, now, **changes)  # type: ignore[arg-type]
+        await tx.swaps.fence(swap.id, ctx.owner, now)
+        await tx.swaps.update_leg(leg.intent_hash, now, **changes)  # type: ignore[arg-type]
     return replace(leg, **changes)  # type: ignore[arg-type]
 
 

@@ -52,7 +52,7 @@ async def confirm_submitted_transfers(ctx: EngineContext, swap: EngineSwap) -> N
     if near is None:
         return
     async with ctx.store.transaction() as tx:
-        unseen = [d.tx_hash for d in await tx.deposits(swap.id)
+        unseen = [d.tx_hash for d in await tx.swaps.deposits(swap.id)
                   if d.source == "SUBMITTED" and d.status is None]  # fmt: skip
         senders = await tx.deposit_senders(swap.id) if unseen else {}
     contract = swap.origin_asset.removeprefix("nep141:")
@@ -83,9 +83,9 @@ async def confirm_submitted_transfers(ctx: EngineContext, swap: EngineSwap) -> N
         return
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
-        await tx.fence(swap.id, ctx.owner, now)
+        await tx.swaps.fence(swap.id, ctx.owner, now)
         for record in found:
-            await tx.record_bridge_deposit(swap.id, record)
+            await tx.swaps.record_bridge_deposit(swap.id, record)
 
 
 async def sweep_near_deposit(ctx: EngineContext, swap: EngineSwap) -> None:
@@ -141,8 +141,8 @@ async def sweep_near_deposit(ctx: EngineContext, swap: EngineSwap) -> None:
         return
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
-        await tx.fence(swap.id, ctx.owner, now)
-        await tx.record_bridge_deposit(
+        await tx.swaps.fence(swap.id, ctx.owner, now)
+        await tx.swaps.record_bridge_deposit(
             swap.id,
             DepositRecord(tx_hash=moved.hash, source="NEAR", chain="near", amount=held,
                           status="COMPLETED", created_at=now),

@@ -139,7 +139,7 @@ async def _check_bounces(
     ctx: EngineContext, swap: EngineSwap, kind: IntentKind, receiver: str
 ) -> None:
     async with ctx.store.transaction() as tx:
-        legs = [leg for leg in await tx.legs(swap.id) if leg.kind is kind]
+        legs = [leg for leg in await tx.swaps.legs(swap.id) if leg.kind is kind]
     bounced = [leg for leg in legs if is_bounced(leg)]
     if len(bounced) >= MAX_BOUNCES:
         raise PermanentError(

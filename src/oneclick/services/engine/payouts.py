@@ -12,7 +12,7 @@ from oneclick.domain.engine import EngineSwap, Leg, Phase, is_same_asset
 from oneclick.domain.errors import TemporaryError
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.domain.requests import RecipientType
-from oneclick.domain.swaps import SwapStatus, check_transition
+from oneclick.domain.swaps import SwapStatus
 from oneclick.services.engine.context import EngineContext
 from oneclick.services.engine.deposits import balance
 from oneclick.services.engine.legs import (
@@ -36,7 +36,7 @@ async def drive_delivery(
     """Drive the open legs of ``kind``: PENDING while one is live or not yet confirmed, SETTLED
     when the last one is delivered, None when there is nothing open (all complete or dead)."""
     async with ctx.store.transaction() as tx:
-        legs = [leg for leg in await tx.legs(swap.id) if leg.kind is kind]
+        legs = [leg for leg in await tx.swaps.legs(swap.id) if leg.kind is kind]
     asset = ctx.asset(token)
     result: Outcome | None = None
     done: list[Leg] = []
@@ -69,9 +69,10 @@ async def step_payout(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
     if outcome is Outcome.SETTLED:
         now = ctx.clock.now()
         async with ctx.store.transaction() as tx:
-            current = await tx.fence(swap.id, ctx.owner, now)
-            check_transition(current.status, SwapStatus.SUCCESS)
-            await tx.update_swap(swap.id, now, status=SwapStatus.SUCCESS, phase=Phase.SWEEP)
+            current = await tx.swaps.fence(swap.id, ctx.owner, now)
+            current.move_to(SwapStatus.SUCCESS)
+            current.enter(Phase.SWEEP)
+            await tx.swaps.save(current, now)
         logger.info(
             "swap delivered: %s to %s", sum(leg.delivered or 0 for leg in done), swap.recipient,
             extra={"action": "payout", "swap_id": swap.id},

@@ -12,7 +12,7 @@ from oneclick.domain.engine import EngineSwap, Phase
 from oneclick.domain.errors import PermanentError
 from oneclick.domain.records import IntentKind
 from oneclick.domain.requests import RefundType
-from oneclick.domain.swaps import SwapStatus, check_transition
+from oneclick.domain.swaps import SwapStatus
 from oneclick.services.engine.context import EngineContext
 from oneclick.services.engine.deposits import (
     balance,
@@ -43,10 +43,11 @@ def refundable(ctx: EngineContext, swap: EngineSwap, amount: int) -> bool:
 async def _record_deposited(ctx: EngineContext, swap: EngineSwap, origin_balance: int) -> None:
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
-        current = await tx.fence(swap.id, ctx.owner, now)
-        deposited = total_deposited(current, await tx.legs(swap.id), origin_balance)
-        if deposited != (current.deposited_amount or 0):
-            await tx.update_swap(swap.id, now, deposited_amount=deposited)
+        current = await tx.swaps.fence(swap.id, ctx.owner, now)
+        deposited = total_deposited(current.state, await tx.swaps.legs(swap.id), origin_balance)
+        if deposited != (current.state.deposited_amount or 0):
+            current.record_deposited(deposited)
+            await tx.swaps.save(current, now)
 
 
 async def step_refund(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
@@ -54,8 +55,9 @@ async def step_refund(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
     if swap_outcome is Outcome.SETTLED:
         now = ctx.clock.now()
         async with ctx.store.transaction() as tx:
-            await tx.fence(swap.id, ctx.owner, now)
-            await tx.update_swap(swap.id, now, phase=Phase.PAYOUT)
+            current = await tx.swaps.fence(swap.id, ctx.owner, now)
+            current.enter(Phase.PAYOUT)
+            await tx.swaps.save(current, now)
         return now
     if swap_outcome is Outcome.PENDING:
         return ctx.clock.now() + ctx.policy.follow_poll
@@ -80,9 +82,10 @@ async def step_refund(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
         raise PermanentError("nothing to refund: the custody account holds none of the input")
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
-        current = await tx.fence(swap.id, ctx.owner, now)
-        check_transition(current.status, SwapStatus.REFUNDED)
-        await tx.update_swap(swap.id, now, status=SwapStatus.REFUNDED, phase=Phase.SWEEP)
+        current = await tx.swaps.fence(swap.id, ctx.owner, now)
+        current.move_to(SwapStatus.REFUNDED)
+        current.enter(Phase.SWEEP)
+        await tx.swaps.save(current, now)
     logger.info(
         "swap refunded (%s)", swap.refund_reason.value if swap.refund_reason else "-",
         extra={"action": "refund", "swap_id": swap.id},
@@ -117,8 +120,9 @@ async def step_sweep(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
     now = ctx.clock.now()
     if now >= swap.quote_deadline:
         async with ctx.store.transaction() as tx:
-            await tx.fence(swap.id, ctx.owner, now)
-            await tx.update_swap(swap.id, now, phase=Phase.DONE)
+            current = await tx.swaps.fence(swap.id, ctx.owner, now)
+            current.enter(Phase.DONE)
+            await tx.swaps.save(current, now)
         return None
     # ``updated_at`` moves with every refund recorded: a late deposit resets the wait.
     return min(now + quiet_poll(ctx, swap, now, ctx.policy.sweep_poll), swap.quote_deadline)

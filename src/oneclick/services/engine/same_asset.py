@@ -38,9 +38,10 @@ async def step_same_asset(ctx: EngineContext, swap: EngineSwap, credited: int) -
         return await wait_for_order(ctx, swap, credited, RefundReason.DEPOSIT_TOO_LOW)
     if not order.fee_transfers:
         async with ctx.store.transaction() as tx:
-            current = await tx.fence(swap.id, ctx.owner, now)
-            deposited = max(current.deposited_amount or 0, credited)
-            await tx.update_swap(swap.id, now, phase=Phase.PAYOUT, deposited_amount=deposited)
+            current = await tx.swaps.fence(swap.id, ctx.owner, now)
+            current.record_deposited(max(current.state.deposited_amount or 0, credited))
+            current.enter(Phase.PAYOUT)
+            await tx.swaps.save(current, now)
         return now
     intents: list[AnyIntent] = [
         Transfer(receiver_id=recipient, tokens={swap.origin_asset: amount}, memo=APP_FEE_MEMO)
@@ -63,7 +64,7 @@ async def same_asset_payout(ctx: EngineContext, swap: EngineSwap, available: int
     """What the payout of a same-asset swap delivers: what its fee leg left to deliver, or
     with no fee the order for what was credited; never more than ``available``."""
     async with ctx.store.transaction() as tx:
-        legs = await tx.legs(swap.id)
+        legs = await tx.swaps.legs(swap.id)
     settled = [leg for leg in legs if leg.kind is IntentKind.SWAP]
     settled = [leg for leg in settled if leg.state is IntentState.SETTLED]
     if settled:

@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 async def _legs(ctx: EngineContext, swap: EngineSwap) -> list[Leg]:
     async with ctx.store.transaction() as tx:
-        return await tx.legs(swap.id)
+        return await tx.swaps.legs(swap.id)
 
 
 async def resolve_swap_leg(ctx: EngineContext, swap: EngineSwap) -> Outcome | None:
@@ -56,8 +56,11 @@ async def _move(
 ) -> None:
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
-        await tx.fence(swap.id, ctx.owner, now)
-        await tx.update_swap(swap.id, now, phase=phase, refund_reason=reason)
+        current = await tx.swaps.fence(swap.id, ctx.owner, now)
+        current.enter(phase)
+        if reason is not None:
+            current.refund_because(reason)
+        await tx.swaps.save(current, now)
 
 
 async def _best_order(

@@ -80,13 +80,13 @@ async def _refunded_by_upstream(
         return
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
-        current = await tx.fence(swap.id, ctx.owner, now)
+        current = await tx.swaps.fence(swap.id, ctx.owner, now)
         if current.phase is not Phase.DEPOSIT or current.status is not swap.status:
             return
-        await tx.update_swap(
-            swap.id, now, status=SwapStatus.REFUNDED, phase=Phase.SWEEP,
-            refund_reason=RefundReason.DEPOSIT_TOO_LOW,
-        )  # fmt: skip
+        current.refund_because(RefundReason.DEPOSIT_TOO_LOW)
+        current.move_to(SwapStatus.REFUNDED)
+        current.enter(Phase.SWEEP)
+        await tx.swaps.save(current, now)
     logger.warning(
         "the upstream refunded the deposit itself (refunded %s): the swap is REFUNDED",
         status.refunded_amount,
@@ -128,13 +128,13 @@ async def _record_upstream_deposit(
             for tx_hash in status.near_tx_hashes
         ]
     async with ctx.store.transaction() as tx:
-        await tx.fence(swap.id, ctx.owner, now)
-        known = {d.tx_hash: d for d in await tx.deposits(swap.id)}
+        await tx.swaps.fence(swap.id, ctx.owner, now)
+        known = {d.tx_hash: d for d in await tx.swaps.deposits(swap.id)}
         for record in records:
             seen = known.get(record.tx_hash)
             if seen is not None and seen.source == record.source and seen.status == record.status:
                 continue  # unchanged: keep its first-seen time
-            await tx.record_bridge_deposit(swap.id, record)
+            await tx.swaps.record_bridge_deposit(swap.id, record)
 
 
 def rides_upstream_payout(ctx: EngineContext, asset: Asset, *, internal: bool) -> bool:
@@ -152,7 +152,7 @@ async def upstream_delivery(
     custody account)."""
     assert ctx.upstream is not None
     async with ctx.store.transaction() as tx:
-        legs = await tx.legs(swap.id)
+        legs = await tx.swaps.legs(swap.id)
     refunded = sum(1 for leg in legs if leg.reason == REFUNDED_BY_UPSTREAM)
     if refunded >= MAX_UPSTREAM_REFUNDS:  # the funds are back with us: an operator decides
         raise TemporaryError(
@@ -218,8 +218,8 @@ async def confirm_upstream_leg(
             raise TemporaryError(f"the upstream reports {delivered} delivered of {amount} paid")
         destination = status.destination_tx_hashes[0]
         async with ctx.store.transaction() as tx:
-            await tx.fence(swap.id, ctx.owner, now)
-            await tx.update_leg(
+            await tx.swaps.fence(swap.id, ctx.owner, now)
+            await tx.swaps.update_leg(
                 leg.intent_hash, now, delivered=delivered, destination_tx_hash=destination
             )
         return replace(leg, delivered=delivered, destination_tx_hash=destination)
@@ -229,8 +229,8 @@ async def confirm_upstream_leg(
             extra={"action": "confirm", "swap_id": swap.id, "intent_hash": leg.intent_hash},
         )
         async with ctx.store.transaction() as tx:
-            await tx.fence(swap.id, ctx.owner, now)
-            await tx.update_leg(
+            await tx.swaps.fence(swap.id, ctx.owner, now)
+            await tx.swaps.update_leg(
                 leg.intent_hash, now, state=IntentState.DEAD, reason=REFUNDED_BY_UPSTREAM
             )
         return None

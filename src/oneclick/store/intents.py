@@ -1,0 +1,48 @@
+"""The intents a user signed and submitted (``POST /v0/intents``): the ``IntentRepository`` port
+(``session.intents``). The engine's own signed intents are legs (``session.swaps``)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from oneclick.domain.records import IntentKind, IntentRecord, IntentState
+from oneclick.store.engine import signed_intent_row
+from oneclick.store.tables import intents
+
+
+class SqlIntents:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, intent: IntentRecord) -> None:
+        await self._conn.execute(insert(intents).values(**signed_intent_row(intent)))
+
+    async def get(self, intent_hash: str) -> IntentRecord | None:
+        row = (
+            await self._conn.execute(select(intents).where(intents.c.intent_hash == intent_hash))
+        ).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return IntentRecord(
+            intent_hash=m["intent_hash"],
+            swap_id=m["swap_id"],
+            kind=IntentKind(m["kind"]),
+            signer_id=m["signer_id"],
+            nonce=m["nonce"],
+            signed_data=m["signed_data"],
+            state=IntentState(m["state"]),
+            created_at=m["created_at"],
+            quote_hashes=tuple(json.loads(m["quote_hashes"])),
+        )
+
+    async def set_state(self, intent_hash: str, state: IntentState) -> None:
+        await self._conn.execute(
+            update(intents)
+            .where(intents.c.intent_hash == intent_hash)
+            .values(state=state.value, updated_at=datetime.now(UTC))
+        )
