@@ -79,7 +79,7 @@ async def test_every_change_the_status_shows_is_seen_by_the_next_read(
     async with world.store.transaction() as tx:
         other_swap = await tx.swap_by_deposit(other, None)
         assert other_swap is not None
-        await tx.record_bridge_deposit(
+        await tx.swaps.record_bridge_deposit(
             other_swap.id, DepositRecord("99" * 32, "BRIDGE", "btc:mainnet", 5, "PENDING", NOW)
         )
     await read(rendered=False)  # a commit, to another swap: still the cached bytes
@@ -92,7 +92,7 @@ async def test_every_change_the_status_shows_is_seen_by_the_next_read(
         assert swap is not None
     # the bridge reports it: a deposit row alone, the swap row unchanged
     async with world.store.transaction() as tx:
-        await tx.record_bridge_deposit(
+        await tx.swaps.record_bridge_deposit(
             swap.id, DepositRecord("ab" * 32, "BRIDGE", "btc:mainnet", 10000, "COMPLETED", NOW)
         )
     await read(rendered=True)
@@ -104,16 +104,17 @@ async def test_every_change_the_status_shows_is_seen_by_the_next_read(
         debits={swap.origin_asset: 10000}, credits={swap.destination_asset: 9000},
     )  # fmt: skip
     async with world.store.transaction() as tx:
-        await tx.add_leg(leg)
+        await tx.swaps.add_leg(leg)
     await read(rendered=True)
     async with world.store.transaction() as tx:
-        await tx.update_leg(leg.intent_hash, NOW, state=IntentState.SETTLED, tx_hash="tx1")
+        await tx.swaps.update_leg(leg.intent_hash, NOW, state=IntentState.SETTLED, tx_hash="tx1")
     await read(rendered=True)
     # the swap's status
     async with world.store.transaction() as tx:
-        swap = await tx.swap_by_deposit(address, None)
-        assert swap is not None
-        await tx.set_status(swap.id, SwapStatus.REFUNDED, expected_version=swap.version, now=NOW)
+        found = await tx.swaps.load(swap.id)
+        assert found is not None
+        found.move_to(SwapStatus.REFUNDED)
+        await tx.swaps.save(found, NOW)
     await read(rendered=True)
     # a price its amounts are shown in
     origin = world.ctx.registry.by_token_id(swap.origin_asset)
