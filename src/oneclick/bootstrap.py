@@ -342,6 +342,7 @@ def session_policy_from_settings(settings: Settings) -> SessionPolicy:
         access_ttl=timedelta(seconds=auth.access_ttl_s),
         refresh_ttl=timedelta(seconds=auth.refresh_ttl_s),
         max_signed_ahead=timedelta(seconds=auth.max_signed_ahead_s),
+        refresh_grace=timedelta(seconds=auth.refresh_grace_s),
         secret=bytes.fromhex(secret) if secret else None,
     )
 

@@ -234,6 +234,8 @@ class AuthSettings(_Section):
     refresh_ttl_s: int = Field(default=7 * 86_400, ge=60, le=365 * 86_400)
     # How far ahead a signed authentication payload's deadline may lie (a replay window).
     max_signed_ahead_s: int = Field(default=600, ge=10, le=86_400)
+    # How long a spent refresh token may come back (a concurrent double refresh); 0: never.
+    refresh_grace_s: int = Field(default=10, ge=0, le=300)
     # hex, >= 32 bytes; unset: derived from keys.jwt_secret. Changing it revokes every session.
     session_secret: SecretStr | None = None
 

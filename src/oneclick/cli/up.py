@@ -457,7 +457,7 @@ async def _front_token(settings: Settings, secret: bytes) -> str:
     try:
         store = SqlStore(db)
         async with store.transaction() as tx:
-            partner = await tx.partner_by_name(FRONT_PARTNER)
+            partner = await tx.partners.by_name(FRONT_PARTNER)
         if partner is not None:
             return issue_token(partner, secret, now)
         _, token = await add_partner(store, FRONT_PARTNER, secret=secret, now=now, ttl=None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from nearintents.tokens import InvalidTokenId, TokenId
 from oneclick.domain.amounts import format_units, usd_value
@@ -25,7 +25,6 @@ from oneclick.domain.sessions import (
 )
 from oneclick.domain.timestamps import format_timestamp
 from oneclick.services import status
-from oneclick.services.any_input import AnyInputReads
 from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext
 from oneclick.services.pricing import asset_prices
@@ -194,7 +193,7 @@ async def history(ctx: ServiceContext, query: HistoryQuery) -> HistoryPage:
     if query.older_than is not None and query.newer_than is not None:
         raise RequestError("pass either prevCursor or nextCursor, not both")
     async with ctx.store.transaction() as tx:
-        page = await tx.account_history(query)
+        page = await tx.history.page(query)
     items = []
     documents: dict[str, dict[str, Any]] = {}
     deposits: dict[str, AnyInputDeposit] = {}
@@ -206,7 +205,7 @@ async def history(ctx: ServiceContext, query: HistoryQuery) -> HistoryPage:
             if row.swap_id not in documents:
                 documents[row.swap_id] = await _swap_document(ctx, row)
                 async with ctx.store.transaction() as tx:
-                    found = await cast(AnyInputReads, tx).any_input_deposits(row.swap_id)
+                    found = await tx.any_input.deposits(row.swap_id)
                 deposits.update((d.id, d) for d in found)
             document = documents[row.swap_id]
             items.append(await _deposit_item(ctx, row, document, deposits[row.position.item_id]))

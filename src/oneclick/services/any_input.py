@@ -7,19 +7,16 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any
 
 from nearintents.rpc import DepositMode as BridgeDepositMode
 from oneclick.domain.addresses import MEMO_CHAINS
 from oneclick.domain.amounts import format_units, usd_value
 from oneclick.domain.any_input import (
     SDK_BLOCKCHAINS,
-    AnyInputDeposit,
     AnyInputSpec,
-    AnyInputWithdrawal,
     WithdrawalState,
     validate_any_input_request,
 )
@@ -40,16 +37,6 @@ from oneclick.services.quoting import _take_custody_account
 logger = logging.getLogger(__name__)
 
 NO_FEES = json.dumps({"input_fees": [], "withdraw_fee": "0"}, separators=(",", ":"))
-
-
-class AnyInputReads(StoreSession, Protocol):
-    async def any_input_deposits(self, swap_id: str) -> list[AnyInputDeposit]: ...
-
-    async def any_input_withdrawals(self, swap_id: str) -> list[AnyInputWithdrawal]: ...
-
-
-def _tx(ctx: ServiceContext) -> AbstractAsyncContextManager[AnyInputReads]:
-    return cast(AbstractAsyncContextManager[AnyInputReads], ctx.store.transaction())
 
 
 async def chain_deposit_addresses(ctx: ServiceContext, account_id: str) -> list[JsonObject]:
@@ -211,9 +198,9 @@ async def withdrawals_page(
 ) -> WithdrawalsPage:
     """The finished withdrawals of the ANY_INPUT quote at ``address`` (SUCCESS, or FAILED: an
     attempt that expired unexecuted and was retried), finished at or after ``since``, paged."""
-    async with _tx(ctx) as tx:
+    async with ctx.store.transaction() as tx:
         swap = await _any_input_swap(tx, address, memo)
-        rows = await tx.any_input_withdrawals(swap.id)
+        rows = await tx.any_input.withdrawals(swap.id)
     document = json.loads(swap.quote_response)
     done = [w for w in rows if w.state is not WithdrawalState.PENDING]
     if since is not None:
@@ -266,9 +253,9 @@ async def deposit_lines(
     """``swapDetails.anyInputDeposits`` (this service's extension): every deposit, its swap
     and its delivery, each with its own intents; and the origin transactions as (hash,
     blockchain) for ``originChainTxHashes``."""
-    async with _tx(ctx) as tx:
-        deposits = await tx.any_input_deposits(snapshot.swap.id)
-        withdrawals = {w.id: w for w in await tx.any_input_withdrawals(snapshot.swap.id)}
+    async with ctx.store.transaction() as tx:
+        deposits = await tx.any_input.deposits(snapshot.swap.id)
+        withdrawals = {w.id: w for w in await tx.any_input.withdrawals(snapshot.swap.id)}
     legs = {leg.intent_hash: leg for leg in snapshot.legs}
     blockchains = {a.bridge_chain: a.blockchain for a in ctx.registry.all() if a.bridge_chain}
     lines: list[dict[str, Any]] = []

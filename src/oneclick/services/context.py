@@ -146,6 +146,9 @@ class SessionPolicy:
     access_ttl: timedelta = timedelta(minutes=15)
     refresh_ttl: timedelta = timedelta(days=7)
     max_signed_ahead: timedelta = timedelta(minutes=10)  # a signed payload's deadline, at most
+    # How long after a rotation the refresh token it spent still gets the same next token (two
+    # tabs refreshing at once); later, presenting it revokes the session. Zero: never.
+    refresh_grace: timedelta = timedelta(seconds=10)
     # A dedicated signing secret; None: derived from the install's JWT secret.
     secret: bytes | None = field(default=None, repr=False)
 

@@ -316,8 +316,91 @@ class StampedSnapshot:
     snapshot: SwapSnapshot | None
 
 
+class CustodyAccounts(Protocol):
+    """The pool of derived custody accounts (the aggregate behind ``session.custody``)."""
+
+    async def reserve_index(self) -> int:
+        """A fresh derivation index, never handed out before (even after a rollback)."""
+        ...
+
+    async def record(self, account: CustodyAccount, now: datetime) -> None:
+        """The account derived at a reserved index, put in the pool."""
+        ...
+
+    async def free_count(self) -> int:
+        """How many derived custody accounts wait in the pool."""
+        ...
+
+    async def take(self, now: datetime) -> CustodyAccount | None:
+        """A pooled custody account, never handed out before; None when the pool is empty."""
+        ...
+
+    async def get(self, account_id: str) -> CustodyAccount | None: ...
+
+
+class Partners(Protocol):
+    """The partners that hold JWTs (``session.partners``)."""
+
+    async def add(self, partner: Partner) -> None: ...
+
+    async def get(self, partner_id: str) -> Partner | None: ...
+
+    async def by_name(self, name: str) -> Partner | None: ...
+
+    async def all(self) -> list[Partner]:
+        """Every partner, oldest first (revoked ones included)."""
+        ...
+
+    async def revoke(self, partner_id: str, now: datetime) -> None: ...
+
+
+class UserSessions(Protocol):
+    """Signed-in wallets' sessions (``session.user_sessions``)."""
+
+    async def add(self, session: UserSession) -> None:
+        """``Unauthorized`` when the account already used the session's signed nonce."""
+        ...
+
+    async def get(self, session_id: str) -> UserSession | None: ...
+
+    async def rotate(
+        self, session_id: str, expected_digest: str, new_digest: str, now: datetime
+    ) -> bool:
+        """Compare-and-swap of the refresh digest of a live session; whether it was swapped."""
+        ...
+
+    async def revoke(self, session_id: str, now: datetime, reason: str) -> None: ...
+
+    async def prune(self, expired_before: datetime) -> int:
+        """Delete the sessions that expired before ``expired_before``; how many."""
+        ...
+
+
+class AccountHistory(Protocol):
+    """A signed-in user's history (``session.history``)."""
+
+    async def page(self, query: HistoryQuery) -> list[HistoryRow]:
+        """A page of the account's history (swaps and ANY_INPUT deposits), newest first."""
+        ...
+
+
+class AnyInputReads(Protocol):
+    """What the API reads of an ANY_INPUT address (``session.any_input``); the engine writes
+    these rows with the legs they point to."""
+
+    async def deposits(self, swap_id: str) -> list[AnyInputDeposit]:
+        """Every deposit into the address, in arrival order."""
+        ...
+
+    async def withdrawals(self, swap_id: str) -> list[AnyInputWithdrawal]:
+        """Every withdrawal of the pool, oldest first."""
+        ...
+
+
 class StoreSession(Protocol):
-    """One database transaction. Never held across a network call."""
+    """One database transaction. Never held across a network call. Each aggregate has a
+    repository of its own, as an attribute (the webhook outbox's, ``webhooks``, is declared
+    where it is used: :class:`oneclick.services.webhooks.WebhookSession`)."""
 
     @property
     def swaps(self) -> SwapRepository: ...
@@ -325,29 +408,30 @@ class StoreSession(Protocol):
     @property
     def intents(self) -> IntentRepository: ...
 
-    async def reserve_custody_index(self) -> int:
-        """A fresh derivation index, never handed out before (even after a rollback)."""
+    @property
+    def any_input(self) -> AnyInputReads:
+        """Read here (the API); the engine writes through its ``AnyInputRepository``."""
         ...
+
+    @property
+    def custody(self) -> CustodyAccounts: ...
+
+    @property
+    def partners(self) -> Partners: ...
+
+    @property
+    def user_sessions(self) -> UserSessions: ...
+
+    @property
+    def history(self) -> AccountHistory: ...
 
     async def swap_counts(self) -> dict[str, int]:
         """The number of swaps in each status."""
         ...
 
-    async def record_custody_account(self, account: CustodyAccount, now: datetime) -> None: ...
-
-    async def free_custody_accounts(self) -> int:
-        """How many derived custody accounts wait in the pool."""
-        ...
-
-    async def take_custody_account(self, now: datetime) -> CustodyAccount | None:
-        """A pooled custody account, never handed out before; None when the pool is empty."""
-        ...
-
     async def live_unfunded_swaps(self, client: str, now: datetime) -> int:
         """``client``'s swaps waiting for a deposit before their request deadline."""
         ...
-
-    async def custody_account(self, account_id: str) -> CustodyAccount | None: ...
 
     async def add_swap(self, swap: NewSwap) -> None: ...
 
@@ -360,16 +444,6 @@ class StoreSession(Protocol):
     async def record_deposit_tx(self, deposit: DepositTx) -> bool:
         """Remember a deposit transaction; False when it was already known (idempotent)."""
         ...
-
-    async def add_partner(self, partner: Partner) -> None: ...
-
-    async def partner(self, partner_id: str) -> Partner | None: ...
-
-    async def partner_by_name(self, name: str) -> Partner | None: ...
-
-    async def partners(self) -> list[Partner]: ...
-
-    async def revoke_partner(self, partner_id: str, now: datetime) -> None: ...
 
     async def wake(self, swap_id: str, now: datetime) -> None:
         """Ask the engine to look at a swap now (a submitted deposit); a no-op for swaps the
@@ -384,24 +458,6 @@ class StoreSession(Protocol):
 
     async def transitions(self, swap_id: str, *, after_seq: int = 0) -> list[Transition]:
         """The swap's transition log after ``after_seq``, in order (append-only)."""
-        ...
-
-    async def add_user_session(self, session: UserSession) -> None:
-        """``Unauthorized`` when the account already used the session's signed nonce."""
-        ...
-
-    async def user_session(self, session_id: str) -> UserSession | None: ...
-
-    async def rotate_user_session(
-        self, session_id: str, expected_digest: str, new_digest: str, now: datetime
-    ) -> bool:
-        """Compare-and-swap of the refresh digest of a live session; whether it was swapped."""
-        ...
-
-    async def revoke_user_session(self, session_id: str, now: datetime, reason: str) -> None: ...
-
-    async def account_history(self, query: HistoryQuery) -> list[HistoryRow]:
-        """A page of the account's history (swaps and ANY_INPUT deposits), newest first."""
         ...
 
     async def deposit_senders(self, swap_id: str) -> dict[str, str]: ...

@@ -274,7 +274,7 @@ async def _take_custody_account_in(
                 f"this client already has {live} unfunded deposit addresses (the limit is "
                 f"{cap}): fund one or let them expire before asking for more"
             )
-    account = await tx.take_custody_account(now)
+    account = await tx.custody.take(now)
     if account is None:
         logger.warning("the custody account pool is empty", extra={"action": "quote"})
         raise TemporaryError(

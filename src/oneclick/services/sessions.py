@@ -11,8 +11,12 @@ wallet's signature over an empty intent payload buys an access and a refresh tok
   that secret revokes every session at once.
 - Every use of a token reads its session, so a revoked session stops at once. A refresh token is
   rotated on use (the new one comes back as ``refreshToken``); presenting a superseded one is
-  taken as a leak and revokes the whole session. A refresh also asks the verifier again whether
-  the session's key is still the account's: a removed key ends the session.
+  taken as a leak and revokes the whole session. One exception, the grace window
+  (``SessionPolicy.refresh_grace``): the token spent by the latest rotation, presented again
+  within that window of it (two tabs refreshing at once), gets the same next refresh token its
+  twin got, and the session lives on; after the window it revokes the session as any reuse.
+  A refresh also asks the verifier again whether the session's key is still the account's: a
+  removed key ends the session.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import hashlib
 import hmac
 import logging
 import uuid
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import jwt
 
@@ -34,6 +40,7 @@ from oneclick.domain.sessions import RevokeReason, UserSession
 from oneclick.domain.timestamps import parse_timestamp
 from oneclick.services.boundary import calling
 from oneclick.services.context import ServiceContext, SessionPolicy
+from oneclick.services.ports import UserSessions
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +50,10 @@ ALGORITHM = "HS256"
 ACCESS = "access"
 REFRESH = "refresh"
 _KEY_LABEL = b"oneclick user sessions v1"
+# How long an expired session is kept before it is deleted: for an operator looking into it, and
+# longer than any signed authentication may live (``auth.max_signed_ahead_s`` is at most a day),
+# so that a deleted session's nonce can never be replayed to open another.
+EXPIRED_KEPT = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +73,18 @@ def _signing_key(ctx: ServiceContext, policy: SessionPolicy) -> bytes:
 
 def _digest(token_id: str) -> str:
     return hashlib.sha256(token_id.encode()).hexdigest()
+
+
+def _refresh_digest(key: bytes, session_id: str, generation: int) -> str:
+    return _digest(_refresh_id(key, session_id, generation))
+
+
+def _refresh_id(key: bytes, session_id: str, generation: int) -> str:
+    """The id of a session's ``generation``-th refresh token (0: the one ``authenticate`` gave).
+    Derived, not random: the database keeps only digests, and a refresh inside the grace window
+    must be handed the very token its concurrent twin got."""
+    message = f"refresh token id:{session_id}:{generation}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def _encode(key: bytes, session: UserSession, kind: str, token_id: str, exp: datetime,
@@ -121,7 +144,7 @@ def _decode(ctx: ServiceContext, policy: SessionPolicy, token: str, kind: str) -
 async def _live_session(ctx: ServiceContext, claims: dict[str, object], what: str) -> UserSession:
     session_id = claims.get("sid")
     async with ctx.store.transaction() as tx:
-        session = await tx.user_session(session_id) if isinstance(session_id, str) else None
+        session = await tx.user_sessions.get(session_id) if isinstance(session_id, str) else None
     now = ctx.clock.now()
     if session is None or session.account_id != claims.get("sub"):
         raise Unauthorized(f"Unauthorized - the {what} is invalid")
@@ -182,9 +205,10 @@ async def authenticate(ctx: ServiceContext, signed_data: object) -> IssuedTokens
             f"Signature verification failed: {public_key} is not a key of {signer} in the verifier"
         )
     now = ctx.clock.now()
-    refresh_id = str(uuid.uuid4())
+    session_id = str(uuid.uuid4())
+    refresh_id = _refresh_id(key, session_id, 0)
     session = UserSession(
-        id=str(uuid.uuid4()),
+        id=session_id,
         account_id=signer,
         public_key=public_key,
         standard=standard,
@@ -194,7 +218,7 @@ async def authenticate(ctx: ServiceContext, signed_data: object) -> IssuedTokens
         expires_at=now + policy.refresh_ttl,
     )
     async with ctx.store.transaction() as tx:
-        await tx.add_user_session(session)
+        await tx.user_sessions.add(session)
     access, access_in = _access(key, session, policy, now)
     logger.info(
         "user session opened",
@@ -220,19 +244,16 @@ async def refresh(ctx: ServiceContext, refresh_token: str) -> IssuedTokens:
     now = ctx.clock.now()
     if not owned:
         async with ctx.store.transaction() as tx:
-            await tx.revoke_user_session(session.id, now, RevokeReason.KEY_REMOVED)
+            await tx.user_sessions.revoke(session.id, now, RevokeReason.KEY_REMOVED)
         raise Unauthorized(
             "Unauthorized - the key that opened this session is no longer the account's"
         )
     presented = _digest(str(claims["jti"]))
-    next_id = str(uuid.uuid4())
     async with ctx.store.transaction() as tx:
-        rotated = presented == session.refresh_digest and await tx.rotate_user_session(
-            session.id, presented, _digest(next_id), now
-        )
-        if not rotated:
-            await tx.revoke_user_session(session.id, now, RevokeReason.REFRESH_REUSE)
-    if not rotated:
+        spent = await _spend(tx.user_sessions, key, session, presented, policy.refresh_grace, now)
+        if spent is None:
+            await tx.user_sessions.revoke(session.id, now, RevokeReason.REFRESH_REUSE)
+    if spent is None:
         logger.warning(
             "a superseded refresh token was presented: session revoked",
             extra={"action": "user_session_reuse", "session_id": session.id},
@@ -241,6 +262,7 @@ async def refresh(ctx: ServiceContext, refresh_token: str) -> IssuedTokens:
             "Unauthorized - the refresh token was already used; the session is revoked"
         )
     access, access_in = _access(key, session, policy, now)
+    next_id = _refresh_id(key, session.id, spent.refreshes)
     return IssuedTokens(
         access, access_in,
         _encode(key, session, REFRESH, next_id, session.expires_at, now),
@@ -248,7 +270,68 @@ async def refresh(ctx: ServiceContext, refresh_token: str) -> IssuedTokens:
     )  # fmt: skip
 
 
+async def _spend(
+    sessions: UserSessions,
+    key: bytes,
+    session: UserSession,
+    presented: str,
+    grace: timedelta,
+    now: datetime,
+) -> UserSession | None:
+    """The session once the presented refresh token (``presented``: its digest) is spent:
+    rotated to the next generation; or, for the token the latest rotation spent, presented again
+    within ``grace`` of it, the session as that rotation left it. None: a superseded token."""
+    if presented == session.refresh_digest:
+        following = _refresh_digest(key, session.id, session.refreshes + 1)
+        if await sessions.rotate(session.id, presented, following, now):
+            return replace(
+                session, refresh_digest=following, refreshes=session.refreshes + 1,
+                refreshed_at=now,
+            )  # fmt: skip
+    # Judged on the session as it is now (in this transaction): a concurrent refresh with this
+    # token may just have rotated it.
+    current = await sessions.get(session.id)
+    if current is None:
+        return None
+    session = current
+    twin = (
+        grace > timedelta(0)  # zero: no window at all, not one instant
+        and session.revoked_at is None
+        and session.refreshes > 0
+        and session.refreshed_at is not None
+        and now - session.refreshed_at <= grace
+        and presented == _refresh_digest(key, session.id, session.refreshes - 1)
+        # (a session rotated before refresh ids were derived has no token to hand out again)
+        and session.refresh_digest == _refresh_digest(key, session.id, session.refreshes)
+    )
+    if not twin:
+        return None
+    logger.info(
+        "a refresh token was presented again within the grace window",
+        extra={"action": "user_session_refresh_twin", "session_id": session.id},
+    )
+    return session
+
+
 async def user_of(ctx: ServiceContext, access_token: str) -> UserSession:
     """The live session an access token belongs to; 401 otherwise."""
     claims = _decode(ctx, ctx.sessions, access_token, ACCESS)
     return await _live_session(ctx, claims, "user session token")
+
+
+class _UserSessionSession(Protocol):
+    @property
+    def user_sessions(self) -> UserSessions: ...
+
+
+class UserSessionStore(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[_UserSessionSession]: ...
+
+
+async def prune_user_sessions(store: UserSessionStore, now: datetime) -> int:
+    """Delete the sessions that expired more than :data:`EXPIRED_KEPT` ago; how many."""
+    async with store.transaction() as tx:
+        pruned = await tx.user_sessions.prune(now - EXPIRED_KEPT)
+    if pruned:
+        logger.info("%d expired user sessions deleted", pruned, extra={"action": "user_session"})
+    return pruned

@@ -30,31 +30,39 @@ from oneclick.domain.webhooks import (
     derive_secret,
     signature_header,
 )
-from oneclick.services.ports import Clock
+from oneclick.services.ports import Clock, Partners
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "oneclick-webhooks/1"
 
 
-class WebhookSession(Protocol):
-    async def partner_by_name(self, name: str) -> Partner | None: ...
+class Webhooks(Protocol):
+    """Partners' webhook settings and the outbox (``session.webhooks``)."""
 
-    async def set_partner_webhook(
-        self, partner_id: str, url: str | None, salt: str | None
-    ) -> None: ...
+    async def set(self, partner_id: str, url: str | None, salt: str | None) -> None: ...
 
-    async def partner_webhook(self, partner_id: str) -> PartnerWebhook: ...
+    async def get(self, partner_id: str) -> PartnerWebhook: ...
 
-    async def claim_deliveries(
-        self, now: datetime, lease: timedelta, limit: int
-    ) -> list[DueDelivery]: ...
+    async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[DueDelivery]:
+        """Due PENDING events not leased by another worker, leased to the caller."""
+        ...
 
-    async def settle_delivery(
+    async def settle(
         self, delivery_id: int, outcome: Outcome, *, attempted: bool, now: datetime, result: str
     ) -> None: ...
 
-    async def deliveries(self, partner_id: str, limit: int) -> list[DeliveryRecord]: ...
+    async def deliveries(self, partner_id: str, limit: int) -> list[DeliveryRecord]:
+        """The partner's latest events, newest first."""
+        ...
+
+
+class WebhookSession(Protocol):
+    @property
+    def partners(self) -> Partners: ...
+
+    @property
+    def webhooks(self) -> Webhooks: ...
 
 
 class WebhookStore(Protocol):
@@ -78,7 +86,7 @@ def check_webhook_url(url: str) -> str:
 
 
 async def _partner(tx: WebhookSession, name: str) -> Partner:
-    partner = await tx.partner_by_name(name)
+    partner = await tx.partners.by_name(name)
     if partner is None:
         raise RequestError(f"no partner named {name!r}")
     return partner
@@ -94,11 +102,11 @@ async def set_webhook(
     async with store.transaction() as tx:
         partner = await _partner(tx, name)
         if url is None:
-            await tx.set_partner_webhook(partner.id, None, None)
+            await tx.webhooks.set(partner.id, None, None)
             return None
-        current = await tx.partner_webhook(partner.id)
+        current = await tx.webhooks.get(partner.id)
         salt = current.salt if current.salt and not rotate else secrets.token_hex(16)
-        await tx.set_partner_webhook(partner.id, url, salt)
+        await tx.webhooks.set(partner.id, url, salt)
     return derive_secret(install_key, partner.id, salt)
 
 
@@ -107,7 +115,7 @@ async def partner_deliveries(
 ) -> list[DeliveryRecord]:
     async with store.transaction() as tx:
         partner = await _partner(tx, name)
-        return await tx.deliveries(partner.id, limit)
+        return await tx.webhooks.deliveries(partner.id, limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +157,7 @@ async def deliver_due(
     policy = policy or DeliveryPolicy()
     now = clock.now()
     async with store.transaction() as tx:
-        due = await tx.claim_deliveries(now, policy.lease, policy.batch)
+        due = await tx.webhooks.claim_due(now, policy.lease, policy.batch)
     semaphore = asyncio.Semaphore(policy.concurrency)
 
     async def one(delivery: DueDelivery) -> None:
@@ -164,7 +172,7 @@ async def deliver_due(
                     now=clock.now(),
                 )  # fmt: skip
             async with store.transaction() as tx:
-                await tx.settle_delivery(
+                await tx.webhooks.settle(
                     delivery.id, outcome, attempted=attempted, now=clock.now(), result=result
                 )
             if outcome.state is not DeliveryState.DELIVERED:

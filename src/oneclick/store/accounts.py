@@ -1,4 +1,5 @@
-"""User sessions and a user's swap history on SQLAlchemy Core (mixed into ``SqlSession``).
+"""User sessions (``session.user_sessions``) and a user's swap history (``session.history``)
+on SQLAlchemy Core.
 
 "A user's swaps" are those that pay into, refund into, or were funded from the user's Intents
 account: ``recipient`` (recipientType INTENTS), ``refundTo`` (refundType INTENTS), or the signer
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Subquery,
     and_,
+    delete,
     exists,
     false,
     insert,
@@ -215,12 +217,11 @@ def _after(items: Subquery, position: HistoryPosition) -> ColumnElement[bool]:
     )
 
 
-class AccountQueries:
-    _conn: AsyncConnection
+class SqlUserSessions:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
 
-    # --- sessions --------------------------------------------------------------------------
-
-    async def add_user_session(self, session: UserSession) -> None:
+    async def add(self, session: UserSession) -> None:
         """Insert; ``Unauthorized`` when the account already spent this signed nonce."""
         # The transaction ends with the error (nothing else is in it): no savepoint needed.
         try:
@@ -242,13 +243,13 @@ class AccountQueries:
                 "Signature verification failed: this signed payload was already used"
             ) from exc
 
-    async def user_session(self, session_id: str) -> UserSession | None:
+    async def get(self, session_id: str) -> UserSession | None:
         row = (
             await self._conn.execute(select(user_sessions).where(user_sessions.c.id == session_id))
         ).first()
         return _session(row) if row is not None else None
 
-    async def rotate_user_session(
+    async def rotate(
         self, session_id: str, expected_digest: str, new_digest: str, now: datetime
     ) -> bool:
         """Swap the refresh digest if it is still ``expected_digest`` and the session is live:
@@ -268,16 +269,25 @@ class AccountQueries:
         )
         return bool(result.rowcount == 1)
 
-    async def revoke_user_session(self, session_id: str, now: datetime, reason: str) -> None:
+    async def revoke(self, session_id: str, now: datetime, reason: str) -> None:
         await self._conn.execute(
             update(user_sessions)
             .where(user_sessions.c.id == session_id, user_sessions.c.revoked_at.is_(None))
             .values(revoked_at=now, revoke_reason=reason)
         )
 
-    # --- history ---------------------------------------------------------------------------
+    async def prune(self, expired_before: datetime) -> int:
+        result = await self._conn.execute(
+            delete(user_sessions).where(user_sessions.c.expires_at < expired_before)
+        )
+        return int(result.rowcount)
 
-    async def account_history(self, query: HistoryQuery) -> list[HistoryRow]:
+
+class SqlAccountHistory:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def page(self, query: HistoryQuery) -> list[HistoryRow]:
         """One page of the user's history, newest first: their swaps and every deposit into
         their ANY_INPUT addresses, in one order of (created_at, kind, id). ``newer_than`` pages
         forward from a position (the oldest newer items first, so that polling never skips
@@ -300,6 +310,13 @@ class AccountQueries:
             for m in (row._mapping for row in rows)
         ]  # fmt: skip
         return sorted(page, key=lambda row: row.position, reverse=True)
+
+
+class SenderQueries:
+    """Mixed into ``SqlSession``: a read of the swap aggregate (its deposits and funding
+    intents) that the engine and the account history both use."""
+
+    _conn: AsyncConnection
 
     async def deposit_senders(self, swap_id: str) -> dict[str, str]:
         """Who sent each deposit of a swap, where known: a NEAR sender, or the signer of the

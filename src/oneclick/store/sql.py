@@ -4,38 +4,38 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import Row, event, func, insert, select, update
+from sqlalchemy import Row, event, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from oneclick.domain.engine import DepositRecord
 from oneclick.domain.errors import PermanentError
 from oneclick.domain.records import (
-    CustodyAccount,
     DepositTx,
     NewSwap,
-    Partner,
 )
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.domain.transitions import REASON_QUOTED
 from oneclick.services.ports import StampedSnapshot, SwapSnapshot
-from oneclick.store.accounts import AccountQueries
+from oneclick.store.accounts import SenderQueries, SqlAccountHistory, SqlUserSessions
 from oneclick.store.any_input import AnyInputQueries, SqlAnyInput
+from oneclick.store.custody import SqlCustodyAccounts
 from oneclick.store.engine import (
     EngineQueries,
     engine_swap,
     insert_ignoring_duplicates,
 )
 from oneclick.store.intents import SqlIntents
+from oneclick.store.partners import SqlPartners
 from oneclick.store.reads import SNAPSHOT_DEPOSIT as _SNAPSHOT_DEPOSIT
 from oneclick.store.reads import SNAPSHOTS_KEPT, SqliteReader, rows_digest
 from oneclick.store.reconcile import ReconcileQueries
 from oneclick.store.swaps import SqlSwaps
-from oneclick.store.tables import custody_accounts, deposits, partners, swaps
+from oneclick.store.tables import deposits, swaps
 from oneclick.store.transitions import TransitionQueries, append_transition
-from oneclick.store.webhooks import WebhookQueries
+from oneclick.store.webhooks import SqlWebhooks
 
 
 def _swap(row: Row[tuple[object, ...]]) -> SwapRecord:
@@ -56,28 +56,28 @@ def _swap(row: Row[tuple[object, ...]]) -> SwapRecord:
     )
 
 
-def _partner(row: Row[tuple[object, ...]]) -> Partner:
-    m = row._mapping
-    return Partner(m["id"], m["name"], m["created_at"], m["expires_at"], m["revoked_at"])
-
-
 class SqlSession(
     EngineQueries,
     ReconcileQueries,
     TransitionQueries,
-    WebhookQueries,
-    AccountQueries,
+    SenderQueries,
     AnyInputQueries,
 ):
     """One transaction's worth of repository operations (the ``StoreSession`` and
-    ``EngineSession`` ports); the swap side is its repositories (``swaps``, ``any_input``,
-    ``intents``), one per aggregate, sharing its connection."""
+    ``EngineSession`` ports): its repositories (``swaps``, ``any_input``, ``intents``,
+    ``custody``, ``partners``, ``user_sessions``, ``history``, ``webhooks``), one per aggregate,
+    sharing its connection."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
         self.swaps = SqlSwaps(conn)
         self.any_input = SqlAnyInput(conn, self.swaps)
         self.intents = SqlIntents(conn)
+        self.custody = SqlCustodyAccounts(conn)
+        self.partners = SqlPartners(conn)
+        self.user_sessions = SqlUserSessions(conn)
+        self.history = SqlAccountHistory(conn)
+        self.webhooks = SqlWebhooks(conn)
 
     async def swap_counts(self) -> dict[str, int]:
         """How many swaps are in each status (for the ``oneclick_swaps`` gauge)."""
@@ -85,58 +85,6 @@ class SqlSession(
             select(swaps.c.status, func.count()).group_by(swaps.c.status)
         )
         return {str(status): int(count) for status, count in result.all()}
-
-    async def reserve_custody_index(self) -> int:
-        result = await self._conn.execute(
-            insert(custody_accounts)
-            .values(created_at=datetime.now(UTC))
-            .returning(custody_accounts.c.index)
-        )
-        return int(result.scalar_one())
-
-    async def record_custody_account(self, account: CustodyAccount, now: datetime) -> None:
-        await self._conn.execute(
-            update(custody_accounts)
-            .where(custody_accounts.c.index == account.index)
-            .values(account_id=account.account_id, public_key=account.public_key, created_at=now)
-        )
-
-    async def free_custody_accounts(self) -> int:
-        """How many derived custody accounts wait in the pool."""
-        query = select(func.count()).where(
-            custody_accounts.c.taken_at.is_(None), custody_accounts.c.account_id.is_not(None)
-        )
-        return int((await self._conn.execute(query)).scalar_one())
-
-    async def take_custody_account(self, now: datetime) -> CustodyAccount | None:
-        """One account from the pool, marked taken (never handed out twice: ``SKIP LOCKED`` on
-        PostgreSQL, one writer on SQLite); None when the pool is empty."""
-        pick = (
-            select(custody_accounts.c.index)
-            .where(
-                custody_accounts.c.taken_at.is_(None), custody_accounts.c.account_id.is_not(None)
-            )
-            .order_by(custody_accounts.c.index)
-            .limit(1)
-        )
-        if self._conn.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        row = (
-            await self._conn.execute(
-                update(custody_accounts)
-                .where(
-                    custody_accounts.c.index == pick.scalar_subquery(),
-                    custody_accounts.c.taken_at.is_(None),
-                )
-                .values(taken_at=now)
-                .returning(
-                    custody_accounts.c.index,
-                    custody_accounts.c.account_id,
-                    custody_accounts.c.public_key,
-                )
-            )
-        ).first()
-        return CustodyAccount(row[0], row[1], row[2]) if row else None
 
     async def live_unfunded_swaps(self, client: str, now: datetime) -> int:
         """``client``'s swaps still waiting for a deposit before their request deadline."""
@@ -146,17 +94,6 @@ class SqlSession(
             swaps.c.request_deadline > now,
         )
         return int((await self._conn.execute(query)).scalar_one())
-
-    async def custody_account(self, account_id: str) -> CustodyAccount | None:
-        row = (
-            await self._conn.execute(
-                select(custody_accounts).where(custody_accounts.c.account_id == account_id)
-            )
-        ).first()
-        if row is None:
-            return None
-        m = row._mapping
-        return CustodyAccount(m["index"], m["account_id"], m["public_key"])
 
     async def add_swap(self, swap: NewSwap) -> None:
         values = {
@@ -243,36 +180,6 @@ class SqlSession(
     async def deposit_txs(self, swap_id: str) -> list[str]:
         query = select(deposits.c.tx_hash).where(deposits.c.swap_id == swap_id)
         return [str(r[0]) for r in (await self._conn.execute(query.order_by(deposits.c.id)))]
-
-    async def add_partner(self, partner: Partner) -> None:
-        await self._conn.execute(
-            insert(partners).values(
-                id=partner.id,
-                name=partner.name,
-                created_at=partner.created_at,
-                expires_at=partner.expires_at,
-                revoked_at=partner.revoked_at,
-            )
-        )
-
-    async def partner(self, partner_id: str) -> Partner | None:
-        row = (
-            await self._conn.execute(select(partners).where(partners.c.id == partner_id))
-        ).first()
-        return _partner(row) if row else None
-
-    async def partner_by_name(self, name: str) -> Partner | None:
-        row = (await self._conn.execute(select(partners).where(partners.c.name == name))).first()
-        return _partner(row) if row else None
-
-    async def partners(self) -> list[Partner]:
-        rows = await self._conn.execute(select(partners).order_by(partners.c.created_at))
-        return [_partner(r) for r in rows]
-
-    async def revoke_partner(self, partner_id: str, now: datetime) -> None:
-        await self._conn.execute(
-            update(partners).where(partners.c.id == partner_id).values(revoked_at=now)
-        )
 
 
 class SqlStore:

@@ -69,19 +69,20 @@ def _record(row: Row[Any]) -> DeliveryRecord:
     )
 
 
-class WebhookQueries:
-    """Mixed into ``SqlSession``: partner webhook settings and the outbox."""
+class SqlWebhooks:
+    """Partner webhook settings and the outbox (``session.webhooks``)."""
 
-    _conn: AsyncConnection
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
 
-    async def set_partner_webhook(self, partner_id: str, url: str | None, salt: str | None) -> None:
+    async def set(self, partner_id: str, url: str | None, salt: str | None) -> None:
         await self._conn.execute(
             update(partners)
             .where(partners.c.id == partner_id)
             .values(webhook_url=url, webhook_salt=salt)
         )
 
-    async def partner_webhook(self, partner_id: str) -> PartnerWebhook:
+    async def get(self, partner_id: str) -> PartnerWebhook:
         row = (
             await self._conn.execute(
                 select(partners.c.webhook_url, partners.c.webhook_salt).where(
@@ -91,9 +92,7 @@ class WebhookQueries:
         ).one()
         return PartnerWebhook(partner_id, row[0], row[1])
 
-    async def claim_deliveries(
-        self, now: datetime, lease: timedelta, limit: int
-    ) -> list[DueDelivery]:
+    async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[DueDelivery]:
         """Due PENDING rows not leased by another worker, leased to the caller for ``lease``."""
         outbox = webhook_deliveries
         query = (
@@ -126,7 +125,7 @@ class WebhookQueries:
             for m in (r._mapping for r in rows)
         ]  # fmt: skip
 
-    async def settle_delivery(
+    async def settle(
         self, delivery_id: int, outcome: Outcome, *, attempted: bool, now: datetime, result: str
     ) -> None:
         values: dict[str, Any] = {

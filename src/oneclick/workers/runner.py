@@ -9,7 +9,8 @@ as configured) before concluding that another worker is alive. On PostgreSQL any
 by side (``SKIP LOCKED``).
 
 The worker also keeps ``custody_pool`` pre-derived custody accounts free for the API (which
-holds no master secret), topping the pool up before a batch (at most every ``pool_check_s``).
+holds no master secret), topping the pool up before a batch (at most every ``pool_check_s``),
+and deletes expired user sessions every ``session_prune_s``.
 
 Faults do not end the worker: every loop-level database or peer error (claiming, the attention
 report, the SQLite lock, a renewal, a release) is logged and retried with exponential backoff
@@ -36,6 +37,7 @@ from oneclick.services.engine.admin import stuck_swaps
 from oneclick.services.engine.core import report_if_stuck
 from oneclick.services.engine.unit import StepStore
 from oneclick.services.ports import Apply, Claim, Claims, LeaseLost, Release, StepWrite
+from oneclick.services.sessions import prune_user_sessions
 from oneclick.workers.commits import GroupCommitter
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ class WorkerOptions:
     error_backoff_max_s: float = 30.0
     custody_pool: int = 32  # pre-derived custody accounts kept free for the API's quotes
     pool_check_s: float = 1.0  # how often (at most) the pool is counted and topped up
+    session_prune_s: float = 3600.0  # how often expired user sessions are deleted
 
 
 def backoff_s(options: WorkerOptions, failures: int) -> float:
@@ -125,6 +128,14 @@ class Worker:
         if added:
             logger.info("custody pool topped up with %d accounts", added,
                         extra={"action": "pool"})  # fmt: skip
+
+    async def _prune_user_sessions(self) -> None:
+        try:
+            await prune_user_sessions(self.ctx.store, self.ctx.clock.now())
+        except Exception:  # housekeeping at the loop top: tried again at the next interval
+            logger.exception(
+                "pruning expired user sessions failed", extra={"action": "user_session"}
+            )
 
     async def _renew(self, claim: Claim, step: asyncio.Task[StepResult], lost: list[str]) -> None:
         """Renew every third of a lease. A renewal that fails (the database is away) is retried
@@ -353,12 +364,16 @@ class Worker:
         logger.info("worker started", extra={"action": "worker", "owner": self.owner})
         loop = asyncio.get_running_loop()
         next_attention, attention_failures = float("-inf"), 0
+        next_prune = float("-inf")
         failures = 0
         try:
             while not stop.is_set():
                 if loop.time() >= next_attention:
                     wait, attention_failures = await self._attention(attention_failures)
                     next_attention = loop.time() + wait
+                if loop.time() >= next_prune:  # housekeeping, beside the claim loop
+                    next_prune = loop.time() + self.options.session_prune_s
+                    await self._prune_user_sessions()
                 if self.claims.single_worker:
                     try:
                         if not await self._keep_sqlite_lock(stop):

@@ -37,10 +37,10 @@ async def test_dry_quote_is_signed_and_allocates_nothing(
     assert verify_quote_signature(body, world.keys.manager_public_key)
     assert _is_uuid(body["correlationId"])
     async with world.store.transaction() as tx:
-        free = await tx.free_custody_accounts()
+        free = await tx.custody.free_count()
     await client.post("/v0/quote", json=quote_request(dry=True))
     async with world.store.transaction() as tx:
-        assert await tx.free_custody_accounts() == free  # no custody account was taken
+        assert await tx.custody.free_count() == free  # no custody account was taken
 
 
 async def test_non_dry_quote_then_status_returns_it_verbatim(

@@ -83,9 +83,9 @@ async def test_the_api_runs_with_only_the_manager_key_and_the_jwt_secret(
             async with world.store.transaction() as tx:
                 swap = await tx.swap_by_deposit(quote.json()["quote"]["depositAddress"], None)
                 assert swap is not None
-                account = await tx.custody_account(swap.custody_account_id)
+                account = await tx.custody.get(swap.custody_account_id)
                 assert account is not None
-                assert await tx.free_custody_accounts() == 2
+                assert await tx.custody.free_count() == 2
             # The worker signs for the account the API handed out: the same derivation.
             assert worker_custody.account(account.index) == account
     finally:
@@ -98,7 +98,7 @@ async def test_pooled_accounts_are_never_handed_out_twice(database_url: str) -> 
 
         async def take() -> int | None:
             async with world.store.transaction() as tx:
-                account = await tx.take_custody_account(world.clock.now())
+                account = await tx.custody.take(world.clock.now())
             return account.index if account else None
 
         taken = await asyncio.gather(*(take() for _ in range(20)))
@@ -106,7 +106,7 @@ async def test_pooled_accounts_are_never_handed_out_twice(database_url: str) -> 
         assert len(indexes) == len(set(indexes)) == 12
         assert taken.count(None) == 8
         async with world.store.transaction() as tx:
-            assert await tx.free_custody_accounts() == 0
+            assert await tx.custody.free_count() == 0
         custody = world.ctx.custody
         assert isinstance(custody, Custody)
         assert await top_up_custody_pool(world.store, custody, 5, world.clock.now()) == 5

@@ -25,7 +25,7 @@ RATES = RateLimits(
 
 async def _taken(tx: SqlSession) -> int:
     """Custody accounts handed out of the pool (fake_world's pool is derived ahead)."""
-    return DEFAULT_CUSTODY_POOL - await tx.free_custody_accounts()
+    return DEFAULT_CUSTODY_POOL - await tx.custody.free_count()
 
 
 def client_at(world: FakeWorld, host: str, limits: EdgeLimits) -> httpx.AsyncClient:

@@ -33,7 +33,7 @@ def commits(world: FakeWorld) -> Iterator[list[int]]:
 
 async def _free(world: FakeWorld) -> int:
     async with world.store.transaction() as tx:
-        return await tx.free_custody_accounts()
+        return await tx.custody.free_count()
 
 
 async def test_an_intents_quote_commits_once(client: httpx.AsyncClient, world: FakeWorld) -> None:

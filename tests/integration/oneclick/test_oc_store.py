@@ -61,9 +61,9 @@ def _swap(index: int, account: str, address: str, memo: str | None = None) -> Ne
 
 async def _account(store: SqlStore) -> CustodyAccount:
     async with store.transaction() as tx:
-        index = await tx.reserve_custody_index()
+        index = await tx.custody.reserve_index()
         account = CustodyAccount(index, f"{index:064x}", f"ed25519:key{index}")
-        await tx.record_custody_account(account, NOW)
+        await tx.custody.record(account, NOW)
     return account
 
 
@@ -83,7 +83,7 @@ async def test_custody_indexes_are_never_reused(store: SqlStore) -> None:
 
     async def reserve_then_fail() -> None:
         async with store.transaction() as tx:
-            await tx.reserve_custody_index()
+            await tx.custody.reserve_index()
             raise RuntimeError("the quote failed after reserving")
 
     with pytest.raises(RuntimeError):
@@ -91,7 +91,7 @@ async def test_custody_indexes_are_never_reused(store: SqlStore) -> None:
     second = await _account(store)
     assert second.index > first.index
     async with store.transaction() as tx:
-        assert await tx.custody_account(second.account_id) == second
+        assert await tx.custody.get(second.account_id) == second
 
 
 async def test_swaps_round_trip_exactly_and_addresses_are_unique(store: SqlStore) -> None:
@@ -251,13 +251,13 @@ async def test_an_operator_reopens_a_swap_only_while_no_worker_holds_it(store: S
 async def test_partners(store: SqlStore) -> None:
     partner = Partner("p-1", "acme", NOW, NOW + timedelta(days=1))
     async with store.transaction() as tx:
-        await tx.add_partner(partner)
-        await tx.revoke_partner("p-1", NOW)
-        assert (await tx.partner_by_name("acme")) == Partner(
+        await tx.partners.add(partner)
+        await tx.partners.revoke("p-1", NOW)
+        assert (await tx.partners.by_name("acme")) == Partner(
             "p-1", "acme", NOW, partner.expires_at, NOW
         )
-        assert [p.name for p in await tx.partners()] == ["acme"]
-        assert await tx.partner("missing") is None
+        assert [p.name for p in await tx.partners.all()] == ["acme"]
+        assert await tx.partners.get("missing") is None
 
 
 async def test_every_status_change_appends_to_the_transition_log(store: SqlStore) -> None:
@@ -315,8 +315,8 @@ async def test_the_webhook_outbox_row_commits_with_its_transition(store: SqlStor
 
     partner = Partner("11111111-1111-1111-1111-111111111111", "acme", NOW, None)
     async with store.transaction() as tx:
-        await tx.add_partner(partner)
-        await tx.set_partner_webhook(partner.id, "https://acme.example/hooks", "salt")
+        await tx.partners.add(partner)
+        await tx.webhooks.set(partner.id, "https://acme.example/hooks", "salt")
     account = await _account(store)
     swap = replace(_swap(account.index, account.account_id, "addr-hook"), partner_id=partner.id)
     plain = await _account(store)
@@ -332,9 +332,9 @@ async def test_the_webhook_outbox_row_commits_with_its_transition(store: SqlStor
     with pytest.raises(RuntimeError):
         await rolled_back()
     async with store.transaction() as tx:
-        found = await tx.deliveries(partner.id, 10)
-        due = await tx.claim_deliveries(NOW, timedelta(seconds=60), 10)
-        again = await tx.claim_deliveries(NOW, timedelta(seconds=60), 10)  # leased
+        found = await tx.webhooks.deliveries(partner.id, 10)
+        due = await tx.webhooks.claim_due(NOW, timedelta(seconds=60), 10)
+        again = await tx.webhooks.claim_due(NOW, timedelta(seconds=60), 10)  # leased
     assert [(d.event_id, d.state) for d in found] == [(f"evt_{swap.id}_1", DeliveryState.PENDING)]
     assert [(d.event_id, d.url, d.salt) for d in due] == [
         (f"evt_{swap.id}_1", "https://acme.example/hooks", "salt")
@@ -342,10 +342,10 @@ async def test_the_webhook_outbox_row_commits_with_its_transition(store: SqlStor
     assert again == []
     later = NOW + timedelta(minutes=5)
     async with store.transaction() as tx:
-        await tx.revoke_partner(partner.id, NOW)
+        await tx.partners.revoke(partner.id, NOW)
         await _move(tx, swap.id, SwapStatus.KNOWN_DEPOSIT_TX, NOW)
-        leased_again = await tx.claim_deliveries(later, timedelta(seconds=60), 10)
-        found = await tx.deliveries(partner.id, 10)
+        leased_again = await tx.webhooks.claim_due(later, timedelta(seconds=60), 10)
+        found = await tx.webhooks.deliveries(partner.id, 10)
     assert len(found) == 1  # a revoked partner's new transitions are not queued
     assert [(d.event_id, d.url) for d in leased_again] == [(f"evt_{swap.id}_1", None)]  # dropped
 

@@ -2,12 +2,14 @@
 signature in every standard we sign with, the Verifier's key check, expiry, replay, refresh
 rotation with reuse detection, and revocation when the signing secret changes."""
 
+import asyncio
 import os
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from oc_helpers import ON_BOTH_DATABASES
 
@@ -267,13 +269,123 @@ async def test_of_two_refreshes_with_one_token_exactly_one_rotates(world: FakeWo
         created_at=now, expires_at=now + timedelta(days=1),
     )  # fmt: skip
     async with world.store.transaction() as tx:
-        await tx.add_user_session(session)
+        await tx.user_sessions.add(session)
     async with world.store.transaction() as tx:
-        first = await tx.rotate_user_session(session.id, "d0", "d1", now)
+        first = await tx.user_sessions.rotate(session.id, "d0", "d1", now)
     async with world.store.transaction() as tx:
-        second = await tx.rotate_user_session(session.id, "d0", "d2", now)
-        stored = await tx.user_session(session.id)
+        second = await tx.user_sessions.rotate(session.id, "d0", "d2", now)
+        stored = await tx.user_sessions.get(session.id)
     assert (first, second) == (True, False)
     assert stored is not None
     assert stored.refresh_digest == "d1"
     assert stored.refreshes == 1
+
+
+def _jti(token: str) -> str:
+    return str(jwt.decode(token, options={"verify_signature": False})["jti"])
+
+
+async def test_a_spent_refresh_token_within_the_grace_window_gets_the_same_next_one(
+    client: httpx.AsyncClient, world: FakeWorld
+) -> None:
+    session = await login(client, world)
+    spent = {"refreshToken": session["refreshToken"]}
+    # Two tabs refresh with one token at once: both are answered, with one next refresh token.
+    first, second = await asyncio.gather(
+        client.post("/v0/auth/refresh", json=spent), client.post("/v0/auth/refresh", json=spent)
+    )
+    assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)
+    assert _jti(first.json()["refreshToken"]) == _jti(second.json()["refreshToken"])
+    world.clock.advance(SessionPolicy().refresh_grace)  # the window's last instant
+    late = await client.post("/v0/auth/refresh", json=spent)
+    assert late.status_code == 200, late.text
+    assert _jti(late.json()["refreshToken"]) == _jti(first.json()["refreshToken"])
+    # The session lives on: the shared next token rotates it, and every access token works.
+    following = await client.post(
+        "/v0/auth/refresh", json={"refreshToken": second.json()["refreshToken"]}
+    )
+    assert following.status_code == 200, following.text
+    for answer in (first, second, late, following):
+        headers = bearer(answer.json()["accessToken"])
+        assert (await client.get("/v0/account/balances", headers=headers)).status_code == 200
+
+
+async def test_the_loser_of_a_concurrent_refresh_is_judged_on_the_rotated_session(
+    client: httpx.AsyncClient, world: FakeWorld
+) -> None:
+    # The race itself, made certain: the loser read the session before the winner rotated it.
+    from oneclick.services import sessions
+
+    login_answer = await login(client, world)
+    spent = login_answer["refreshToken"]
+    claims = jwt.decode(spent, options={"verify_signature": False})
+    async with world.store.transaction() as tx:
+        stale = await tx.user_sessions.get(str(claims["sid"]))
+    assert stale is not None
+    won = await client.post("/v0/auth/refresh", json={"refreshToken": spent})
+    assert won.status_code == 200
+    key = sessions._signing_key(world.ctx, world.ctx.sessions)
+    now, grace = world.clock.now(), world.ctx.sessions.refresh_grace
+    presented = sessions._digest(str(claims["jti"]))
+    async with world.store.transaction() as tx:
+        twin = await sessions._spend(tx.user_sessions, key, stale, presented, grace, now)
+        stored = await tx.user_sessions.get(stale.id)
+    assert twin == stored
+    assert stored is not None
+    assert stored.refreshes == 1  # nothing rotated twice
+    assert stored.revoked_at is None
+    assert stored.refresh_digest == sessions._digest(_jti(won.json()["refreshToken"]))
+
+
+async def test_a_spent_refresh_token_after_the_grace_window_revokes_the_session(
+    client: httpx.AsyncClient, world: FakeWorld
+) -> None:
+    session = await login(client, world)
+    first = await client.post("/v0/auth/refresh", json={"refreshToken": session["refreshToken"]})
+    assert first.status_code == 200
+    world.clock.advance(SessionPolicy().refresh_grace + timedelta(seconds=1))
+    reused = await client.post("/v0/auth/refresh", json={"refreshToken": session["refreshToken"]})
+    assert reused.status_code == 401
+    assert "already used" in reused.json()["message"]
+    rotated = first.json()
+    after = await client.post("/v0/auth/refresh", json={"refreshToken": rotated["refreshToken"]})
+    assert after.status_code == 401
+    revoked = await client.get("/v0/account/balances", headers=bearer(rotated["accessToken"]))
+    assert revoked.status_code == 401
+    assert "revoked" in revoked.json()["message"]
+
+
+async def test_expired_sessions_are_pruned_a_day_after_they_end(world: FakeWorld) -> None:
+    from oneclick.domain.sessions import UserSession
+    from oneclick.services.sessions import EXPIRED_KEPT, prune_user_sessions
+
+    now = world.clock.now()
+    ends = {"a": now - EXPIRED_KEPT - timedelta(microseconds=1), "b": now - EXPIRED_KEPT}
+    async with world.store.transaction() as tx:
+        for name, expires_at in ends.items():
+            await tx.user_sessions.add(
+                UserSession(
+                    id=name, account_id="erin.near", public_key="ed25519:x", standard="nep413",
+                    auth_nonce=name, refresh_digest="d", created_at=expires_at - timedelta(days=7),
+                    expires_at=expires_at,
+                )
+            )  # fmt: skip
+    assert await prune_user_sessions(world.store, now) == 1
+    assert await prune_user_sessions(world.store, now) == 0
+    async with world.store.transaction() as tx:
+        assert await tx.user_sessions.get("a") is None
+        assert await tx.user_sessions.get("b") is not None
+
+
+async def test_without_a_grace_window_a_spent_token_at_once_revokes_the_session(
+    world: FakeWorld,
+) -> None:
+    no_grace = replace(world.ctx, sessions=SessionPolicy(refresh_grace=timedelta(0)))
+    transport = httpx.ASGITransport(app=create_app(no_grace))
+    async with httpx.AsyncClient(transport=transport, base_url="http://oneclick") as client:
+        session = await login(client, world)
+        spent = {"refreshToken": session["refreshToken"]}
+        assert (await client.post("/v0/auth/refresh", json=spent)).status_code == 200
+        again = await client.post("/v0/auth/refresh", json=spent)  # the same instant
+        assert again.status_code == 401
+        assert "already used" in again.json()["message"]

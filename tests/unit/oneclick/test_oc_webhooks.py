@@ -162,7 +162,7 @@ async def test_every_transition_is_delivered_once_per_event_id_even_across_a_wor
     try:
         # A worker claims the batch, posts the first event and dies before recording it.
         async with store.transaction() as tx:
-            claimed = await tx.claim_deliveries(kit.clock.now(), timedelta(seconds=60), 1)
+            claimed = await tx.webhooks.claim_due(kit.clock.now(), timedelta(seconds=60), 1)
         assert len(claimed) == 1
         first = claimed[0]
         stamp = int(kit.clock.now().timestamp())
@@ -204,7 +204,7 @@ async def test_every_transition_is_delivered_once_per_event_id_even_across_a_wor
         assert (data["seq"], data["status"]) == (change.seq, change.to_status.value)
         assert data["depositAddress"] == quote["depositAddress"]
     async with store.transaction() as tx:
-        history = await tx.deliveries(partner.id, 10)
+        history = await tx.webhooks.deliveries(partner.id, 10)
     assert {d.state for d in history} == {DeliveryState.DELIVERED}
 
 

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from oneclick.domain.sessions import UserSession
 from oneclick.domain.swap_aggregate import Swap
 from oneclick.services.engine import EngineContext, StepResult
 from oneclick.services.ports import Claim, StepWrite
+from oneclick.services.sessions import EXPIRED_KEPT
 from oneclick.store.claims import SqlClaims
 from oneclick.store.sql import SqlSession, SqlStore
 from oneclick.store.swaps import SqlSwaps
@@ -31,6 +33,7 @@ FAST = WorkerOptions(
     lease_s=60, batch=10, idle_s=0.01, error_backoff_s=0.01, error_backoff_max_s=0.05,
     attention_every_s=3600, lock_wait_s=60,
 )  # fmt: skip
+HOUR = timedelta(hours=1)
 
 
 def _db_away() -> OperationalError:
@@ -321,12 +324,46 @@ async def test_the_worker_keeps_the_custody_pool_topped_up(tmp_path: Path) -> No
         worker, _ = _worker(kit, kit.world.store, claims, options)
         await worker.run_once()
         async with kit.world.store.transaction() as tx:
-            assert await tx.free_custody_accounts() == 5
+            assert await tx.custody.free_count() == 5
         await kit.quote()  # the API takes one; the next batch puts one back
         async with kit.world.store.transaction() as tx:
-            assert await tx.free_custody_accounts() == 4
+            assert await tx.custody.free_count() == 4
         await worker.run_once()
         async with kit.world.store.transaction() as tx:
-            assert await tx.free_custody_accounts() == 5
+            assert await tx.custody.free_count() == 5
+    finally:
+        await kit.aclose()
+
+
+async def test_the_worker_deletes_user_sessions_expired_a_day_ago(tmp_path: Path) -> None:
+    kit = await make_kit(tmp_path)
+    try:
+        now = kit.world.clock.now()
+        ends = {"old": now - EXPIRED_KEPT - timedelta(seconds=1), "recent": now, "live": now + HOUR}
+        async with kit.world.store.transaction() as tx:
+            for name, expires_at in ends.items():
+                await tx.user_sessions.add(
+                    UserSession(
+                        id=name, account_id="dave.near", public_key="ed25519:x",
+                        standard="nep413", auth_nonce=name, refresh_digest="d",
+                        created_at=expires_at - HOUR, expires_at=expires_at,
+                    )
+                )  # fmt: skip
+        claims = FlakyClaims(SqlClaims(kit.world.store.db))
+        worker, _ = _worker(kit, kit.world.store, claims, replace(FAST, session_prune_s=3600))
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+
+        async def kept() -> set[str]:
+            async with kit.world.store.transaction() as tx:
+                return {name for name in ends if await tx.user_sessions.get(name) is not None}
+
+        async with asyncio.timeout(20):
+            while await kept() != {"recent", "live"} and not running.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        assert not running.done(), running.exception()
+        assert await kept() == {"recent", "live"}
+        stop.set()
+        await running
     finally:
         await kit.aclose()
