@@ -27,6 +27,7 @@ class SqlSession:
     one per aggregate, sharing its connection, and nothing else."""
 
     def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn  # the transaction's connection (tests write raw rows through it)
         self.swaps = SqlSwaps(conn)
         self.any_input = SqlAnyInput(conn, self.swaps)
         self.intents = SqlIntents(conn)
