@@ -102,7 +102,7 @@ async def _engine_swaps(world: FakeWorld) -> list[EngineSwap]:
     found = []
     async with world.store.transaction() as tx:
         for swap_id in ids:
-            swap = await tx.engine_swap(swap_id)
+            swap = await tx.swaps.get(swap_id)
             assert swap is not None
             found.append(swap)
     return found
@@ -328,7 +328,7 @@ async def _run(
                 await process.wait()
     found = await _engine_swaps(world)
     async with world.store.transaction() as tx:
-        legs = {s.id: await tx.legs(s.id) for s in found}
+        legs = {s.id: await tx.swaps.legs(s.id) for s in found}
     statuses = Counter(s.status.value for s in found)
     steps = sum(r["steps"] for r in reports)
     commits = sum(r["commits"] for r in reports)

@@ -129,9 +129,9 @@ class Kit:
 
     async def swap(self, quote: dict[str, Any]) -> EngineSwap:
         async with self.world.store.transaction() as tx:
-            record = await tx.swap_by_deposit(quote["depositAddress"], quote.get("depositMemo"))
+            record = await tx.swaps.by_deposit(quote["depositAddress"], quote.get("depositMemo"))
             assert record is not None
-            found = await tx.engine_swap(record.id)
+            found = await tx.swaps.get(record.id)
         assert found is not None
         return found
 

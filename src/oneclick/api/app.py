@@ -135,7 +135,7 @@ def create_app(
         async def prometheus_metrics(request: Request) -> Response:
             service: ServiceContext = request.app.state.ctx
             async with service.store.transaction() as tx:
-                counts = await tx.swap_counts()
+                counts = await tx.swaps.counts()
             exporter.set_swap_counts(counts)
             return Response(exporter.render(), media_type=METRICS_CONTENT_TYPE)
 

@@ -79,7 +79,7 @@ async def _item(ctx: ServiceContext, address: str, memo: str, swap_id: str) -> d
     except RequestError:  # an asset delisted since the quote: no decimals to format with
         origin = None
     async with ctx.store.transaction() as tx:
-        senders = await tx.deposit_senders(swap_id)
+        senders = await tx.swaps.deposit_senders(swap_id)
     transactions = []
     for line in progress.deposits:
         entry: dict[str, Any] = {"txHash": line.tx.hash}

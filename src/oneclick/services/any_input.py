@@ -117,7 +117,7 @@ async def request_any_input_quote(
     swap = _new_swap(spec, account.index, account.account_id, deadline, document, now)
     swap = replace(swap, partner_id=partner.id, client=client)
     async with ctx.store.transaction() as tx:
-        await tx.add_swap(swap)
+        await tx.swaps.add(swap)
     logger.info(
         "ANY_INPUT quote issued (%d chain deposit addresses)", len(addresses),
         extra={"action": "quote", "swap_id": swap.id, "deposit_address": account.account_id},
@@ -177,7 +177,7 @@ class WithdrawalsPage:
 
 
 async def _any_input_swap(tx: StoreSession, address: str, memo: str | None) -> SwapRecord:
-    swap = await tx.swap_by_deposit(address, memo or None)
+    swap = await tx.swaps.by_deposit(address, memo or None)
     if swap is None:
         raise NotFound(f"Deposit address {address} not found")
     document = json.loads(swap.quote_response)

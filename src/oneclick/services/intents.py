@@ -49,7 +49,7 @@ def _check_type(kind: str) -> None:
 
 async def _intents_swap(ctx: ServiceContext, deposit_address: str) -> SwapRecord:
     async with ctx.store.transaction() as tx:
-        swap = await tx.swap_by_custody_account(deposit_address)
+        swap = await tx.swaps.by_custody_account(deposit_address)
     if swap is None:
         raise NotFound(f"Deposit address {deposit_address} not found")
     if swap.deposit_type != DepositType.INTENTS.value:

@@ -216,9 +216,49 @@ class SwapSnapshot:
 
 class SwapRepository(Protocol):
     """The swap aggregate (:class:`~oneclick.domain.swap_aggregate.Swap`) and the rows that
-    hang off it: its legs (the engine's signed intents) and its deposits."""
+    hang off it: its legs (the engine's signed intents), its deposits and its transition log;
+    and the reads of the swaps the API and the operator make (by deposit address, counts)."""
+
+    async def add(self, swap: NewSwap) -> None:
+        """A quoted swap, with the first entry of its transition log."""
+        ...
 
     async def load(self, swap_id: str) -> Swap | None: ...
+
+    async def get(self, swap_id: str) -> EngineSwap | None:
+        """The swap's row as the engine sees it (read only: :meth:`load` for a change)."""
+        ...
+
+    async def by_deposit(self, address: str, memo: str | None) -> SwapRecord | None: ...
+
+    async def by_custody_account(self, account_id: str) -> SwapRecord | None: ...
+
+    async def address_used(self, address: str) -> bool:
+        """Whether a swap already has ``address`` as its deposit address."""
+        ...
+
+    async def snapshot(self, address: str, memo: str | None) -> SwapSnapshot | None:
+        """The swap behind ``address`` (+ ``memo``) with its legs and deposits, in as few
+        round trips as the store can (``GET /v0/status`` is the hottest read)."""
+        ...
+
+    async def counts(self) -> dict[str, int]:
+        """The number of swaps in each status."""
+        ...
+
+    async def live_unfunded(self, client: str, now: datetime) -> int:
+        """``client``'s swaps waiting for a deposit before their request deadline."""
+        ...
+
+    async def wake(self, swap_id: str, now: datetime) -> None:
+        """Ask the engine to look at a swap now (a submitted deposit); a no-op for swaps the
+        engine no longer schedules."""
+        ...
+
+    async def attention(self, now: datetime, grace_seconds: float) -> list[EngineSwap]:
+        """Swaps an operator should look at: FAILED ones, and non-terminal ones whose request
+        deadline is more than ``grace_seconds`` ago."""
+        ...
 
     async def fence(self, swap_id: str, owner: str, now: datetime) -> Swap:
         """The swap, if ``owner`` still holds its lease (row-locked on PostgreSQL until the
@@ -249,6 +289,20 @@ class SwapRepository(Protocol):
     ) -> None: ...
 
     async def deposits(self, swap_id: str) -> list[DepositRecord]: ...
+
+    async def record_deposit_tx(self, deposit: DepositTx) -> bool:
+        """Remember a deposit transaction; False when it was already known (idempotent)."""
+        ...
+
+    async def deposit_txs(self, swap_id: str) -> list[str]:
+        """The hashes of the swap's recorded deposit transactions, in order."""
+        ...
+
+    async def deposit_senders(self, swap_id: str) -> dict[str, str]: ...
+
+    async def transitions(self, swap_id: str, *, after_seq: int = 0) -> list[Transition]:
+        """The swap's transition log after ``after_seq``, in order (append-only)."""
+        ...
 
     async def record_bridge_deposit(self, swap_id: str, deposit: DepositRecord) -> None:
         """Insert or update (amount, status) the deposit ``(swap_id, tx_hash)``."""
@@ -399,8 +453,10 @@ class AnyInputReads(Protocol):
 
 class StoreSession(Protocol):
     """One database transaction. Never held across a network call. Each aggregate has a
-    repository of its own, as an attribute (the webhook outbox's, ``webhooks``, is declared
-    where it is used: :class:`oneclick.services.webhooks.WebhookSession`)."""
+    repository of its own, as an attribute, and the session is nothing but them (the webhook
+    outbox's, ``webhooks``, and the reconciliation's, ``reconcile``, are declared where they
+    are used: :class:`oneclick.services.webhooks.WebhookSession`,
+    :class:`oneclick.services.reconcile.ReconcileSession`)."""
 
     @property
     def swaps(self) -> SwapRepository: ...
@@ -425,54 +481,12 @@ class StoreSession(Protocol):
     @property
     def history(self) -> AccountHistory: ...
 
-    async def swap_counts(self) -> dict[str, int]:
-        """The number of swaps in each status."""
-        ...
-
-    async def live_unfunded_swaps(self, client: str, now: datetime) -> int:
-        """``client``'s swaps waiting for a deposit before their request deadline."""
-        ...
-
-    async def add_swap(self, swap: NewSwap) -> None: ...
-
-    async def swap_by_deposit(self, address: str, memo: str | None) -> SwapRecord | None: ...
-
-    async def swap_by_custody_account(self, account_id: str) -> SwapRecord | None: ...
-
-    async def deposit_address_exists(self, address: str) -> bool: ...
-
-    async def record_deposit_tx(self, deposit: DepositTx) -> bool:
-        """Remember a deposit transaction; False when it was already known (idempotent)."""
-        ...
-
-    async def wake(self, swap_id: str, now: datetime) -> None:
-        """Ask the engine to look at a swap now (a submitted deposit); a no-op for swaps the
-        engine no longer schedules."""
-        ...
-
-    async def engine_swap(self, swap_id: str) -> EngineSwap | None: ...
-
-    async def legs(self, swap_id: str) -> list[Leg]: ...
-
-    async def deposits(self, swap_id: str) -> list[DepositRecord]: ...
-
-    async def transitions(self, swap_id: str, *, after_seq: int = 0) -> list[Transition]:
-        """The swap's transition log after ``after_seq``, in order (append-only)."""
-        ...
-
-    async def deposit_senders(self, swap_id: str) -> dict[str, str]: ...
-
-    async def swap_snapshot(self, address: str, memo: str | None) -> SwapSnapshot | None:
-        """The swap behind ``address`` (+ ``memo``) with its legs and deposits, in as few
-        round trips as the store can (``GET /v0/status`` is the hottest read)."""
-        ...
-
 
 class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[StoreSession]: ...
 
     async def swap_snapshot(self, address: str, memo: str | None) -> SwapSnapshot | None:
-        """``StoreSession.swap_snapshot`` in a read transaction of its own, by the cheapest
+        """``session.swaps.snapshot`` in a read transaction of its own, by the cheapest
         path the backend has (``GET /v0/status`` is the hottest read)."""
         ...
 
@@ -491,15 +505,10 @@ class LeaseLost(Exception):  # noqa: N818 (reads as the event)
 
 class EngineSession(StoreSession, Protocol):
     """The engine's transaction: the swap repository (each engine transaction starts with
-    ``swaps.fence``), ANY_INPUT's rows, and the operator's view of the swaps."""
+    ``swaps.fence``) and ANY_INPUT's rows."""
 
     @property
     def any_input(self) -> AnyInputRepository: ...
-
-    async def attention(self, now: datetime, grace_seconds: float) -> list[EngineSwap]:
-        """Swaps an operator should look at: FAILED ones, and non-terminal ones whose request
-        deadline is more than ``grace_seconds`` ago."""
-        ...
 
 
 class EngineStore(Protocol):

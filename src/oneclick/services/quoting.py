@@ -268,7 +268,7 @@ async def _take_custody_account_in(
     cap = ctx.policy.max_unfunded_per_partner if partner else ctx.policy.max_unfunded_per_ip
     now = ctx.clock.now()
     if client is not None and cap is not None:
-        live = await tx.live_unfunded_swaps(client, now)
+        live = await tx.swaps.live_unfunded(client, now)
         if live >= cap:
             raise TooMany(
                 f"this client already has {live} unfunded deposit addresses (the limit is "
@@ -368,14 +368,14 @@ async def request_quote(
         address, memo = await _deposit(ctx, spec, account.account_id, amounts.amount_in)
         document, swap = issue(account, address, memo)
         async with ctx.store.transaction() as tx:
-            await tx.add_swap(swap)
+            await tx.swaps.add(swap)
     else:
         # No network call between taking the account and recording the swap: one transaction,
         # one commit (each commit is a disk flush), and no account taken for a swap not stored.
         async with ctx.store.transaction() as tx:
             account = await _take_custody_account_in(ctx, tx, client, partner)
             document, swap = issue(account, account.account_id, None)
-            await tx.add_swap(swap)
+            await tx.swaps.add(swap)
         address = account.account_id
     logger.info(
         "quote issued",

@@ -38,7 +38,11 @@ logger = logging.getLogger(__name__)
 PHASE = "RECONCILE"  # the phase label of the reconciliation in the engine's step metrics
 
 
-class ReconcileSession(EngineSession, Protocol):
+class ReconcileRepository(Protocol):
+    """The reconciliation's rows (``session.reconcile``): custody accounts in batches, a lease
+    on one swap outside the claim queue, the balances that could not be refunded and the
+    reasons recorded on deposits."""
+
     async def swaps_after(self, custody_index: int, limit: int) -> list[EngineSwap]: ...
 
     async def unconfirmed_stray_refunds(self, swap_ids: Collection[str]) -> set[str]: ...
@@ -62,6 +66,11 @@ class ReconcileSession(EngineSession, Protocol):
     async def set_deposit_reason(self, swap_id: str, token: str, reason: str | None) -> None: ...
 
     async def holdings(self) -> list[Holding]: ...
+
+
+class ReconcileSession(EngineSession, Protocol):
+    @property
+    def reconcile(self) -> ReconcileRepository: ...
 
 
 class ReconcileStore(Protocol):
@@ -100,14 +109,14 @@ async def reconcile_batch(
     index looked at (None: the pass is over) and what was done."""
     report = PassReport()
     async with store.transaction() as tx:
-        batch = await tx.swaps_after(after, limit)
+        batch = await tx.reconcile.swaps_after(after, limit)
         if not batch:
             return None, report
         ids = [s.id for s in batch]
         known = _Known(
-            await tx.known_deposits(ids),
-            await tx.unconfirmed_stray_refunds(ids),
-            await tx.held_amounts([s.custody_account_id for s in batch]),
+            await tx.reconcile.known_deposits(ids),
+            await tx.reconcile.unconfirmed_stray_refunds(ids),
+            await tx.reconcile.held_amounts([s.custody_account_id for s in batch]),
         )
     tokens = [asset.asset_id for asset in ctx.registry.all()]
     for swap in batch:
@@ -201,7 +210,7 @@ async def _account(
         return  # the common case: nothing here but what the engine owns, or what is recorded
     now = ctx.clock.now()
     async with store.transaction() as tx:
-        if not await tx.lease_swap(swap.id, ctx.owner, now, now + lease):
+        if not await tx.reconcile.lease_swap(swap.id, ctx.owner, now, now + lease):
             report.busy += 1
             return
     report.acted += 1
@@ -209,7 +218,7 @@ async def _account(
         await _act(ctx, store, swap, new, set(strays) | set(held_before), report)
     finally:
         async with store.transaction() as tx:
-            await tx.unlease_swap(swap.id, ctx.owner)
+            await tx.reconcile.unlease_swap(swap.id, ctx.owner)
 
 
 async def _act(
@@ -275,13 +284,13 @@ async def _record_holdings(
     async with store.transaction() as tx:
         await tx.swaps.fence(swap.id, ctx.owner, now)
         for holding in keep.values():
-            await tx.set_holding(holding)
-            await tx.set_deposit_reason(swap.id, holding.token, holding.reason)
+            await tx.reconcile.set_holding(holding)
+            await tx.reconcile.set_deposit_reason(swap.id, holding.token, holding.reason)
         gone = candidates - keep.keys()
         if gone:
-            await tx.drop_holdings(swap.custody_account_id, gone)
+            await tx.reconcile.drop_holdings(swap.custody_account_id, gone)
             for token in gone:
-                await tx.set_deposit_reason(swap.id, token, None)
+                await tx.reconcile.set_deposit_reason(swap.id, token, None)
     for holding in keep.values():
         logger.warning(
             "%s %s left in the custody account: %s", holding.amount, holding.token,
@@ -317,4 +326,4 @@ async def _drive_refunds(
 async def held_balances(store: ReconcileStore) -> list[Holding]:
     """Every balance the reconciliation could not refund (``oneclick admin stuck``)."""
     async with store.transaction() as tx:
-        return await tx.holdings()
+        return await tx.reconcile.holdings()

@@ -44,7 +44,7 @@ _TX_HASH = re.compile(r"[\x21-\x7e]{1,256}", re.ASCII)
 
 
 async def _find(tx: StoreSession, address: str, memo: str | None) -> SwapRecord:
-    swap = await tx.swap_by_deposit(address, memo or None)
+    swap = await tx.swaps.by_deposit(address, memo or None)
     if swap is None:
         raise NotFound(f"Deposit address {address} not found")
     return swap
@@ -70,7 +70,7 @@ async def _record_submission(
             problem = tx_hash_problem(_deposit_chain(ctx, swap), tx_hash)
         if problem is not None:
             raise RequestError(problem)
-        await tx.record_deposit_tx(DepositTx(swap.id, tx_hash, near, memo, ctx.clock.now()))
+        await tx.swaps.record_deposit_tx(DepositTx(swap.id, tx_hash, near, memo, ctx.clock.now()))
         aggregate = await tx.swaps.load(swap.id)
         if aggregate is None:  # read a moment ago in this transaction
             raise Conflict(f"swap {swap.id} vanished concurrently")
@@ -78,7 +78,7 @@ async def _record_submission(
         if new_status is not aggregate.status:
             aggregate.move_to(new_status, reason=REASON_DEPOSIT_SUBMITTED)
             await tx.swaps.save(aggregate, ctx.clock.now())  # Conflict: retried by the caller
-        await tx.wake(swap.id, ctx.clock.now())  # the engine looks at it right away
+        await tx.swaps.wake(swap.id, ctx.clock.now())  # the engine looks at it right away
         return await _find(tx, address, memo)
 
 

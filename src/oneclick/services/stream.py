@@ -55,7 +55,7 @@ async def open_stream(
     """The swap to follow (``NotFound`` before any byte is streamed)."""
     swap = await get_status(ctx, address, memo)
     async with ctx.store.transaction() as tx:
-        missed = await tx.transitions(swap.id, after_seq=after_seq)
+        missed = await tx.swaps.transitions(swap.id, after_seq=after_seq)
     finished = swap.status.is_terminal and not missed and after_seq > 0
     return StreamStart(swap.id, swap.status, finished)
 
@@ -77,7 +77,7 @@ async def follow_status(
     current, seq = start.status, after_seq
     while True:
         async with ctx.store.transaction() as tx:
-            news = await tx.transitions(start.swap_id, after_seq=seq)
+            news = await tx.swaps.transitions(start.swap_id, after_seq=seq)
         if news:
             report = await status_report(ctx, address, memo)
             for change in news:

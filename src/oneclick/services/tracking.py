@@ -24,7 +24,7 @@ async def track_swap(ctx: ServiceContext, address: str, memo: str | None) -> Swa
     swap = await get_status(ctx, address, memo)
     report = await status_report(ctx, address, memo)
     async with ctx.store.transaction() as tx:
-        history = await tx.transitions(swap.id)
+        history = await tx.swaps.transitions(swap.id)
     return SwapTrack(
         report=report,
         history=history,

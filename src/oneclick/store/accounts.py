@@ -310,34 +310,3 @@ class SqlAccountHistory:
             for m in (row._mapping for row in rows)
         ]  # fmt: skip
         return sorted(page, key=lambda row: row.position, reverse=True)
-
-
-class SenderQueries:
-    """Mixed into ``SqlSession``: a read of the swap aggregate (its deposits and funding
-    intents) that the engine and the account history both use."""
-
-    _conn: AsyncConnection
-
-    async def deposit_senders(self, swap_id: str) -> dict[str, str]:
-        """Who sent each deposit of a swap, where known: a NEAR sender, or the signer of the
-        transfer that funded an INTENTS deposit (by the hash of the transaction it settled in)."""
-        senders: dict[str, str] = {}
-        for tx_hash, sender in (
-            await self._conn.execute(
-                select(deposits.c.tx_hash, deposits.c.near_sender_account).where(
-                    deposits.c.swap_id == swap_id, deposits.c.near_sender_account.is_not(None)
-                )
-            )
-        ).all():
-            senders[str(tx_hash)] = str(sender)
-        for tx_hash, signer in (
-            await self._conn.execute(
-                select(intents.c.tx_hash, intents.c.signer_id).where(
-                    intents.c.swap_id == swap_id,
-                    intents.c.kind == IntentKind.USER_TRANSFER.value,
-                    intents.c.tx_hash.is_not(None),
-                )
-            )
-        ).all():
-            senders.setdefault(str(tx_hash), str(signer))
-        return senders

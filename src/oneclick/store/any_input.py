@@ -1,6 +1,6 @@
 """The ANY_INPUT tables (migration 0009): the ``AnyInputRepository`` port (``session.any_input``),
 in the session's transaction, so that a deposit's or a withdrawal's row is written in the same
-transaction as the leg it points to; and the reads the API mixes into ``SqlSession``."""
+transaction as the leg it points to."""
 
 from __future__ import annotations
 
@@ -59,18 +59,6 @@ async def withdrawals_of(conn: AsyncConnection, swap_id: str) -> list[AnyInputWi
         .order_by(any_input_withdrawals.c.created_at, any_input_withdrawals.c.id)
     )
     return [_withdrawal(row) for row in await conn.execute(query)]
-
-
-class AnyInputQueries:
-    """Mixed into ``SqlSession``: what the API reads of an ANY_INPUT account."""
-
-    _conn: AsyncConnection
-
-    async def any_input_deposits(self, swap_id: str) -> list[AnyInputDeposit]:
-        return await deposits_of(self._conn, swap_id)
-
-    async def any_input_withdrawals(self, swap_id: str) -> list[AnyInputWithdrawal]:
-        return await withdrawals_of(self._conn, swap_id)
 
 
 class SqlAnyInput:

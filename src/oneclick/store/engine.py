@@ -1,15 +1,13 @@
 """The ``swaps``, ``intents`` and ``deposits`` rows as the engine's domain types (shared by the
-swap repository, the claims, the status reader and the reconciliation), and the swap reads the
-API and the operator's report mix into ``SqlSession``. The swap repository is
+swap repository, the claims, the status reader and the reconciliation). The swap repository is
 :mod:`oneclick.store.swaps`."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, or_, select, update
+from sqlalchemy import Row, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,8 +21,8 @@ from oneclick.domain.engine import (
 )
 from oneclick.domain.quotes import SwapType
 from oneclick.domain.records import IntentKind, IntentRecord, IntentState
-from oneclick.domain.swaps import TERMINAL, SwapStatus
-from oneclick.store.tables import deposits, intents, swaps
+from oneclick.domain.swaps import SwapStatus
+from oneclick.store.tables import deposits, intents
 
 
 def dialect_insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -162,51 +160,3 @@ async def deposits_of(conn: AsyncConnection, swap_ids: list[str]) -> dict[str, l
             )
         )
     return found
-
-
-class EngineQueries:
-    """Mixed into ``SqlSession``: the swap reads of the API and the operator's report;
-    ``_conn`` is its connection (one transaction). What the engine writes goes through
-    ``session.swaps`` (:class:`oneclick.store.swaps.SqlSwaps`)."""
-
-    _conn: AsyncConnection
-
-    async def engine_swap(self, swap_id: str) -> EngineSwap | None:
-        row = (await self._conn.execute(select(swaps).where(swaps.c.id == swap_id))).first()
-        return engine_swap(row) if row else None
-
-    async def wake(self, swap_id: str, now: datetime) -> None:
-        await self._conn.execute(
-            update(swaps)
-            .where(swaps.c.id == swap_id, swaps.c.next_run_at.is_not(None))
-            .values(next_run_at=now, woken_at=now)
-        )
-
-    async def deposits(self, swap_id: str) -> list[DepositRecord]:
-        return (await deposits_of(self._conn, [swap_id])).get(swap_id, [])
-
-    async def legs(self, swap_id: str) -> list[Leg]:
-        return (await legs_of(self._conn, [swap_id])).get(swap_id, [])
-
-    async def attention(self, now: datetime, grace_seconds: float) -> list[EngineSwap]:
-        late = now - timedelta(seconds=grace_seconds)
-        rows = await self._conn.execute(
-            select(swaps)
-            .where(
-                or_(
-                    swaps.c.status == SwapStatus.FAILED.value,
-                    and_(
-                        # nothing seen at all: an abandoned quote expires silently
-                        swaps.c.status.not_in(
-                            [s.value for s in TERMINAL] + [SwapStatus.PENDING_DEPOSIT.value]
-                        ),
-                        swaps.c.request_deadline < late,
-                        swaps.c.phase != Phase.DONE.value,
-                    ),
-                    # a finished swap whose sweep was parked (its status stays terminal)
-                    and_(swaps.c.phase == Phase.SWEEP.value, swaps.c.next_run_at.is_(None)),
-                )
-            )
-            .order_by(swaps.c.request_deadline)
-        )
-        return [engine_swap(r) for r in rows]

@@ -9,7 +9,7 @@ indexed lookups. Here the statements are compiled ONCE from the same SQLAlchemy
 definitions (so the SQL and the column types stay the schema's), and executed on a connection
 of our own inside one read transaction, on the event loop (see ``SqliteReader`` for why).
 
-The answer is the one ``SqlSession.swap_snapshot`` gives; a test runs both on the same rows.
+The answer is the one ``SqlSwaps.snapshot`` gives; a test runs both on the same rows.
 WAL mode (``store.database``) lets these reads run beside the writers without blocking either.
 """
 
@@ -41,7 +41,7 @@ Listener = Callable[[str, tuple[Any, ...]], None]
 SNAPSHOTS_KEPT = 4096  # deposit addresses whose last snapshot is kept, at most (~12 KiB each)
 
 # ``DepositRecord``'s fields in order, labelled apart from the ``swaps`` columns they join (the
-# status read's join, here and in ``SqlSession.swap_snapshot``).
+# status read's join, here and in ``SqlSwaps.snapshot``).
 SNAPSHOT_DEPOSIT = [
     column.label(f"deposit_{column.name}")
     for column in (

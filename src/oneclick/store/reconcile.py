@@ -1,4 +1,4 @@
-"""The reconciliation's repository operations, mixed into ``SqlSession``: custody accounts in
+"""The reconciliation's repository (``session.reconcile``): custody accounts in
 batches, a lease on one swap outside the claim queue, the balances that could not be refunded
 (``custody_holdings``) and the reasons recorded on deposits."""
 
@@ -19,10 +19,11 @@ from oneclick.store.leases import lease_now, lease_until
 from oneclick.store.tables import custody_holdings, deposits, intents, swaps
 
 
-class ReconcileQueries:
-    """Mixed into ``SqlSession``; ``_conn`` is its connection (one transaction)."""
+class SqlReconcile:
+    """The ``ReconcileRepository`` port (``session.reconcile``), in the session's transaction."""
 
-    _conn: AsyncConnection
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
 
     async def swaps_after(self, custody_index: int, limit: int) -> list[EngineSwap]:
         rows = await self._conn.execute(

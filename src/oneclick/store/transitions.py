@@ -81,17 +81,3 @@ async def append_transition(
     change = Transition(int(cursor), swap_id, seq, at, from_status, to_status, reason)
     await enqueue_webhook(conn, change)  # the outbox row commits (or not) with the change
     return change
-
-
-class TransitionQueries:
-    """Mixed into ``SqlSession``: reading the log (nothing here updates or deletes it)."""
-
-    _conn: AsyncConnection
-
-    async def transitions(self, swap_id: str, *, after_seq: int = 0) -> list[Transition]:
-        rows = await self._conn.execute(
-            select(swap_transitions)
-            .where(swap_transitions.c.swap_id == swap_id, swap_transitions.c.seq > after_seq)
-            .order_by(swap_transitions.c.seq)
-        )
-        return [transition(r) for r in rows]

@@ -81,7 +81,7 @@ async def test_the_api_runs_with_only_the_manager_key_and_the_jwt_secret(
             assert quote.status_code == 200, quote.text
             assert verify_quote_signature(quote.json(), material.manager_public_key)
             async with world.store.transaction() as tx:
-                swap = await tx.swap_by_deposit(quote.json()["quote"]["depositAddress"], None)
+                swap = await tx.swaps.by_deposit(quote.json()["quote"]["depositAddress"], None)
                 assert swap is not None
                 account = await tx.custody.get(swap.custody_account_id)
                 assert account is not None
@@ -138,7 +138,7 @@ async def test_live_unfunded_deposit_addresses_are_capped_per_client(database_ur
             # Funding one (a deposit seen) frees a place for that client.
             async with world.store.transaction() as tx:
                 address = first[0].json()["quote"]["depositAddress"]
-                record = await tx.swap_by_deposit(address, None)
+                record = await tx.swaps.by_deposit(address, None)
                 assert record is not None
                 swap = await tx.swaps.load(record.id)
                 assert swap is not None

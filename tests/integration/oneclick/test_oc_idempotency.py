@@ -19,6 +19,7 @@ from oneclick.domain.engine import DepositRecord
 from oneclick.domain.records import DepositTx
 from oneclick.domain.swaps import SwapRecord, SwapStatus
 from oneclick.store.sql import SqlSession, SqlStore
+from oneclick.store.swaps import SqlSwaps
 from oneclick.store.tables import deposits
 from oneclick.testing.world import FakeWorld
 
@@ -38,7 +39,7 @@ async def _swap(world: FakeWorld) -> SwapRecord:
         response = await client.post("/v0/quote", json=quote_request())
     assert response.status_code == 200, response.text
     async with world.store.transaction() as tx:
-        swap = await tx.swap_by_deposit(response.json()["quote"]["depositAddress"], None)
+        swap = await tx.swaps.by_deposit(response.json()["quote"]["depositAddress"], None)
     assert swap is not None
     return swap
 
@@ -81,11 +82,11 @@ async def test_the_same_deposit_tx_recorded_concurrently_is_one_row(world: FakeW
     swap = await _swap(world)
     now = world.clock.now()
     async with world.store.transaction() as first:
-        assert await first.record_deposit_tx(DepositTx(swap.id, TX, None, None, now))
+        assert await first.swaps.record_deposit_tx(DepositTx(swap.id, TX, None, None, now))
 
         async def second() -> bool:
             async with world.store.transaction() as tx:
-                return await tx.record_deposit_tx(DepositTx(swap.id, TX, None, None, now))
+                return await tx.swaps.record_deposit_tx(DepositTx(swap.id, TX, None, None, now))
 
         racing = asyncio.create_task(second())
         await _second_writer_waits(world.store, racing)  # type: ignore[arg-type]
@@ -100,7 +101,7 @@ async def test_a_bridge_deposit_racing_a_submission_updates_the_one_row(
     now = world.clock.now()
     seen = DepositRecord(TX, "BRIDGE", "btc:mainnet", 10_000, "COMPLETED", now)
     async with world.store.transaction() as first:
-        assert await first.record_deposit_tx(DepositTx(swap.id, TX, None, None, now))
+        assert await first.swaps.record_deposit_tx(DepositTx(swap.id, TX, None, None, now))
 
         async def engine_sees_it() -> None:
             async with world.store.transaction() as tx:
@@ -126,8 +127,8 @@ async def test_many_concurrent_submissions_all_answer_200(world: FakeWorld) -> N
     assert await _rows(world.store, swap.id) == [(TX, "SUBMITTED", None)]
 
 
-class _EngineMovesFirst(SqlSession):
-    """A session in which, the first time a deposit tx is recorded, the engine (another
+class _EngineMovesFirst(SqlSwaps):
+    """A swap repository in which, the first time a deposit tx is recorded, the engine (another
     connection) has just moved the swap on: the submission's version is stale."""
 
     moved: list[str]
@@ -152,8 +153,9 @@ class _RacingStore(SqlStore):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlSession]:
         async with self.db.begin() as conn:
-            session = _EngineMovesFirst(conn)
-            session.moved, session.store = self.moved, SqlStore(self.db)
+            session = SqlSession(conn)
+            session.swaps = swaps = _EngineMovesFirst(conn)
+            swaps.moved, swaps.store = self.moved, SqlStore(self.db)
             yield session
 
 

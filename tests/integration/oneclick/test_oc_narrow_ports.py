@@ -7,8 +7,10 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import cast
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from oneclick.custody.keys import KeyCustody, KeyMaterial
 from oneclick.domain.errors import Unauthorized
@@ -83,3 +85,14 @@ def test_the_session_has_no_flat_methods_of_the_other_aggregates() -> None:
         "rotate_user_session", "account_history", "claim_deliveries", "set_partner_webhook",
     }  # fmt: skip
     assert not flat & set(dir(SqlSession))
+
+
+def test_the_session_is_only_its_repositories() -> None:
+    # The swap side's reads and writes live on ``session.swaps`` (``session.swaps.by_deposit``,
+    # ``.add``, ``.counts``, ...) and the reconciliation's on ``session.reconcile``.
+    session = SqlSession(cast(AsyncConnection, None))
+    repositories = {
+        "swaps", "any_input", "intents", "custody", "partners", "user_sessions", "history",
+        "webhooks", "reconcile",
+    }  # fmt: skip
+    assert {name for name in dir(session) if not name.startswith("_")} == repositories

@@ -528,7 +528,7 @@ async def _finished_withdrawal(world: FakeWorld, address: str) -> None:
 
     now = world.clock.now()
     async with world.store.transaction() as tx:
-        swap = await tx.swap_by_deposit(address, None)
+        swap = await tx.swaps.by_deposit(address, None)
         assert swap is not None
         leg = Leg(
             "11" * 32,

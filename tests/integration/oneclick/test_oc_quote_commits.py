@@ -12,7 +12,7 @@ import pytest
 from oc_helpers import quote_request
 from sqlalchemy import event
 
-from oneclick.store.sql import SqlSession
+from oneclick.store.swaps import SqlSwaps
 from oneclick.testing.world import DEFAULT_CUSTODY_POOL, FakeWorld
 
 
@@ -63,7 +63,7 @@ async def test_a_swap_not_stored_leaves_its_account_in_the_pool(
     async def fail(*_: Any) -> None:
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(SqlSession, "add_swap", fail)
+    monkeypatch.setattr(SqlSwaps, "add", fail)
     with pytest.raises(RuntimeError):
         await client.post("/v0/quote", json=quote_request(depositType="INTENTS"))
     assert await _free(world) == DEFAULT_CUSTODY_POOL

@@ -31,13 +31,17 @@ async def test_the_reconciler_and_the_workers_never_hold_one_swap_together(
         now = kit.clock.now()
         [claim] = await claims.claim("worker-a", now, LEASE_S, 10)
         async with kit.world.store.transaction() as tx:  # a worker holds it: no lease for us
-            assert not await tx.lease_swap(swap.id, "reconciler", now, now + timedelta(minutes=1))
+            assert not await tx.reconcile.lease_swap(
+                swap.id, "reconciler", now, now + timedelta(minutes=1)
+            )
         await claims.release(claim, "worker-a", next_run_at=now, attempts=0, last_error=None)
         async with kit.world.store.transaction() as tx:
-            assert await tx.lease_swap(swap.id, "reconciler", now, now + timedelta(minutes=1))
+            assert await tx.reconcile.lease_swap(
+                swap.id, "reconciler", now, now + timedelta(minutes=1)
+            )
         assert await claims.claim("worker-a", now, LEASE_S, 10) == []  # and none for a worker
         async with kit.world.store.transaction() as tx:
-            await tx.unlease_swap(swap.id, "reconciler")
+            await tx.reconcile.unlease_swap(swap.id, "reconciler")
         [again] = await claims.claim("worker-a", now, LEASE_S, 10)
         assert again.swap_id == swap.id
         # Leases run on the database's clock here, not the test's: the worker hands it back.

@@ -87,7 +87,7 @@ async def _quote_with_two_deposits(client: httpx.AsyncClient, world: FakeWorld) 
         submit = {"txHash": tx_hash, "depositAddress": address}
         assert (await client.post("/v0/deposit/submit", json=submit)).status_code == 200
     async with world.store.transaction() as tx:  # the bridge confirms both (status shows them)
-        swap = await tx.swap_by_deposit(address, None)
+        swap = await tx.swaps.by_deposit(address, None)
         assert swap is not None
         for tx_hash in ("ab" * 32, "cd" * 32):
             seen = DepositRecord(

@@ -77,7 +77,7 @@ async def test_every_change_the_status_shows_is_seen_by_the_next_read(
     await read(rendered=True)
     await read(rendered=False)  # nothing changed: the cached bytes
     async with world.store.transaction() as tx:
-        other_swap = await tx.swap_by_deposit(other, None)
+        other_swap = await tx.swaps.by_deposit(other, None)
         assert other_swap is not None
         await tx.swaps.record_bridge_deposit(
             other_swap.id, DepositRecord("99" * 32, "BRIDGE", "btc:mainnet", 5, "PENDING", NOW)
@@ -88,7 +88,7 @@ async def test_every_change_the_status_shows_is_seen_by_the_next_read(
     assert (await client.post("/v0/deposit/submit", json=submit)).status_code == 200
     await read(rendered=True)
     async with world.store.transaction() as tx:
-        swap = await tx.swap_by_deposit(address, None)
+        swap = await tx.swaps.by_deposit(address, None)
         assert swap is not None
     # the bridge reports it: a deposit row alone, the swap row unchanged
     async with world.store.transaction() as tx:

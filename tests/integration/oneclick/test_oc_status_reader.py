@@ -1,4 +1,4 @@
-"""The SQLite status reader (store/reads.py) answers exactly what ``SqlSession.swap_snapshot``
+"""The SQLite status reader (store/reads.py) answers exactly what ``SqlSwaps.snapshot``
 answers, sees every committed write at once, and ends with its ``AsyncEngine``."""
 
 import sqlite3
@@ -34,7 +34,7 @@ async def _busy_swap(client: httpx.AsyncClient, world: FakeWorld) -> tuple[str, 
         submit = {"txHash": tx_hash, "depositAddress": address}
         assert (await client.post("/v0/deposit/submit", json=submit)).status_code == 200
     async with world.store.transaction() as tx:
-        swap = await tx.swap_by_deposit(address, None)
+        swap = await tx.swaps.by_deposit(address, None)
         assert swap is not None
         await tx.swaps.record_bridge_deposit(
             swap.id, DepositRecord("ef" * 32, "BRIDGE", "eth:1", 2**70 + 1, "COMPLETED", NOW)
@@ -61,7 +61,7 @@ async def test_the_reader_answers_what_the_session_answers(
     assert world.store.reader is not None
     fast = await world.store.swap_snapshot(address, None)
     async with world.store.transaction() as tx:
-        slow = await tx.swap_snapshot(address, None)
+        slow = await tx.swaps.snapshot(address, None)
     assert fast is not None
     assert fast == slow
     assert [d.amount for d in fast.deposits][-1] == 2**70 + 1
@@ -107,7 +107,7 @@ async def test_unchanged_rows_give_the_same_snapshot_and_any_change_a_new_one(
         )  # fmt: skip
     second = await world.store.swap_snapshot(address, None)
     async with world.store.transaction() as tx:
-        assert second == await tx.swap_snapshot(address, None)
+        assert second == await tx.swaps.snapshot(address, None)
     assert second is not None
     assert len(second.legs) == len(first.legs) + 1
     # a deposit changes: a new one again

@@ -98,12 +98,12 @@ async def test_swaps_round_trip_exactly_and_addresses_are_unique(store: SqlStore
     account = await _account(store)
     swap = _swap(account.index, account.account_id, "addr-1")
     async with store.transaction() as tx:
-        await tx.add_swap(swap)
+        await tx.swaps.add(swap)
     async with store.transaction() as tx:
-        found = await tx.swap_by_deposit("addr-1", None)
-        assert await tx.swap_by_deposit("addr-1", "memo") is None
-        assert await tx.swap_by_custody_account(account.account_id) == found
-        assert await tx.deposit_address_exists("addr-1")
+        found = await tx.swaps.by_deposit("addr-1", None)
+        assert await tx.swaps.by_deposit("addr-1", "memo") is None
+        assert await tx.swaps.by_custody_account(account.account_id) == found
+        assert await tx.swaps.address_used("addr-1")
         amounts = (await tx._conn.execute(text("select amount_in, amount_out from swaps"))).one()
     assert found is not None
     assert found.quote_response == swap.quote_response
@@ -113,16 +113,16 @@ async def test_swaps_round_trip_exactly_and_addresses_are_unique(store: SqlStore
     other = await _account(store)
     with pytest.raises(PermanentError, match="already used"):
         async with store.transaction() as tx:
-            await tx.add_swap(_swap(other.index, other.account_id, "addr-1"))
+            await tx.swaps.add(_swap(other.index, other.account_id, "addr-1"))
 
 
 async def test_memo_addresses_share_an_address(store: SqlStore) -> None:
     for memo in ("1", "2"):
         account = await _account(store)
         async with store.transaction() as tx:
-            await tx.add_swap(_swap(account.index, account.account_id, "pool", memo))
+            await tx.swaps.add(_swap(account.index, account.account_id, "pool", memo))
     async with store.transaction() as tx:
-        one, two = await tx.swap_by_deposit("pool", "1"), await tx.swap_by_deposit("pool", "2")
+        one, two = await tx.swaps.by_deposit("pool", "1"), await tx.swaps.by_deposit("pool", "2")
     assert one is not None
     assert two is not None
     assert one.id != two.id
@@ -140,10 +140,10 @@ async def test_deposits_status_versions_and_intents(store: SqlStore) -> None:
     account = await _account(store)
     swap = _swap(account.index, account.account_id, "addr")
     async with store.transaction() as tx:
-        await tx.add_swap(swap)
-        assert await tx.record_deposit_tx(DepositTx(swap.id, "tx1", None, None, NOW))
-        assert not await tx.record_deposit_tx(DepositTx(swap.id, "tx1", None, None, NOW))
-        assert await tx.deposit_txs(swap.id) == ["tx1"]
+        await tx.swaps.add(swap)
+        assert await tx.swaps.record_deposit_tx(DepositTx(swap.id, "tx1", None, None, NOW))
+        assert not await tx.swaps.record_deposit_tx(DepositTx(swap.id, "tx1", None, None, NOW))
+        assert await tx.swaps.deposit_txs(swap.id) == ["tx1"]
         stale = await tx.swaps.load(swap.id)
         current = await tx.swaps.load(swap.id)
         assert stale is not None
@@ -154,7 +154,7 @@ async def test_deposits_status_versions_and_intents(store: SqlStore) -> None:
         with pytest.raises(Conflict, match="version"):
             await tx.swaps.save(stale, NOW)
     async with store.transaction() as tx:
-        record = await tx.swap_by_deposit("addr", None)
+        record = await tx.swaps.by_deposit("addr", None)
         assert record is not None
         assert record.status is SwapStatus.KNOWN_DEPOSIT_TX
         assert record.version == 1
@@ -177,7 +177,7 @@ async def test_the_swap_repository_saves_each_change_once_with_its_version(
     swap = _swap(account.index, account.account_id, "addr-aggregate")
     later = NOW + timedelta(seconds=5)
     async with store.transaction() as tx:
-        await tx.add_swap(swap)
+        await tx.swaps.add(swap)
     async with store.transaction() as tx:
         stale = await tx.swaps.load(swap.id)  # another writer's view, at version 0
     async with store.transaction() as tx:
@@ -200,7 +200,7 @@ async def test_the_swap_repository_saves_each_change_once_with_its_version(
             await tx.swaps.save(stale, later)
     async with store.transaction() as tx:
         after = await tx.swaps.load(swap.id)
-        log = await tx.transitions(swap.id)
+        log = await tx.swaps.transitions(swap.id)
     assert after is not None
     assert (after.version, after.status) == (2, SwapStatus.KNOWN_DEPOSIT_TX)  # nothing written
     assert [(t.from_status, t.to_status) for t in log] == [
@@ -216,7 +216,7 @@ async def test_an_operator_reopens_a_swap_only_while_no_worker_holds_it(store: S
     account = await _account(store)
     swap = _swap(account.index, account.account_id, "addr-reopen")
     async with store.transaction() as tx:
-        await tx.add_swap(swap)
+        await tx.swaps.add(swap)
         await _move(tx, swap.id, SwapStatus.FAILED, NOW)
     claims = SqlClaims(store.db)
     [claim] = await claims.claim("worker", NOW, 60, 1)
@@ -237,8 +237,8 @@ async def test_an_operator_reopens_a_swap_only_while_no_worker_holds_it(store: S
         assert await tx.swaps.reopen(parked, later)
         stale.move_to(SwapStatus.PROCESSING, operator=True)
         assert not await tx.swaps.reopen(stale, later)  # it changed since it was loaded
-        row = await tx.engine_swap(swap.id)
-        log = await tx.transitions(swap.id)
+        row = await tx.swaps.get(swap.id)
+        log = await tx.swaps.transitions(swap.id)
     assert row is not None
     assert (row.status, row.version) == (SwapStatus.PENDING_DEPOSIT, 2)
     assert (row.next_run_at, row.attempts, row.last_error) == (later, 0, None)
@@ -266,7 +266,7 @@ async def test_every_status_change_appends_to_the_transition_log(store: SqlStore
     account = await _account(store)
     swap = _swap(account.index, account.account_id, "addr-log")
     async with store.transaction() as tx:
-        await tx.add_swap(swap)
+        await tx.swaps.add(swap)
         await _move(tx, swap.id, SwapStatus.KNOWN_DEPOSIT_TX, NOW)
     later = NOW + timedelta(seconds=5)
     async with store.transaction() as tx:
@@ -294,8 +294,8 @@ async def test_every_status_change_appends_to_the_transition_log(store: SqlStore
         aggregate.move_to(SwapStatus.REFUNDED)
         await tx.swaps.save(aggregate, later)  # the version the rollback left alone
     async with store.transaction() as tx:
-        log = await tx.transitions(swap.id)
-        tail = await tx.transitions(swap.id, after_seq=2)
+        log = await tx.swaps.transitions(swap.id)
+        tail = await tx.swaps.transitions(swap.id, after_seq=2)
     assert [(t.seq, t.from_status, t.to_status) for t in log] == [
         (1, None, SwapStatus.PENDING_DEPOSIT),
         (2, SwapStatus.PENDING_DEPOSIT, SwapStatus.KNOWN_DEPOSIT_TX),
@@ -321,8 +321,8 @@ async def test_the_webhook_outbox_row_commits_with_its_transition(store: SqlStor
     swap = replace(_swap(account.index, account.account_id, "addr-hook"), partner_id=partner.id)
     plain = await _account(store)
     async with store.transaction() as tx:
-        await tx.add_swap(swap)
-        await tx.add_swap(_swap(plain.index, plain.account_id, "addr-plain"))  # no partner
+        await tx.swaps.add(swap)
+        await tx.swaps.add(_swap(plain.index, plain.account_id, "addr-plain"))  # no partner
 
     async def rolled_back() -> None:
         async with store.transaction() as tx:
@@ -352,16 +352,16 @@ async def test_the_webhook_outbox_row_commits_with_its_transition(store: SqlStor
 
 async def test_the_status_snapshot_is_the_sessions_on_every_backend(store: SqlStore) -> None:
     """``SqlStore.swap_snapshot`` (SQLite: the prepared reader of store/reads.py) answers what
-    ``SqlSession.swap_snapshot`` answers: amounts beyond 2**64, memos, non-ASCII text."""
+    ``session.swaps.snapshot`` answers: amounts beyond 2**64, memos, non-ASCII text."""
     account = await _account(store)
     async with store.transaction() as tx:
         swap = _swap(account.index, account.account_id, "addr-s", memo="m1")
         plan = '{"input_fees":[{"recipient":"fees.near","bps":10}],"withdraw_fee":"7"}'
-        await tx.add_swap(dataclasses.replace(swap, fees=plan))
-        await tx.record_deposit_tx(DepositTx(swap.id, "tx1", None, "m1", NOW))
+        await tx.swaps.add(dataclasses.replace(swap, fees=plan))
+        await tx.swaps.record_deposit_tx(DepositTx(swap.id, "tx1", None, "m1", NOW))
     fast = await store.swap_snapshot("addr-s", "m1")
     async with store.transaction() as tx:
-        slow = await tx.swap_snapshot("addr-s", "m1")
+        slow = await tx.swaps.snapshot("addr-s", "m1")
     assert fast is not None
     assert fast == slow
     assert (fast.swap.amount_in, fast.swap.quote_response) == (

@@ -51,7 +51,7 @@ async def _check(kit: Kit, quote: dict[str, Any]) -> None:
     ]  # fmt: skip
     swap = await kit.swap(quote)
     async with kit.world.store.transaction() as tx:
-        legs = await tx.legs(swap.id)
+        legs = await tx.swaps.legs(swap.id)
     settled = Counter(leg.kind for leg in legs if leg.state is IntentState.SETTLED)
     assert settled[IntentKind.SWAP] == 2
     ledger = kit.world.verifier.ledger

@@ -96,7 +96,7 @@ async def _check(kit: Kit, quote: dict[str, Any]) -> None:
     assert swap.status.value == "SUCCESS", swap.last_error
     assert swap.phase.value == "DONE"
     async with kit.world.store.transaction() as tx:
-        legs = await tx.legs(swap.id)
+        legs = await tx.swaps.legs(swap.id)
     settled = Counter(leg.kind for leg in legs if leg.state is IntentState.SETTLED)
     assert settled == {IntentKind.SWAP: 1, IntentKind.WITHDRAW: 1, IntentKind.REFUND: 1}
     assert all(leg.state in (IntentState.SETTLED, IntentState.DEAD) for leg in legs)

@@ -219,13 +219,13 @@ async def test_a_rejected_swap_intent_is_retried_once_provably_dead(kit: Kit) ->
     await kit.deposit(quote, 100_000)
     await kit.drive(until=kit.clock.now() + timedelta(seconds=30))
     async with kit.world.store.transaction() as tx:
-        [leg] = await tx.legs((await kit.swap(quote)).id)
+        [leg] = await tx.swaps.legs((await kit.swap(quote)).id)
     assert leg.state.value == "FAILED"  # refused, but alive until its deadline passes
     kit.world.relay.reject_reason = None
     await kit.drive(until=kit.clock.now() + timedelta(minutes=20))
     assert (await kit.status(quote))["status"] == "SUCCESS"
     async with kit.world.store.transaction() as tx:
-        legs = await tx.legs((await kit.swap(quote)).id)
+        legs = await tx.swaps.legs((await kit.swap(quote)).id)
     assert [g.state.value for g in legs] == ["DEAD", "SETTLED", "SETTLED"]
     assert legs[1].created_at > leg.deadline + timedelta(seconds=30)
 

@@ -136,7 +136,7 @@ async def test_a_burn_the_bridge_never_indexes_is_retried_not_parked_at_once(kit
     assert swap.last_error is not None
     assert "does not know the withdrawal" in swap.last_error
     async with kit.world.store.transaction() as tx:
-        legs = await tx.legs(swap.id)
+        legs = await tx.swaps.legs(swap.id)
     [payout] = [leg for leg in legs if leg.kind is IntentKind.WITHDRAW]
     assert payout.state is IntentState.SETTLED
     assert payout.delivered is None
@@ -274,7 +274,7 @@ async def test_an_executed_leg_whose_nonce_was_collected_is_not_dead(
     assert body["status"] == "SUCCESS", body
     swap = await kit.swap(quote)
     async with kit.world.store.transaction() as tx:
-        legs = await tx.legs(swap.id)
+        legs = await tx.swaps.legs(swap.id)
     swaps = [leg for leg in legs if leg.kind is IntentKind.SWAP]
     assert [leg.state for leg in swaps] == [IntentState.SETTLED]  # never judged dead, no 2nd
     assert len(kit.world.verifier.ledger.executed) == 2  # the swap and the payout, once each
@@ -290,7 +290,7 @@ async def test_a_leg_that_never_executed_is_still_dead_after_the_deadline(kit: K
     await _run_until(kit, lambda: kit.world.relay.intents and len(kit.world.relay.intents) > 1)
     swap = await kit.swap(quote)
     async with kit.world.store.transaction() as tx:
-        legs = await tx.legs(swap.id)
+        legs = await tx.swaps.legs(swap.id)
     assert legs[0].kind is IntentKind.SWAP
     assert legs[0].state is IntentState.DEAD  # its credits never arrived: provably not executed
 

@@ -66,7 +66,7 @@ async def test_a_payout_whose_transfer_fails_is_not_reported_delivered(kit: Kit)
     [payout] = kit.world.verifier.ledger.withdrawals  # it executed, and nothing arrived
     swap = await kit.swap(quote)
     async with kit.world.store.transaction() as tx:
-        [leg] = [leg for leg in await tx.legs(swap.id) if leg.kind is IntentKind.WITHDRAW]
+        [leg] = [leg for leg in await tx.swaps.legs(swap.id) if leg.kind is IntentKind.WITHDRAW]
     assert leg.delivered is None
     assert leg.tx_hash == payout.tx_hash
 
@@ -173,7 +173,7 @@ async def test_an_unregistered_receiver_of_another_nep141_gets_no_quote(kit: Kit
 async def _withdraw_legs(kit: Kit, quote: dict) -> list:
     swap = await kit.swap(quote)
     async with kit.world.store.transaction() as tx:
-        return [leg for leg in await tx.legs(swap.id) if leg.kind is IntentKind.WITHDRAW]
+        return [leg for leg in await tx.swaps.legs(swap.id) if leg.kind is IntentKind.WITHDRAW]
 
 
 async def test_a_bounced_withdrawal_is_signed_again_and_then_delivered(kit: Kit) -> None:

@@ -61,7 +61,7 @@ def withdrawals_of(kit: Kit, token: str) -> list[Any]:
 async def stray_legs(kit: Kit, quote: dict[str, Any]) -> list[Any]:
     swap = await kit.swap(quote)
     async with kit.world.store.transaction() as tx:
-        legs = await tx.legs(swap.id)
+        legs = await tx.swaps.legs(swap.id)
     return [leg for leg in legs if leg.kind is IntentKind.STRAY_REFUND]
 
 
@@ -152,7 +152,9 @@ async def test_an_account_leased_by_a_worker_is_left_for_the_next_pass(kit: Kit)
     swap = await kit.swap(quote)
     now = kit.clock.now()
     async with kit.world.store.transaction() as tx:
-        assert await tx.lease_swap(swap.id, "worker-busy", now, now + timedelta(minutes=1))
+        assert await tx.reconcile.lease_swap(
+            swap.id, "worker-busy", now, now + timedelta(minutes=1)
+        )
 
     report = await reconciler(kit).run_pass()
 
@@ -258,7 +260,7 @@ async def test_a_hash_that_cannot_be_on_the_chain_is_a_400(kit: Kit, tx_hash: st
     assert response.status_code == 400
     assert "btc transaction hash" in response.json()["message"]
     async with kit.world.store.transaction() as tx:
-        assert await tx.deposits((await kit.swap(quote)).id) == []
+        assert await tx.swaps.deposits((await kit.swap(quote)).id) == []
 
 
 async def test_submitting_a_real_hash_twice_is_idempotent(kit: Kit) -> None:
@@ -272,7 +274,7 @@ async def test_submitting_a_real_hash_twice_is_idempotent(kit: Kit) -> None:
     assert first.json()["swapDetails"] == second.json()["swapDetails"]
     assert [t["hash"] for t in second.json()["swapDetails"]["originChainTxHashes"]] == [real]
     async with kit.world.store.transaction() as tx:
-        assert len(await tx.deposits((await kit.swap(quote)).id)) == 1
+        assert len(await tx.swaps.deposits((await kit.swap(quote)).id)) == 1
 
 
 async def test_the_strict_profile_strips_the_ledger(kit: Kit) -> None:

@@ -187,9 +187,9 @@ async def test_submit_is_forwarded_to_the_upstream(pair: Pair) -> None:
     )
     assert response.status_code == 200, response.text
     async with pair.upstream.world.store.transaction() as session:
-        record = await session.swap_by_deposit(quote["depositAddress"], None)
+        record = await session.swaps.by_deposit(quote["depositAddress"], None)
         assert record is not None
-        deposits = await session.deposits(record.id)
+        deposits = await session.swaps.deposits(record.id)
     assert tx in {d.tx_hash for d in deposits}  # the upstream owns the address: it got it
 
 
@@ -276,7 +276,7 @@ async def test_what_the_upstream_says_about_a_deposit_is_checked(
         if expected == 400:
             assert "amount is too low" in response.json()["message"]
         async with kit.world.store.transaction() as tx:
-            assert await tx.swap_counts() == {}  # nothing handed out, nothing stored
+            assert await tx.swaps.counts() == {}  # nothing handed out, nothing stored
     finally:
         await client.aclose()
         await api.aclose()
@@ -328,7 +328,7 @@ async def test_payouts_the_upstream_refunds_are_paid_again_a_bounded_number_of_t
     await kit.drive(until=kit.clock.now() + timedelta(days=1))
     swap = await kit.swap(quote)
     async with kit.world.store.transaction() as tx:
-        legs = [leg for leg in await tx.legs(swap.id) if leg.kind.value == "WITHDRAW"]
+        legs = [leg for leg in await tx.swaps.legs(swap.id) if leg.kind.value == "WITHDRAW"]
     assert [leg.reason for leg in legs] == ["refunded by the upstream"] * 3
     assert swap.status.value == "FAILED"  # parked after the engine's bounded retries
     assert swap.last_error is not None

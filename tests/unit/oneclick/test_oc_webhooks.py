@@ -181,9 +181,9 @@ async def test_every_transition_is_delivered_once_per_event_id_even_across_a_wor
         await sender.aclose()
 
     async with store.transaction() as tx:
-        record = await tx.swap_by_deposit(quote["depositAddress"], None)
+        record = await tx.swaps.by_deposit(quote["depositAddress"], None)
         assert record is not None
-        log = await tx.transitions(record.id)
+        log = await tx.swaps.transitions(record.id)
     expected = {f"evt_{record.id}_{t.seq}": t for t in log}
     assert len(expected) == 3  # PENDING_DEPOSIT, PROCESSING, SUCCESS
     by_id: dict[str, set[bytes]] = {}

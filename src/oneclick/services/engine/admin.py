@@ -15,7 +15,7 @@ from oneclick.services.ports import Clock, EngineSession, EngineStore
 
 
 async def _swap(tx: EngineSession, address: str, memo: str | None) -> Swap:
-    record = await tx.swap_by_deposit(address, memo or None)
+    record = await tx.swaps.by_deposit(address, memo or None)
     swap = await tx.swaps.load(record.id) if record else None
     if swap is None:
         raise NotFound(f"Deposit address {address} not found")
@@ -29,7 +29,7 @@ def _busy() -> RequestError:
 async def _reopen(tx: EngineSession, swap: Swap, now: datetime) -> EngineSwap:
     if not await tx.swaps.reopen(swap, now):
         raise _busy()
-    found = await tx.engine_swap(swap.id)  # as scheduled, errors cleared
+    found = await tx.swaps.get(swap.id)  # as scheduled, errors cleared
     assert found is not None
     return found
 
@@ -76,4 +76,4 @@ async def retry_swap(
 async def stuck_swaps(store: EngineStore, clock: Clock, grace: timedelta) -> list[EngineSwap]:
     """Parked swaps and those without an outcome past their request deadline plus ``grace``."""
     async with store.transaction() as tx:
-        return await tx.attention(clock.now(), grace.total_seconds())
+        return await tx.swaps.attention(clock.now(), grace.total_seconds())

@@ -54,7 +54,7 @@ async def confirm_submitted_transfers(ctx: EngineContext, swap: EngineSwap) -> N
     async with ctx.store.transaction() as tx:
         unseen = [d.tx_hash for d in await tx.swaps.deposits(swap.id)
                   if d.source == "SUBMITTED" and d.status is None]  # fmt: skip
-        senders = await tx.deposit_senders(swap.id) if unseen else {}
+        senders = await tx.swaps.deposit_senders(swap.id) if unseen else {}
     contract = swap.origin_asset.removeprefix("nep141:")
     found: list[DepositRecord] = []
     for tx_hash in [h for h in unseen if h in senders][:MAX_TX_LOOKUPS]:

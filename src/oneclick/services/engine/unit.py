@@ -114,8 +114,7 @@ class StepStore:
 
 
 class _BufferedSession:
-    """The part of ``EngineSession`` a step uses: its repositories, buffered, and the deposit
-    senders (read through)."""
+    """The part of ``EngineSession`` a step uses: its repositories, buffered."""
 
     def __init__(self, unit: StepStore) -> None:
         self._unit = unit
@@ -123,15 +122,11 @@ class _BufferedSession:
         self.swaps = _BufferedSwaps(unit, self)
         self.any_input = _BufferedAnyInput(unit, self)
 
-    async def deposit_senders(self, swap_id: str) -> dict[str, str]:
-        # Read through: only the user's submissions write these (never the step).
-        async with self._unit._store.transaction() as tx:
-            return await tx.deposit_senders(swap_id)
-
 
 class _BufferedSwaps:
     """``SwapRepository`` over the step's unit: the swap, its legs and deposits as they will be;
-    ``save``, ``add_leg``, ``update_leg`` and ``record_bridge_deposit`` buffered."""
+    ``save``, ``add_leg``, ``update_leg`` and ``record_bridge_deposit`` buffered; the deposit
+    senders read through."""
 
     def __init__(self, unit: StepStore, session: _BufferedSession) -> None:
         self._unit = unit
@@ -173,6 +168,11 @@ class _BufferedSwaps:
 
     async def deposits(self, swap_id: str) -> list[DepositRecord]:
         return list(await self._unit.deposits())
+
+    async def deposit_senders(self, swap_id: str) -> dict[str, str]:
+        # Read through: only the user's submissions write these (never the step).
+        async with self._unit._store.transaction() as tx:
+            return await tx.swaps.deposit_senders(swap_id)
 
     async def add_leg(self, leg: Leg) -> None:
         async def op(session: EngineSession) -> None:
