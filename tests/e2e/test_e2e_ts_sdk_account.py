@@ -1,7 +1,8 @@
 """The official TypeScript SDK 0.1.25's UserAuthService and AccountService against ``oneclick
 up``: a wallet signs in (the intents SDK's NEP-413 signer), reads its balance funded in the
 devnet's verifier, quotes with a partner key in ``X-API-Key`` beside its session, finds the swap
-in its history (filters, search, cursors), refreshes, and a reused refresh token revokes it all."""
+in its history (filters, search, cursors), refreshes (a second tab's twin refresh inside the grace
+window is answered too), and a refresh token two rotations old revokes it all."""
 
 import json
 import os

@@ -6,9 +6,11 @@
 //   authenticate -> getBalances (the account funded in the devnet's verifier beforehand)
 //   -> getQuote with the partner key in X-API-Key beside the user's session (OpenAPI.HEADERS and
 //      OpenAPI.TOKEN, as an app holding both sets them) -> getHistory finds that swap, filtered,
-//      searched and paged by cursor -> refresh (rotated) -> the spent refresh token is a 401 that
-//      revokes the session -> the session's access token is then a 401 -> a non-integral
-//      slippageTolerance is an ApiError 400.
+//      searched and paged by cursor -> refresh (rotated) -> the same token again at once (a
+//      second tab's concurrent refresh, inside auth.refresh_grace_s) is answered too -> refresh
+//      with the new token -> the first token, now two rotations old, is a 401 that revokes the
+//      session -> the session's access token is then a 401 -> a non-integral slippageTolerance
+//      is an ApiError 400.
 //
 // usage: node account.mjs BASE_URL DEVNET_JSON PARTNER_KEY
 // stdout: one JSON summary. Exit status 0 when every check passed, 1 otherwise (reason on stderr).
@@ -166,12 +168,18 @@ async function main() {
 
   const refreshed = await UserAuthService.refresh({ refreshToken: session.refreshToken });
   check(refreshed.accessToken && refreshed.expiresIn > 0, "refresh gives a new access token");
+  // two tabs refreshing together: the twin presents the token just spent, inside the grace window
+  const twin = await UserAuthService.refresh({ refreshToken: session.refreshToken });
+  check(twin.accessToken && twin.expiresIn > 0, "a twin refresh inside the grace window");
   OpenAPI.TOKEN = refreshed.accessToken;
   await AccountService.getBalances();
+  const rotated = await UserAuthService.refresh({ refreshToken: refreshed.refreshToken });
+  check(rotated.accessToken && rotated.expiresIn > 0, "the next refresh token rotates again");
+  OpenAPI.TOKEN = rotated.accessToken;
   summary.reuse = await expectApiError(
     UserAuthService.refresh({ refreshToken: session.refreshToken }),
     401,
-    "a spent refresh token",
+    "a refresh token two rotations old",
   );
   summary.revoked = await expectApiError(
     AccountService.getBalances(), 401, "an access token of a revoked session",
