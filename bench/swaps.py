@@ -38,7 +38,7 @@ from sqlalchemy import func, select, text
 from bench.peers import PeerClient, SharedClock, serve
 from oneclick.custody.keys import KeyCustody, init_key_file, load_key_file
 from oneclick.domain.assets import AssetRegistry
-from oneclick.domain.engine import EngineSwap, Leg
+from oneclick.domain.engine import Leg, SwapState
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.domain.requests import QuoteInput
 from oneclick.domain.swaps import TERMINAL, SwapStatus
@@ -96,7 +96,7 @@ async def _quotes(world: FakeWorld, n: int, concurrency: int) -> list[str]:
     return list(await asyncio.gather(*(one(i) for i in range(n))))
 
 
-async def _engine_swaps(world: FakeWorld) -> list[EngineSwap]:
+async def _engine_swaps(world: FakeWorld) -> list[SwapState]:
     async with world.store.db.connect() as conn:
         ids = [r[0] for r in await conn.execute(select(swaps.c.id).order_by(swaps.c.created_at))]
     found = []
@@ -108,7 +108,7 @@ async def _engine_swaps(world: FakeWorld) -> list[EngineSwap]:
     return found
 
 
-def _losses(world: FakeWorld, found: list[EngineSwap], legs: dict[str, list[Leg]]) -> list[str]:
+def _losses(world: FakeWorld, found: list[SwapState], legs: dict[str, list[Leg]]) -> list[str]:
     losses: list[str] = []
     ledger = world.verifier.ledger
     executed = [h for _, h in ledger.executed]

@@ -19,7 +19,7 @@ from nearintents import signing
 from nearintents.encoding import b64encode
 from nearintents.keys import Ed25519SecretKey, implicit_account_id
 from nearintents.payload import format_rfc3339
-from oneclick.domain.engine import EngineSwap
+from oneclick.domain.engine import SwapState
 from oneclick.services.context import EnginePolicy, QuotePolicy
 from oneclick.services.engine import EngineContext, StepResult
 from oneclick.services.engine.metrics import CountingMetrics
@@ -127,7 +127,7 @@ class Kit:
         body: dict[str, Any] = response.json()
         return body
 
-    async def swap(self, quote: dict[str, Any]) -> EngineSwap:
+    async def swap(self, quote: dict[str, Any]) -> SwapState:
         async with self.world.store.transaction() as tx:
             record = await tx.swaps.by_deposit(quote["depositAddress"], quote.get("depositMemo"))
             assert record is not None

@@ -31,7 +31,7 @@ from oneclick.cli.devnet import devnet_app
 from oneclick.cli.up import up
 from oneclick.config import Settings, load_settings
 from oneclick.custody.keys import init_key_file
-from oneclick.domain.engine import EngineSwap
+from oneclick.domain.engine import SwapState
 from oneclick.domain.errors import ConfigurationError, RequestError
 from oneclick.domain.reconcile import Holding
 from oneclick.services import partners as partner_service
@@ -357,7 +357,7 @@ def worker(
     _run(lambda: asyncio.run(work()))
 
 
-def _swap_row(swap: EngineSwap) -> dict[str, Any]:
+def _swap_row(swap: SwapState) -> dict[str, Any]:
     return {
         "kind": "swap",
         "depositAddress": swap.deposit_address,
@@ -372,7 +372,7 @@ def _swap_row(swap: EngineSwap) -> dict[str, Any]:
     }
 
 
-def _print_swaps(swaps: list[EngineSwap], as_json: bool) -> None:
+def _print_swaps(swaps: list[SwapState], as_json: bool) -> None:
     rows = [_swap_row(s) for s in swaps]
     if as_json:
         typer.echo(json.dumps(rows))
@@ -387,7 +387,7 @@ def _print_swaps(swaps: list[EngineSwap], as_json: bool) -> None:
 Memo = Annotated[str | None, typer.Option("--memo", help="The deposit memo, if the quote had one.")]
 
 
-AdminAction = Callable[[EngineStore, Clock, str, str | None], Awaitable[EngineSwap]]
+AdminAction = Callable[[EngineStore, Clock, str, str | None], Awaitable[SwapState]]
 
 
 def _admin_action(
@@ -453,7 +453,7 @@ def admin_stuck(
     grace = engine_policy_from_settings(settings).stuck_grace
     clock = SystemClock()
 
-    async def both(store: SqlStore) -> tuple[list[EngineSwap], list[Holding]]:
+    async def both(store: SqlStore) -> tuple[list[SwapState], list[Holding]]:
         return await admin.stuck_swaps(store, clock, grace), await held_balances(store)
 
     found, held = _run(lambda: asyncio.run(_with_store(settings, both)))

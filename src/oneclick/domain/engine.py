@@ -78,7 +78,7 @@ class FeePlan:
 
 
 @dataclass(frozen=True, slots=True)
-class EngineSwap:
+class SwapState:
     """A swap with everything the engine needs (the ``swaps`` row)."""
 
     id: str
@@ -201,13 +201,13 @@ class SwapOrder:
     gross: int  # the input this swap accounts for (fees are a share of it)
 
 
-def _gross(swap: EngineSwap, credited: int) -> int:
+def _gross(swap: SwapState, credited: int) -> int:
     if swap.swap_type is SwapType.FLEX_INPUT:
         return credited
     return swap.amount_in
 
 
-def swap_ask(swap: EngineSwap, credited: int, fees: Fees) -> SolverAsk:
+def swap_ask(swap: SwapState, credited: int, fees: Fees) -> SolverAsk:
     """What to ask the relay now (PROTOCOL.md §5.6): EXACT_INPUT swaps ``amountIn`` less fees,
     FLEX_INPUT what arrived less fees, EXACT_OUTPUT buys exactly the promised output."""
     if swap.swap_type is SwapType.EXACT_OUTPUT:
@@ -215,7 +215,7 @@ def swap_ask(swap: EngineSwap, credited: int, fees: Fees) -> SolverAsk:
     return solver_ask(SwapType.EXACT_INPUT, _gross(swap, credited), fees)
 
 
-def minimum_out(swap: EngineSwap, gross: int) -> int:
+def minimum_out(swap: SwapState, gross: int) -> int:
     """The least the recipient must get: ``minAmountOut``, pro rata for FLEX_INPUT."""
     if swap.swap_type is SwapType.FLEX_INPUT:
         return flex_min_out(swap.min_amount_out, gross, swap.amount_in)
@@ -225,7 +225,7 @@ def minimum_out(swap: EngineSwap, gross: int) -> int:
 
 
 def swap_order(
-    swap: EngineSwap, credited: int, fees: Fees, relay_in: int, relay_out: int
+    swap: SwapState, credited: int, fees: Fees, relay_in: int, relay_out: int
 ) -> SwapOrder | None:
     """The order for the relay's offer ``{in: relay_in, out: relay_out}``, or None when it does
     not meet the minimum output or costs more than the swap may spend (or is not an offer: the
@@ -250,13 +250,13 @@ def swap_order(
     )
 
 
-def is_same_asset(swap: EngineSwap) -> bool:
+def is_same_asset(swap: SwapState) -> bool:
     """A quote that moves one asset (a chain deposit delivered inside Intents, or out): no
     relay, the fees are its only "swap" (PROTOCOL.md §5.6's amounts with ``U = V``)."""
     return swap.origin_asset == swap.destination_asset
 
 
-def same_asset_order(swap: EngineSwap, credited: int, fees: Fees) -> SwapOrder | None:
+def same_asset_order(swap: SwapState, credited: int, fees: Fees) -> SwapOrder | None:
     """The same-asset order for ``credited``: the input fees taken, ``received`` left to
     deliver; None when ``credited`` does not cover it (yet)."""
     try:

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from oneclick.domain.assets import Asset
-from oneclick.domain.engine import DepositRecord, EngineSwap, Leg, Phase
+from oneclick.domain.engine import DepositRecord, Leg, Phase, SwapState
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.domain.swaps import SwapStatus
 
@@ -41,7 +41,7 @@ class Decision:
     reason: str | None = None
 
 
-def needed_tokens(swap: EngineSwap, legs: Iterable[Leg]) -> frozenset[str]:
+def needed_tokens(swap: SwapState, legs: Iterable[Leg]) -> frozenset[str]:
     """Tokens the reconciliation must not touch: whatever a live intent may still spend, and
     the swap's own assets while the engine (or, for a parked swap, an operator) owns them.
 
@@ -67,7 +67,7 @@ def _no_route(asset: Asset, origin: Asset) -> str:
     )
 
 
-def decide(swap: EngineSwap, origin: Asset | None, asset: Asset, amount: int) -> Decision:
+def decide(swap: SwapState, origin: Asset | None, asset: Asset, amount: int) -> Decision:
     """How ``amount`` of ``asset`` held for ``swap`` goes back to ``refundTo``.
 
     ``refundType=INTENTS``: a ``transfer`` of any token inside the verifier. ``ORIGIN_CHAIN``:
@@ -119,7 +119,7 @@ class LedgerEntry:
     reason: str | None = None
 
 
-def shown_deposit(swap: EngineSwap, deposit: DepositRecord) -> bool:
+def shown_deposit(swap: SwapState, deposit: DepositRecord) -> bool:
     """A transfer ``originChainTxHashes`` may show: seen by the bridge paying this address in the
     swap's own asset. A submitted hash the chain has not confirmed (``status`` unknown) or a
     transfer of another token never is."""
@@ -133,7 +133,7 @@ class _Sink:
     tx_hash: str | None = None
 
 
-def _sinks(swap: EngineSwap, legs: Sequence[Leg], token: str) -> list[_Sink]:
+def _sinks(swap: SwapState, legs: Sequence[Leg], token: str) -> list[_Sink]:
     sinks: list[_Sink] = []
     if token == swap.origin_asset:
         swapped = sum(
@@ -151,7 +151,7 @@ def _sinks(swap: EngineSwap, legs: Sequence[Leg], token: str) -> list[_Sink]:
 
 
 def deposit_ledger(
-    swap: EngineSwap, deposits: Sequence[DepositRecord], legs: Sequence[Leg]
+    swap: SwapState, deposits: Sequence[DepositRecord], legs: Sequence[Leg]
 ) -> list[LedgerEntry]:
     """Every transfer the bridge saw for the swap's custody account and what became of it.
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from oneclick.domain.engine import EngineSwap, Phase, RefundReason
+from oneclick.domain.engine import Phase, RefundReason, SwapState
 from oneclick.domain.errors import PermanentError
 from oneclick.domain.swaps import SwapStatus, can_transition
 from oneclick.domain.transitions import ENGINE_REASONS
@@ -53,13 +53,13 @@ class Swap:
 
     __slots__ = ("_reason", "_saved", "_state")
 
-    def __init__(self, state: EngineSwap) -> None:
+    def __init__(self, state: SwapState) -> None:
         self._saved = state
         self._state = state
         self._reason: str | None = None
 
     @property
-    def state(self) -> EngineSwap:
+    def state(self) -> SwapState:
         return self._state
 
     @property
@@ -144,7 +144,7 @@ class Swap:
         return twin
 
 
-def default_reason(state: EngineSwap) -> str | None:
+def default_reason(state: SwapState) -> str | None:
     """Why the engine moved a swap to ``state.status``: a refund's reason is its
     ``RefundReason``; the others say what happened (:data:`ENGINE_REASONS`)."""
     if state.status is SwapStatus.REFUNDED:

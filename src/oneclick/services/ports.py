@@ -40,7 +40,7 @@ from oneclick.domain.any_input import (
     NewDeposit,
     WithdrawalState,
 )
-from oneclick.domain.engine import DepositRecord, EngineSwap, Leg
+from oneclick.domain.engine import DepositRecord, Leg, SwapState
 from oneclick.domain.records import (
     CustodyAccount,
     DepositTx,
@@ -209,7 +209,7 @@ class Custody(QuoteSigner, Protocol):
 class SwapSnapshot:
     """A swap with its engine legs (oldest first) and deposits: what ``GET /v0/status`` shows."""
 
-    swap: EngineSwap
+    swap: SwapState
     legs: list[Leg]
     deposits: list[DepositRecord]
 
@@ -225,7 +225,7 @@ class SwapRepository(Protocol):
 
     async def load(self, swap_id: str) -> Swap | None: ...
 
-    async def get(self, swap_id: str) -> EngineSwap | None:
+    async def get(self, swap_id: str) -> SwapState | None:
         """The swap's row as the engine sees it (read only: :meth:`load` for a change)."""
         ...
 
@@ -255,7 +255,7 @@ class SwapRepository(Protocol):
         engine no longer schedules."""
         ...
 
-    async def attention(self, now: datetime, grace_seconds: float) -> list[EngineSwap]:
+    async def attention(self, now: datetime, grace_seconds: float) -> list[SwapState]:
         """Swaps an operator should look at: FAILED ones, and non-terminal ones whose request
         deadline is more than ``grace_seconds`` ago."""
         ...
@@ -522,7 +522,7 @@ class Claim:
     lease_until: datetime
     # The row as claimed, with its legs and deposits (read for the whole batch at once): the
     # step then reads nothing. None where a claim came without them (then they are read).
-    swap: EngineSwap | None = None
+    swap: SwapState | None = None
     legs: tuple[Leg, ...] | None = None
     deposits: tuple[DepositRecord, ...] | None = None
 

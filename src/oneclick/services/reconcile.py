@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from oneclick.domain.engine import DepositRecord, EngineSwap, Leg, Phase
+from oneclick.domain.engine import DepositRecord, Leg, Phase, SwapState
 from oneclick.domain.errors import PermanentError, TemporaryError
 from oneclick.domain.quotes import SwapType
 from oneclick.domain.reconcile import Disposition, Holding, decide, needed_tokens
@@ -43,7 +43,7 @@ class ReconcileRepository(Protocol):
     on one swap outside the claim queue, the balances that could not be refunded and the
     reasons recorded on deposits."""
 
-    async def swaps_after(self, custody_index: int, limit: int) -> list[EngineSwap]: ...
+    async def swaps_after(self, custody_index: int, limit: int) -> list[SwapState]: ...
 
     async def unconfirmed_stray_refunds(self, swap_ids: Collection[str]) -> set[str]: ...
 
@@ -157,7 +157,7 @@ async def _balances(ctx: EngineContext, account_id: str, tokens: Sequence[str]) 
     return dict(zip(tokens, found, strict=True))
 
 
-async def _bridge_deposits(ctx: EngineContext, swap: EngineSwap) -> list[DepositRecord]:
+async def _bridge_deposits(ctx: EngineContext, swap: SwapState) -> list[DepositRecord]:
     """Every deposit, in any token, the bridge saw to the swap's deposit address."""
     origin = ctx.registry.by_token_id(swap.origin_asset)
     if swap.deposit_type != DepositType.ORIGIN_CHAIN.value or origin is None:
@@ -187,7 +187,7 @@ async def _bridge_deposits(ctx: EngineContext, swap: EngineSwap) -> list[Deposit
 async def _account(
     ctx: EngineContext,
     store: ReconcileStore,
-    swap: EngineSwap,
+    swap: SwapState,
     tokens: Sequence[str],
     known: _Known,
     lease: timedelta,
@@ -224,7 +224,7 @@ async def _account(
 async def _act(
     ctx: EngineContext,
     store: ReconcileStore,
-    swap: EngineSwap,
+    swap: SwapState,
     new: list[DepositRecord],
     candidates: set[str],
     report: PassReport,
@@ -276,7 +276,7 @@ async def _act(
 async def _record_holdings(
     ctx: EngineContext,
     store: ReconcileStore,
-    swap: EngineSwap,
+    swap: SwapState,
     keep: dict[str, Holding],
     candidates: set[str],
 ) -> None:
@@ -299,7 +299,7 @@ async def _record_holdings(
 
 
 async def _drive_refunds(
-    ctx: EngineContext, swap: EngineSwap, legs: list[Leg]
+    ctx: EngineContext, swap: SwapState, legs: list[Leg]
 ) -> dict[str, tuple[int, str]]:
     """Follow the reconciliation's refunds to delivery; the tokens whose refund the bridge
     reports as failed (the funds come back to the account: an operator looks at it)."""

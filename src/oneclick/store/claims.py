@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from oneclick.services.ports import Claim, Release, StepWrite
-from oneclick.store.engine import deposits_of, engine_swap, legs_of
 from oneclick.store.leases import lease_now, lease_until
+from oneclick.store.rows import deposits_of, legs_of, swap_state
 from oneclick.store.sql import SqlSession
 from oneclick.store.tables import swaps, worker_locks
 
@@ -93,7 +93,7 @@ class SqlClaims:
                 swap_id,
                 now,
                 rows[swap_id].lease_until,
-                engine_swap(rows[swap_id]),
+                swap_state(rows[swap_id]),
                 tuple(legs.get(swap_id, ())),
                 tuple(found.get(swap_id, ())),
             )

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from oneclick.domain.records import IntentKind, IntentRecord, IntentState
-from oneclick.store.engine import signed_intent_row
+from oneclick.store.rows import signed_intent_row
 from oneclick.store.tables import intents
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.sql import Select
 
 from oneclick.domain.engine import DepositRecord
 from oneclick.services.ports import StampedSnapshot, SwapSnapshot
-from oneclick.store.engine import _ENGINE_KINDS, _leg, engine_swap
+from oneclick.store.rows import _ENGINE_KINDS, _leg, swap_state
 from oneclick.store.tables import deposits, intents, swaps
 
 T = TypeVar("T")
@@ -52,7 +52,7 @@ SNAPSHOT_DEPOSIT = [
 
 
 class _Mapped:
-    """What ``engine_swap`` and ``_leg`` read of a ``Row``: its ``_mapping``."""
+    """What ``swap_state`` and ``_leg`` read of a ``Row``: its ``_mapping``."""
 
     __slots__ = ("_mapping",)
 
@@ -131,7 +131,7 @@ def _statements() -> tuple[Prepared, Prepared]:
 class _Converted:
     """The last snapshot built per deposit address, with the rows it was built from: rows equal
     to them give that same snapshot back (it is a function of the rows alone), without the
-    result processors, ``engine_swap`` and the JSON it parses. ``size`` addresses at most,
+    result processors, ``swap_state`` and the JSON it parses. ``size`` addresses at most,
     least recently read dropped first. Snapshots are shared: no caller may change one."""
 
     def __init__(self, size: int) -> None:
@@ -281,7 +281,7 @@ class SqliteReader:
             for row in mapped
             if row._mapping["deposit_tx_hash"] is not None
         ]
-        swap = engine_swap(cast(Row[Any], mapped[0]))
+        swap = swap_state(cast(Row[Any], mapped[0]))
         leg_rows = legs_statement.mapped(legs)
         return SwapSnapshot(swap, [_leg(cast(Row[Any], r)) for r in leg_rows], found)
 

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from oneclick.domain.engine import EngineSwap
+from oneclick.domain.engine import SwapState
 from oneclick.domain.reconcile import Disposition, Holding
 from oneclick.domain.records import IntentKind, IntentState
-from oneclick.store.engine import engine_swap
 from oneclick.store.leases import lease_now, lease_until
+from oneclick.store.rows import swap_state
 from oneclick.store.tables import custody_holdings, deposits, intents, swaps
 
 
@@ -25,14 +25,14 @@ class SqlReconcile:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def swaps_after(self, custody_index: int, limit: int) -> list[EngineSwap]:
+    async def swaps_after(self, custody_index: int, limit: int) -> list[SwapState]:
         rows = await self._conn.execute(
             select(swaps)
             .where(swaps.c.custody_index > custody_index)
             .order_by(swaps.c.custody_index)
             .limit(limit)
         )
-        return [engine_swap(r) for r in rows]
+        return [swap_state(r) for r in rows]
 
     async def unconfirmed_stray_refunds(self, swap_ids: Collection[str]) -> set[str]:
         """The swaps among ``swap_ids`` with a reconciliation refund not yet delivered."""

@@ -12,24 +12,24 @@ from sqlalchemy import Row, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from oneclick.domain.engine import DepositRecord, EngineSwap, Leg, Phase
+from oneclick.domain.engine import DepositRecord, Leg, Phase, SwapState
 from oneclick.domain.errors import Conflict, PermanentError
 from oneclick.domain.records import DepositTx, IntentKind, IntentState, NewSwap
 from oneclick.domain.swap_aggregate import Swap, SwapChanges
 from oneclick.domain.swaps import TERMINAL, SwapRecord, SwapStatus
 from oneclick.domain.transitions import REASON_QUOTED, Transition
 from oneclick.services.ports import LeaseLost, SwapSnapshot
-from oneclick.store.engine import (
+from oneclick.store.leases import lease_now
+from oneclick.store.reads import SNAPSHOT_DEPOSIT as _SNAPSHOT_DEPOSIT
+from oneclick.store.rows import (
     _amounts_json,
     deposits_of,
     dialect_insert,
-    engine_swap,
     insert_ignoring_duplicates,
     legs_of,
     signed_intent_row,
+    swap_state,
 )
-from oneclick.store.leases import lease_now
-from oneclick.store.reads import SNAPSHOT_DEPOSIT as _SNAPSHOT_DEPOSIT
 from oneclick.store.tables import deposits, intents, swap_transitions, swaps
 from oneclick.store.transitions import append_transition, transition
 
@@ -75,7 +75,7 @@ class SqlSwaps:
 
     async def load(self, swap_id: str) -> Swap | None:
         row = (await self._conn.execute(select(swaps).where(swaps.c.id == swap_id))).first()
-        return Swap(engine_swap(row)) if row else None
+        return Swap(swap_state(row)) if row else None
 
     async def fence(self, swap_id: str, owner: str, now: datetime) -> Swap:
         query = select(swaps).where(
@@ -88,7 +88,7 @@ class SqlSwaps:
         row = (await self._conn.execute(query)).first()
         if row is None:
             raise LeaseLost(f"lease on swap {swap_id} lost by {owner}")
-        return Swap(engine_swap(row))
+        return Swap(swap_state(row))
 
     async def save(self, swap: Swap, now: datetime) -> None:
         changes = swap.changes(now)
@@ -223,9 +223,9 @@ class SqlSwaps:
             reason=REASON_QUOTED,
         )  # fmt: skip
 
-    async def get(self, swap_id: str) -> EngineSwap | None:
+    async def get(self, swap_id: str) -> SwapState | None:
         row = (await self._conn.execute(select(swaps).where(swaps.c.id == swap_id))).first()
-        return engine_swap(row) if row else None
+        return swap_state(row) if row else None
 
     async def by_deposit(self, address: str, memo: str | None) -> SwapRecord | None:
         row = (
@@ -260,7 +260,7 @@ class SqlSwaps:
         ).all()
         if not rows:
             return None
-        swap = engine_swap(rows[0])
+        swap = swap_state(rows[0])
         found = [
             DepositRecord(*(row._mapping[c.name] for c in _SNAPSHOT_DEPOSIT))
             for row in rows
@@ -291,7 +291,7 @@ class SqlSwaps:
             .values(next_run_at=now, woken_at=now)
         )
 
-    async def attention(self, now: datetime, grace_seconds: float) -> list[EngineSwap]:
+    async def attention(self, now: datetime, grace_seconds: float) -> list[SwapState]:
         late = now - timedelta(seconds=grace_seconds)
         rows = await self._conn.execute(
             select(swaps)
@@ -312,7 +312,7 @@ class SqlSwaps:
             )
             .order_by(swaps.c.request_deadline)
         )
-        return [engine_swap(r) for r in rows]
+        return [swap_state(r) for r in rows]
 
     async def record_deposit_tx(self, deposit: DepositTx) -> bool:
         # One statement, so that two concurrent submissions of one tx cannot both insert (a

@@ -30,13 +30,13 @@ def transition(row: Row[Any]) -> Transition:
 
 
 @dataclass(frozen=True, slots=True)
-class SwapState:
+class LockedState:
     status: str
     refund_reason: str | None
     partner_id: str | None
 
 
-async def locked_swap_state(conn: AsyncConnection, swap_id: str) -> SwapState | None:
+async def locked_swap_state(conn: AsyncConnection, swap_id: str) -> LockedState | None:
     """The swap's status (and what a reason is made of), its row locked on PostgreSQL until the
     transaction ends, so two writers' log entries cannot interleave out of order."""
     query = select(swaps.c.status, swaps.c.refund_reason, swaps.c.partner_id).where(
@@ -45,7 +45,7 @@ async def locked_swap_state(conn: AsyncConnection, swap_id: str) -> SwapState | 
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = (await conn.execute(query)).first()
-    return SwapState(*row) if row else None
+    return LockedState(*row) if row else None
 
 
 async def append_transition(

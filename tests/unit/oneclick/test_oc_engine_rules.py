@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import pytest
 
 from oneclick.domain.engine import (
-    EngineSwap,
     FeePlan,
     Phase,
     RefundReason,
+    SwapState,
     deposit_status,
     late_reason,
     minimum_out,
@@ -73,8 +73,8 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 A, B = "nep141:a.near", "nep141:b.near"
 
 
-def _swap(kind: SwapType, amount_in: int = 10_000, min_out: int = 9_000) -> EngineSwap:
-    return EngineSwap(
+def _swap(kind: SwapType, amount_in: int = 10_000, min_out: int = 9_000) -> SwapState:
+    return SwapState(
         id="s", status=S.PROCESSING, phase=Phase.SWAP, custody_index=1, custody_account_id="c",
         deposit_address="d", deposit_memo=None, swap_type=kind, deposit_type="INTENTS",
         recipient_type="INTENTS", refund_type="INTENTS", origin_asset=A, destination_asset=B,

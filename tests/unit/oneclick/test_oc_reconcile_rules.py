@@ -11,7 +11,7 @@ import pytest
 from oneclick.api.schemas import Blockchain
 from oneclick.bootstrap import engine_policy_from_settings
 from oneclick.config import load_settings
-from oneclick.domain.engine import DepositRecord, EngineSwap, FeePlan, Leg, Phase
+from oneclick.domain.engine import DepositRecord, FeePlan, Leg, Phase, SwapState
 from oneclick.domain.quotes import SwapType
 from oneclick.domain.reconcile import (
     DepositOutcome,
@@ -34,8 +34,8 @@ BTC = "nep141:btc.omft.near"
 WNEAR = "nep141:wrap.near"
 
 
-def _swap(**change: object) -> EngineSwap:
-    swap = EngineSwap(
+def _swap(**change: object) -> SwapState:
+    swap = SwapState(
         id="s", status=SwapStatus.SUCCESS, phase=Phase.DONE, custody_index=1,
         custody_account_id="c", deposit_address="0xd", deposit_memo=None,
         swap_type=SwapType.EXACT_INPUT, deposit_type="ORIGIN_CHAIN",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from oneclick.domain.engine import EngineSwap, FeePlan, Phase, RefundReason
+from oneclick.domain.engine import FeePlan, Phase, RefundReason, SwapState
 from oneclick.domain.errors import PermanentError
 from oneclick.domain.quotes import SwapType
 from oneclick.domain.swap_aggregate import IllegalTransition, StatusMove, Swap
@@ -19,8 +19,8 @@ NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 LATER = NOW + timedelta(seconds=5)
 
 
-def _state(status: SwapStatus = SwapStatus.PENDING_DEPOSIT, version: int = 3) -> EngineSwap:
-    return EngineSwap(
+def _state(status: SwapStatus = SwapStatus.PENDING_DEPOSIT, version: int = 3) -> SwapState:
+    return SwapState(
         id="s-1", status=status, phase=Phase.DEPOSIT, custody_index=1, custody_account_id="a",
         deposit_address="addr", deposit_memo=None, swap_type=SwapType.EXACT_INPUT,
         deposit_type="ORIGIN_CHAIN", recipient_type="DESTINATION_CHAIN",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from oneclick.domain.engine import EngineSwap, Phase, RefundReason
+from oneclick.domain.engine import Phase, RefundReason, SwapState
 from oneclick.domain.errors import NotFound, RequestError
 from oneclick.domain.quotes import SwapType
 from oneclick.domain.swap_aggregate import Swap
@@ -26,7 +26,7 @@ def _busy() -> RequestError:
     return RequestError("a worker is stepping this swap right now; try again in a moment")
 
 
-async def _reopen(tx: EngineSession, swap: Swap, now: datetime) -> EngineSwap:
+async def _reopen(tx: EngineSession, swap: Swap, now: datetime) -> SwapState:
     if not await tx.swaps.reopen(swap, now):
         raise _busy()
     found = await tx.swaps.get(swap.id)  # as scheduled, errors cleared
@@ -36,7 +36,7 @@ async def _reopen(tx: EngineSession, swap: Swap, now: datetime) -> EngineSwap:
 
 async def refund_swap(
     store: EngineStore, clock: Clock, address: str, memo: str | None
-) -> EngineSwap:
+) -> SwapState:
     """Refund everything the custody account holds: for a parked (FAILED) swap or one that is
     still waiting or processing. A live swap intent is still resolved first (rule 2)."""
     now = clock.now()
@@ -56,9 +56,7 @@ async def refund_swap(
         return await _reopen(tx, swap, now)
 
 
-async def retry_swap(
-    store: EngineStore, clock: Clock, address: str, memo: str | None
-) -> EngineSwap:
+async def retry_swap(store: EngineStore, clock: Clock, address: str, memo: str | None) -> SwapState:
     """Run a parked swap again from where it stopped."""
     now = clock.now()
     async with store.transaction() as tx:
@@ -73,7 +71,7 @@ async def retry_swap(
         return await _reopen(tx, swap, now)
 
 
-async def stuck_swaps(store: EngineStore, clock: Clock, grace: timedelta) -> list[EngineSwap]:
+async def stuck_swaps(store: EngineStore, clock: Clock, grace: timedelta) -> list[SwapState]:
     """Parked swaps and those without an outcome past their request deadline plus ``grace``."""
     async with store.transaction() as tx:
         return await tx.swaps.attention(clock.now(), grace.total_seconds())

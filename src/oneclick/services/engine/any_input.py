@@ -34,7 +34,7 @@ from oneclick.domain.any_input import (
     new_deposits,
     pool_ready,
 )
-from oneclick.domain.engine import EngineSwap, Leg, Phase
+from oneclick.domain.engine import Leg, Phase, SwapState
 from oneclick.domain.errors import TemporaryError
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.domain.requests import RecipientType
@@ -56,7 +56,7 @@ from oneclick.services.pricing import asset_prices
 logger = logging.getLogger(__name__)
 
 
-def _slippage_bps(swap: EngineSwap) -> int:
+def _slippage_bps(swap: SwapState) -> int:
     """The quote's ``slippageTolerance`` (its signed request echo)."""
     try:
         value = json.loads(swap.quote_response)["quoteRequest"]["slippageTolerance"]
@@ -66,7 +66,7 @@ def _slippage_bps(swap: EngineSwap) -> int:
 
 
 async def _state(
-    ctx: EngineContext, swap: EngineSwap
+    ctx: EngineContext, swap: SwapState
 ) -> tuple[list[AnyInputDeposit], list[AnyInputWithdrawal], list[Leg]]:
     async with ctx.store.transaction() as tx:
         return (
@@ -76,11 +76,11 @@ async def _state(
         )
 
 
-def _destination(swap: EngineSwap) -> str | None:
+def _destination(swap: SwapState) -> str | None:
     return None if swap.destination_asset == ORIGINAL else swap.destination_asset
 
 
-async def step_any_input(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
+async def step_any_input(ctx: EngineContext, swap: SwapState) -> datetime | None:
     deposits, withdrawals, legs = await _state(ctx, swap)
     by_hash = {leg.intent_hash: leg for leg in legs}
     held = _held(swap, deposits, withdrawals)
@@ -109,7 +109,7 @@ async def step_any_input(ctx: EngineContext, swap: EngineSwap) -> datetime | Non
 
 async def _record_new_deposits(
     ctx: EngineContext,
-    swap: EngineSwap,
+    swap: SwapState,
     deposits: list[AnyInputDeposit],
     withdrawals: list[AnyInputWithdrawal],
 ) -> bool:
@@ -140,7 +140,7 @@ async def _record_new_deposits(
     return True
 
 
-async def _bridge_transfers(ctx: EngineContext, swap: EngineSwap) -> list[SeenTransfer]:
+async def _bridge_transfers(ctx: EngineContext, swap: SwapState) -> list[SeenTransfer]:
     """Every transfer the bridge reports into the account, on every chain it serves."""
     chains = sorted(
         {a.bridge_chain for a in ctx.registry.all() if a.bridge_chain and not a.is_near_native}
@@ -163,7 +163,7 @@ async def _bridge_transfers(ctx: EngineContext, swap: EngineSwap) -> list[SeenTr
 
 
 async def _follow(
-    ctx: EngineContext, swap: EngineSwap, leg: Leg, held: dict[str, int]
+    ctx: EngineContext, swap: SwapState, leg: Leg, held: dict[str, int]
 ) -> tuple[Leg, Outcome]:
     """:func:`follow_leg`, except past the leg's deadline with its nonce unused (it may have been
     garbage-collected) and no final transaction to ask: there ``follow_leg`` reads a swap's
@@ -200,7 +200,7 @@ async def _follow(
 
 
 def _held(
-    swap: EngineSwap, deposits: list[AnyInputDeposit], withdrawals: list[AnyInputWithdrawal]
+    swap: SwapState, deposits: list[AnyInputDeposit], withdrawals: list[AnyInputWithdrawal]
 ) -> dict[str, int]:
     settled = {w.id for w in withdrawals if w.state is WithdrawalState.SUCCESS}
     return committed(deposits, _destination(swap), settled)
@@ -210,7 +210,7 @@ def _held(
 
 
 async def _retry_later(
-    ctx: EngineContext, swap: EngineSwap, deposit: AnyInputDeposit, why: str
+    ctx: EngineContext, swap: SwapState, deposit: AnyInputDeposit, why: str
 ) -> None:
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
@@ -225,7 +225,7 @@ async def _retry_later(
     )  # fmt: skip
 
 
-async def _pool_as_is(ctx: EngineContext, swap: EngineSwap, deposit: AnyInputDeposit) -> None:
+async def _pool_as_is(ctx: EngineContext, swap: SwapState, deposit: AnyInputDeposit) -> None:
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
         await tx.swaps.fence(swap.id, ctx.owner, now)
@@ -234,7 +234,7 @@ async def _pool_as_is(ctx: EngineContext, swap: EngineSwap, deposit: AnyInputDep
         )
 
 
-async def _swap_deposit(ctx: EngineContext, swap: EngineSwap, deposit: AnyInputDeposit) -> bool:
+async def _swap_deposit(ctx: EngineContext, swap: SwapState, deposit: AnyInputDeposit) -> bool:
     """Swap one deposit (or pool it as it is): True when something was done."""
     destination = _destination(swap)
     if destination is None or deposit.asset == destination:
@@ -276,7 +276,7 @@ async def _swap_deposit(ctx: EngineContext, swap: EngineSwap, deposit: AnyInputD
 
 
 async def _drive_swap(
-    ctx: EngineContext, swap: EngineSwap, deposit: AnyInputDeposit, leg: Leg, held: dict[str, int]
+    ctx: EngineContext, swap: SwapState, deposit: AnyInputDeposit, leg: Leg, held: dict[str, int]
 ) -> datetime | None:
     leg = await publish_leg(ctx, swap, leg)
     leg, outcome = await _follow(ctx, swap, leg, held)
@@ -304,7 +304,7 @@ async def _drive_swap(
 
 
 async def _withdraw_pool(
-    ctx: EngineContext, swap: EngineSwap, deposits: list[AnyInputDeposit], *, closing: bool
+    ctx: EngineContext, swap: SwapState, deposits: list[AnyInputDeposit], *, closing: bool
 ) -> bool:
     """Withdraw what is pooled, when it is due: each deposit on its own for ``original``, the
     whole pool once it reaches the threshold otherwise. The amount is read back from the
@@ -360,7 +360,7 @@ async def _withdraw_pool(
 
 async def _drive_withdrawal(
     ctx: EngineContext,
-    swap: EngineSwap,
+    swap: SwapState,
     withdrawal: AnyInputWithdrawal,
     leg: Leg,
     held: dict[str, int],
@@ -406,7 +406,7 @@ async def _drive_withdrawal(
 
 
 async def _settle_status(
-    ctx: EngineContext, swap: EngineSwap, deposits: list[AnyInputDeposit], *, live: bool
+    ctx: EngineContext, swap: SwapState, deposits: list[AnyInputDeposit], *, live: bool
 ) -> datetime | None:
     """While the address is live: poll again. Once it is inactive and nothing is left to do:
     SUCCESS when deposits were delivered (those never swapped are STRANDED for an operator),

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from oneclick.domain.engine import EngineSwap, Phase
+from oneclick.domain.engine import Phase, SwapState
 from oneclick.domain.errors import OneClickError, TemporaryError
 from oneclick.domain.quotes import SwapType
 from oneclick.domain.swaps import SwapStatus
@@ -34,7 +34,7 @@ from oneclick.services.ports import Apply, LeaseLost
 
 logger = logging.getLogger(__name__)
 
-Step = Callable[[EngineContext, EngineSwap], Awaitable[datetime | None]]
+Step = Callable[[EngineContext, SwapState], Awaitable[datetime | None]]
 STEPS: dict[Phase, Step] = {
     Phase.DEPOSIT: step_deposit,
     Phase.SWAP: step_swap,
@@ -60,7 +60,7 @@ def _backoff(ctx: EngineContext, attempts: int) -> datetime:
     return ctx.clock.now() + min(delay, ctx.policy.backoff_max)
 
 
-def report_if_stuck(ctx: EngineContext, swap: EngineSwap) -> None:
+def report_if_stuck(ctx: EngineContext, swap: SwapState) -> None:
     """Past the request deadline plus grace and still not finished: say so, every time."""
     if swap.status is SwapStatus.PENDING_DEPOSIT:
         return  # nothing was ever seen: an abandoned quote, it expires silently
@@ -78,7 +78,7 @@ def report_if_stuck(ctx: EngineContext, swap: EngineSwap) -> None:
     )
 
 
-async def park(ctx: EngineContext, unit: StepStore, swap: EngineSwap, reason: str) -> StepResult:
+async def park(ctx: EngineContext, unit: StepStore, swap: SwapState, reason: str) -> StepResult:
     """``FAILED`` (or, for a finished swap whose sweep fails, its terminal status kept), no
     further runs, the reason kept in ``last_error``; funds stay where they are. The write lands
     with the release, like a step's."""
@@ -107,11 +107,11 @@ async def advance_swap(ctx: EngineContext, unit: StepStore) -> StepResult:
         return await _advance(replace(ctx, store=unit), unit, unit.swap)
 
 
-def _is_any_input(swap: EngineSwap) -> bool:
+def _is_any_input(swap: SwapState) -> bool:
     return swap.swap_type is SwapType.ANY_INPUT and swap.phase is not Phase.DONE
 
 
-async def _advance(ctx: EngineContext, unit: StepStore, swap: EngineSwap) -> StepResult:
+async def _advance(ctx: EngineContext, unit: StepStore, swap: SwapState) -> StepResult:
     bind_log_context(deposit_address=swap.deposit_address, phase=swap.phase.value)
     report_if_stuck(ctx, swap)
     step = step_any_input if _is_any_input(swap) else STEPS.get(swap.phase)

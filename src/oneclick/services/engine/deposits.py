@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 
 from oneclick.domain.engine import (
     DepositRecord,
-    EngineSwap,
     Leg,
     Phase,
     RefundReason,
+    SwapState,
     deposit_status,
     late_reason,
 )
@@ -31,12 +31,12 @@ from oneclick.services.engine.upstream_legs import scan_upstream_deposit
 logger = logging.getLogger(__name__)
 
 
-async def balance(ctx: EngineContext, swap: EngineSwap, token_id: str) -> int:
+async def balance(ctx: EngineContext, swap: SwapState, token_id: str) -> int:
     async with calling("the verifier (mt_balance_of)"):
         return await ctx.verifier.mt_balance_of(swap.custody_account_id, token_id)
 
 
-async def scan_bridge_deposits(ctx: EngineContext, swap: EngineSwap) -> None:
+async def scan_bridge_deposits(ctx: EngineContext, swap: SwapState) -> None:
     """Record every deposit the bridge has seen for the custody account (ORIGIN_CHAIN deposits
     of bridged assets; NEAR-native and INTENTS deposits are seen only as balance)."""
     origin = ctx.asset(swap.origin_asset)
@@ -75,7 +75,7 @@ async def scan_bridge_deposits(ctx: EngineContext, swap: EngineSwap) -> None:
             await tx.swaps.record_bridge_deposit(swap.id, record)
 
 
-def quiet_poll(ctx: EngineContext, swap: EngineSwap, now: datetime, base: timedelta) -> timedelta:
+def quiet_poll(ctx: EngineContext, swap: SwapState, now: datetime, base: timedelta) -> timedelta:
     """The wait before the next poll of an account where nothing is new: ``base`` at first,
     then a quarter of the time since the swap last changed (``updated_at``: any news, a deposit
     seen, a status, resets it), at most ``quiet_poll_max``. Nothing can be missed by waiting:
@@ -85,7 +85,7 @@ def quiet_poll(ctx: EngineContext, swap: EngineSwap, now: datetime, base: timede
     return max(base, min(quiet / 4, ctx.policy.quiet_poll_max))
 
 
-def total_deposited(swap: EngineSwap, legs: list[Leg], origin_balance: int) -> int:
+def total_deposited(swap: SwapState, legs: list[Leg], origin_balance: int) -> int:
     """Everything credited so far: what is still there plus what settled legs took out."""
     spent = sum(
         leg.debits.get(swap.origin_asset, 0)
@@ -96,7 +96,7 @@ def total_deposited(swap: EngineSwap, legs: list[Leg], origin_balance: int) -> i
 
 
 async def wait_for_order(
-    ctx: EngineContext, swap: EngineSwap, credited: int, reason: RefundReason
+    ctx: EngineContext, swap: SwapState, credited: int, reason: RefundReason
 ) -> datetime:
     """Nothing can be signed yet: record what is deposited and the refund reason should the
     deadline come first, and look again after ``quote_retry`` (never past the deadline)."""
@@ -110,7 +110,7 @@ async def wait_for_order(
     return min(now + ctx.policy.quote_retry, swap.request_deadline)
 
 
-async def step_deposit(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
+async def step_deposit(ctx: EngineContext, swap: SwapState) -> datetime | None:
     await scan_bridge_deposits(ctx, swap)
     if (
         swap.deposit_type == DepositType.ORIGIN_CHAIN.value

@@ -28,7 +28,7 @@ from nearintents.rpc import IntentStatus, WithdrawalsNotFound, WithdrawalStatus
 from nearintents.tokens import TokenId, TokenStandard
 from oneclick.domain.addresses import destination
 from oneclick.domain.assets import Asset
-from oneclick.domain.engine import EngineSwap, Leg, withdraw_memo
+from oneclick.domain.engine import Leg, SwapState, withdraw_memo
 from oneclick.domain.errors import PermanentError, TemporaryError
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.services.boundary import calling
@@ -94,7 +94,7 @@ def delivery_intent(asset: Asset, amount: int, receiver: str, *, internal: bool)
 
 async def signed_leg(
     ctx: EngineContext,
-    swap: EngineSwap,
+    swap: SwapState,
     kind: IntentKind,
     intents: list[AnyIntent],
     *,
@@ -134,7 +134,7 @@ async def signed_leg(
 
 async def sign_leg(
     ctx: EngineContext,
-    swap: EngineSwap,
+    swap: SwapState,
     kind: IntentKind,
     intents: list[AnyIntent],
     *,
@@ -160,7 +160,7 @@ async def sign_leg(
     return leg
 
 
-async def _save(ctx: EngineContext, swap: EngineSwap, leg: Leg, **changes: object) -> Leg:
+async def _save(ctx: EngineContext, swap: SwapState, leg: Leg, **changes: object) -> Leg:
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
         await tx.swaps.fence(swap.id, ctx.owner, now)
@@ -168,7 +168,7 @@ async def _save(ctx: EngineContext, swap: EngineSwap, leg: Leg, **changes: objec
     return replace(leg, **changes)  # type: ignore[arg-type]
 
 
-async def publish_leg(ctx: EngineContext, swap: EngineSwap, leg: Leg) -> Leg:
+async def publish_leg(ctx: EngineContext, swap: SwapState, leg: Leg) -> Leg:
     """Send a SIGNED leg (again, after a crash: the same bytes). A refusal is recorded; the leg
     stays live until it is provably dead."""
     if leg.state is not IntentState.SIGNED:
@@ -191,7 +191,7 @@ async def publish_leg(ctx: EngineContext, swap: EngineSwap, leg: Leg) -> Leg:
     return await _save(ctx, swap, leg, state=IntentState.FAILED, reason=reason[:500])
 
 
-async def follow_leg(ctx: EngineContext, swap: EngineSwap, leg: Leg) -> tuple[Leg, Outcome]:
+async def follow_leg(ctx: EngineContext, swap: SwapState, leg: Leg) -> tuple[Leg, Outcome]:
     """Read the outcome back: the relay's status, then the verifier at ``final`` (the truth).
 
     The relay reports SETTLED once the transaction is in an optimistic block; ``final`` trails by
@@ -233,12 +233,12 @@ async def follow_leg(ctx: EngineContext, swap: EngineSwap, leg: Leg) -> tuple[Le
     return dead, Outcome.DEAD
 
 
-async def _settle(ctx: EngineContext, swap: EngineSwap, leg: Leg, tx_hash: str | None) -> Leg:
+async def _settle(ctx: EngineContext, swap: SwapState, leg: Leg, tx_hash: str | None) -> Leg:
     return await _save(ctx, swap, leg, state=IntentState.SETTLED, tx_hash=tx_hash)
 
 
 async def executed_after_deadline(
-    ctx: EngineContext, swap: EngineSwap, leg: Leg, tx_hash: str | None
+    ctx: EngineContext, swap: SwapState, leg: Leg, tx_hash: str | None
 ) -> bool:
     """Whether a leg whose nonce reads unused past its deadline executed all the same (its nonce
     may have been garbage-collected). First the relay's transaction: its FINAL outcome lists the
@@ -263,7 +263,7 @@ async def executed_after_deadline(
 
 
 async def confirm_leg(
-    ctx: EngineContext, swap: EngineSwap, leg: Leg, asset: Asset, *, internal: bool
+    ctx: EngineContext, swap: SwapState, leg: Leg, asset: Asset, *, internal: bool
 ) -> Leg | None:
     """For a SETTLED payout or refund: the delivered amount and the destination transaction, or
     None while the bridge is still paying out."""
@@ -325,7 +325,7 @@ async def confirm_leg(
     return None
 
 
-def not_indexed_yet(ctx: EngineContext, swap: EngineSwap, leg: Leg, tx_hash: str) -> None:
+def not_indexed_yet(ctx: EngineContext, swap: SwapState, leg: Leg, tx_hash: str) -> None:
     """The bridge does not know a burn that executed: it indexes NEAR with a lag and answers
     "Withdrawals not found" meanwhile (the SDK keeps polling: sdk-monorepo
     packages/internal-utils/src/poaBridge/waitForWithdrawalCompletion.ts). Still pending within

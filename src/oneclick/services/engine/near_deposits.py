@@ -18,7 +18,7 @@ from nearintents.near_tx import TGAS, FunctionCall, Transfer
 from nearintents.rpc import Finality, UnknownTransaction
 from nearintents.rpc.near import is_final_outcome
 from nearintents.rpc.near_delivery import deposit_credited, ft_received
-from oneclick.domain.engine import DepositRecord, EngineSwap
+from oneclick.domain.engine import DepositRecord, SwapState
 from oneclick.domain.errors import TemporaryError
 from oneclick.services.boundary import calling
 from oneclick.services.engine.context import EngineContext
@@ -37,7 +37,7 @@ MAX_TX_LOOKUPS = 5
 NOT_A_DEPOSIT = "FAILED"  # a final transaction that pays the address nothing: never shown
 
 
-async def confirm_submitted_transfers(ctx: EngineContext, swap: EngineSwap) -> None:
+async def confirm_submitted_transfers(ctx: EngineContext, swap: SwapState) -> None:
     """Check the user's submitted NEAR hashes (``/v0/deposit/submit`` with
     ``nearSenderAccount``) against NEAR ``tx``: a FINAL transaction whose token receipts move
     the origin token from that sender to the custody account is recorded as seen, so
@@ -88,7 +88,7 @@ async def confirm_submitted_transfers(ctx: EngineContext, swap: EngineSwap) -> N
             await tx.swaps.record_bridge_deposit(swap.id, record)
 
 
-async def sweep_near_deposit(ctx: EngineContext, swap: EngineSwap) -> None:
+async def sweep_near_deposit(ctx: EngineContext, swap: SwapState) -> None:
     """Move whatever the custody account holds on the origin token into the verifier."""
     near, signer = ctx.near, ctx.near_signer
     if near is None or signer is None:

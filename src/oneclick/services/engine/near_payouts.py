@@ -43,7 +43,7 @@ from nearintents.rpc.near_delivery import (
     native_delivery,
 )
 from oneclick.domain.assets import Asset
-from oneclick.domain.engine import BOUNCED, EngineSwap, Leg
+from oneclick.domain.engine import BOUNCED, Leg, SwapState
 from oneclick.domain.errors import PermanentError, TemporaryError
 from oneclick.domain.near_paths import NEAR_NATIVE_ASSET_ID, delivers_native_near
 from oneclick.domain.records import IntentKind
@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 MAX_BOUNCES = 3
 
 
-def recipient_msg(swap: EngineSwap) -> str | None:
+def recipient_msg(swap: SwapState) -> str | None:
     """The quote's ``customRecipientMsg`` (1Click: ``ft_transfer_call`` when withdrawing to
     NEAR), kept in the stored quote response."""
     try:
@@ -114,7 +114,7 @@ async def nep145_shortfall(near: NearChain, contract: str, receiver: str) -> int
 
 
 async def plan_near_delivery(
-    ctx: EngineContext, swap: EngineSwap, kind: IntentKind, asset: Asset, amount: int,
+    ctx: EngineContext, swap: SwapState, kind: IntentKind, asset: Asset, amount: int,
     receiver: str,
 ) -> AnyIntent:  # fmt: skip
     """The intent for a payout or refund to a NEAR account, after the checks that make it land:
@@ -136,7 +136,7 @@ async def plan_near_delivery(
 
 
 async def _check_bounces(
-    ctx: EngineContext, swap: EngineSwap, kind: IntentKind, receiver: str
+    ctx: EngineContext, swap: SwapState, kind: IntentKind, receiver: str
 ) -> None:
     async with ctx.store.transaction() as tx:
         legs = [leg for leg in await tx.swaps.legs(swap.id) if leg.kind is kind]
@@ -183,7 +183,7 @@ async def check_near_receiver(ctx: EngineContext, receiver: str) -> None:
 
 
 async def confirm_near_delivery(
-    ctx: EngineContext, swap: EngineSwap, leg: Leg, asset: Asset, contract: str, tx_hash: str
+    ctx: EngineContext, swap: SwapState, leg: Leg, asset: Asset, contract: str, tx_hash: str
 ) -> int | None:
     """The amount delivered by the SETTLED withdrawal ``leg`` (executed in ``tx_hash``), or None
     while its receipts are still running or its block is not final yet (the same rule as
@@ -241,12 +241,12 @@ class Bounced(Exception):  # noqa: N818 (an outcome, caught by confirm_leg)
         self.reason = reason
 
 
-def _log_undelivered(swap: EngineSwap, leg: Leg, receiver: str, tx_hash: str) -> None:
+def _log_undelivered(swap: SwapState, leg: Leg, receiver: str, tx_hash: str) -> None:
     logger.error(
         "withdrawal to %s in %s was not delivered", receiver, tx_hash,
         extra={"action": "confirm", "swap_id": swap.id, "intent_hash": leg.intent_hash},
     )  # fmt: skip
 
 
-def _receiver(swap: EngineSwap, leg: Leg) -> str:
+def _receiver(swap: SwapState, leg: Leg) -> str:
     return swap.refund_to if leg.kind is IntentKind.REFUND else swap.recipient

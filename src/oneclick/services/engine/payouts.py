@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from oneclick.domain.engine import EngineSwap, Leg, Phase, is_same_asset
+from oneclick.domain.engine import Leg, Phase, SwapState, is_same_asset
 from oneclick.domain.errors import TemporaryError
 from oneclick.domain.records import IntentKind, IntentState
 from oneclick.domain.requests import RecipientType
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 async def drive_delivery(
-    ctx: EngineContext, swap: EngineSwap, kind: IntentKind, *, internal: bool, token: str
+    ctx: EngineContext, swap: SwapState, kind: IntentKind, *, internal: bool, token: str
 ) -> tuple[Outcome | None, list[Leg]]:
     """Drive the open legs of ``kind``: PENDING while one is live or not yet confirmed, SETTLED
     when the last one is delivered, None when there is nothing open (all complete or dead)."""
@@ -58,7 +58,7 @@ async def drive_delivery(
     return result, done
 
 
-async def step_payout(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
+async def step_payout(ctx: EngineContext, swap: SwapState) -> datetime | None:
     internal = swap.recipient_type == RecipientType.INTENTS.value
     token = swap.destination_asset
     outcome, done = await drive_delivery(
@@ -95,7 +95,7 @@ async def step_payout(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
 
 async def sign_and_publish(
     ctx: EngineContext,
-    swap: EngineSwap,
+    swap: SwapState,
     kind: IntentKind,
     token: str,
     amount: int,

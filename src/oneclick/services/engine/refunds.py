@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from oneclick.domain.engine import EngineSwap, Phase
+from oneclick.domain.engine import Phase, SwapState
 from oneclick.domain.errors import PermanentError
 from oneclick.domain.records import IntentKind
 from oneclick.domain.requests import RefundType
@@ -27,11 +27,11 @@ from oneclick.services.engine.swapping import resolve_swap_leg
 logger = logging.getLogger(__name__)
 
 
-def _internal(swap: EngineSwap) -> bool:
+def _internal(swap: SwapState) -> bool:
     return swap.refund_type == RefundType.INTENTS.value
 
 
-def refundable(ctx: EngineContext, swap: EngineSwap, amount: int) -> bool:
+def refundable(ctx: EngineContext, swap: SwapState, amount: int) -> bool:
     """Whether ``amount`` can be sent back: any amount inside the verifier; through the bridge
     only above its minimum withdrawal and its fee (else the refund would deliver nothing)."""
     asset = ctx.asset(swap.origin_asset)
@@ -40,7 +40,7 @@ def refundable(ctx: EngineContext, swap: EngineSwap, amount: int) -> bool:
     return amount >= asset.min_withdrawal_amount and amount > asset.withdrawal_fee
 
 
-async def _record_deposited(ctx: EngineContext, swap: EngineSwap, origin_balance: int) -> None:
+async def _record_deposited(ctx: EngineContext, swap: SwapState, origin_balance: int) -> None:
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
         current = await tx.swaps.fence(swap.id, ctx.owner, now)
@@ -50,7 +50,7 @@ async def _record_deposited(ctx: EngineContext, swap: EngineSwap, origin_balance
             await tx.swaps.save(current, now)
 
 
-async def step_refund(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
+async def step_refund(ctx: EngineContext, swap: SwapState) -> datetime | None:
     swap_outcome = await resolve_swap_leg(ctx, swap)  # rule 2: never refund under a live swap
     if swap_outcome is Outcome.SETTLED:
         now = ctx.clock.now()
@@ -93,7 +93,7 @@ async def step_refund(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
     return now
 
 
-async def step_sweep(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
+async def step_sweep(ctx: EngineContext, swap: SwapState) -> datetime | None:
     await scan_bridge_deposits(ctx, swap)
     outcome, _ = await drive_delivery(
         ctx, swap, IntentKind.REFUND, internal=_internal(swap), token=swap.origin_asset

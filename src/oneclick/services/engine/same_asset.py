@@ -12,9 +12,9 @@ from datetime import datetime
 from nearintents.payload import AnyIntent, Transfer
 from oneclick.domain.engine import (
     APP_FEE_MEMO,
-    EngineSwap,
     Phase,
     RefundReason,
+    SwapState,
     same_asset_order,
 )
 from oneclick.domain.errors import TemporaryError
@@ -26,7 +26,7 @@ from oneclick.services.engine.legs import publish_leg, sign_leg
 logger = logging.getLogger(__name__)
 
 
-async def step_same_asset(ctx: EngineContext, swap: EngineSwap, credited: int) -> datetime:
+async def step_same_asset(ctx: EngineContext, swap: SwapState, credited: int) -> datetime:
     """The SWAP phase of a same-asset swap, ``credited`` being the custody balance."""
     order = same_asset_order(swap, credited, swap.fee_plan.fees())
     now = ctx.clock.now()
@@ -60,7 +60,7 @@ async def step_same_asset(ctx: EngineContext, swap: EngineSwap, credited: int) -
     return ctx.clock.now()
 
 
-async def same_asset_payout(ctx: EngineContext, swap: EngineSwap, available: int) -> int:
+async def same_asset_payout(ctx: EngineContext, swap: SwapState, available: int) -> int:
     """What the payout of a same-asset swap delivers: what its fee leg left to deliver, or
     with no fee the order for what was credited; never more than ``available``."""
     async with ctx.store.transaction() as tx:

@@ -13,11 +13,11 @@ from nearintents.payload import AnyIntent, TokenDiff, Transfer
 from nearintents.rpc import Quote, QuoteRequest
 from oneclick.domain.engine import (
     APP_FEE_MEMO,
-    EngineSwap,
     Leg,
     Phase,
     RefundReason,
     SwapOrder,
+    SwapState,
     is_same_asset,
     swap_ask,
     swap_order,
@@ -33,12 +33,12 @@ from oneclick.services.engine.same_asset import step_same_asset
 logger = logging.getLogger(__name__)
 
 
-async def _legs(ctx: EngineContext, swap: EngineSwap) -> list[Leg]:
+async def _legs(ctx: EngineContext, swap: SwapState) -> list[Leg]:
     async with ctx.store.transaction() as tx:
         return await tx.swaps.legs(swap.id)
 
 
-async def resolve_swap_leg(ctx: EngineContext, swap: EngineSwap) -> Outcome | None:
+async def resolve_swap_leg(ctx: EngineContext, swap: SwapState) -> Outcome | None:
     """Drive the live swap intent, if any: None when there is none (or it is dead now)."""
     legs = [leg for leg in await _legs(ctx, swap) if leg.kind is IntentKind.SWAP]
     if any(leg.state is IntentState.SETTLED for leg in legs):
@@ -52,7 +52,7 @@ async def resolve_swap_leg(ctx: EngineContext, swap: EngineSwap) -> Outcome | No
 
 
 async def _move(
-    ctx: EngineContext, swap: EngineSwap, phase: Phase, reason: RefundReason | None = None
+    ctx: EngineContext, swap: SwapState, phase: Phase, reason: RefundReason | None = None
 ) -> None:
     now = ctx.clock.now()
     async with ctx.store.transaction() as tx:
@@ -64,7 +64,7 @@ async def _move(
 
 
 async def _best_order(
-    ctx: EngineContext, swap: EngineSwap, credited: int
+    ctx: EngineContext, swap: SwapState, credited: int
 ) -> tuple[Quote, SwapOrder] | None:
     fees = swap.fee_plan.fees()
     try:
@@ -99,7 +99,7 @@ async def _best_order(
     return best
 
 
-def _intents(swap: EngineSwap, order: SwapOrder) -> list[AnyIntent]:
+def _intents(swap: SwapState, order: SwapOrder) -> list[AnyIntent]:
     intents: list[AnyIntent] = [TokenDiff(diff=order.diff)]
     for recipient, amount in order.fee_transfers:
         intents.append(
@@ -108,7 +108,7 @@ def _intents(swap: EngineSwap, order: SwapOrder) -> list[AnyIntent]:
     return intents
 
 
-async def step_swap(ctx: EngineContext, swap: EngineSwap) -> datetime | None:
+async def step_swap(ctx: EngineContext, swap: SwapState) -> datetime | None:
     outcome = await resolve_swap_leg(ctx, swap)
     now = ctx.clock.now()
     if outcome is Outcome.SETTLED:

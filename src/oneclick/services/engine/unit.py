@@ -35,7 +35,7 @@ from oneclick.domain.any_input import (
     NewDeposit,
     WithdrawalState,
 )
-from oneclick.domain.engine import DepositRecord, EngineSwap, Leg
+from oneclick.domain.engine import DepositRecord, Leg, SwapState
 from oneclick.domain.records import IntentState
 from oneclick.domain.swap_aggregate import Swap
 from oneclick.services.ports import Apply, EngineSession, EngineStore, LeaseLost
@@ -62,7 +62,7 @@ class StepStore:
     def __init__(
         self,
         store: EngineStore,
-        swap: EngineSwap,
+        swap: SwapState,
         commit: CommitPoint,
         *,
         legs: Sequence[Leg] | None = None,

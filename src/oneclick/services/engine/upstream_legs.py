@@ -24,7 +24,7 @@ from dataclasses import replace
 from nearintents import signing
 from nearintents.payload import AnyIntent, Transfer
 from oneclick.domain.assets import Asset
-from oneclick.domain.engine import DepositRecord, EngineSwap, Leg, Phase, RefundReason
+from oneclick.domain.engine import DepositRecord, Leg, Phase, RefundReason, SwapState
 from oneclick.domain.errors import NotFound, RequestError, TemporaryError
 from oneclick.domain.records import IntentState
 from oneclick.domain.swaps import SwapStatus
@@ -53,7 +53,7 @@ _DEPOSIT_STATUS = {
 }
 
 
-async def scan_upstream_deposit(ctx: EngineContext, swap: EngineSwap) -> None:
+async def scan_upstream_deposit(ctx: EngineContext, swap: SwapState) -> None:
     """Record the chain transactions the upstream saw to the address it gave us."""
     assert ctx.upstream is not None
     try:
@@ -67,7 +67,7 @@ async def scan_upstream_deposit(ctx: EngineContext, swap: EngineSwap) -> None:
 
 
 async def _refunded_by_upstream(
-    ctx: EngineContext, swap: EngineSwap, status: UpstreamStatus
+    ctx: EngineContext, swap: SwapState, status: UpstreamStatus
 ) -> None:
     """The upstream refunded the deposit itself, to the user's ``refundTo`` (below its minimum,
     say): if nothing reached us, our swap is REFUNDED too, its SWEEP refunding anything that
@@ -95,7 +95,7 @@ async def _refunded_by_upstream(
 
 
 async def _record_upstream_deposit(
-    ctx: EngineContext, swap: EngineSwap, status: UpstreamStatus
+    ctx: EngineContext, swap: SwapState, status: UpstreamStatus
 ) -> None:
     if not status.origin_tx_hashes:
         return
@@ -145,7 +145,7 @@ def rides_upstream_payout(ctx: EngineContext, asset: Asset, *, internal: bool) -
 
 
 async def upstream_delivery(
-    ctx: EngineContext, swap: EngineSwap, asset: Asset, amount: int, receiver: str
+    ctx: EngineContext, swap: SwapState, asset: Asset, amount: int, receiver: str
 ) -> AnyIntent:
     """The ``transfer`` of ``amount`` to a fresh upstream quote's Intents deposit address that
     delivers it to ``receiver`` on the asset's chain (what it cannot deliver it refunds to our
@@ -198,7 +198,7 @@ def upstream_receiver(leg: Leg) -> str | None:
 
 
 async def confirm_upstream_leg(
-    ctx: EngineContext, swap: EngineSwap, leg: Leg, receiver: str, amount: int
+    ctx: EngineContext, swap: SwapState, leg: Leg, receiver: str, amount: int
 ) -> Leg | None:
     """The upstream's account of the payout our settled ``transfer`` paid for: delivered (with
     its destination transaction), still under way (None), or refunded to us (the leg is dead:

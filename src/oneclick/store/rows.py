@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from oneclick.domain.engine import (
     DepositRecord,
-    EngineSwap,
     FeePlan,
     Leg,
     Phase,
     RefundReason,
+    SwapState,
 )
 from oneclick.domain.quotes import SwapType
 from oneclick.domain.records import IntentKind, IntentRecord, IntentState
@@ -42,10 +42,10 @@ def insert_ignoring_duplicates(
     )
 
 
-def engine_swap(row: Row[Any]) -> EngineSwap:
+def swap_state(row: Row[Any]) -> SwapState:
     m = row._mapping
     reason = m["refund_reason"]
-    return EngineSwap(
+    return SwapState(
         id=m["id"],
         status=SwapStatus(m["status"]),
         phase=Phase(m["phase"]),
