@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from oneclick.api.schemas import BadRequestResponse
 from oneclick.domain.errors import RequestError, Unauthorized
+from oneclick.domain.requests import DepositType, RecipientType, RefundType
 from oneclick.domain.sessions import (
     MAX_HISTORY_LIMIT,
     HistoryPosition,
@@ -89,18 +90,6 @@ class HistoryStatus(StrEnum):
     FAILED = "FAILED"
 
 
-class HistoryDepositType(StrEnum):
-    ORIGIN_CHAIN = "ORIGIN_CHAIN"
-    INTENTS = "INTENTS"
-    CONFIDENTIAL_INTENTS = "CONFIDENTIAL_INTENTS"
-
-
-class HistoryRecipientType(StrEnum):
-    DESTINATION_CHAIN = "DESTINATION_CHAIN"
-    INTENTS = "INTENTS"
-    CONFIDENTIAL_INTENTS = "CONFIDENTIAL_INTENTS"
-
-
 class QuoteTransaction(_Wire):
     sender: str | None = None
     txHash: str | None = None
@@ -108,8 +97,8 @@ class QuoteTransaction(_Wire):
 
 class HistoryItem(_Wire):
     status: HistoryStatus
-    depositType: HistoryDepositType
-    recipientType: HistoryRecipientType
+    depositType: DepositType
+    recipientType: RecipientType
     createdAt: str
     depositAddress: str
     depositMemo: str | None
@@ -122,7 +111,7 @@ class HistoryItem(_Wire):
     recipient: str | None = None
     quoteTransactions: list[QuoteTransaction] | None = None
     refundTo: str | None = None
-    refundType: HistoryDepositType
+    refundType: RefundType
     refundReason: str | None = None
     refundedAmountFormatted: str | None = None
     refundedAmountUsd: str | None = None
@@ -257,9 +246,9 @@ async def get_history(
         deposit_memo=depositMemo or None,
         search=search.strip() if search and search.strip() else None,
         types=type_filters(
-            _choices(depositType, HistoryDepositType, "depositType"),
-            _choices(recipientType, HistoryRecipientType, "recipientType"),
-            _choices(refundType, HistoryDepositType, "refundType"),
+            _choices(depositType, DepositType, "depositType"),
+            _choices(recipientType, RecipientType, "recipientType"),
+            _choices(refundType, RefundType, "refundType"),
         ),
     )
     page = await accounts.history(_ctx(request), query)

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from oneclick.domain.records import IntentKind, IntentRecord, IntentState
-from oneclick.store.rows import signed_intent_row
+from oneclick.domain.records import IntentRecord, IntentState
+from oneclick.store.rows import signed_intent_fields, signed_intent_row
 from oneclick.store.tables import intents
 
 
@@ -27,18 +26,7 @@ class SqlIntents:
         ).first()
         if row is None:
             return None
-        m = row._mapping
-        return IntentRecord(
-            intent_hash=m["intent_hash"],
-            swap_id=m["swap_id"],
-            kind=IntentKind(m["kind"]),
-            signer_id=m["signer_id"],
-            nonce=m["nonce"],
-            signed_data=m["signed_data"],
-            state=IntentState(m["state"]),
-            created_at=m["created_at"],
-            quote_hashes=tuple(json.loads(m["quote_hashes"])),
-        )
+        return IntentRecord(**signed_intent_fields(row))
 
     async def set_state(self, intent_hash: str, state: IntentState) -> None:
         await self._conn.execute(

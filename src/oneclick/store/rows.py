@@ -87,19 +87,28 @@ def _amounts_json(amounts: dict[str, int]) -> str:
     return json.dumps({k: str(v) for k, v in sorted(amounts.items())}, separators=(",", ":"))
 
 
+def signed_intent_fields(row: Row[Any]) -> dict[str, Any]:
+    """What every signed intent's row holds (the reverse of :func:`signed_intent_row`): a
+    user's submitted intent is these; an engine leg adds its own columns."""
+    m = row._mapping
+    return {
+        "intent_hash": m["intent_hash"],
+        "swap_id": m["swap_id"],
+        "kind": IntentKind(m["kind"]),
+        "signer_id": m["signer_id"],
+        "nonce": m["nonce"],
+        "signed_data": m["signed_data"],
+        "state": IntentState(m["state"]),
+        "created_at": m["created_at"],
+        "quote_hashes": tuple(json.loads(m["quote_hashes"])),
+    }
+
+
 def _leg(row: Row[Any]) -> Leg:
     m = row._mapping
     return Leg(
-        intent_hash=m["intent_hash"],
-        swap_id=m["swap_id"],
-        kind=IntentKind(m["kind"]),
-        signer_id=m["signer_id"],
-        nonce=m["nonce"],
-        signed_data=m["signed_data"],
-        state=IntentState(m["state"]),
+        **signed_intent_fields(row),
         deadline=m["deadline"],
-        created_at=m["created_at"],
-        quote_hashes=tuple(json.loads(m["quote_hashes"])),
         debits=_amounts(m["debits"]),
         credits=_amounts(m["credits"]),
         tx_hash=m["tx_hash"],
